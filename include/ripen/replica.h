@@ -1,0 +1,87 @@
+/* One replica: a lattice configuration with its running bookkeeping (site codes, integer counts,
+ * per-column occupancies) and its place in time (MC steps done, RNG key and task id).
+ *
+ * replica_set_state() is the only way a site changes; every kernel goes through it, so the
+ * bookkeeping has one implementation. replica_check() recomputes everything from the bare states
+ * and compares: the "running = from scratch" anchor.
+ */
+#ifndef RIPEN_REPLICA_H
+#define RIPEN_REPLICA_H
+
+#include <stdint.h>
+
+#include "ripen/lattice.h"
+#include "ripen/model.h"
+#include "ripen/philox.h"
+
+typedef struct {
+    const lattice *lat;      /* geometry (not owned) */
+    const model_tables *tab; /* model tables (not owned) */
+    uint8_t *site;           /* per site: code = state * 81 + core nbrs + 9 * shell nbrs */
+    site_counts counts;      /* N_core, N_shell, bonded pairs: kept exactly */
+    uint16_t *column_core;   /* per (x, y) column: core sites in it */
+    uint16_t *column_shell;  /* per (x, y) column: shell sites in it */
+    int32_t area_core;       /* columns holding >= 1 core site (projected area, sites) */
+    int32_t area_shell;      /* columns holding >= 1 shell site */
+    uint64_t step;           /* MC steps completed (1 step = nsites attempts) */
+    philox_key key;          /* from the job seed */
+    uint32_t task;           /* task id: the replica's own random stream */
+} replica;
+
+/* An empty (all solution) replica at step 0. */
+int replica_init(replica *r, const lattice *lat, const model_tables *tab, uint64_t seed,
+                 uint32_t task);
+void replica_free(replica *r);
+
+/* Replaces the configuration by `states` (one byte per site, values 0..2) and rebuilds all
+ * bookkeeping; error if a value is not a state. */
+int replica_load_states(replica *r, const uint8_t *states);
+
+/* Copies the bare states (0..2) into `states`. */
+void replica_store_states(const replica *r, uint8_t *states);
+
+/* Sets site `i` to state `to`, updating codes, counts and columns. */
+static inline void replica_set_state(replica *r, int32_t i, int to) {
+    const uint8_t code = r->site[i];
+    const int from = site_state(code);
+    const site_counts change =
+        model_counts_change(from, to, site_core_neighbours(code), site_shell_neighbours(code));
+    r->counts.ncore += change.ncore;
+    r->counts.nshell += change.nshell;
+    r->counts.bonds_cc += change.bonds_cc;
+    r->counts.bonds_ss += change.bonds_ss;
+    r->counts.bonds_cs += change.bonds_cs;
+    r->site[i] = (uint8_t)(code + (to - from) * SITE_STATE_STRIDE);
+    const int8_t delta = r->tab->env_delta[from][to];
+    const int32_t *neighbour = r->lat->neighbour + (int64_t)i * LATTICE_DIRECTIONS;
+    for (int d = 0; d < r->tab->bond_directions; ++d)
+        r->site[neighbour[d]] = (uint8_t)(r->site[neighbour[d]] + delta);
+    const int32_t column = lattice_column(r->lat, i);
+    if (change.ncore) {
+        const int before = r->column_core[column];
+        r->column_core[column] = (uint16_t)(before + change.ncore);
+        r->area_core += (before == 0) - (r->column_core[column] == 0);
+    }
+    if (change.nshell) {
+        const int before = r->column_shell[column];
+        r->column_shell[column] = (uint16_t)(before + change.nshell);
+        r->area_shell += (before == 0) - (r->column_shell[column] == 0);
+    }
+}
+
+static inline double replica_energy(const replica *r) {
+    return model_energy(&r->tab->weights, &r->counts);
+}
+
+/* Recomputes codes, counts and areas from the bare states; RIPEN_OK if they all equal the
+ * running values exactly, else an error naming the first difference. */
+int replica_check(const replica *r);
+
+/* From-scratch counts of a state array (independent of the codes). */
+site_counts replica_count_states(const lattice *lat, int bond_directions, const uint8_t *states);
+
+/* Size of the largest cluster of core sites, connected through any of the 8 neighbours.
+ * `scratch` holds 2 * nsites int32 (or NULL: allocated and freed here). */
+int64_t replica_largest_core_cluster(const replica *r, int32_t *scratch);
+
+#endif

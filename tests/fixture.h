@@ -1,0 +1,52 @@
+/* A replica with everything it needs, for tests: lattice, model tables, replica, dynamics. */
+#ifndef RIPEN_TEST_FIXTURE_H
+#define RIPEN_TEST_FIXTURE_H
+
+#include "check.h"
+#include "ripen/dynamics.h"
+#include "ripen/error.h"
+#include "ripen/initial.h"
+#include "ripen/replica.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    lattice lat;
+    model_tables tab;
+    replica rep;
+    uint8_t *states; /* nsites bytes of scratch */
+} fixture;
+
+static inline void fixture_open(fixture *f, int lx, int ly, int lz, const model_params *p,
+                                uint64_t seed, uint32_t task) {
+    REQUIRE(lattice_init(&f->lat, lx, ly, lz) == RIPEN_OK, "%s", ripen_last_error());
+    REQUIRE(model_tables_build(&f->tab, p, &f->lat) == RIPEN_OK, "%s", ripen_last_error());
+    REQUIRE(replica_init(&f->rep, &f->lat, &f->tab, seed, task) == RIPEN_OK, "%s",
+            ripen_last_error());
+    f->states = calloc((size_t)f->lat.nsites, 1);
+    REQUIRE(f->states != NULL, "out of memory");
+}
+
+/* Loads the prism initial condition; returns its report. */
+static inline initial_report fixture_prism(fixture *f, int64_t core, int shell) {
+    initial_report report;
+    REQUIRE(initial_prism(f->states, &f->lat, core, shell, &report) == RIPEN_OK, "%s",
+            ripen_last_error());
+    REQUIRE(replica_load_states(&f->rep, f->states) == RIPEN_OK, "%s", ripen_last_error());
+    return report;
+}
+
+static inline void fixture_close(fixture *f) {
+    replica_free(&f->rep);
+    lattice_free(&f->lat);
+    free(f->states);
+}
+
+/* Energy of a state array computed from scratch, independent of the replica's bookkeeping. */
+static inline double fixture_scratch_energy(const fixture *f, const uint8_t *states) {
+    const site_counts c = replica_count_states(&f->lat, f->tab.bond_directions, states);
+    return model_energy(&f->tab.weights, &c);
+}
+
+#endif

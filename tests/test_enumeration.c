@@ -1,0 +1,214 @@
+/* Every dynamics, with every reading, samples the exact Boltzmann distribution on tiny lattices.
+ *
+ * Exact side: all 3^N configurations of a 2x2x2 (N = 8, 6561 states) and a 3x2x2 (N = 12,
+ * 531441 states) lattice, the multigraph definition of lattice.h, grouped by the tuple
+ * (N_core, N_shell, B_cc, B_ss, B_cs) that fixes E. With a conserved shell, only the
+ * configurations with the initial N_shell count.
+ *
+ * Sampled side: one long run per (dynamics, reading, lattice), fixed seed, after a burn-in. A
+ * pilot run measures the statistical inefficiency g of E per step (g = 1 + 2 sum of its
+ * normalised autocorrelation, initial positive sequence, Geyer 1992) and the run keeps one sample
+ * every ceil(g) steps, so kept samples are nearly independent. Pearson chi-square over the tuples
+ * (those expected fewer than 10 times pooled into one bin), divided by the inefficiency g' of
+ * the kept series (close to 1), the usual effective-sample-size correction. The bound is the
+ * chi-square quantile at p = 10^-4 for the pooled degrees of freedom (Wilson-Hilferty): a
+ * correct sampler fails a given case with probability 10^-4, and with fixed seeds the outcome is
+ * deterministic. Power check: the same samples must fail against the exact distribution at
+ * mu_core shifted by 0.15 kT, so the test can see an error of that size.
+ *
+ * Couplings are weak (eps ~ 0.1-0.6 kT, mu ~ -0.7 to -1.5 kT) so that many tuples carry weight.
+ * Usage: test_enumeration [samples] (default 100000 per case). */
+#include "fixture.h"
+#include "readings.h"
+
+#include <math.h>
+
+typedef struct {
+    int64_t key;   /* packed count tuple */
+    double weight; /* Boltzmann weight, later the probability */
+    long observed; /* samples that landed here */
+} tuple_bin;
+
+static int64_t pack(const site_counts *c) {
+    return (((c->ncore * 16 + c->nshell) * 128 + c->bonds_cc) * 128 + c->bonds_ss) * 128 +
+           c->bonds_cs;
+}
+
+static int compare_keys(const void *a, const void *b) {
+    const int64_t x = ((const tuple_bin *)a)->key, y = ((const tuple_bin *)b)->key;
+    return (x > y) - (x < y);
+}
+
+typedef struct {
+    tuple_bin *bins;
+    int nbins;
+} distribution;
+
+/* Exact distribution over tuples for the fixture's lattice and parameters. */
+static distribution enumerate(const fixture *f, const energy_weights *w, int shell_fixed) {
+    const int n = f->lat.nsites;
+    long total = 1;
+    for (int i = 0; i < n; ++i) total *= 3;
+    tuple_bin *all = malloc(sizeof *all * (size_t)total);
+    uint8_t *states = calloc((size_t)n, 1);
+    REQUIRE(all && states, "out of memory");
+    long used = 0;
+    for (long code = 0; code < total; ++code) {
+        long rest = code;
+        for (int i = 0; i < n; ++i) states[i] = (uint8_t)(rest % 3), rest /= 3;
+        const site_counts c = replica_count_states(&f->lat, f->tab.bond_directions, states);
+        if (shell_fixed >= 0 && c.nshell != shell_fixed) continue;
+        all[used++] = (tuple_bin){.key = pack(&c), .weight = exp(-model_energy(w, &c))};
+    }
+    qsort(all, (size_t)used, sizeof *all, compare_keys);
+    int nbins = 0;
+    double z = 0;
+    for (long k = 0; k < used; ++k) {
+        if (nbins > 0 && all[nbins - 1].key == all[k].key)
+            all[nbins - 1].weight += all[k].weight;
+        else
+            all[nbins++] = all[k];
+        z += all[k].weight;
+    }
+    for (int k = 0; k < nbins; ++k) all[k].weight /= z;
+    free(states);
+    return (distribution){.bins = all, .nbins = nbins};
+}
+
+/* Statistical inefficiency of a series (initial positive sequence estimator). */
+static double inefficiency(const double *x, long n) {
+    double mean = 0, var = 0;
+    for (long k = 0; k < n; ++k) mean += x[k];
+    mean /= (double)n;
+    for (long k = 0; k < n; ++k) var += (x[k] - mean) * (x[k] - mean);
+    var /= (double)n;
+    if (var == 0) return 1;
+    double g = 1;
+    for (long lag = 1; lag < n / 2; lag += 2) {
+        double pair = 0; /* rho(lag) + rho(lag + 1), kept while positive */
+        for (long t = 0; t + lag + 1 < n; ++t)
+            pair += (x[t] - mean) * (x[t + lag] - mean) + (x[t] - mean) * (x[t + lag + 1] - mean);
+        pair /= (double)(n - lag - 1) * var;
+        if (pair <= 0) break;
+        g += 2 * pair;
+    }
+    return g;
+}
+
+/* Chi-square quantile at upper tail p = 1e-4 (z = 3.719), Wilson-Hilferty. */
+static double chi2_bound(int dof) {
+    const double k = dof, z = 3.719;
+    const double t = 1 - 2 / (9 * k) + z * sqrt(2 / (9 * k));
+    return k * t * t * t;
+}
+
+/* Pearson statistic (pooled bins with expectation < 10) and its degrees of freedom. */
+static double chi2_statistic(const distribution *d, long samples, int *dof) {
+    double chi2 = 0, pooled_expected = 0, pooled_observed = 0;
+    int bins = 0;
+    for (int k = 0; k < d->nbins; ++k) {
+        const double expected = d->bins[k].weight * (double)samples;
+        if (expected < 10) {
+            pooled_expected += expected, pooled_observed += (double)d->bins[k].observed;
+            continue;
+        }
+        const double diff = (double)d->bins[k].observed - expected;
+        chi2 += diff * diff / expected;
+        ++bins;
+    }
+    if (pooled_expected > 0) {
+        const double diff = pooled_observed - pooled_expected;
+        chi2 += diff * diff / pooled_expected;
+        ++bins;
+    }
+    *dof = bins - 1;
+    return chi2;
+}
+
+static tuple_bin *find_bin(distribution *d, int64_t key) {
+    const tuple_bin probe = {.key = key};
+    return bsearch(&probe, d->bins, (size_t)d->nbins, sizeof *d->bins, compare_keys);
+}
+
+/* Weak couplings; the product form weighs shell bonds 4x and mu_shell 2x, so it gets smaller
+ * shell parameters to keep a comparable spread of states. */
+static void weak_params(model_params *p, energy_form form) {
+    model_params_default(p);
+    p->eps_core = 0.6, p->eps_shell = 0.4, p->eps_interface = 0.3;
+    p->mu_core = -1.5, p->mu_shell = -1.2, p->p_swap = 0.25;
+    if (form == ENERGY_PRODUCT) p->eps_shell = 0.1, p->eps_interface = 0.15, p->mu_shell = -0.7;
+}
+
+static void run_case(const dynamics_kind *kind, const reading *rd, int lx, int ly, int lz,
+                     long samples) {
+    model_params p;
+    weak_params(&p, rd->form);
+    reading_apply(rd, &p);
+    fixture f;
+    fixture_open(&f, lx, ly, lz, &p, 99, (uint32_t)(lx * 100 + ly * 10 + lz));
+    /* Start from a mixed configuration: with a conserved shell it fixes N_shell = 2. */
+    memset(f.states, STATE_SOLUTION, (size_t)f.lat.nsites);
+    f.states[0] = STATE_SHELL, f.states[3] = STATE_SHELL, f.states[1] = STATE_CORE;
+    REQUIRE(replica_load_states(&f.rep, f.states) == RIPEN_OK, "%s", ripen_last_error());
+    const int shell_fixed = p.shell == SHELL_CANONICAL ? 2 : -1;
+    distribution exact = enumerate(&f, &f.tab.weights, shell_fixed);
+
+    dynamics d;
+    REQUIRE(dynamics_open(&d, kind, &f.lat, &f.tab) == RIPEN_OK, "%s", ripen_last_error());
+    const int burn_in = 200;
+    dynamics_run(&d, &f.rep, burn_in);
+    double *energy = malloc(sizeof *energy * (size_t)samples);
+    site_counts *seen = malloc(sizeof *seen * (size_t)samples);
+    REQUIRE(energy && seen, "out of memory");
+    /* Pilot run: thin by the inefficiency of E per step, so kept samples are nearly
+     * independent and the remaining correction g is close to 1. */
+    const long pilot = samples < 20000 ? samples : 20000;
+    REQUIRE(pilot >= 100, "need at least 100 samples");
+    for (long s = 0; s < pilot; ++s) energy[s] = 0;
+    for (long s = 0; s < pilot; ++s) {
+        dynamics_run(&d, &f.rep, 1);
+        energy[s] = replica_energy(&f.rep);
+    }
+    const int thin = (int)ceil(inefficiency(energy, pilot));
+    for (long s = 0; s < samples; ++s) {
+        dynamics_run(&d, &f.rep, thin);
+        seen[s] = f.rep.counts;
+        energy[s] = replica_energy(&f.rep);
+        tuple_bin *b = find_bin(&exact, pack(&f.rep.counts));
+        REQUIRE(b != NULL, "%s %s: sampled a tuple the enumeration does not have", kind->name,
+                rd->name);
+        b->observed++;
+    }
+    const double g = fmax(1.0, inefficiency(energy, samples));
+    int dof;
+    const double chi2 = chi2_statistic(&exact, samples, &dof) / g;
+    const double bound = chi2_bound(dof);
+    CHECK(chi2 < bound, "%s, %s on %dx%dx%d: chi2/g = %.1f > %.1f (dof %d, g %.2f)", kind->name,
+          rd->name, lx, ly, lz, chi2, bound, dof, g);
+
+    /* Power: the same samples against mu_core + 0.15 kT must be rejected. */
+    energy_weights shifted = f.tab.weights;
+    shifted.core += 0.15;
+    distribution wrong = enumerate(&f, &shifted, shell_fixed);
+    for (long s = 0; s < samples; ++s) find_bin(&wrong, pack(&seen[s]))->observed++;
+    int wrong_dof;
+    const double wrong_chi2 = chi2_statistic(&wrong, samples, &wrong_dof) / g;
+    CHECK(wrong_chi2 > chi2_bound(wrong_dof), "%s, %s: a 0.15 kT error in mu_core went unseen",
+          kind->name, rd->name);
+    printf("%-18s %-34s %dx%dx%d: %4d tuples, thin %2d, g' %.2f, chi2/g' %6.1f < %6.1f (dof %4d);"
+           " mu_core + 0.15: %.0f\n",
+           kind->name, rd->name, lx, ly, lz, exact.nbins, thin, g, chi2, bound, dof, wrong_chi2);
+    free(energy), free(seen), free(exact.bins), free(wrong.bins);
+    dynamics_close(&d);
+    fixture_close(&f);
+}
+
+int main(int argc, char **argv) {
+    const long samples = argc > 1 ? atol(argv[1]) : 100000;
+    for (int k = 0; k < dynamics_count; ++k)
+        for (int r = 0; r < READING_COUNT; ++r) {
+            run_case(dynamics_all[k], &all_readings[r], 2, 2, 2, samples);
+            run_case(dynamics_all[k], &all_readings[r], 3, 2, 2, samples);
+        }
+    return check_exit("test_enumeration");
+}
