@@ -56,7 +56,12 @@ static inline void attempt_at(replica *r, int32_t i, uint32_t choice, uint64_t a
         return;
     }
     const int b = t->insdel_target[a][pick];
-    if (accept_bits < t->accept[code][b]) replica_set_state(r, i, b); /* accept[.][a] = 0 */
+    if (accept_bits >= t->accept[code][b]) return; /* the common case; accept[.][a] = 0 */
+    /* Accepted: an umbrella window's hard wall still rejects a move that leaves it. Checked
+     * only here, off the rejection path, so unbiased runs pay nothing measurable. */
+    const int64_t ncore = r->counts.ncore + (b == STATE_CORE) - (a == STATE_CORE);
+    if (ncore < r->core_min || ncore > r->core_max) return;
+    replica_set_state(r, i, b);
 }
 
 #endif

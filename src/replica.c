@@ -7,7 +7,12 @@
 
 int replica_init(replica *r, const lattice *lat, const model_tables *tab, uint64_t seed,
                  uint32_t task) {
-    *r = (replica){.lat = lat, .tab = tab, .key = philox_key_from_seed(seed), .task = task};
+    *r = (replica){.lat = lat,
+                   .tab = tab,
+                   .key = philox_key_from_seed(seed),
+                   .task = task,
+                   .core_min = 0,
+                   .core_max = INT64_MAX};
     r->site = calloc((size_t)lat->nsites, 1);
     r->column_core = calloc((size_t)lat->ncolumns, sizeof *r->column_core);
     r->column_shell = calloc((size_t)lat->ncolumns, sizeof *r->column_shell);
@@ -23,6 +28,14 @@ void replica_free(replica *r) {
     free(r->column_core);
     free(r->column_shell);
     r->site = NULL, r->column_core = NULL, r->column_shell = NULL;
+}
+
+int replica_set_window(replica *r, int64_t core_min, int64_t core_max) {
+    if (core_min > core_max || r->counts.ncore < core_min || r->counts.ncore > core_max)
+        return ripen_fail(RIPEN_EINVAL, "window [%lld, %lld] on N_core does not hold N_core = %lld",
+                          (long long)core_min, (long long)core_max, (long long)r->counts.ncore);
+    r->core_min = core_min, r->core_max = core_max;
+    return RIPEN_OK;
 }
 
 void replica_store_states(const replica *r, uint8_t *states) {

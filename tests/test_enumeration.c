@@ -3,7 +3,8 @@
  * Exact side: all 3^N configurations of a 2x2x2 (N = 8, 6561 states) and a 3x2x2 (N = 12,
  * 531441 states) lattice, the multigraph definition of lattice.h, grouped by the tuple
  * (N_core, N_shell, B_cc, B_ss, B_cs) that fixes E. With a conserved shell, only the
- * configurations with the initial N_shell count.
+ * configurations with the initial N_shell count; in an umbrella window, only those with N_core
+ * inside it.
  *
  * Sampled side: one long run per (dynamics, reading, lattice), fixed seed, after a burn-in. A
  * pilot run measures the statistical inefficiency g of E per step (g = 1 + 2 sum of its
@@ -46,6 +47,7 @@ typedef struct {
 
 /* Exact distribution over tuples for the fixture's lattice and parameters. */
 static distribution enumerate(const fixture *f, const energy_weights *w, int shell_fixed) {
+    const int64_t core_min = f->rep.core_min, core_max = f->rep.core_max;
     const int n = f->lat.nsites;
     long total = 1;
     for (int i = 0; i < n; ++i) total *= 3;
@@ -58,6 +60,7 @@ static distribution enumerate(const fixture *f, const energy_weights *w, int she
         for (int i = 0; i < n; ++i) states[i] = (uint8_t)(rest % 3), rest /= 3;
         const site_counts c = replica_count_states(&f->lat, f->tab.bond_directions, states);
         if (shell_fixed >= 0 && c.nshell != shell_fixed) continue;
+        if (c.ncore < core_min || c.ncore > core_max) continue;
         all[used++] = (tuple_bin){.key = pack(&c), .weight = exp(-model_energy(w, &c))};
     }
     qsort(all, (size_t)used, sizeof *all, compare_keys);
@@ -139,8 +142,9 @@ static void weak_params(model_params *p, energy_form form) {
     if (form == ENERGY_PRODUCT) p->eps_shell = 0.1, p->eps_interface = 0.15, p->mu_shell = -0.7;
 }
 
+/* `window`: restrict N_core to [1, 3] (a hard-wall umbrella window). */
 static void run_case(const dynamics_kind *kind, const reading *rd, int lx, int ly, int lz,
-                     long samples) {
+                     long samples, int window) {
     model_params p;
     weak_params(&p, rd->form);
     reading_apply(rd, &p);
@@ -150,6 +154,7 @@ static void run_case(const dynamics_kind *kind, const reading *rd, int lx, int l
     memset(f.states, STATE_SOLUTION, (size_t)f.lat.nsites);
     f.states[0] = STATE_SHELL, f.states[3] = STATE_SHELL, f.states[1] = STATE_CORE;
     REQUIRE(replica_load_states(&f.rep, f.states) == RIPEN_OK, "%s", ripen_last_error());
+    if (window) REQUIRE(replica_set_window(&f.rep, 1, 3) == RIPEN_OK, "%s", ripen_last_error());
     const int shell_fixed = p.shell == SHELL_CANONICAL ? 2 : -1;
     distribution exact = enumerate(&f, &f.tab.weights, shell_fixed);
 
@@ -195,9 +200,10 @@ static void run_case(const dynamics_kind *kind, const reading *rd, int lx, int l
     const double wrong_chi2 = chi2_statistic(&wrong, samples, &wrong_dof) / g;
     CHECK(wrong_chi2 > chi2_bound(wrong_dof), "%s, %s: a 0.15 kT error in mu_core went unseen",
           kind->name, rd->name);
-    printf("%-18s %-34s %dx%dx%d: %4d tuples, thin %2d, g' %.2f, chi2/g' %6.1f < %6.1f (dof %4d);"
+    printf("%-18s %-34s %dx%dx%d%s: %4d tuples, thin %2d, g' %.2f, chi2/g' %6.1f < %6.1f (dof %4d);"
            " mu_core + 0.15: %.0f\n",
-           kind->name, rd->name, lx, ly, lz, exact.nbins, thin, g, chi2, bound, dof, wrong_chi2);
+           kind->name, rd->name, lx, ly, lz, window ? " window" : "", exact.nbins, thin, g, chi2,
+           bound, dof, wrong_chi2);
     free(energy), free(seen), free(exact.bins), free(wrong.bins);
     dynamics_close(&d);
     fixture_close(&f);
@@ -207,8 +213,12 @@ int main(int argc, char **argv) {
     const long samples = argc > 1 ? atol(argv[1]) : 100000;
     for (int k = 0; k < dynamics_count; ++k)
         for (int r = 0; r < READING_COUNT; ++r) {
-            run_case(dynamics_all[k], &all_readings[r], 2, 2, 2, samples);
-            run_case(dynamics_all[k], &all_readings[r], 3, 2, 2, samples);
+            run_case(dynamics_all[k], &all_readings[r], 2, 2, 2, samples, 0);
+            run_case(dynamics_all[k], &all_readings[r], 3, 2, 2, samples, 0);
         }
+    /* Umbrella windows: the distribution restricted to 1 <= N_core <= 3. */
+    for (int k = 0; k < dynamics_count; ++k)
+        for (int r = 0; r < 3; ++r)
+            run_case(dynamics_all[k], &all_readings[r], 3, 2, 2, samples, 1);
     return check_exit("test_enumeration");
 }

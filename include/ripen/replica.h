@@ -23,12 +23,14 @@ typedef struct {
     uint16_t *column_shell;  /* per (x, y) column: shell sites in it */
     int32_t area_core;       /* columns holding >= 1 core site (projected area, sites) */
     int32_t area_shell;      /* columns holding >= 1 shell site */
+    int64_t core_min;        /* umbrella window: a move that would take N_core out of */
+    int64_t core_max;        /*   [core_min, core_max] is rejected (default: no limits) */
     uint64_t step;           /* MC steps completed (1 step = nsites attempts) */
     philox_key key;          /* from the job seed */
     uint32_t task;           /* task id: the replica's own random stream */
 } replica;
 
-/* An empty (all solution) replica at step 0. */
+/* An empty (all solution) replica at step 0, with no window on N_core. */
 int replica_init(replica *r, const lattice *lat, const model_tables *tab, uint64_t seed,
                  uint32_t task);
 void replica_free(replica *r);
@@ -68,6 +70,10 @@ static inline void replica_set_state(replica *r, int32_t i, int to) {
         r->area_shell += (before == 0) - (r->column_shell[column] == 0);
     }
 }
+
+/* Restricts N_core to [core_min, core_max] (a hard-wall umbrella window): an accepted move that
+ * would leave the window is rejected instead. The current N_core must lie inside. */
+int replica_set_window(replica *r, int64_t core_min, int64_t core_max);
 
 static inline double replica_energy(const replica *r) {
     return model_energy(&r->tab->weights, &r->counts);
