@@ -1,0 +1,49 @@
+/* The journal: where a run keeps its durable state until the result file is complete.
+ *
+ * HDF5 files are not crash-consistent (a kill during a metadata write can leave the whole file
+ * unreadable), so finished tasks and checkpoints are kept as small files in a directory next to
+ * the output, "<output>.journal/": one per task, written to a temporary name, flushed to disk and
+ * renamed (atomic on POSIX file systems), each with a checksum and the job's hash. A kill at any
+ * moment leaves every file either absent, old or new, never torn. The HDF5 file is written once,
+ * in parallel, from the journal when all tasks are done (h5out.h); then the journal is removed.
+ */
+#ifndef RIPEN_JOURNAL_H
+#define RIPEN_JOURNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ripen/job.h"
+#include "ripen/task.h"
+
+typedef struct {
+    char directory[JOB_PATH_CAPACITY + 16]; /* "<output>.journal" */
+    uint64_t job_hash;                      /* every file carries it */
+} journal;
+
+typedef enum { JOURNAL_NONE, JOURNAL_CHECKPOINT, JOURNAL_DONE } journal_entry;
+
+/* Name of the journal directory for an output path. */
+void journal_directory(const char *output, char *out, size_t capacity);
+
+/* Creates a new journal (error if one exists) and records the job text in it. */
+int journal_create(journal *jn, const job *j);
+/* Opens an existing journal for --resume; error if it belongs to a different job. */
+int journal_open(journal *jn, const job *j);
+int journal_exists(const job *j);
+
+/* Takes the journal's lock for this process (released when it exits): a second run on the same
+ * output, or leftover ranks of a killed one, cannot use the journal at the same time. */
+int journal_lock(const journal *jn);
+
+/* Durably stores a record: a finished task replaces its checkpoint. */
+int journal_write(const journal *jn, const task_record *r);
+/* Reads task `id` into `r` (allocated by task_record_init); says what was found. Corrupt or
+ * foreign files are an error naming the file. */
+int journal_read(const journal *jn, const job *j, int64_t id, task_record *r, journal_entry *found);
+/* Which tasks are finished (done[id] = 1), by the files present. */
+int journal_scan(const journal *jn, const job *j, uint8_t *done);
+/* Removes the journal after the result file is safely in place. */
+int journal_remove(const journal *jn, const job *j);
+
+#endif

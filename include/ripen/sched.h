@@ -1,0 +1,39 @@
+/* The scheduler: rank 0 hands out tasks dynamically, longest expected first; every rank
+ * (rank 0 included) runs tasks, checkpoints them into the journal and reports back. Works with one
+ * rank and with more ranks than tasks. SIGTERM/SIGINT make every rank checkpoint its task and stop
+ * cleanly; --resume continues from the journal.
+ */
+#ifndef RIPEN_SCHED_H
+#define RIPEN_SCHED_H
+
+#include <mpi.h>
+#include <stdint.h>
+
+#include "ripen/job.h"
+#include "ripen/journal.h"
+
+typedef struct {
+    int quiet;                 /* no progress lines */
+    double checkpoint_seconds; /* wall time between checkpoints of a running task */
+    double progress_seconds;   /* wall time between progress lines */
+} sched_options;
+
+typedef struct {
+    int64_t tasks_run;   /* tasks completed in this run (all ranks) */
+    int interrupted;     /* stopped by a signal: resume later */
+    double wall_seconds; /* time in the scheduler */
+    double busy_seconds; /* time spent inside tasks, summed over ranks */
+} sched_stats;
+
+/* Installs the SIGTERM/SIGINT handlers that request a clean stop. */
+void sched_install_signal_handlers(void);
+/* Nonzero once a stop signal arrived (the signal number). */
+int sched_stop_signal(void);
+
+/* Runs every task with todo[id] = 1 (the same mask on every rank). Collective over `comm`;
+ * returns the same status on every rank: RIPEN_OK, RIPEN_EINTERRUPTED or an error (the message
+ * is printed once, by rank 0). */
+int sched_run(MPI_Comm comm, const job *j, const journal *jn, const uint8_t *todo,
+              const sched_options *opt, sched_stats *stats);
+
+#endif

@@ -1,0 +1,58 @@
+#include "cli.h"
+
+#include "ripen/error.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+int cli_error(int status) {
+    fprintf(stderr, "ripen: %s\n", ripen_last_error());
+    return status;
+}
+
+int cli_exit_code(int status) {
+    switch (status) {
+        case RIPEN_OK:
+            return 0;
+        case RIPEN_EINVAL:
+            return 2;
+        case RIPEN_ENOMEM:
+            return 3;
+        case RIPEN_EIO:
+            return 4;
+        case RIPEN_EINTERRUPTED:
+            return 5;
+        default:
+            return 1;
+    }
+}
+
+int cli_parse_double(const char *flag, const char *text, double min, double max, double *out) {
+    char *end;
+    errno = 0;
+    const double v = strtod(text, &end);
+    if (end == text || *end || errno || !isfinite(v) || v < min || v > max)
+        return ripen_fail(RIPEN_EINVAL, "%s %s: must be a number in [%g, %g]", flag, text, min,
+                          max);
+    *out = v;
+    return RIPEN_OK;
+}
+
+int cli_parse_int(const char *flag, const char *text, int64_t min, int64_t max, int64_t *out) {
+    char *end;
+    errno = 0;
+    const long long v = strtoll(text, &end, 10);
+    if (end == text || *end || errno || v < min || v > max)
+        return ripen_fail(RIPEN_EINVAL, "%s %s: must be an integer in [%lld, %lld]", flag, text,
+                          (long long)min, (long long)max);
+    *out = v;
+    return RIPEN_OK;
+}
+
+int cli_value(int argc, char **argv, int *k, const char **out) {
+    if (*k + 1 >= argc) return ripen_fail(RIPEN_EINVAL, "%s: needs a value", argv[*k]);
+    *out = argv[++*k];
+    return RIPEN_OK;
+}

@@ -1,0 +1,134 @@
+/* `ripen merge`: combine the shard files of one job (SLURM arrays) into the file a single run
+ * would have written. */
+#include "cli.h"
+#include "ripen/error.h"
+#include "ripen/fq.h"
+#include "ripen/h5out.h"
+
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const char merge_usage[] =
+    "usage: ripen merge OUT.h5 SHARD.h5 [SHARD.h5 ...] [--force] [--bootstrap B]\n"
+    "\n"
+    "Checks that the shards come from the same job and together hold every task exactly once,\n"
+    "then writes OUT.h5 with the same datasets as a single run of the job (F(q) recomputed).\n";
+
+typedef struct {
+    h5in *shards;
+    int nshards;
+    int *owner; /* per task: the shard holding it */
+} shard_set;
+
+static int load_from_shards(void *context, int64_t id, task_record *r) {
+    shard_set *s = context;
+    return h5in_load_task(&s->shards[s->owner[id]], id, r);
+}
+
+static int open_shards(shard_set *s, char **paths, int n) {
+    s->nshards = n;
+    s->shards = calloc((size_t)n, sizeof *s->shards);
+    if (!s->shards) return ripen_fail(RIPEN_ENOMEM, "out of memory");
+    for (int k = 0; k < n; ++k) {
+        int status = h5in_open(&s->shards[k], paths[k]);
+        if (status) return status;
+        if (s->shards[k].j.hash != s->shards[0].j.hash)
+            return ripen_fail(RIPEN_EINVAL, "%s and %s come from different jobs: cannot merge",
+                              paths[0], paths[k]);
+    }
+    const job *j = &s->shards[0].j;
+    s->owner = malloc(sizeof *s->owner * (size_t)(j->ntasks + 1));
+    if (!s->owner) return ripen_fail(RIPEN_ENOMEM, "out of memory");
+    for (int64_t id = 0; id < j->ntasks; ++id) {
+        s->owner[id] = -1;
+        for (int k = 0; k < n; ++k) {
+            if (!s->shards[k].present[id]) continue;
+            if (s->owner[id] >= 0)
+                return ripen_fail(RIPEN_EINVAL, "task %lld is in both %s and %s", (long long)id,
+                                  paths[s->owner[id]], paths[k]);
+            s->owner[id] = k;
+        }
+        if (s->owner[id] < 0)
+            return ripen_fail(RIPEN_EINVAL,
+                              "task %lld is in none of the %d shard(s): a shard is missing or "
+                              "unfinished",
+                              (long long)id, n);
+    }
+    return RIPEN_OK;
+}
+
+static void close_shards(shard_set *s) {
+    for (int k = 0; k < s->nshards && s->shards; ++k) h5in_close(&s->shards[k]);
+    free(s->shards), free(s->owner);
+}
+
+int merge_main(int argc, char **argv) {
+    MPI_Comm comm = MPI_COMM_WORLD;
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    const double started = MPI_Wtime();
+    int force = 0, status = RIPEN_OK, npaths = 0;
+    int64_t bootstrap = 200;
+    char **paths = calloc((size_t)argc, sizeof *paths);
+    for (int k = 1; k < argc && !status; ++k) {
+        const char *v;
+        if (strcmp(argv[k], "--help") == 0) {
+            if (rank == 0) fputs(merge_usage, stdout);
+            free(paths);
+            return RIPEN_OK;
+        } else if (strcmp(argv[k], "--force") == 0) {
+            force = 1;
+        } else if (strcmp(argv[k], "--bootstrap") == 0) {
+            if (!(status = cli_value(argc, argv, &k, &v)))
+                status = cli_parse_int("--bootstrap", v, 2, 100000, &bootstrap);
+        } else if (argv[k][0] == '-' && argv[k][1]) {
+            status = ripen_fail(RIPEN_EINVAL, "merge: unknown option %s", argv[k]);
+        } else {
+            paths[npaths++] = argv[k];
+        }
+    }
+    if (!status && npaths < 2)
+        status = ripen_fail(RIPEN_EINVAL, "merge: give the output file and at least one shard");
+    struct stat st;
+    if (!status && stat(paths[0], &st) == 0 && !force)
+        status = ripen_fail(RIPEN_EINVAL, "%s exists: pass --force to overwrite it", paths[0]);
+    for (int k = 1; k < npaths && !status; ++k)
+        if (strcmp(paths[k], paths[0]) == 0)
+            status = ripen_fail(RIPEN_EINVAL, "merge: the output %s is also an input", paths[0]);
+    shard_set shards = {0};
+    if (!status) status = open_shards(&shards, paths + 1, npaths - 1);
+    /* Every rank opened the same files; agree on the outcome before anything collective. */
+    MPI_Allreduce(MPI_IN_PLACE, &status, 1, MPI_INT, MPI_MAX, comm);
+    fq_result **fq = NULL;
+    if (!status) {
+        const job *j = &shards.shards[0].j;
+        uint8_t *present = malloc((size_t)j->ntasks + 1);
+        fq = calloc((size_t)j->nwindow_sets + 1, sizeof *fq);
+        if (!present || !fq) MPI_Abort(comm, 3);
+        memset(present, 1, (size_t)j->ntasks);
+        if (rank == 0)
+            status = fq_compute_all(j, present, load_from_shards, &shards, (int)bootstrap, fq);
+        MPI_Bcast(&status, 1, MPI_INT, 0, comm);
+        if (!status) status = fq_broadcast(comm, j, fq);
+        run_provenance prov = {.shard_index = 0, .shard_count = 1};
+        run_provenance_collect(comm, &prov);
+        prov.wall_seconds = MPI_Wtime() - started;
+        MPI_Bcast(&prov.wall_seconds, 1, MPI_DOUBLE, 0, comm);
+        if (!status)
+            status = h5out_write(comm, j, paths[0], present, load_from_shards, &shards, &prov, fq);
+        if (!status && rank == 0)
+            printf("merged %d shard(s), %lld tasks -> %s\n", npaths - 1, (long long)j->ntasks,
+                   paths[0]);
+        for (int w = 0; w < j->nwindow_sets; ++w)
+            if (fq[w]) fq_free(fq[w]), free(fq[w]);
+        free(present);
+    }
+    if (status && rank == 0) cli_error(status);
+    free(fq);
+    close_shards(&shards);
+    free(paths);
+    return status;
+}

@@ -1,0 +1,407 @@
+/* `ripen run`: validate the job, run its tasks across the MPI ranks, write the result file. */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+#include "ripen/error.h"
+#include "ripen/fq.h"
+#include "ripen/h5out.h"
+#include "ripen/job.h"
+#include "ripen/journal.h"
+#include "ripen/sched.h"
+#include "ripen/survival.h"
+
+#include <mpi.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char run_usage[] =
+    "usage: mpirun -np K ripen run JOB.json [options]\n"
+    "\n"
+    "Runs every task of the job (replicas and umbrella windows) across the MPI ranks and writes\n"
+    "one HDF5 result file (docs/hdf5-layout.md). Progress is kept in OUTPUT.journal/ until the\n"
+    "file is complete, so an interrupted run loses at most one checkpoint interval per rank.\n"
+    "\n"
+    "options:\n"
+    "  --out PATH              result file (default: the job's \"output\", else JOB.h5)\n"
+    "  --resume                continue an interrupted run from OUTPUT.journal/\n"
+    "  --continue              resume if interrupted, start if not, do nothing if OUTPUT is\n"
+    "                          already there (for batch scripts that may be requeued)\n"
+    "  --force                 overwrite an existing result file / discard an old journal\n"
+    "  --quiet                 no progress lines and no summary (errors are still printed)\n"
+    "  --shard I/N             run only tasks with id %% N == I, into OUTPUT.shard-I-of-N.h5\n"
+    "                          (default from SLURM_ARRAY_TASK_ID/_MIN/_COUNT when set)\n"
+    "  --no-shard              ignore SLURM array variables\n"
+    "  --checkpoint-seconds S  wall time between checkpoints of a running task (default 300)\n"
+    "  --progress-seconds S    wall time between progress lines (default 10)\n"
+    "  --bootstrap B           bootstrap resamples for F(q) errors (default 200)\n"
+    "  --keep-journal          keep OUTPUT.journal/ after success\n"
+    "\n"
+    "exit status: 0 done, 2 bad input, 3 out of memory, 4 I/O error, 5 interrupted (resume)\n";
+
+typedef struct {
+    const char *job_path;
+    const char *out;
+    int resume, force, quiet, keep_journal, no_shard, shard_given, continue_run;
+    int64_t shard_index, shard_count;
+    double checkpoint_seconds, progress_seconds;
+    int64_t bootstrap;
+} run_args;
+
+static int parse_shard(const char *text, run_args *a) {
+    long long i, n;
+    char tail;
+    if (sscanf(text, "%lld/%lld%c", &i, &n, &tail) != 2 || n < 1 || i < 0 || i >= n)
+        return ripen_fail(RIPEN_EINVAL, "--shard %s: must be I/N with 0 <= I < N", text);
+    a->shard_index = i, a->shard_count = n, a->shard_given = 1;
+    return RIPEN_OK;
+}
+
+/* SLURM array defaults: index = SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN. */
+static int shard_from_slurm(run_args *a) {
+    const char *id = getenv("SLURM_ARRAY_TASK_ID"), *count = getenv("SLURM_ARRAY_TASK_COUNT");
+    const char *min = getenv("SLURM_ARRAY_TASK_MIN");
+    if (a->shard_given || a->no_shard || !id || !count) return RIPEN_OK;
+    int64_t i, n, m = 0;
+    int status = cli_parse_int("SLURM_ARRAY_TASK_ID", id, 0, INT64_MAX, &i);
+    if (!status) status = cli_parse_int("SLURM_ARRAY_TASK_COUNT", count, 1, INT64_MAX, &n);
+    if (!status && min) status = cli_parse_int("SLURM_ARRAY_TASK_MIN", min, 0, INT64_MAX, &m);
+    if (!status && (i - m < 0 || i - m >= n))
+        status = ripen_fail(RIPEN_EINVAL,
+                            "SLURM array task %lld is outside %lld..%lld: give --shard I/N",
+                            (long long)i, (long long)m, (long long)(m + n - 1));
+    if (!status) a->shard_index = i - m, a->shard_count = n;
+    return status;
+}
+
+static int parse_run_args(int argc, char **argv, run_args *a) {
+    *a = (run_args){.shard_index = 0,
+                    .shard_count = 1,
+                    .checkpoint_seconds = 300,
+                    .progress_seconds = 10,
+                    .bootstrap = 200};
+    int status = RIPEN_OK;
+    for (int k = 1; k < argc && !status; ++k) {
+        const char *v;
+        if (strcmp(argv[k], "--resume") == 0)
+            a->resume = 1;
+        else if (strcmp(argv[k], "--continue") == 0)
+            a->continue_run = 1;
+        else if (strcmp(argv[k], "--force") == 0)
+            a->force = 1;
+        else if (strcmp(argv[k], "--quiet") == 0)
+            a->quiet = 1;
+        else if (strcmp(argv[k], "--keep-journal") == 0)
+            a->keep_journal = 1;
+        else if (strcmp(argv[k], "--no-shard") == 0)
+            a->no_shard = 1;
+        else if (strcmp(argv[k], "--out") == 0) {
+            if (!(status = cli_value(argc, argv, &k, &v))) a->out = v;
+        } else if (strcmp(argv[k], "--shard") == 0) {
+            if (!(status = cli_value(argc, argv, &k, &v))) status = parse_shard(v, a);
+        } else if (strcmp(argv[k], "--checkpoint-seconds") == 0) {
+            if (!(status = cli_value(argc, argv, &k, &v)))
+                status = cli_parse_double(argv[k - 1], v, 0.001, 1e9, &a->checkpoint_seconds);
+        } else if (strcmp(argv[k], "--progress-seconds") == 0) {
+            if (!(status = cli_value(argc, argv, &k, &v)))
+                status = cli_parse_double(argv[k - 1], v, 0, 1e9, &a->progress_seconds);
+        } else if (strcmp(argv[k], "--bootstrap") == 0) {
+            if (!(status = cli_value(argc, argv, &k, &v)))
+                status = cli_parse_int(argv[k - 1], v, 2, 100000, &a->bootstrap);
+        } else if (argv[k][0] == '-' && argv[k][1])
+            status =
+                ripen_fail(RIPEN_EINVAL, "run: unknown option %s (see ripen run --help)", argv[k]);
+        else if (a->job_path)
+            status = ripen_fail(RIPEN_EINVAL, "run: one job file only (got %s and %s)", a->job_path,
+                                argv[k]);
+        else
+            a->job_path = argv[k];
+    }
+    if (!status && !a->job_path)
+        status = ripen_fail(RIPEN_EINVAL, "run: no job file given (see ripen run --help)");
+    if (!status && (a->resume || a->continue_run) && a->force)
+        status = ripen_fail(RIPEN_EINVAL, "run: --%s and --force contradict each other",
+                            a->resume ? "resume" : "continue");
+    if (!status) status = shard_from_slurm(a);
+    return status;
+}
+
+/* Rank 0 reads the job file; every rank parses the same text. */
+static int load_job(MPI_Comm comm, const char *path, job *j) {
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    int status = RIPEN_OK;
+    int64_t length = 0;
+    if (rank == 0) {
+        status = job_load(j, path);
+        if (!status) length = (int64_t)strlen(j->text);
+    }
+    MPI_Bcast(&status, 1, MPI_INT, 0, comm);
+    if (status) return status;
+    MPI_Bcast(&length, 1, MPI_INT64_T, 0, comm);
+    char *text = rank == 0 ? j->text : malloc((size_t)length + 1);
+    if (!text) MPI_Abort(comm, 3);
+    MPI_Bcast(text, (int)length + 1, MPI_CHAR, 0, comm);
+    if (rank != 0) {
+        status = job_parse(j, text, path);
+        free(text);
+    }
+    return status;
+}
+
+static void apply_output(const run_args *a, job *j) {
+    if (a->out) snprintf(j->output, sizeof j->output, "%s", a->out);
+    if (a->shard_count > 1 && !a->out) {
+        char stem[JOB_PATH_CAPACITY];
+        snprintf(stem, sizeof stem, "%s", j->output);
+        char *dot = strrchr(stem, '.');
+        if (dot && strcmp(dot, ".h5") == 0) *dot = '\0';
+        snprintf(j->output, sizeof j->output, "%.4000s.shard-%lld-of-%lld.h5", stem,
+                 (long long)a->shard_index, (long long)a->shard_count);
+    }
+}
+
+static int path_exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* Error unless files can be created next to `output`. */
+static int check_output_directory(const char *output) {
+    char directory[JOB_PATH_CAPACITY];
+    snprintf(directory, sizeof directory, "%s", output);
+    char *slash = strrchr(directory, '/');
+    if (!slash)
+        snprintf(directory, sizeof directory, ".");
+    else if (slash == directory)
+        slash[1] = '\0';
+    else
+        *slash = '\0';
+    if (access(directory, W_OK | X_OK) != 0)
+        return ripen_fail(RIPEN_EINVAL, "cannot write results in %s: %s", directory,
+                          strerror(errno));
+    return RIPEN_OK;
+}
+
+/* Rank 0: output and journal checks, then create or open the journal; fills `done`. */
+static int prepare_journal(const run_args *a, const job *j, journal *jn, uint8_t *done) {
+    const int writable = check_output_directory(j->output);
+    if (writable) return writable;
+    if (path_exists(j->output) && !a->force)
+        return ripen_fail(RIPEN_EINVAL,
+                          "%s exists: ripen never overwrites results; remove it, choose --out, "
+                          "or pass --force",
+                          j->output);
+    const int have_journal = journal_exists(j);
+    char directory[JOB_PATH_CAPACITY + 16];
+    journal_directory(j->output, directory, sizeof directory);
+    if (a->resume) {
+        if (!have_journal)
+            return ripen_fail(RIPEN_EINVAL, "--resume: no interrupted run to continue (%s absent)",
+                              directory);
+        int status = journal_open(jn, j);
+        if (!status) status = journal_lock(jn);
+        return status ? status : journal_scan(jn, j, done);
+    }
+    if (have_journal && !a->force)
+        return ripen_fail(RIPEN_EINVAL,
+                          "an interrupted run of this output exists (%s): continue it with "
+                          "--resume, or discard it with --force",
+                          directory);
+    if (have_journal) {
+        journal old = {.job_hash = j->hash};
+        snprintf(old.directory, sizeof old.directory, "%s", directory);
+        const int status = journal_remove(&old, j);
+        if (status) return status;
+    }
+    if (path_exists(j->output) && unlink(j->output) != 0)
+        return ripen_fail(RIPEN_EIO, "--force: cannot remove %s", j->output);
+    memset(done, 0, (size_t)j->ntasks);
+    const int status = journal_create(jn, j);
+    return status ? status : journal_lock(jn);
+}
+
+typedef struct {
+    const journal *jn;
+    const job *j;
+} journal_loader;
+
+static int load_from_journal(void *context, int64_t id, task_record *r) {
+    const journal_loader *l = context;
+    journal_entry found;
+    const int status = journal_read(l->jn, l->j, id, r, &found);
+    if (!status && found != JOURNAL_DONE)
+        return ripen_fail(RIPEN_EIO, "task %lld has no finished record in %s", (long long)id,
+                          l->jn->directory);
+    return status;
+}
+
+static void print_summary(const job *j, task_loader load, void *context, fq_result **fq) {
+    printf(
+        "\nsummary (tau = doubling time in MC steps; censored replicas count via Kaplan-Meier)\n");
+    double fastest = -1;
+    double *medians = calloc((size_t)j->nensembles + 1, sizeof *medians);
+    for (int e = 0; e < j->nensembles && medians; ++e) {
+        const ensemble_spec *en = &j->ensembles[e];
+        int64_t *times = calloc((size_t)en->replicas, sizeof *times);
+        uint8_t *censored = calloc((size_t)en->replicas, 1);
+        int doubled = 0, loaded = 0;
+        for (int k = 0; k < en->replicas && times && censored; ++k) {
+            task_record r;
+            if (task_record_init(&r, j, en->first_task + k)) continue;
+            if (!load(context, en->first_task + k, &r)) {
+                const int64_t tau = r.tau[en->criterion];
+                times[loaded] = tau >= 0 ? tau : (int64_t)r.step;
+                censored[loaded] = tau < 0;
+                doubled += tau >= 0;
+                ++loaded;
+            }
+            task_record_free(&r);
+        }
+        medians[e] = survival_km_median(times, censored, loaded);
+        if (medians[e] > 0 && (fastest < 0 || medians[e] < fastest)) fastest = medians[e];
+        printf("  %-28s %5d replicas, %5d doubled (%s), ", en->name, loaded, doubled,
+               doubling_criterion_names[en->criterion]);
+        if (medians[e] >= 0)
+            printf("median tau %.0f\n", medians[e]);
+        else
+            printf("median tau > %llu (over half censored)\n", (unsigned long long)en->max_steps);
+        free(times), free(censored);
+    }
+    if (fastest > 0 && j->nensembles > 1)
+        for (int e = 0; e < j->nensembles; ++e)
+            if (medians[e] > 0)
+                printf("  median tau %-22s / fastest = %.2f\n", j->ensembles[e].name,
+                       medians[e] / fastest);
+    free(medians);
+    for (int w = 0; w < j->nwindow_sets; ++w)
+        if (fq[w] && fq[w]->failed)
+            printf("  F(q) %-22s not determined (see the warning)\n", j->window_sets[w].name);
+        else if (fq[w])
+            printf("  F(q) %-22s mu_core* = %.3f kT, barrier %.2f +- %.2f kT (WHAM), %.2f +- "
+                   "%.2f kT (MBAR)%s%s\n",
+                   j->window_sets[w].name, fq[w]->mu_star, fq[w]->barrier_wham,
+                   fq[w]->barrier_wham_sigma, fq[w]->barrier_mbar, fq[w]->barrier_mbar_sigma,
+                   fq[w]->warnings[0] ? "; warning: " : "", fq[w]->warnings);
+}
+
+/* Writes the file from the journal; rank 0 computes F(q) and shares it. */
+static int finish(MPI_Comm comm, const run_args *a, const job *j, const journal *jn,
+                  const uint8_t *present, double started) {
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    journal_loader loader = {jn, j};
+    fq_result **fq = calloc((size_t)j->nwindow_sets + 1, sizeof *fq);
+    int status = fq ? RIPEN_OK : ripen_fail(RIPEN_ENOMEM, "out of memory");
+    if (rank == 0 && !status)
+        status = fq_compute_all(j, present, load_from_journal, &loader, (int)a->bootstrap, fq);
+    MPI_Bcast(&status, 1, MPI_INT, 0, comm);
+    if (!status) status = fq_broadcast(comm, j, fq);
+    run_provenance prov = {.shard_index = a->shard_index, .shard_count = a->shard_count};
+    run_provenance_collect(comm, &prov);
+    prov.wall_seconds = MPI_Wtime() - started;
+    MPI_Bcast(&prov.wall_seconds, 1, MPI_DOUBLE, 0, comm);
+    if (!status)
+        status = h5out_write(comm, j, j->output, present, load_from_journal, &loader, &prov, fq);
+    for (int w = 0; !status && rank == 0 && w < j->nwindow_sets; ++w)
+        if (fq[w] && fq[w]->failed)
+            fprintf(stderr,
+                    "ripen: warning: F(q) of windows %s not determined: %s (the window samples "
+                    "are in the file; `ripen analyze` recomputes F(q))\n",
+                    j->window_sets[w].name, fq[w]->error);
+    if (!status && rank == 0 && !a->quiet) print_summary(j, load_from_journal, &loader, fq);
+    if (!status && rank == 0 && !a->keep_journal) {
+        const int removed = journal_remove(jn, j);
+        if (removed) fprintf(stderr, "ripen: warning: %s\n", ripen_last_error());
+    }
+    if (!status && rank == 0 && !a->quiet) printf("wrote %s\n", j->output);
+    for (int w = 0; w < j->nwindow_sets && fq; ++w)
+        if (fq[w]) fq_free(fq[w]), free(fq[w]);
+    free(fq);
+    return status;
+}
+
+static void report_interrupted(const job *j, const run_args *a, const journal *jn,
+                               const sched_stats *stats) {
+    const int signal_number = sched_stop_signal();
+    fprintf(stderr,
+            "ripen: stopped%s%s: %lld task(s) finished in this run, running tasks checkpointed "
+            "in %s; continue with: ripen run %s --resume%s\n",
+            signal_number ? " by " : "",
+            signal_number == SIGTERM  ? "SIGTERM"
+            : signal_number == SIGINT ? "SIGINT"
+                                      : "",
+            (long long)stats->tasks_run, jn->directory, j->path,
+            a->out ? " --out <same path>" : "");
+}
+
+int run_main(int argc, char **argv) {
+    MPI_Comm comm = MPI_COMM_WORLD;
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    const double started = MPI_Wtime();
+    run_args a;
+    int status = parse_run_args(argc, argv, &a);
+    if (status) return rank == 0 ? cli_error(status) : status;
+    for (int k = 1; k < argc; ++k)
+        if (strcmp(argv[k], "--help") == 0) {
+            if (rank == 0) fputs(run_usage, stdout);
+            return RIPEN_OK;
+        }
+    job j;
+    status = load_job(comm, a.job_path, &j);
+    if (status) return rank == 0 ? cli_error(status) : status;
+    apply_output(&a, &j);
+    if (a.continue_run) { /* rank 0 looks; everyone follows */
+        int state[2] = {path_exists(j.output), journal_exists(&j)};
+        MPI_Bcast(state, 2, MPI_INT, 0, comm);
+        if (state[0]) { /* a requeued batch job whose work is already done */
+            if (rank == 0 && !a.quiet) printf("%s is already complete: nothing to do\n", j.output);
+            job_free(&j);
+            return RIPEN_OK;
+        }
+        a.resume = state[1];
+    }
+    journal jn = {.job_hash = j.hash};
+    journal_directory(j.output, jn.directory, sizeof jn.directory);
+    uint8_t *done = calloc((size_t)j.ntasks + 1, 1), *todo = calloc((size_t)j.ntasks + 1, 1);
+    if (!done || !todo) MPI_Abort(comm, 3);
+    if (rank == 0) status = prepare_journal(&a, &j, &jn, done);
+    MPI_Bcast(&status, 1, MPI_INT, 0, comm);
+    if (!status) MPI_Bcast(done, (int)j.ntasks, MPI_UINT8_T, 0, comm);
+    int64_t owned = 0, remaining = 0;
+    for (int64_t id = 0; id < j.ntasks && !status; ++id) {
+        const int mine = id % a.shard_count == a.shard_index;
+        owned += mine;
+        todo[id] = (uint8_t)(mine && !done[id]);
+        remaining += todo[id];
+        done[id] = (uint8_t)mine; /* from here on: the tasks the result file holds */
+    }
+    if (!status && rank == 0 && !a.quiet) {
+        int nranks;
+        MPI_Comm_size(comm, &nranks);
+        printf("ripen %s: %lld tasks (%lld here, %lld to run) on %d rank(s) -> %s\n",
+               a.resume ? "resuming" : "running", (long long)j.ntasks, (long long)owned,
+               (long long)remaining, nranks, j.output);
+        fflush(stdout);
+    }
+    sched_stats stats = {0};
+    if (!status) {
+        sched_install_signal_handlers();
+        const sched_options opt = {.quiet = a.quiet,
+                                   .checkpoint_seconds = a.checkpoint_seconds,
+                                   .progress_seconds = a.progress_seconds};
+        status = sched_run(comm, &j, &jn, todo, &opt, &stats);
+    }
+    if (!status) status = finish(comm, &a, &j, &jn, done, started);
+    if (rank == 0 && status == RIPEN_EINTERRUPTED)
+        report_interrupted(&j, &a, &jn, &stats);
+    else if (rank == 0 && status)
+        cli_error(status);
+    free(done), free(todo);
+    job_free(&j);
+    return status;
+}

@@ -1,0 +1,161 @@
+/* F(q) of a window set from its windows' samples: the glue between the job and fe.h. */
+#include "ripen/fq.h"
+
+#include "ripen/error.h"
+#include "ripen/fe.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Overlap below this fraction of a window's samples draws a warning (fe_validate). */
+#define FQ_MIN_OVERLAP 0.05
+
+void fq_free(fq_result *f) {
+    free(f->f_sampling), free(f->f_wham), free(f->sigma_wham), free(f->f_mbar);
+    free(f->sigma_mbar), free(f->inefficiency);
+    memset(f, 0, sizeof *f);
+}
+
+/* F at mu_sampling + dmu with F(q_start) = 0. */
+static void reweighted_profile(const double *F, int nq, int q_min, int q_start, double dmu,
+                               double *out) {
+    const double origin = F[q_start - q_min];
+    for (int i = 0; i < nq; ++i)
+        out[i] = isfinite(F[i]) ? F[i] - origin - dmu * (double)(q_min + i - q_start) : INFINITY;
+}
+
+/* One estimator: bootstrap, balance point, reweighted profile and its errors. */
+static int estimate(const fe_windows *fw, fe_method method, uint64_t seed, int bootstrap,
+                    int q_start, int q_end, double *profile, double *sigma, fe_balance *balance,
+                    fe_bootstrap_result *result) {
+    const fe_bootstrap_options options = {.method = method,
+                                          .nresamples = bootstrap,
+                                          .seed = seed,
+                                          .q_ref = q_start,
+                                          .solver = fe_solver_defaults()};
+    int status = fe_bootstrap(fw, &options, result);
+    if (!status)
+        status = fe_balance_point(result->F, fw->qmin, fw->qmax, q_start, q_end, result->resamples,
+                                  result->nresamples, balance);
+    if (status) return status;
+    const int nq = fe_grid_size(fw);
+    reweighted_profile(result->F, nq, fw->qmin, q_start, balance->dmu, profile);
+    /* At a fixed dmu the reweighting adds the same -dmu (q - q_start) to every resample, so the
+     * spread of F(q) - F(q_start) is the bootstrap's own. */
+    memcpy(sigma, result->sigma, sizeof *sigma * (size_t)nq);
+    return RIPEN_OK;
+}
+
+int fq_compute(const job *j, int set, task_record *const *records, uint64_t seed, int bootstrap,
+               fq_result *out) {
+    const window_set_spec *w = &j->window_sets[set];
+    const int K = w->nwindows, nq = w->q_max - w->q_min + 1;
+    memset(out, 0, sizeof *out);
+    out->nq = nq, out->q_min = w->q_min, out->nwindows = K, out->bootstrap_samples = bootstrap;
+    out->mu_sampling = w->system.model.mu_core;
+    out->q_start = 0 >= w->q_min && 0 <= w->q_max ? 0 : w->q_min;
+    out->q_end = out->q_start + w->layer_sites;
+    if (out->q_end > w->q_max)
+        return ripen_fail(RIPEN_EINVAL,
+                          "windows %s: q_max = %d does not reach one full layer (q = %d + %d "
+                          "sites): raise q_max or set layer_sites",
+                          w->name, w->q_max, out->q_start, w->layer_sites);
+    int64_t *counts = malloc(sizeof *counts * (size_t)K);
+    const int32_t **samples = malloc(sizeof *samples * (size_t)K);
+    int32_t *lo = malloc(sizeof *lo * (size_t)K), *hi = malloc(sizeof *hi * (size_t)K);
+    double *bias = malloc(sizeof *bias * (size_t)K * (size_t)nq);
+    double *profiles[5];
+    for (int k = 0; k < 5; ++k) profiles[k] = malloc(sizeof(double) * (size_t)nq);
+    out->inefficiency = malloc(sizeof(double) * (size_t)K);
+    int status = RIPEN_OK;
+    if (!counts || !samples || !lo || !hi || !bias || !profiles[0] || !profiles[1] ||
+        !profiles[2] || !profiles[3] || !profiles[4] || !out->inefficiency)
+        status = ripen_fail(RIPEN_ENOMEM, "out of memory computing F(q)");
+    for (int k = 0; k < K && !status; ++k) {
+        counts[k] = records[k]->nq;
+        samples[k] = records[k]->q;
+        lo[k] = records[k]->lo, hi[k] = records[k]->hi;
+    }
+    out->f_sampling = profiles[0], out->f_wham = profiles[1], out->sigma_wham = profiles[2];
+    out->f_mbar = profiles[3], out->sigma_mbar = profiles[4];
+    if (!status) status = fe_hard_wall_bias(K, w->q_min, w->q_max, lo, hi, bias);
+    const fe_windows fw = {.nwindows = K,
+                           .qmin = w->q_min,
+                           .qmax = w->q_max,
+                           .nsamples = counts,
+                           .samples = (const int32_t *const *)samples,
+                           .bias = bias};
+    if (!status) status = fe_validate(&fw, FQ_MIN_OVERLAP, out->warnings, sizeof out->warnings);
+    /* Separate bootstrap streams per window set. */
+    const uint64_t set_seed = seed ^ (0x9E3779B97F4A7C15u * (uint64_t)(set + 1));
+    fe_bootstrap_result wham = {0}, mbar = {0};
+    fe_balance bw = {0}, bm = {0};
+    if (!status)
+        status = estimate(&fw, FE_WHAM, set_seed, bootstrap, out->q_start, out->q_end, out->f_wham,
+                          out->sigma_wham, &bw, &wham);
+    if (!status)
+        status = estimate(&fw, FE_MBAR, set_seed, bootstrap, out->q_start, out->q_end, out->f_mbar,
+                          out->sigma_mbar, &bm, &mbar);
+    if (!status) {
+        status = fe_reweight_mu(wham.F, w->q_min, w->q_max, 0.0, out->f_sampling);
+        memcpy(out->inefficiency, wham.g, sizeof(double) * (size_t)K);
+        out->mu_star = out->mu_sampling + bw.dmu, out->mu_star_sigma = bw.dmu_sd;
+        out->barrier_wham = bw.barrier, out->barrier_wham_sigma = bw.barrier_sd;
+        out->barrier_mbar = bm.barrier, out->barrier_mbar_sigma = bm.barrier_sd;
+        out->wham_iterations = wham.info.iterations, out->wham_converged = wham.info.converged;
+        out->mbar_iterations = mbar.info.iterations, out->mbar_converged = mbar.info.converged;
+        if (wham.short_windows > 0) {
+            const size_t used = strlen(out->warnings);
+            snprintf(out->warnings + used, sizeof out->warnings - used,
+                     "%d window(s) hold fewer than %d bootstrap blocks of ~%g g samples: their "
+                     "error bars are unreliable, sample longer\n",
+                     wham.short_windows, FE_MIN_BLOCKS, FE_BLOCK_FACTOR);
+        }
+        /* One line for messages and the HDF5 attribute. */
+        for (char *c = out->warnings; *c; ++c)
+            if (*c == '\n') *c = c[1] ? ';' : '\0';
+    }
+    fe_bootstrap_free(&wham);
+    fe_bootstrap_free(&mbar);
+    free(counts), free(samples), free(lo), free(hi), free(bias);
+    if (status) {
+        ripen_fail_context(status, "F(q) of windows %s: ", w->name);
+        fq_free(out);
+    }
+    return status;
+}
+
+int fq_compute_all(const job *j, const uint8_t *present, task_loader load, void *context,
+                   int bootstrap, fq_result **fq) {
+    int status = RIPEN_OK;
+    for (int w = 0; w < j->nwindow_sets && !status; ++w) {
+        const window_set_spec *ws = &j->window_sets[w];
+        if (ws->nwindows < 1) continue; /* the job parser guarantees >= 1 */
+        int all = 1;
+        for (int k = 0; k < ws->nwindows; ++k) all &= present[ws->first_task + k];
+        if (!all) continue;
+        task_record *records = calloc((size_t)ws->nwindows, sizeof *records);
+        task_record **pointers = calloc((size_t)ws->nwindows, sizeof *pointers);
+        fq[w] = calloc(1, sizeof *fq[w]);
+        if (!records || !pointers || !fq[w]) status = ripen_fail(RIPEN_ENOMEM, "out of memory");
+        for (int k = 0; k < ws->nwindows && !status; ++k) {
+            status = task_record_init(&records[k], j, ws->first_task + k);
+            if (!status) status = load(context, ws->first_task + k, &records[k]);
+            pointers[k] = &records[k];
+        }
+        if (!status) {
+            status = fq_compute(j, w, pointers, j->seed, bootstrap, fq[w]);
+            if (status == RIPEN_EINVAL) { /* the data's fault, not the run's */
+                fq[w]->failed = 1;
+                snprintf(fq[w]->error, sizeof fq[w]->error, "%s", ripen_last_error());
+                status = RIPEN_OK;
+            }
+        }
+        if (status && fq[w]) free(fq[w]), fq[w] = NULL;
+        for (int k = 0; k < ws->nwindows && records; ++k) task_record_free(&records[k]);
+        free(records), free(pointers);
+    }
+    return status;
+}

@@ -1,0 +1,712 @@
+/* Job files: parsing, validation, sweep expansion and the task list (docs/jobs.md). */
+#include "ripen/job.h"
+
+#include "json_read.h"
+#include "ripen/error.h"
+#include "ripen/initial.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { JOB_MAX_FILE_BYTES = 16 << 20 };
+#define JOB_MAX_REPLICAS     10000000
+#define JOB_MAX_STEPS        1000000000000.0
+#define JOB_MAX_TASKS        100000000
+#define JOB_MAX_SWEEP_POINTS 10000
+
+static const char *const root_keys[] = {"name",    "seed",     "output",           "lattice",
+                                        "model",   "dynamics", "initial",          "ensembles",
+                                        "windows", "comment",  "output_limit_gib", NULL};
+static const char *const system_keys_lattice[] = {"lx", "ly", "lz", NULL};
+static const char *const system_keys_initial[] = {"core_sites", "shell_thickness", NULL};
+static const char *const model_keys[] = {
+    "eps_core", "eps_shell", "eps_interface",  "mu_core",         "mu_shell", "energy_form",
+    "move_set", "proposals", "shell_ensemble", "bond_neighbours", "p_swap",   NULL};
+static const char *const ensemble_keys[] = {"name",
+                                            "replicas",
+                                            "max_steps",
+                                            "sample_interval",
+                                            "snapshot_interval",
+                                            "snapshot_replicas",
+                                            "stop_at_doubling",
+                                            "doubling_criterion",
+                                            "shell_thickness",
+                                            "lattice",
+                                            "model",
+                                            "dynamics",
+                                            "initial",
+                                            "sweep",
+                                            "comment",
+                                            NULL};
+static const char *const window_keys[] = {"name",
+                                          "mode",
+                                          "q_min",
+                                          "q_max",
+                                          "width",
+                                          "overlap",
+                                          "layer_sites",
+                                          "equilibration_steps",
+                                          "sampling_steps",
+                                          "sample_interval",
+                                          "shell_thickness",
+                                          "lattice",
+                                          "model",
+                                          "dynamics",
+                                          "initial",
+                                          "sweep",
+                                          "comment",
+                                          NULL};
+
+/* ---- the physical system ---- */
+
+static void system_default(system_spec *s) {
+    *s = (system_spec){.lx = 80, .ly = 80, .lz = 4, .core_sites = 200, .shell_thickness = 2};
+    model_params_default(&s->model);
+    s->dynamics = &dynamics_random_sequential;
+}
+
+static int parse_lattice(const cJSON *obj, const char *path, system_spec *s) {
+    int status;
+    if ((status = json_require_object(obj, path)) ||
+        (status = json_check_keys(obj, path, system_keys_lattice)))
+        return status;
+    int64_t v[3] = {s->lx, s->ly, s->lz};
+    const char *const names[3] = {"lx", "ly", "lz"};
+    for (int k = 0; k < 3; ++k)
+        if ((status =
+                 json_get_int(obj, names[k], path, LATTICE_MIN_EXTENT, LATTICE_MAX_EXTENT, &v[k])))
+            return status;
+    s->lx = (int)v[0], s->ly = (int)v[1], s->lz = (int)v[2];
+    return RIPEN_OK;
+}
+
+static int parse_model(const cJSON *obj, const char *path, model_params *p) {
+    int status;
+    if ((status = json_require_object(obj, path)) ||
+        (status = json_check_keys(obj, path, model_keys)))
+        return status;
+    static const char *const text_keys[] = {"energy_form", "move_set", "proposals",
+                                            "shell_ensemble", NULL};
+    for (const cJSON *item = obj->child; item; item = item->next) {
+        char where[1024];
+        json_path_join(where, sizeof where, path, item->string);
+        int is_text = 0;
+        for (const char *const *key = text_keys; *key; ++key)
+            is_text |= !strcmp(*key, item->string);
+        if (is_text && !cJSON_IsString(item))
+            status = ripen_fail(RIPEN_EINVAL, "%s: must be a string", where);
+        else if (is_text)
+            status = model_params_set_text(p, item->string, item->valuestring, where);
+        else if (!cJSON_IsNumber(item))
+            status = ripen_fail(RIPEN_EINVAL, "%s: must be a number", where);
+        else
+            status = model_params_set_number(p, item->string, item->valuedouble, where);
+        if (status) return status;
+    }
+    return RIPEN_OK;
+}
+
+static int parse_initial(const cJSON *obj, const char *path, system_spec *s) {
+    int status;
+    if ((status = json_require_object(obj, path)) ||
+        (status = json_check_keys(obj, path, system_keys_initial)))
+        return status;
+    int64_t shell = s->shell_thickness;
+    if ((status = json_get_int(obj, "core_sites", path, 1, LATTICE_MAX_SITES, &s->core_sites)) ||
+        (status =
+             json_get_int(obj, "shell_thickness", path, 0, INITIAL_MAX_SHELL_THICKNESS, &shell)))
+        return status;
+    s->shell_thickness = (int)shell;
+    return RIPEN_OK;
+}
+
+/* Applies the system keys present in `obj` (lattice, model, dynamics, initial, and the
+ * shell_thickness shortcut) on top of `s`. */
+static int parse_system(const cJSON *obj, const char *path, system_spec *s) {
+    char where[1024];
+    int status = RIPEN_OK;
+    const cJSON *item;
+    json_path_join(where, sizeof where, path, "lattice");
+    if ((item = cJSON_GetObjectItemCaseSensitive(obj, "lattice")) &&
+        (status = parse_lattice(item, where, s)))
+        return status;
+    json_path_join(where, sizeof where, path, "model");
+    if ((item = cJSON_GetObjectItemCaseSensitive(obj, "model")) &&
+        (status = parse_model(item, where, &s->model)))
+        return status;
+    json_path_join(where, sizeof where, path, "initial");
+    if ((item = cJSON_GetObjectItemCaseSensitive(obj, "initial")) &&
+        (status = parse_initial(item, where, s)))
+        return status;
+    int64_t shell = s->shell_thickness;
+    if ((status =
+             json_get_int(obj, "shell_thickness", path, 0, INITIAL_MAX_SHELL_THICKNESS, &shell)))
+        return status;
+    s->shell_thickness = (int)shell;
+    json_path_join(where, sizeof where, path, "dynamics");
+    if ((item = cJSON_GetObjectItemCaseSensitive(obj, "dynamics"))) {
+        if (!cJSON_IsString(item))
+            return ripen_fail(RIPEN_EINVAL, "%s: must be a string naming a dynamics", where);
+        if (!(s->dynamics = dynamics_find(item->valuestring, where))) return RIPEN_EINVAL;
+    }
+    return RIPEN_OK;
+}
+
+/* The whole system must make sense together: extents, parameters, and an initial particle that
+ * fits. Builds the particle on a bare geometry (no neighbour table) to find out. */
+static int check_system(const system_spec *s, const char *path, initial_report *report) {
+    int status = lattice_check_extents(s->lx, s->ly, s->lz);
+    if (!status) status = model_params_validate(&s->model);
+    if (status) return ripen_fail_context(status, "%s: ", path);
+    const lattice geometry = {.lx = s->lx,
+                              .ly = s->ly,
+                              .lz = s->lz,
+                              .ncolumns = s->lx * s->ly,
+                              .nsites = s->lx * s->ly * s->lz};
+    uint8_t *states = malloc((size_t)geometry.nsites);
+    if (!states) return ripen_fail(RIPEN_ENOMEM, "%s: out of memory checking the lattice", path);
+    status = initial_prism(states, &geometry, s->core_sites, s->shell_thickness, report);
+    free(states);
+    if (status) return ripen_fail_context(status, "%s.initial: ", path);
+    return RIPEN_OK;
+}
+
+static int check_name(const char *name, const char *path) {
+    if (!name[0]) return ripen_fail(RIPEN_EINVAL, "%s.name: must not be empty", path);
+    for (const char *c = name; *c; ++c)
+        if (!isalnum((unsigned char)*c) && !strchr("_-+.,=@", *c))
+            return ripen_fail(RIPEN_EINVAL,
+                              "%s.name = \"%s\": use letters, digits and _-+.,=@ only (it names "
+                              "an HDF5 group)",
+                              path, name);
+    return RIPEN_OK;
+}
+
+/* ---- ensembles and window sets ---- */
+
+static int parse_ensemble(const cJSON *obj, const char *path, const system_spec *defaults,
+                          ensemble_spec *e) {
+    int status;
+    if ((status = json_require_object(obj, path)) ||
+        (status = json_check_keys(obj, path, ensemble_keys)))
+        return status;
+    *e = (ensemble_spec){.system = *defaults,
+                         .replicas = 1,
+                         .max_steps = 100000,
+                         .sample_interval = 100,
+                         .snapshot_interval = 0,
+                         .snapshot_replicas = 1,
+                         .stop_at_doubling = 1,
+                         .criterion = DOUBLING_CLUSTER};
+    int64_t replicas = e->replicas, snapshot_replicas = e->snapshot_replicas;
+    char criterion[32] = "cluster";
+    if ((status = json_get_string(obj, "name", path, e->name, sizeof e->name)) ||
+        (status = json_get_int(obj, "replicas", path, 1, JOB_MAX_REPLICAS, &replicas)) ||
+        (status =
+             json_get_uint(obj, "max_steps", path, 1, (uint64_t)JOB_MAX_STEPS, &e->max_steps)) ||
+        (status = json_get_uint(obj, "sample_interval", path, 1, (uint64_t)JOB_MAX_STEPS,
+                                &e->sample_interval)) ||
+        (status = json_get_uint(obj, "snapshot_interval", path, 0, (uint64_t)JOB_MAX_STEPS,
+                                &e->snapshot_interval)) ||
+        (status = json_get_int(obj, "snapshot_replicas", path, 0, JOB_MAX_REPLICAS,
+                               &snapshot_replicas)) ||
+        (status = json_get_bool(obj, "stop_at_doubling", path, &e->stop_at_doubling)) ||
+        (status = json_get_string(obj, "doubling_criterion", path, criterion, sizeof criterion)) ||
+        (status = parse_system(obj, path, &e->system)))
+        return status;
+    e->replicas = (int)replicas;
+    e->snapshot_replicas = (int)(snapshot_replicas < replicas ? snapshot_replicas : replicas);
+    const int c = model_lookup_name(doubling_criterion_names, DOUBLING_CRITERIA, criterion);
+    if (c < 0)
+        return ripen_fail(RIPEN_EINVAL,
+                          "%s.doubling_criterion = \"%s\": must be one of \"cluster\", \"area\", "
+                          "\"count\"",
+                          path, criterion);
+    e->criterion = (doubling_criterion)c;
+    if (e->sample_interval > e->max_steps)
+        return ripen_fail(RIPEN_EINVAL,
+                          "%s.sample_interval = %llu: must not exceed max_steps = %llu", path,
+                          (unsigned long long)e->sample_interval, (unsigned long long)e->max_steps);
+    if (e->snapshot_interval > e->max_steps)
+        return ripen_fail(
+            RIPEN_EINVAL, "%s.snapshot_interval = %llu: must not exceed max_steps = %llu", path,
+            (unsigned long long)e->snapshot_interval, (unsigned long long)e->max_steps);
+    return check_name(e->name, path);
+}
+
+static int derive_windows(window_set_spec *w, const char *path, const initial_report *report) {
+    const int64_t core0 = report->core_sites;
+    const int64_t nsites = (int64_t)w->system.lx * w->system.ly * w->system.lz;
+    if (w->q_min < -core0 || w->q_max > nsites - core0 || w->q_min >= w->q_max)
+        return ripen_fail(RIPEN_EINVAL,
+                          "%s: q range [%d, %d] must satisfy %lld <= q_min < q_max <= %lld "
+                          "(N_core from 0 to the lattice size)",
+                          path, w->q_min, w->q_max, (long long)-core0, (long long)(nsites - core0));
+    if (w->width < 2 || w->width > w->q_max - w->q_min + 1)
+        return ripen_fail(RIPEN_EINVAL, "%s.width = %d: must be in [2, %d] (q values per window)",
+                          path, w->width, w->q_max - w->q_min + 1);
+    if (w->overlap < 1 || w->overlap >= w->width)
+        return ripen_fail(RIPEN_EINVAL,
+                          "%s.overlap = %d: must be in [1, width - 1 = %d]: neighbouring windows "
+                          "must share q values to be combined",
+                          path, w->overlap, w->width - 1);
+    const int span = w->q_max - w->q_min + 1, stride = w->width - w->overlap;
+    w->nwindows = 1 + (span - w->width + stride - 1) / stride;
+    if (w->layer_sites == 0) {
+        /* One new row on a short facet of the hexagon: (side - 1) sites per layer. */
+        const int side = report->side_short > 1 ? report->side_short - 1 : 1;
+        w->layer_sites = side * w->system.lz;
+    }
+    /* F(q) is read over one layer from q_start (0, or q_min if 0 is outside the range). */
+    const int q_start = w->q_min <= 0 && w->q_max >= 0 ? 0 : w->q_min;
+    if (q_start + w->layer_sites > w->q_max)
+        return ripen_fail(RIPEN_EINVAL,
+                          "%s: q_max = %d must reach one full layer, q = %d + layer_sites = %d",
+                          path, w->q_max, q_start, q_start + w->layer_sites);
+    return RIPEN_OK;
+}
+
+void window_bounds(const window_set_spec *w, int k, int *lo, int *hi) {
+    *lo = w->q_min + k * (w->width - w->overlap);
+    *hi = *lo + w->width - 1;
+    if (*hi > w->q_max) *hi = w->q_max;
+    if (k == w->nwindows - 1 && *hi < w->q_max) *hi = w->q_max;
+}
+
+static int parse_window_set(const cJSON *obj, const char *path, const system_spec *defaults,
+                            window_set_spec *w) {
+    int status;
+    if ((status = json_require_object(obj, path)) ||
+        (status = json_check_keys(obj, path, window_keys)))
+        return status;
+    *w = (window_set_spec){.system = *defaults,
+                           .q_min = -4,
+                           .q_max = 24,
+                           .width = 4,
+                           .overlap = 2,
+                           .equilibration_steps = 1000,
+                           .sampling_steps = 10000,
+                           .sample_interval = 1};
+    int64_t v[5] = {w->q_min, w->q_max, w->width, w->overlap, 0};
+    if ((status = json_get_string(obj, "name", path, w->name, sizeof w->name)) ||
+        (status = json_get_int(obj, "q_min", path, -LATTICE_MAX_SITES, LATTICE_MAX_SITES, &v[0])) ||
+        (status = json_get_int(obj, "q_max", path, -LATTICE_MAX_SITES, LATTICE_MAX_SITES, &v[1])) ||
+        (status = json_get_int(obj, "width", path, 2, LATTICE_MAX_SITES, &v[2])) ||
+        (status = json_get_int(obj, "overlap", path, 1, LATTICE_MAX_SITES, &v[3])) ||
+        (status = json_get_int(obj, "layer_sites", path, 1, LATTICE_MAX_SITES, &v[4])) ||
+        (status = json_get_uint(obj, "equilibration_steps", path, 0, (uint64_t)JOB_MAX_STEPS,
+                                &w->equilibration_steps)) ||
+        (status = json_get_uint(obj, "sampling_steps", path, 1, (uint64_t)JOB_MAX_STEPS,
+                                &w->sampling_steps)) ||
+        (status = json_get_uint(obj, "sample_interval", path, 1, (uint64_t)JOB_MAX_STEPS,
+                                &w->sample_interval)) ||
+        (status = parse_system(obj, path, &w->system)))
+        return status;
+    w->q_min = (int)v[0], w->q_max = (int)v[1], w->width = (int)v[2], w->overlap = (int)v[3];
+    w->layer_sites = (int)v[4];
+    char mode[32] = "windows";
+    if ((status = json_get_string(obj, "mode", path, mode, sizeof mode))) return status;
+    if (strcmp(mode, "brute-force") == 0) {
+        /* The paper's method: one unbiased run histogramming q; one window over the range. */
+        if (cJSON_HasObjectItem(obj, "width") || cJSON_HasObjectItem(obj, "overlap"))
+            return ripen_fail(RIPEN_EINVAL, "%s: mode \"brute-force\" takes no width or overlap",
+                              path);
+        w->width = w->q_max - w->q_min + 1, w->overlap = 1;
+    } else if (strcmp(mode, "windows") != 0) {
+        return ripen_fail(RIPEN_EINVAL, "%s.mode = \"%s\": must be \"windows\" or \"brute-force\"",
+                          path, mode);
+    }
+    if (w->sample_interval > w->sampling_steps)
+        return ripen_fail(
+            RIPEN_EINVAL, "%s.sample_interval = %llu: must not exceed sampling_steps = %llu", path,
+            (unsigned long long)w->sample_interval, (unsigned long long)w->sampling_steps);
+    return check_name(w->name, path);
+}
+
+/* ---- sweeps: expanded on the JSON itself, so every point is parsed like a plain entry ---- */
+
+/* Sets the value at dotted path `key` ("model.mu_shell") inside `obj`, creating objects. */
+static int json_set_path(cJSON *obj, const char *key, const cJSON *value, const char *path) {
+    char head[256];
+    const char *dot = strchr(key, '.');
+    const size_t n = dot ? (size_t)(dot - key) : strlen(key);
+    if (n == 0 || n >= sizeof head)
+        return ripen_fail(RIPEN_EINVAL, "%s.sweep: bad key \"%s\"", path, key);
+    memcpy(head, key, n);
+    head[n] = '\0';
+    if (!dot) {
+        cJSON *copy = cJSON_Duplicate(value, 1);
+        if (!copy) return ripen_fail(RIPEN_ENOMEM, "out of memory expanding a sweep");
+        if (cJSON_HasObjectItem(obj, head)) cJSON_DeleteItemFromObjectCaseSensitive(obj, head);
+        cJSON_AddItemToObject(obj, head, copy);
+        return RIPEN_OK;
+    }
+    cJSON *child = cJSON_GetObjectItemCaseSensitive(obj, head);
+    if (!child) child = cJSON_AddObjectToObject(obj, head);
+    if (!cJSON_IsObject(child))
+        return ripen_fail(RIPEN_EINVAL, "%s.sweep: \"%s\" does not lead into an object", path, key);
+    return json_set_path(child, dot + 1, value, path);
+}
+
+static void format_value(const cJSON *v, char *out, size_t capacity) {
+    if (cJSON_IsString(v))
+        snprintf(out, capacity, "%s", v->valuestring);
+    else if (cJSON_IsNumber(v))
+        snprintf(out, capacity, "%g", v->valuedouble);
+    else
+        snprintf(out, capacity, "%s", cJSON_IsTrue(v) ? "true" : "false");
+}
+
+/* Checks a sweep object and returns its grid size. */
+static int sweep_size(const cJSON *sweep, const char *path, long *points) {
+    char where[1024];
+    json_path_join(where, sizeof where, path, "sweep");
+    int status = json_require_object(sweep, where);
+    if (status) return status;
+    if (!sweep->child) return ripen_fail(RIPEN_EINVAL, "%s: must name at least one key", where);
+    *points = 1;
+    for (const cJSON *axis = sweep->child; axis; axis = axis->next) {
+        char axis_path[1100];
+        json_path_join(axis_path, sizeof axis_path, where, axis->string);
+        if (!cJSON_IsArray(axis) || cJSON_GetArraySize(axis) == 0)
+            return ripen_fail(RIPEN_EINVAL, "%s: must be a non-empty array of values", axis_path);
+        for (const cJSON *v = axis->child; v; v = v->next)
+            if (!cJSON_IsNumber(v) && !cJSON_IsString(v) && !cJSON_IsBool(v))
+                return ripen_fail(RIPEN_EINVAL, "%s: values must be numbers, strings or booleans",
+                                  axis_path);
+        for (const cJSON *later = axis->next; later; later = later->next)
+            if (strcmp(later->string, axis->string) == 0)
+                return ripen_fail(RIPEN_EINVAL, "%s: key given twice", axis_path);
+        *points *= cJSON_GetArraySize(axis);
+        if (*points > JOB_MAX_SWEEP_POINTS)
+            return ripen_fail(RIPEN_EINVAL, "%s: more than %d grid points", where,
+                              JOB_MAX_SWEEP_POINTS);
+    }
+    return RIPEN_OK;
+}
+
+/* The entry for grid point `point`: a copy of `entry` without "sweep", the swept values set,
+ * and "@key=value,..." appended to its name. */
+static int sweep_point(const cJSON *entry, const cJSON *sweep, long point, const char *path,
+                       const char *default_name, cJSON **out) {
+    cJSON *copy = cJSON_Duplicate(entry, 1);
+    if (!copy) return ripen_fail(RIPEN_ENOMEM, "out of memory expanding a sweep");
+    cJSON_DeleteItemFromObjectCaseSensitive(copy, "sweep");
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(entry, "name");
+    char label[4 * JOB_NAME_CAPACITY];
+    snprintf(label, sizeof label, "%.*s@", JOB_NAME_CAPACITY,
+             cJSON_IsString(name) ? name->valuestring : default_name);
+    long rest = point;
+    int status = RIPEN_OK;
+    for (const cJSON *axis = sweep->child; axis && !status; axis = axis->next) {
+        const int n = cJSON_GetArraySize(axis);
+        const cJSON *value = cJSON_GetArrayItem(axis, (int)(rest % n));
+        rest /= n;
+        status = json_set_path(copy, axis->string, value, path);
+        char text[64];
+        format_value(value, text, sizeof text);
+        const char *leaf = strrchr(axis->string, '.');
+        const size_t used = strlen(label);
+        snprintf(label + used, sizeof label - used, "%s%s=%s", axis == sweep->child ? "" : ",",
+                 leaf ? leaf + 1 : axis->string, text);
+    }
+    if (!status && strlen(label) >= JOB_NAME_CAPACITY)
+        status = ripen_fail(RIPEN_EINVAL,
+                            "%s.sweep: the point's name \"%s\" is longer than %d "
+                            "characters: shorten the name",
+                            path, label, JOB_NAME_CAPACITY - 1);
+    if (!status) {
+        cJSON_DeleteItemFromObjectCaseSensitive(copy, "name");
+        cJSON_AddStringToObject(copy, "name", label);
+    }
+    if (status) cJSON_Delete(copy);
+    *out = status ? NULL : copy;
+    return status;
+}
+
+/* Each expanded entry remembers where it came from, for error messages. */
+#define PATH_KEY "\x01path"
+
+/* Expands the array at `key` (ensembles or windows) into a flat array of entries. */
+static int expand_entries(const cJSON *array, const char *path, const char *default_name,
+                          cJSON **expanded) {
+    *expanded = cJSON_CreateArray();
+    if (!*expanded) return ripen_fail(RIPEN_ENOMEM, "out of memory");
+    if (!cJSON_IsArray(array)) return ripen_fail(RIPEN_EINVAL, "%s: must be an array", path);
+    int index = 0;
+    for (const cJSON *entry = array->child; entry; entry = entry->next, ++index) {
+        char where[1024], name[JOB_NAME_CAPACITY];
+        snprintf(where, sizeof where, "%s[%d]", path, index);
+        snprintf(name, sizeof name, "%s%d", default_name, index);
+        int status = json_require_object(entry, where);
+        if (status) return status;
+        const cJSON *given = cJSON_GetObjectItemCaseSensitive(entry, "name");
+        if (given && !cJSON_IsString(given))
+            return ripen_fail(RIPEN_EINVAL, "%s.name: must be a string", where);
+        const cJSON *sweep = cJSON_GetObjectItemCaseSensitive(entry, "sweep");
+        if (!sweep) {
+            cJSON *copy = cJSON_Duplicate(entry, 1);
+            if (!copy) return ripen_fail(RIPEN_ENOMEM, "out of memory");
+            if (!cJSON_HasObjectItem(copy, "name")) cJSON_AddStringToObject(copy, "name", name);
+            cJSON_AddStringToObject(copy, PATH_KEY, where);
+            cJSON_AddItemToArray(*expanded, copy);
+            continue;
+        }
+        long points = 0;
+        if ((status = sweep_size(sweep, where, &points))) return status;
+        for (long p = 0; p < points; ++p) {
+            cJSON *point = NULL;
+            if ((status = sweep_point(entry, sweep, p, where, name, &point))) return status;
+            char point_path[1200];
+            const cJSON *label = cJSON_GetObjectItemCaseSensitive(point, "name");
+            snprintf(point_path, sizeof point_path, "%s (sweep point %s)", where,
+                     strchr(label->valuestring, '@') + 1);
+            cJSON_AddStringToObject(point, PATH_KEY, point_path);
+            cJSON_AddItemToArray(*expanded, point);
+        }
+    }
+    return RIPEN_OK;
+}
+
+/* ---- the job ---- */
+
+static uint64_t fnv1a(const char *text) {
+    uint64_t h = 0xcbf29ce484222325u;
+    for (const unsigned char *c = (const unsigned char *)text; *c; ++c)
+        h = (h ^ *c) * 0x100000001b3u;
+    return h;
+}
+
+/* Moves the recorded source path out of an expanded entry into `where`. */
+static void take_path(cJSON *entry, char *where, size_t capacity) {
+    const cJSON *path = cJSON_GetObjectItemCaseSensitive(entry, PATH_KEY);
+    snprintf(where, capacity, "%s", path->valuestring);
+    cJSON_DeleteItemFromObjectCaseSensitive(entry, PATH_KEY);
+}
+
+static int parse_groups(job *j, const cJSON *root, const system_spec *defaults) {
+    cJSON *ensembles = NULL, *windows = NULL;
+    const cJSON *item;
+    int status = RIPEN_OK;
+    if ((item = cJSON_GetObjectItemCaseSensitive(root, "ensembles")))
+        status = expand_entries(item, "ensembles", "ensemble", &ensembles);
+    if (!status && (item = cJSON_GetObjectItemCaseSensitive(root, "windows")))
+        status = expand_entries(item, "windows", "windows", &windows);
+    j->nensembles = ensembles ? cJSON_GetArraySize(ensembles) : 0;
+    j->nwindow_sets = windows ? cJSON_GetArraySize(windows) : 0;
+    if (!status && j->nensembles + j->nwindow_sets == 0)
+        status =
+            ripen_fail(RIPEN_EINVAL, "job: no work: give at least one entry in \"ensembles\" or "
+                                     "\"windows\"");
+    if (!status) {
+        j->ensembles = calloc((size_t)j->nensembles + 1, sizeof *j->ensembles);
+        j->window_sets = calloc((size_t)j->nwindow_sets + 1, sizeof *j->window_sets);
+        if (!j->ensembles || !j->window_sets) status = ripen_fail(RIPEN_ENOMEM, "out of memory");
+    }
+    int index = 0;
+    for (cJSON *e = ensembles ? ensembles->child : NULL; e && !status; e = e->next) {
+        char where[1300];
+        take_path(e, where, sizeof where);
+        initial_report report;
+        status = parse_ensemble(e, where, defaults, &j->ensembles[index]);
+        if (!status) status = check_system(&j->ensembles[index].system, where, &report);
+        ++index;
+    }
+    index = 0;
+    for (cJSON *w = windows ? windows->child : NULL; w && !status; w = w->next) {
+        char where[1300];
+        take_path(w, where, sizeof where);
+        initial_report report;
+        status = parse_window_set(w, where, defaults, &j->window_sets[index]);
+        if (!status) status = check_system(&j->window_sets[index].system, where, &report);
+        if (!status) status = derive_windows(&j->window_sets[index], where, &report);
+        ++index;
+    }
+    cJSON_Delete(ensembles);
+    cJSON_Delete(windows);
+    return status;
+}
+
+static int check_unique_names(const job *j) {
+    for (int a = 0; a < j->nensembles; ++a)
+        for (int b = 0; b < a; ++b)
+            if (strcmp(j->ensembles[a].name, j->ensembles[b].name) == 0)
+                return ripen_fail(RIPEN_EINVAL, "ensembles: name \"%s\" used twice",
+                                  j->ensembles[a].name);
+    for (int a = 0; a < j->nwindow_sets; ++a)
+        for (int b = 0; b < a; ++b)
+            if (strcmp(j->window_sets[a].name, j->window_sets[b].name) == 0)
+                return ripen_fail(RIPEN_EINVAL, "windows: name \"%s\" used twice",
+                                  j->window_sets[a].name);
+    return RIPEN_OK;
+}
+
+static int build_tasks(job *j) {
+    int64_t n = 0;
+    for (int e = 0; e < j->nensembles; ++e) n += j->ensembles[e].replicas;
+    for (int w = 0; w < j->nwindow_sets; ++w) n += j->window_sets[w].nwindows;
+    if (n > JOB_MAX_TASKS)
+        return ripen_fail(RIPEN_EINVAL, "job: %lld tasks: at most %d allowed", (long long)n,
+                          JOB_MAX_TASKS);
+    j->tasks = malloc(sizeof *j->tasks * (size_t)n);
+    if (!j->tasks) return ripen_fail(RIPEN_ENOMEM, "out of memory for %lld tasks", (long long)n);
+    j->ntasks = 0;
+    for (int e = 0; e < j->nensembles; ++e) {
+        ensemble_spec *en = &j->ensembles[e];
+        const double sites = (double)en->system.lx * en->system.ly * en->system.lz;
+        en->first_task = j->ntasks;
+        for (int r = 0; r < en->replicas; ++r)
+            j->tasks[j->ntasks++] = (task_spec){TASK_REPLICA, e, r, sites * (double)en->max_steps};
+    }
+    for (int w = 0; w < j->nwindow_sets; ++w) {
+        window_set_spec *ws = &j->window_sets[w];
+        const double sites = (double)ws->system.lx * ws->system.ly * ws->system.lz;
+        ws->first_task = j->ntasks;
+        for (int k = 0; k < ws->nwindows; ++k)
+            j->tasks[j->ntasks++] = (task_spec){
+                TASK_WINDOW, w, k, sites * (double)(ws->equilibration_steps + ws->sampling_steps)};
+    }
+    return RIPEN_OK;
+}
+
+int64_t ensemble_series_length(const ensemble_spec *e) {
+    return (int64_t)(e->max_steps / e->sample_interval) + 1;
+}
+
+int64_t ensemble_snapshot_count(const ensemble_spec *e) {
+    return e->snapshot_interval ? (int64_t)(e->max_steps / e->snapshot_interval) + 1 : 0;
+}
+
+int64_t window_sample_count(const window_set_spec *w) {
+    return (int64_t)(w->sampling_steps / w->sample_interval);
+}
+
+double job_output_bytes(const job *j) {
+    double bytes = 0;
+    for (int e = 0; e < j->nensembles; ++e) {
+        const ensemble_spec *en = &j->ensembles[e];
+        const double sites = (double)en->system.lx * en->system.ly * en->system.lz;
+        bytes += (double)en->replicas * (double)ensemble_series_length(en) * (5 * 4 + 8);
+        bytes += (double)en->snapshot_replicas * (double)ensemble_snapshot_count(en) * sites;
+    }
+    for (int w = 0; w < j->nwindow_sets; ++w)
+        bytes += (double)j->window_sets[w].nwindows *
+                 (double)window_sample_count(&j->window_sets[w]) * (4 + 8);
+    return bytes;
+}
+
+static int parse_root(job *j, const cJSON *root) {
+    int status;
+    if ((status = json_require_object(root, "job")) ||
+        (status = json_check_keys(root, "", root_keys)))
+        return status;
+    system_spec defaults;
+    system_default(&defaults);
+    j->seed = 1;
+    j->output_limit_gib = 64;
+    if ((status = json_get_uint(root, "seed", "", 0, (uint64_t)9007199254740992.0, &j->seed)) ||
+        (status = json_get_string(root, "output", "", j->output, sizeof j->output)) ||
+        (status = json_get_double(root, "output_limit_gib", "", 0, 1e6, &j->output_limit_gib)) ||
+        (status = parse_system(root, "", &defaults)) ||
+        (status = parse_groups(j, root, &defaults)) || (status = check_unique_names(j)) ||
+        (status = build_tasks(j)))
+        return status;
+    const double gib = job_output_bytes(j) / 1073741824.0;
+    if (gib > j->output_limit_gib)
+        return ripen_fail(RIPEN_EINVAL,
+                          "job: the result file would hold about %.1f GiB, over output_limit_gib "
+                          "= %g: raise sample_interval, cut replicas or raise the limit",
+                          gib, j->output_limit_gib);
+    return RIPEN_OK;
+}
+
+static void default_output(job *j) {
+    const char *base = strrchr(j->path, '/');
+    base = base ? base + 1 : j->path;
+    snprintf(j->output, sizeof j->output, "%s", base);
+    char *dot = strrchr(j->output, '.');
+    if (dot && strcmp(dot, ".json") == 0) *dot = '\0';
+    const size_t used = strlen(j->output);
+    snprintf(j->output + used, sizeof j->output - used, ".h5");
+}
+
+int job_parse(job *j, const char *text, const char *path) {
+    *j = (job){0};
+    snprintf(j->path, sizeof j->path, "%s", path);
+    const size_t length = strlen(text);
+    const long bad = json_invalid_utf8(text, length);
+    if (bad >= 0) {
+        int line, column;
+        json_line_column(text, (size_t)bad, &line, &column);
+        return ripen_fail(RIPEN_EINVAL, "%s:%d:%d: not valid UTF-8 (byte 0x%02x)", path, line,
+                          column, (unsigned char)text[bad]);
+    }
+    const char *start = strncmp(text, "\xEF\xBB\xBF", 3) == 0 ? text + 3 : text; /* BOM */
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithOpts(start, &end, 1);
+    if (!root) {
+        int line, column;
+        const size_t offset = end ? (size_t)(end - text) : length;
+        json_line_column(text, offset, &line, &column);
+        return ripen_fail(RIPEN_EINVAL, "%s:%d:%d: malformed JSON near \"%.20s\"", path, line,
+                          column, offset < length ? text + offset : "end of file");
+    }
+    j->text = malloc(length + 1);
+    if (j->text) memcpy(j->text, text, length + 1);
+    j->normalized = cJSON_PrintUnformatted(root);
+    int status = (!j->text || !j->normalized) ? ripen_fail(RIPEN_ENOMEM, "out of memory")
+                                              : parse_root(j, root);
+    cJSON_Delete(root);
+    if (status) {
+        ripen_fail_context(status, "%s: ", path);
+        job_free(j);
+        return status;
+    }
+    j->hash = fnv1a(j->normalized);
+    if (!j->output[0]) default_output(j);
+    return RIPEN_OK;
+}
+
+int job_load(job *j, const char *path) {
+    *j = (job){0};
+    FILE *f = fopen(path, "rb");
+    if (!f) return ripen_fail(RIPEN_EINVAL, "cannot read job file %s: %s", path, strerror(errno));
+    char *text = malloc((size_t)JOB_MAX_FILE_BYTES + 1);
+    if (!text) {
+        fclose(f);
+        return ripen_fail(RIPEN_ENOMEM, "out of memory reading %s", path);
+    }
+    const size_t n = fread(text, 1, (size_t)JOB_MAX_FILE_BYTES + 1, f);
+    const int read_error = ferror(f);
+    fclose(f);
+    int status;
+    if (read_error)
+        status = ripen_fail(RIPEN_EINVAL, "cannot read job file %s: %s", path, strerror(errno));
+    else if (n >= 2 && (((unsigned char)text[0] == 0xFF && (unsigned char)text[1] == 0xFE) ||
+                        ((unsigned char)text[0] == 0xFE && (unsigned char)text[1] == 0xFF)))
+        status = ripen_fail(RIPEN_EINVAL, "job file %s is UTF-16 encoded: save it as UTF-8", path);
+    else if (n > (size_t)JOB_MAX_FILE_BYTES)
+        status = ripen_fail(RIPEN_EINVAL, "job file %s is larger than %d MiB", path,
+                            JOB_MAX_FILE_BYTES >> 20);
+    else if (memchr(text, '\0', n))
+        status = ripen_fail(RIPEN_EINVAL, "job file %s contains a NUL byte: not a JSON text", path);
+    else {
+        text[n] = '\0';
+        status = job_parse(j, text, path);
+    }
+    free(text);
+    return status;
+}
+
+void job_free(job *j) {
+    free(j->text);
+    cJSON_free(j->normalized);
+    free(j->ensembles);
+    free(j->window_sets);
+    free(j->tasks);
+    *j = (job){0};
+}

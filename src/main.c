@@ -1,0 +1,69 @@
+/* ripen: the command-line front end. Subcommands are one table; each lives in its own file. */
+#include "cli.h"
+#include "ripen/error.h"
+#include "ripen/h5out.h"
+
+#include <mpi.h>
+#include <stdio.h>
+#include <string.h>
+
+#ifndef RIPEN_VERSION
+#define RIPEN_VERSION "unknown"
+#endif
+#ifndef RIPEN_GIT_COMMIT
+#define RIPEN_GIT_COMMIT "unknown"
+#endif
+
+typedef struct {
+    const char *name;
+    int (*main)(int argc, char **argv);
+    int needs_mpi;
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {"run", run_main, 1, "run a job file (mpirun -np K ripen run JOB.json); --help for options"},
+    {"check", check_main, 0, "validate a job file and list the tasks it expands into"},
+    {"merge", merge_main, 1, "combine shard files of a job: ripen merge OUT.h5 SHARD.h5..."},
+    {"analyze", analyze_main, 0, "recompute F(q) in a result file: ripen analyze FILE.h5"},
+};
+enum { COMMAND_COUNT = sizeof commands / sizeof commands[0] };
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "ripen %s: defect-mediated ripening of core-shell nanoparticles, a lattice Monte "
+            "Carlo code\n\nusage: ripen COMMAND [options]   (ripen COMMAND --help for more)\n\n"
+            "commands:\n",
+            RIPEN_VERSION);
+    for (int k = 0; k < COMMAND_COUNT; ++k)
+        fprintf(out, "  %-8s %s\n", commands[k].name, commands[k].summary);
+    fprintf(out, "\nother:\n  --help     this text\n  --version  version and build\n\n"
+                 "Quick start: ripen run jobs/quick.json   Docs: README.md, docs/\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("ripen %s (git %s)\n", RIPEN_VERSION, RIPEN_GIT_COMMIT);
+        return 0;
+    }
+    for (int k = 0; k < COMMAND_COUNT; ++k) {
+        if (strcmp(argv[1], commands[k].name) != 0) continue;
+        if (!commands[k].needs_mpi) return cli_exit_code(commands[k].main(argc - 1, argv + 1));
+        MPI_Init(&argc, &argv);
+        h5out_quiet_errors();
+        const int status = commands[k].main(argc - 1, argv + 1);
+        MPI_Finalize();
+        return cli_exit_code(status);
+    }
+    fprintf(stderr, "ripen: unknown command \"%s\" (see ripen --help)\n", argv[1]);
+    return 2;
+}
