@@ -20,11 +20,13 @@ static int check_count = 0;
         }                                                                                          \
     } while (0)
 
-/* Stops the test at once: for failures after which nothing else can be trusted. */
+/* Stops the test at once: for failures after which nothing else can be trusted. The condition
+ * is evaluated once (it often calls the function under test). */
 #define REQUIRE(condition, ...)                                                                    \
     do {                                                                                           \
-        CHECK(condition, __VA_ARGS__);                                                             \
-        if (!(condition)) exit(1);                                                                 \
+        const int require_holds = (condition) ? 1 : 0;                                             \
+        CHECK(require_holds, __VA_ARGS__);                                                         \
+        if (!require_holds) exit(1);                                                               \
     } while (0)
 
 static inline int check_exit(const char *name) {

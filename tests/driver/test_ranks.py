@@ -1,0 +1,38 @@
+"""The same job gives bitwise-identical datasets at -np 1, 2, 3 and 4 (everything outside
+/provenance, which records when, where and how the run happened)."""
+import os
+
+import h5py
+
+import ripentest as rt
+
+directory = rt.workdir("ranks")
+job = rt.write_job(directory, "job.json", rt.quick_job(replicas=3))
+files = {}
+for ranks in (1, 2, 3, 4):
+    out = os.path.join(directory, f"np{ranks}.h5")
+    rt.run(["run", job, "--out", out, "--quiet", "--bootstrap", "20"], ranks=ranks,
+           cwd=directory)
+    files[ranks] = out
+    rt.check(not os.path.exists(out + ".journal"), f"np {ranks}: journal left behind")
+    rt.check(not os.path.exists(out + ".partial"), f"np {ranks}: partial file left behind")
+
+with h5py.File(files[1], "r") as f:
+    rt.check(f.attrs["complete"] == 1, "file not marked complete")
+    rt.check(f["tasks/done"][()].all(), "not every task marked done")
+    rt.check(f["provenance"].attrs["mpi_ranks"] == 1, "mpi_ranks provenance")
+    for name in ("shelled", "shell-free"):
+        g = f["ensembles/" + name]
+        rt.check(g["n_core"].shape == (3, 1500 // 25 + 1), f"{name}: series shape")
+        lengths = g["series_length"][()]
+        rt.check((lengths >= 1).all(), f"{name}: empty series")
+        # Censoring is consistent with tau: censored exactly when tau = -1.
+        rt.check(((g["tau"][()] < 0) == (g["censored"][()] == 1)).all(), f"{name}: censored flag")
+    rt.check("fq" in f["windows/free-fq"] and "F_wham" in f["windows/free-fq/fq"],
+             "F(q) missing")
+
+for ranks in (2, 3, 4):
+    differences = rt.same_results(files[1], files[ranks])
+    rt.check(not differences, f"np 1 vs np {ranks}: {differences[:5]}")
+    print(f"np 1 vs np {ranks}: {'identical' if not differences else 'DIFFERENT'}")
+rt.finish("test_ranks")
