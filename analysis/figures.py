@@ -1,0 +1,700 @@
+#!/usr/bin/python3
+"""Fig. 5a-d of the paper and a results table from one ripen result file.
+
+    /usr/bin/python3 analysis/figures.py RESULTS.h5 -o figures/ [--shelled NAME] [--shell-free NAME]
+
+writes fig5a.png (top views of a shelled particle), fig5b.png (its projected areas), fig5c.png
+(doubling-time distributions and Kaplan-Meier curves), fig5d.png (F(q) of every window set) and
+results.md (see analysis/README.md). Errors: one line "figures: ..." on stderr, exit status 2.
+"""
+import argparse
+import dataclasses
+import math
+import os
+import sys
+import textwrap
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402 (the backend must be chosen first)
+import numpy as np  # noqa: E402
+from matplotlib.collections import PolyCollection  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ripen_results as rr  # noqa: E402
+
+SNAPSHOT_SPACING = 10000   # MC steps between the panels of Fig. 5a, as in the paper
+MAX_PANELS = 6
+STATE_NAMES = ("solution", "core", "shell")
+STATE_COLOURS = ("#eeeeee", "#e6550d", "#3182bd")
+KIND_COLOURS = {"shelled": "#3182bd", "shell-free": "#e6550d"}
+FQ_COLOURS = {"wham": "#3182bd", "mbar": "#252525"}
+CRITERIA = {
+    "cluster": "the largest core cluster holds at least twice its initial sites",
+    "area": "the projected core area A_core is at least twice its initial value",
+    "count": "N_core is at least twice its initial value",
+}
+
+plt.rcParams.update({"font.size": 11, "axes.titlesize": 12, "axes.labelsize": 11,
+                     "legend.fontsize": 10, "figure.dpi": 110, "savefig.dpi": 150})
+
+
+class Failure(Exception):
+    """A condition that ends the program with a one-line message and exit status 2."""
+
+
+def warn(message):
+    print(f"figures: warning: {message}", file=sys.stderr)
+
+
+# ----------------------------------------------------------------------------------------------
+# Loading: everything the figures need, read once, so that drawing never touches the file
+
+
+@dataclasses.dataclass
+class Example:
+    """The shelled replica shown in Fig. 5a and 5b."""
+    replica: int
+    time: float                 # its tau, or censoring time
+    doubled: bool
+    series_steps: np.ndarray
+    a_core: np.ndarray
+    a_shell: np.ndarray
+    snapshot_steps: np.ndarray  # the chosen snapshots only
+    views: list                 # their top views [Ly, Lx]
+    spacing_note: str
+
+
+@dataclasses.dataclass
+class Results:
+    path: str
+    root: dict
+    provenance: dict
+    summaries: dict             # ensemble name -> rr.Summary, file order
+    shelled: str
+    shell_free: str
+    windows: list               # rr.WindowSet
+    example: Example
+
+
+def choose(ensembles, requested, wanted_shell, option):
+    """The ensemble named by the option, or the only one of the wanted kind (shell_thickness > 0
+    or == 0); ambiguity or absence is an error naming the candidates."""
+    if requested is not None:
+        if requested not in ensembles:
+            known = ", ".join(ensembles) or "none"
+            raise Failure(f"no ensemble {requested!r} (ensembles: {known})")
+        return requested
+    kind = "shelled (shell_thickness > 0)" if wanted_shell else "shell-free (shell_thickness == 0)"
+    found = [name for name, e in ensembles.items() if (e.shell_thickness > 0) == wanted_shell]
+    if not found:
+        raise Failure(f"no {kind} ensemble in the file; name one with {option}")
+    if len(found) > 1:
+        raise Failure(f"several {kind} ensembles ({', '.join(found)}); choose one with {option}")
+    return found[0]
+
+
+def snapshot_marks(steps, target=SNAPSHOT_SPACING, max_panels=MAX_PANELS):
+    """Indices of the snapshots closest to multiples of the panel spacing, and a note on the
+    spacing used: `target` when the run is long enough (a multiple of it if more than
+    `max_panels` panels would be needed), else the run divided evenly."""
+    run = float(steps[-1])
+    if len(steps) == 1 or run <= 0:
+        return [0], "only the initial snapshot exists"
+    if run >= target:
+        spacing = target * math.ceil(run / (target * (max_panels - 1)))
+        note = f"about {spacing:,} MC steps apart"
+        if spacing > target:
+            note += f" ({target:,} would need more than {max_panels} panels)"
+    else:
+        spacing = run / (min(max_panels, len(steps)) - 1)
+        note = (f"about {spacing:,.0f} MC steps apart (the snapshots span only {run:,.0f} "
+                f"steps, less than the paper's spacing of {target:,})")
+    marks = spacing * np.arange(int(round(run / spacing)) + 1)
+    nearest = [int(np.argmin(np.abs(steps - m))) for m in marks]
+    return sorted(set(nearest)), note
+
+
+def example_replica(f, summary):
+    """The shelled replica closest to the ensemble's KM median among those with snapshots (a
+    typical trajectory, not the fastest); any replica if none has snapshots."""
+    e = summary.ensemble
+    candidates = [p for p in rr.snapshot_replicas(f, e.name) if e.present[p]] or \
+        list(np.flatnonzero(e.present))
+    if not candidates:
+        raise Failure(f"ensemble {e.name!r} has no replica in this file")
+    times = np.where(e.censored, e.steps_run, e.tau).astype(float)
+    reference = summary.median if math.isfinite(summary.median) else times[candidates].max()
+    replica = int(min(candidates, key=lambda p: (abs(times[p] - reference), p)))
+    steps = rr.snapshot_steps(f, e.name, replica)
+    if len(steps):
+        chosen, note = snapshot_marks(steps)
+        views = [rr.top_view(s) for s in rr.snapshots(f, e.name, replica, chosen)]
+        steps = steps[chosen]
+    else:
+        views, note = [], "this ensemble kept no snapshots (snapshot_interval = 0)"
+    series_steps, a_core = rr.series(f, e.name, replica, "a_core")
+    _, a_shell = rr.series(f, e.name, replica, "a_shell")
+    return Example(replica, times[replica], not e.censored[replica], series_steps, a_core,
+                   a_shell, steps, views, note)
+
+
+def load(path, shelled, shell_free):
+    """Reads and summarises everything; raises rr.ResultFileError or Failure."""
+    with rr.open_results(path) as f:
+        ensembles = {name: rr.read_ensemble(f, name) for name in rr.ensemble_names(f)}
+        if not ensembles:
+            raise Failure(f"{path}: no ensembles (only window sets): nothing to plot for 5a-c")
+        shelled = choose(ensembles, shelled, True, "--shelled")
+        shell_free = choose(ensembles, shell_free, False, "--shell-free")
+        if shelled == shell_free:
+            raise Failure(f"--shelled and --shell-free both name {shelled!r}")
+        summaries = {name: rr.summarise(e) for name, e in ensembles.items()}
+        windows = [rr.read_window_set(f, name) for name in rr.window_names(f)]
+        example = example_replica(f, summaries[shelled])
+        return Results(path, rr.attributes(f), rr.provenance(f), summaries, shelled, shell_free,
+                       windows, example)
+
+
+# ----------------------------------------------------------------------------------------------
+# Fig. 5a: top views on the true triangular geometry
+
+
+def hexagon():
+    """Vertices of the Wigner-Seitz cell of a unit triangular lattice (flat sides facing the six
+    neighbours), so a compact particle shows hexagonal facets."""
+    angles = np.radians(30 + 60 * np.arange(6))
+    return np.stack([np.cos(angles), np.sin(angles)], axis=1) / math.sqrt(3)
+
+
+def plot_coordinates(shape):
+    """Cartesian centres of the (y, x) columns: axial coordinates sheared by 60 degrees."""
+    y, x = np.indices(shape)
+    return x + y / 2.0, y * math.sqrt(3) / 2.0
+
+
+def view_box(views, margin=2.5):
+    """A common window around every non-solution column of all panels, so growth shows as
+    growth and not as a change of scale."""
+    px, py = plot_coordinates(views[0].shape)
+    occupied = np.any([v > 0 for v in views], axis=0)
+    if not occupied.any():
+        occupied[:] = True
+    return (px[occupied].min() - margin, px[occupied].max() + margin,
+            py[occupied].min() - margin, py[occupied].max() + margin)
+
+
+def draw_view(ax, view, box):
+    px, py = plot_coordinates(view.shape)
+    x0, x1, y0, y1 = box
+    inside = (px > x0 - 1) & (px < x1 + 1) & (py > y0 - 1) & (py < y1 + 1)
+    centres = np.stack([px[inside], py[inside]], axis=1)
+    cells = centres[:, None, :] + hexagon()[None, :, :]
+    colours = np.array(STATE_COLOURS)[view[inside]]
+    ax.add_collection(PolyCollection(cells, facecolors=colours, edgecolors="white",
+                                     linewidths=0.3))
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def figure_5a(results, path):
+    ex = results.example
+    name = results.shelled
+    if not ex.views:
+        return message_figure(path, "Fig. 5a: top views", f"No snapshots of ensemble {name!r}: "
+                              f"{ex.spacing_note}. Set snapshot_interval in the job.")
+    n = len(ex.views)
+    box = view_box(ex.views)
+    aspect = (box[3] - box[2]) / (box[1] - box[0])
+    fig, axes = plt.subplots(1, n, figsize=(2.9 * n + 0.4, 2.9 * aspect + 1.6), squeeze=False)
+    for ax, view, step in zip(axes[0], ex.views, ex.snapshot_steps):
+        draw_view(ax, view, box)
+        ax.set_title(f"t = {int(step):,} MC steps\nA_core = {int(np.sum(view == 1))} columns",
+                     fontsize=10)
+    fate = f"doubled at τ = {ex.time:,.0f}" if ex.doubled else f"censored at {ex.time:,.0f}"
+    fig.suptitle(f"Fig. 5a  {name}, replica {ex.replica} ({fate} MC steps)\ntop views "
+                 f"{ex.spacing_note}", fontsize=11)
+    fig.legend(handles=[Patch(facecolor=c, edgecolor="grey", label=f"{s} column")
+                        for s, c in zip(STATE_NAMES, STATE_COLOURS)],
+               loc="lower center", ncol=3, frameon=False)
+    fig.text(0.99, 0.02, "column = core if any site is core, else shell if any is shell",
+             ha="right", fontsize=8, color="dimgrey")
+    height = fig.get_figheight()
+    fig.tight_layout(rect=(0, 0.35 / height, 1, 1 - 0.55 / height))
+    save(fig, path)
+
+
+# ----------------------------------------------------------------------------------------------
+# Fig. 5b: projected areas of the example replica
+
+
+def figure_5b(results, path):
+    ex = results.example
+    if len(ex.series_steps) == 0:
+        return message_figure(path, "Fig. 5b: projected areas",
+                              f"Replica {ex.replica} of {results.shelled!r} has no samples.")
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    ax.plot(ex.series_steps, ex.a_core, color=STATE_COLOURS[1], lw=1.8,
+            label="A_core (columns holding core)")
+    ax.plot(ex.series_steps, ex.a_shell, color=STATE_COLOURS[2], lw=1.8,
+            label="A_shell (columns holding shell)")
+    for k, step in enumerate(ex.snapshot_steps):
+        ax.axvline(step, color="grey", ls=":", lw=1,
+                   label="snapshots in Fig. 5a" if k == 0 else None)
+    criterion = results.summaries[results.shelled].ensemble.criterion
+    if ex.doubled:
+        ax.axvline(ex.time, color="black", ls="--", lw=1.2, label=f"τ ({criterion} criterion)")
+    ax.set_xlabel("time (MC steps)")
+    ax.set_ylabel("projected area (columns)")
+    ax.set_ylim(bottom=0)
+    ax.set_title(f"Fig. 5b  projected areas, {results.shelled} replica {ex.replica}")
+    ax.legend(loc="best")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    save(fig, path)
+
+
+# ----------------------------------------------------------------------------------------------
+# Fig. 5c: doubling-time distributions and survival
+
+
+def kind_label(name, results):
+    return "shelled" if name == results.shelled else "shell-free"
+
+
+def plain_log_ticks(ax):
+    """Log time axes labelled 200, 500, 1,000 rather than 2x10^2 (MC steps read as numbers),
+    with more labels per decade when the axis spans few decades; call once the limits are set."""
+    lo, hi = ax.get_xlim()
+    decades = math.log10(hi / lo)
+    subs = (1, 2, 3, 5, 7) if decades < 1.2 else (1, 2, 5) if decades < 2.5 else (1,)
+    ax.xaxis.set_major_locator(LogLocator(subs=subs))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
+def log_bins(summaries):
+    """Common logarithmic bins over every doubled replica of the compared ensembles."""
+    times = np.concatenate([s.ensemble.times[s.ensemble.events] for s in summaries])
+    lo, hi = times.min(), times.max()
+    if hi <= lo * 1.05:
+        lo, hi = lo / 1.2, hi * 1.2
+    count = int(np.clip(math.sqrt(len(times)) * 1.5, 6, 30))
+    return np.geomspace(lo / 1.02, hi * 1.02, count + 1)
+
+
+def draw_histograms(ax, results, pair):
+    """P(tau) per decade: fraction of the doubled replicas per unit log10(tau), so the area over
+    a log axis is 1 for each kind; censored replicas are counted in the legend (they have no
+    tau to histogram, and the survival panel uses them)."""
+    if sum(s.doubled for s in pair) == 0:
+        ax.text(0.5, 0.5, "no replica doubled", ha="center", va="center", transform=ax.transAxes)
+    else:
+        bins = log_bins([s for s in pair if s.doubled])
+        widths = np.diff(np.log10(bins))
+        for s in pair:
+            colour = KIND_COLOURS[kind_label(s.ensemble.name, results)]
+            counts, _ = np.histogram(s.ensemble.times[s.ensemble.events], bins)
+            density = counts / max(s.doubled, 1) / widths
+            ax.stairs(density, bins, fill=True, alpha=0.35, color=colour)
+            ax.stairs(density, bins, color=colour, lw=1.8,
+                      label=f"{s.ensemble.name}: {s.doubled} doubled, {s.censored} censored")
+    ax.set_xscale("log")
+    ax.set_xlabel("doubling time τ (MC steps)")
+    ax.set_ylabel("P(τ) per decade of τ\n(area 1 over doubled replicas)")
+    ax.set_title("distribution of doubling times")
+    ax.legend(loc="upper left", fontsize=9)
+    ax.set_ylim(0, ax.get_ylim()[1] * 1.3)
+    plain_log_ticks(ax)
+
+
+def draw_survival(ax, results, pair):
+    """Kaplan-Meier S(t) with pointwise 95% Greenwood bands and tick marks where replicas were
+    censored; the KM median is where S crosses 1/2."""
+    observed = [s.ensemble.times for s in pair if s.replicas]
+    end = max([t.max() for t in observed] + [1.0])
+    start = min([t.min() for t in observed] + [end]) / 1.5
+    for s in pair:
+        colour = KIND_COLOURS[kind_label(s.ensemble.name, results)]
+        km = s.km
+        t = np.concatenate(([start], km.time, [end * 1.2]))
+        surv = np.concatenate(([1.0], km.survival, km.survival[-1:] if len(km.survival) else [1.0]))
+        sd = np.sqrt(np.concatenate(([0.0], km.variance, km.variance[-1:] if len(km.variance)
+                                     else [0.0])))
+        median = "not reached" if math.isinf(s.median) else f"{s.median:,.0f}"
+        ax.step(t, surv, where="post", color=colour, lw=1.8,
+                label=f"{s.ensemble.name}: n = {s.replicas}, {s.censored} censored, "
+                      f"median {median}")
+        ax.fill_between(t, np.clip(surv - 1.96 * sd, 0, 1), np.clip(surv + 1.96 * sd, 0, 1),
+                        step="post", color=colour, alpha=0.15)
+        cens = s.ensemble.times[~s.ensemble.events]
+        ax.plot(cens, km.at(cens), "|", color=colour, ms=14, mew=2)
+        for when, count in zip(*np.unique(cens, return_counts=True)):
+            if count > 1:
+                ax.annotate(f"×{count}", (when, km.at(when)), xytext=(4, 6),
+                            textcoords="offset points", color=colour, fontsize=9)
+    if any(s.censored for s in pair):
+        ax.plot([], [], "|", color="dimgrey", ms=14, mew=2, label="censoring time (not doubled)")
+    ax.axhline(0.5, color="grey", ls=":", lw=1)
+    ax.set_xscale("log")
+    ax.set_xlim(start, end * 1.2)
+    plain_log_ticks(ax)
+    ax.set_ylim(-0.02, 1.05)
+    ax.set_xlabel("time t (MC steps)")
+    ax.set_ylabel("S(t) = fraction not yet doubled")
+    ax.set_title("Kaplan-Meier survival (band: 95% Greenwood)")
+    ax.legend(loc="lower left", fontsize=9)
+
+
+def figure_5c(results, path):
+    pair = [results.summaries[results.shelled], results.summaries[results.shell_free]]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
+    draw_histograms(left, results, pair)
+    draw_survival(right, results, pair)
+    criterion = pair[0].ensemble.criterion
+    fig.suptitle(f"Fig. 5c  time to double the core ({criterion} criterion), shelled vs "
+                 "shell-free")
+    for ax in (left, right):
+        ax.grid(alpha=0.3, which="both")
+    fig.tight_layout()
+    save(fig, path)
+
+
+# ----------------------------------------------------------------------------------------------
+# Fig. 5d: F(q) of every window set
+
+
+def draw_fq(ax, ws):
+    """WHAM as a thick line with a shaded band, MBAR dashed on top with dashed band edges: the
+    two estimators usually agree, and both must stay visible when they do."""
+    fq = ws.fq
+    q = np.asarray(fq["q"], float)
+    ax.axvspan(fq["q_start"], fq["q_end"], color="#fdd0a2", alpha=0.35, lw=0,
+               label="one layer: q_start → q_end")
+    F, sigma = np.asarray(fq["F_wham"]), np.asarray(fq["sigma_wham"])
+    ax.fill_between(q, F - sigma, F + sigma, color=FQ_COLOURS["wham"], alpha=0.25)
+    ax.plot(q, F, color=FQ_COLOURS["wham"], lw=3.5, alpha=0.8, marker="o", ms=5,
+            label="WHAM (band: ±1σ)")
+    F, sigma = np.asarray(fq["F_mbar"]), np.asarray(fq["sigma_mbar"])
+    ax.plot(q, F, "--", color=FQ_COLOURS["mbar"], lw=1.6, label="MBAR (dotted: ±1σ)")
+    for edge in (F - sigma, F + sigma):
+        ax.plot(q, edge, ":", color=FQ_COLOURS["mbar"], lw=1)
+    layer = ws.attrs.get("layer_sites", 0)
+    if layer > 0:
+        top = ax.secondary_xaxis("top", functions=(lambda v: v / layer, lambda v: v * layer))
+        top.set_xlabel(f"new layers (q / layer_sites, 1 layer = {layer} sites)")
+    ax.set_xlabel("q = N_core − N_core(0) (sites)")
+    ax.set_ylabel("F(q) at μ_c* (kT)")
+    ax.grid(alpha=0.3)
+    ax.set_title(f"{ws.name} (shell {ws.shell_thickness}), μ_c* = {fq['mu_star']:.3f} ± "
+                 f"{fq['mu_star_sigma']:.3f} kT\nΔF‡ = {fq['barrier_wham']:.2f} ± "
+                 f"{fq['barrier_wham_sigma']:.2f} kT (WHAM), {fq['barrier_mbar']:.2f} ± "
+                 f"{fq['barrier_mbar_sigma']:.2f} kT (MBAR)", fontsize=10.5)
+
+
+def draw_fq_missing(ax, ws, reason):
+    ax.axis("off")
+    ax.set_title(f"{ws.name} (shell {ws.shell_thickness})", fontsize=11)
+    ax.text(0.5, 0.5, textwrap.fill(reason, 45), ha="center", va="center",
+            transform=ax.transAxes, fontsize=10)
+
+
+def figure_5d(results, path):
+    sets = results.windows
+    if not sets or all(ws.fq is None for ws in sets):
+        reason = ("its window sets have no F(q) (a shard? `ripen merge` the shards, or run "
+                  "`ripen analyze`)" if sets else
+                  "it has no window sets: add umbrella windows to the job (docs/jobs.md)")
+        warn(f"{results.path}: no F(q) to plot ({reason}); fig5d.png only says so")
+        return message_figure(path, "Fig. 5d: F(q)", f"No F(q) in this file: {reason}.")
+    columns = min(len(sets), 3)
+    rows = math.ceil(len(sets) / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(5.6 * columns, 4.8 * rows), squeeze=False)
+    for ax, ws in zip(axes.flat, sets):
+        if ws.fq is None:
+            draw_fq_missing(ax, ws, "no fq group in this file (`ripen merge` the shards or run "
+                            "`ripen analyze`)")
+        elif "error" in ws.fq:
+            draw_fq_missing(ax, ws, "F(q) not determined: " + ws.fq["error"])
+        else:
+            draw_fq(ax, ws)
+    for ax in list(axes.flat)[len(sets):]:
+        ax.axis("off")
+    drawn = [ax for ax, ws in zip(axes.flat, sets) if ws.fq is not None and "error" not in ws.fq]
+    if drawn:
+        fig.legend(*drawn[0].get_legend_handles_labels(), loc="lower center", ncol=3,
+                   frameon=False)
+    fig.suptitle("Fig. 5d  free energy of growing a new layer (σ: bootstrap standard deviation)")
+    fig.tight_layout(rect=(0, 0.07 if drawn else 0, 1, 1))
+    save(fig, path)
+
+
+def message_figure(path, title, message):
+    """A figure that only says why it is empty, so the set of outputs is always complete."""
+    fig, ax = plt.subplots(figsize=(7, 3))
+    ax.axis("off")
+    ax.set_title(title)
+    ax.text(0.5, 0.5, textwrap.fill(message, 60), ha="center", va="center",
+            transform=ax.transAxes)
+    save(fig, path)
+
+
+def save(fig, path):
+    fig.savefig(path)
+    plt.close(fig)
+
+
+# ----------------------------------------------------------------------------------------------
+# results.md
+
+
+def steps_text(value, limit):
+    if math.isnan(value):
+        return "n/a"
+    if math.isinf(value):
+        return f"> {limit:,.0f} (not reached)"
+    return f"{value:.0f}"
+
+
+def interval_text(ci, limit, digits=None):
+    """A CI end that is infinite (median not reached in those resamples) prints as "> L" for
+    times and "∞" for ratios; NaN (a ratio of two unreached medians) as "undetermined"."""
+    def show(v):
+        if math.isnan(v):
+            return "undetermined"
+        if math.isinf(v):
+            return "∞" if digits is not None else f"> {limit:,.0f}"
+        return f"{v:.0f}" if digits is None else f"{v:.{digits}f}"
+    return f"[{show(ci[0])}, {show(ci[1])}]"
+
+
+def ensemble_row(s):
+    e = s.ensemble
+    exp = s.exponential
+    exp_text = f"{exp.mean:.0f} ± {exp.rate_se / exp.rate ** 2:.0f}" if exp.rate > 0 else "n/a"
+    weibull = s.weibull
+    weibull_text = f"{weibull.shape:.2f} ± {weibull.shape_se:.2f}" if weibull else "n/a"
+    return (f"| {e.name} | {e.shell_thickness} | {e.criterion} | {s.replicas} | {s.doubled} | "
+            f"{s.censored} | {steps_text(s.median, s.horizon)} | "
+            f"{interval_text(s.median_ci, s.horizon)} | {s.rmst:.0f} | "
+            f"{interval_text(s.rmst_ci, s.horizon)} | {s.horizon:.0f} | {exp_text} | "
+            f"{weibull_text} |")
+
+
+def ratio_text(value, ci):
+    digits = 2
+    shown = "undetermined" if math.isnan(value) else "∞" if math.isinf(value) else \
+        f"{value:.{digits}f}"
+    return f"{shown}, 95% CI {interval_text(ci, 0, digits)}"
+
+
+def doubling_section(results):
+    lines = ["## Doubling times", ""]
+    criteria = sorted({s.ensemble.criterion for s in results.summaries.values()})
+    for c in criteria:
+        lines += [f"tau by the `{c}` criterion: the first MC step at which "
+                  f"{CRITERIA.get(c, 'the criterion')} (docs/model.md).", ""]
+    lines += ["Censored replicas (not doubled by the step limit L) are kept in every statistic. "
+              f"95% CIs: percentile bootstrap over replicas ({rr.BOOTSTRAP_RESAMPLES} resamples "
+              f"with replacement, seed {rr.BOOTSTRAP_SEED}). Mean tau is the restricted mean "
+              "survival time (RMST) up to L, the area under the Kaplan-Meier curve: the plain "
+              "mean when nothing is censored, a lower bound on it otherwise. The exponential and "
+              "Weibull columns are censored maximum-likelihood fits (Weibull shape 1 = "
+              "exponential, a memoryless activated event; shape >> 1 = doubling at a nearly "
+              "fixed time). A CI end \"> L\" or ∞ means the median was not reached in those "
+              "resamples (too many of their replicas censored).", "",
+              "| ensemble | shell thickness | criterion | replicas | doubled | censored | "
+              "KM median tau (MC steps) | 95% CI | mean tau = RMST (MC steps) | 95% CI | "
+              "RMST horizon L (MC steps) | exponential mean 1/rate ± SE (MC steps) | "
+              "Weibull shape ± SE |",
+              "|" + " --- |" * 13]
+    lines += [ensemble_row(s) for s in results.summaries.values()]
+    missing = {n: s.missing for n, s in results.summaries.items() if s.missing}
+    if missing:
+        lines += ["", "Replicas not in this file (an incomplete run or a shard; neither doubled "
+                  "nor censored, left out): " + ", ".join(f"{n}: {m}" for n, m in
+                                                           missing.items())]
+    value, ci = rr.median_ratio(results.summaries[results.shelled],
+                                results.summaries[results.shell_free])
+    lines += ["", f"**Ratio of KM medians shelled / shell-free** (`{results.shelled}` / "
+              f"`{results.shell_free}`): {ratio_text(value, ci)}", ""]
+    return lines
+
+
+def comparable_differences(window_set, summary):
+    """Model settings in which a window set differs from an ensemble, other than mu_core (the
+    windows are reweighted to their own balance point) and dynamics (F does not depend on it);
+    the predicted ratio only speaks about the ensembles if there are none."""
+    keys = ("lx", "ly", "lz", "eps_core", "eps_shell", "eps_interface", "mu_shell",
+            "energy_form", "move_set", "proposals", "shell_ensemble", "bond_neighbours",
+            "core_sites_requested")
+    return [f"{k} {window_set.attrs.get(k)} vs {summary.ensemble.attrs.get(k)}" for k in keys
+            if window_set.attrs.get(k) != summary.ensemble.attrs.get(k)]
+
+
+def window_row(ws):
+    head = f"| {ws.name} | {ws.shell_thickness} | {ws.attrs.get('layer_sites')} | " \
+           f"{ws.attrs.get('sampling_mu_core', ws.attrs.get('mu_core'))} | "
+    if ws.fq is None:
+        return head + "no fq group | | | | `ripen merge` the shards or run `ripen analyze` |"
+    if "error" in ws.fq:
+        return head + "not determined | | | | " + ws.fq["error"].replace("|", "/") + " |"
+    fq = ws.fq
+    notes = fq.get("warnings") or ""
+    return head + (f"{fq['mu_star']:.3f} ± {fq['mu_star_sigma']:.3f} | "
+                   f"{fq['barrier_wham']:.2f} ± {fq['barrier_wham_sigma']:.2f} | "
+                   f"{fq['barrier_mbar']:.2f} ± {fq['barrier_mbar_sigma']:.2f} | "
+                   f"{fq['q_start']} → {fq['q_end']} | {notes.replace('|', '/')} |")
+
+
+def predicted_ratio(shelled, free, method):
+    """exp(dF_shelled - dF_free) and the range from +-1 sigma of the barrier difference."""
+    diff = shelled.fq[f"barrier_{method}"] - free.fq[f"barrier_{method}"]
+    sigma = math.hypot(shelled.fq[f"barrier_{method}_sigma"], free.fq[f"barrier_{method}_sigma"])
+    return (f"{diff:.2f} ± {sigma:.2f} | {math.exp(diff):.2f} "
+            f"[{math.exp(diff - sigma):.2f}, {math.exp(diff + sigma):.2f}]")
+
+
+def window_section(results):
+    lines = ["## Free energy of a new layer (window sets)", ""]
+    if not results.windows:
+        return lines + ["No window sets in this file.", ""]
+    lines += ["mu_core* is the core chemical potential at which F(q_start) = F(q_end) (one full "
+              "layer); the barrier is max F over that layer minus F(q_start); ± is the bootstrap "
+              "standard deviation.", "",
+              "| window set | shell thickness | layer_sites (sites) | mu_core sampled (kT) | "
+              "mu_core* (kT) | barrier WHAM (kT) | barrier MBAR (kT) | q_start → q_end | "
+              "notes |", "|" + " --- |" * 9]
+    lines += [window_row(ws) for ws in results.windows]
+    good = [ws for ws in results.windows if ws.fq is not None and "error" not in ws.fq]
+    shelled = [ws for ws in good if ws.shell_thickness > 0]
+    free = [ws for ws in good if ws.shell_thickness == 0]
+    lines.append("")
+    if not (shelled and free):
+        return lines + ["The predicted ratio exp(ΔF‡_shelled − ΔF‡_shell-free) needs window "
+                        "sets with F(q) of both kinds; this file has "
+                        f"{len(shelled)} shelled and {len(free)} shell-free.", ""]
+    value, ci = rr.median_ratio(results.summaries[results.shelled],
+                                results.summaries[results.shell_free])
+    lines += ["Predicted ratio of doubling times exp(ΔF‡_shelled − ΔF‡_shell-free) (range: "
+              "±1σ of the barrier difference) beside the measured ratio of KM medians:", "",
+              "| shelled windows | shell-free windows | ΔΔF‡ WHAM (kT) | predicted WHAM | "
+              "ΔΔF‡ MBAR (kT) | predicted MBAR | measured (median ratio, 95% CI) |",
+              "|" + " --- |" * 7]
+    for s in shelled:
+        for fr in free:
+            lines.append(f"| {s.name} | {fr.name} | {predicted_ratio(s, fr, 'wham')} | "
+                         f"{predicted_ratio(s, fr, 'mbar')} | {ratio_text(value, ci)} |")
+    lines.append("")
+    pairs = ((ws, results.summaries[results.shelled if ws.shell_thickness > 0 else
+                                    results.shell_free]) for ws in shelled + free)
+    for ws, s in pairs:
+        diff = comparable_differences(ws, s)
+        if diff:
+            lines.append(f"- Window set `{ws.name}` differs from ensemble `{s.ensemble.name}` "
+                         f"({'; '.join(diff)}): the prediction is not about the same model.")
+    return lines + [""]
+
+
+def reading_row(name, kind, attrs):
+    lattice = f"{attrs.get('lx')}x{attrs.get('ly')}x{attrs.get('lz')}"
+    params = ", ".join(f"{attrs.get(k):g}" if isinstance(attrs.get(k), float) else
+                       str(attrs.get(k)) for k in rr.PARAMETER_KEYS)
+    reading = " | ".join(f"{attrs.get(k):.4g}" if isinstance(attrs.get(k), float) else
+                         str(attrs.get(k)) for k in rr.READING_KEYS)
+    return f"| {name} | {kind} | {lattice} | {params} | {reading} |"
+
+
+def reading_section(results):
+    lines = ["## Model reading", "",
+             "| entry | kind | lattice | eps_core, eps_shell, eps_interface, mu_core, mu_shell "
+             "(kT) | " + " | ".join(rr.READING_KEYS) + " |",
+             "|" + " --- |" * (4 + len(rr.READING_KEYS))]
+    lines += [reading_row(n, "ensemble", s.ensemble.attrs) for n, s in results.summaries.items()]
+    lines += [reading_row(ws.name, "window set", ws.attrs) for ws in results.windows]
+    return lines + [""]
+
+
+def provenance_section(results):
+    p, root = results.provenance, results.root
+    keys = ("ripen_version", "git_commit", "created", "host", "mpi_ranks", "mpi_library",
+            "hdf5_version", "wall_seconds", "job_path")
+    lines = ["## Provenance", "",
+             f"- file: `{os.path.abspath(results.path)}` (complete: "
+             f"{'yes' if root.get('complete') == 1 else 'NO'}, seed {root.get('seed')}, "
+             f"job hash {root.get('job_hash')}, shard {root.get('shard_index')} of "
+             f"{root.get('shard_count')})"]
+    lines += [f"- {k}: {p[k]}" for k in keys if k in p]
+    return lines + [""]
+
+
+def results_markdown(results):
+    lines = [f"# ripen results: {os.path.basename(results.path)}", "",
+             f"Figures: fig5a.png (top views of `{results.shelled}` replica "
+             f"{results.example.replica}), fig5b.png (its projected areas), fig5c.png "
+             f"(`{results.shelled}` vs `{results.shell_free}`), fig5d.png (F(q)). Times in MC "
+             "steps, energies in kT.", ""]
+    for section in (doubling_section, window_section, reading_section, provenance_section):
+        lines += section(results)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+# ----------------------------------------------------------------------------------------------
+# Command line
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise Failure(message)
+
+
+def parse_args(argv):
+    parser = Parser(prog="figures", description=__doc__.splitlines()[0])
+    parser.add_argument("results", help="ripen result file (HDF5)")
+    parser.add_argument("-o", "--output", default="figures", help="output directory")
+    parser.add_argument("--shelled", help="ensemble shown as shelled (default: the one with "
+                        "shell_thickness > 0)")
+    parser.add_argument("--shell-free", help="ensemble shown as shell-free (default: the one "
+                        "with shell_thickness == 0)")
+    return parser.parse_args(argv)
+
+
+def run(argv):
+    args = parse_args(argv)
+    try:
+        results = load(args.results, args.shelled, args.shell_free)
+    except OSError as error:  # HDF5 read errors inside an otherwise valid-looking file
+        raise Failure(f"{args.results}: damaged: {str(error).splitlines()[0]}") from None
+    try:
+        write_outputs(results, args.output)
+    except OSError as error:
+        raise Failure(f"cannot write to {args.output}: {error.strerror or error}") from None
+
+
+def write_outputs(results, directory):
+    os.makedirs(directory, exist_ok=True)
+    figure_5a(results, os.path.join(directory, "fig5a.png"))
+    figure_5b(results, os.path.join(directory, "fig5b.png"))
+    figure_5c(results, os.path.join(directory, "fig5c.png"))
+    figure_5d(results, os.path.join(directory, "fig5d.png"))
+    with open(os.path.join(directory, "results.md"), "w") as f:
+        f.write(results_markdown(results))
+
+
+def main(argv=None):
+    try:
+        run(sys.argv[1:] if argv is None else argv)
+    except (Failure, rr.ResultFileError) as error:
+        print(f"figures: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,480 @@
+#!/usr/bin/python3
+"""Reading ripen result files (docs/hdf5-layout.md) and the survival statistics of doubling times.
+
+Doubling times are right-censored: a replica that has not doubled by its step limit only tells us
+that tau > steps_run. Every estimate here uses such replicas (Kaplan-Meier, restricted mean,
+censored likelihood); none drops them. Only numpy is used (Debian's python3-numpy), so the
+statistics are written out here rather than taken from scipy or lifelines.
+"""
+import dataclasses
+import math
+import zlib
+
+import h5py
+import numpy as np
+
+FORMAT = "ripen-results"
+FORMAT_VERSION = 1
+
+# The job options that choose a reading of the paper's model (docs/model.md); reported with
+# every result because the kinetics depend on them.
+READING_KEYS = ("energy_form", "move_set", "proposals", "shell_ensemble", "bond_neighbours",
+                "p_swap", "dynamics")
+PARAMETER_KEYS = ("eps_core", "eps_shell", "eps_interface", "mu_core", "mu_shell")
+BOOTSTRAP_RESAMPLES = 2000
+BOOTSTRAP_SEED = 20260101
+# Survival probabilities are products of rationals; allow for rounding when S(t) is exactly 1/2.
+HALF = 0.5 + 1e-9
+
+
+class ResultFileError(Exception):
+    """A file that is missing, not a ripen result file, or damaged; str() is a one-line reason."""
+
+
+# ----------------------------------------------------------------------------------------------
+# Reading the file
+
+
+def plain(value):
+    """h5py gives fixed-length strings as bytes and numbers as numpy scalars; callers want str,
+    int and float (for formatting and comparison)."""
+    if isinstance(value, (bytes, np.bytes_)):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def attributes(obj):
+    """All attributes of an HDF5 object as plain Python values."""
+    return {key: plain(value) for key, value in obj.attrs.items()}
+
+
+def open_results(path):
+    """Opens a result file read-only; raises ResultFileError unless it is a ripen result file of
+    a format version this code understands."""
+    try:
+        f = h5py.File(path, "r")
+    except FileNotFoundError:
+        raise ResultFileError(f"{path}: no such file") from None
+    except OSError as error:
+        reason = str(error).splitlines()[0] if str(error) else "unreadable"
+        raise ResultFileError(f"{path}: not a readable HDF5 file ({reason})") from None
+    fmt, version = plain(f.attrs.get("format")), plain(f.attrs.get("format_version"))
+    if fmt != FORMAT:
+        f.close()
+        raise ResultFileError(f"{path}: not a ripen result file (format attribute {fmt!r})")
+    if version != FORMAT_VERSION:
+        f.close()
+        raise ResultFileError(f"{path}: result format version {version}, this analysis reads "
+                              f"version {FORMAT_VERSION}")
+    return f
+
+
+def _member(group, name):
+    """group[name], turning a missing member into the file error it is."""
+    try:
+        return group[name]
+    except KeyError:
+        raise ResultFileError(f"{group.file.filename}: damaged: {group.name}/{name} is "
+                              "missing") from None
+
+
+def _names(f, kind):
+    """Members of /ensembles or /windows in job order (HDF5 lists them alphabetically)."""
+    if kind not in f:
+        return []
+    return sorted(f[kind].keys(), key=lambda n: (plain(f[kind][n].attrs.get("first_task", 0)), n))
+
+
+def ensemble_names(f):
+    """Names of the replica ensembles, in file order."""
+    return _names(f, "ensembles")
+
+
+def window_names(f):
+    """Names of the umbrella-window sets, in file order."""
+    return _names(f, "windows")
+
+
+def provenance(f):
+    """How the file was made (ripen version, git commit, host, ...); empty if absent."""
+    return attributes(f["provenance"]) if "provenance" in f else {}
+
+
+@dataclasses.dataclass
+class Ensemble:
+    """The doubling times of one ensemble. Replicas whose task is not in this file (a shard) are
+    `present == False`: they are unknown, not censored, and are left out of the statistics."""
+    name: str
+    attrs: dict
+    tau: np.ndarray        # doubling time by the ensemble's criterion, -1 if censored
+    censored: np.ndarray   # bool
+    steps_run: np.ndarray  # the censoring time of a censored replica
+    present: np.ndarray    # bool
+
+    @property
+    def times(self):
+        """Event or censoring time of each present replica (MC steps)."""
+        return np.where(self.censored, self.steps_run, self.tau)[self.present].astype(float)
+
+    @property
+    def events(self):
+        """True where a present replica doubled (False: right-censored)."""
+        return ~self.censored[self.present]
+
+    @property
+    def shell_thickness(self):
+        return self.attrs.get("shell_thickness", 0)
+
+    @property
+    def criterion(self):
+        return self.attrs.get("doubling_criterion", "cluster")
+
+
+def read_ensemble(f, name):
+    """Reads an ensemble's doubling times and checks they are consistent (a damaged or foreign
+    file must not turn into plausible-looking numbers)."""
+    g = _member(f["ensembles"], name) if "ensembles" in f else None
+    if g is None:
+        raise ResultFileError(f"{f.filename}: no ensembles")
+    attrs = attributes(g)
+    tau = _member(g, "tau")[()].astype(np.int64)
+    censored_raw = _member(g, "censored")[()]
+    steps_run = _member(g, "steps_run")[()].astype(np.int64)
+    present = _present(f, attrs, len(tau))
+    if not (len(censored_raw) == len(steps_run) == len(tau)):
+        raise ResultFileError(f"{f.filename}: damaged: {g.name} datasets differ in length")
+    censored = censored_raw == 1
+    ok = np.isin(censored_raw, (0, 1)) & (steps_run > 0) & \
+        np.where(censored, tau == -1, (tau > 0) & (tau <= steps_run))
+    if not np.all(ok[present]):
+        bad = int(np.flatnonzero(present & ~ok)[0])
+        raise ResultFileError(f"{f.filename}: damaged: {g.name} replica {bad} has tau "
+                              f"{tau[bad]}, censored {censored_raw[bad]}, steps_run "
+                              f"{steps_run[bad]}")
+    return Ensemble(name, attrs, tau, censored, steps_run, present)
+
+
+def _present(f, attrs, replicas):
+    """Which replicas' results are in this file, from /tasks/done (all of them in a complete
+    file; a shard holds every N-th task)."""
+    first = attrs.get("first_task")
+    if "tasks/done" not in f or first is None:
+        return np.ones(replicas, bool)
+    done = f["tasks/done"][first:first + replicas]
+    if len(done) != replicas:
+        raise ResultFileError(f"{f.filename}: damaged: /tasks/done is shorter than the tasks")
+    return done == 1
+
+
+def series(f, name, replica, field):
+    """(steps, values) of one replica's time series (n_core, a_core, ...), cut at series_length
+    so fill values beyond the samples it took never reach a plot."""
+    g = _member(f["ensembles"], name)
+    n = max(int(_member(g, "series_length")[replica]), 0)
+    return _member(g, "series_step")[:n], _member(g, field)[replica, :n]
+
+
+def snapshot_replicas(f, name):
+    """Indices of the replicas of an ensemble that have at least one snapshot."""
+    g = _member(f["ensembles"], name)
+    if "snapshot_count" not in g:
+        return []
+    return [int(p) for p in np.flatnonzero(g["snapshot_count"][()] > 0)]
+
+
+def snapshot_steps(f, name, replica):
+    """Steps of the snapshots replica `replica` took (cut at snapshot_count: the rest is fill)."""
+    g = _member(f["ensembles"], name)
+    n = max(int(_member(g, "snapshot_count")[replica]), 0)
+    return _member(g, "snapshot_step")[:n]
+
+
+def snapshots(f, name, replica, which):
+    """States [len(which), Lz, Ly, Lx] (0 solution, 1 core, 2 shell) of the snapshots with the
+    given increasing indices; reads only those, since a long run's snapshots are large."""
+    return _member(_member(f["ensembles"], name), "snapshots")[replica, list(which)]
+
+
+def top_view(states):
+    """x-y projection of one snapshot [Lz, Ly, Lx]: a column is core (1) if any site in it is
+    core, else shell (2) if any is shell, else solution (0), so exposed and buried core both
+    show. The core columns are exactly those A_core counts (A_shell also counts columns that
+    hold shell above or below core, shown here as core)."""
+    core = np.any(states == 1, axis=0)
+    shell = np.any(states == 2, axis=0)
+    return np.where(core, 1, np.where(shell, 2, 0)).astype(np.uint8)
+
+
+@dataclasses.dataclass
+class WindowSet:
+    """An umbrella-window set and its F(q): `fq` is None when the file has no fq group (e.g. a
+    shard), {"error": text} when the samples did not determine F, else the group's attributes
+    plus its datasets as arrays."""
+    name: str
+    attrs: dict
+    fq: dict
+
+    @property
+    def shell_thickness(self):
+        return self.attrs.get("shell_thickness", 0)
+
+
+def read_window_set(f, name):
+    g = _member(f["windows"], name)
+    if "fq" not in g:
+        return WindowSet(name, attributes(g), None)
+    fq = attributes(g["fq"])
+    if "error" not in fq:
+        for key in ("q", "F_wham", "sigma_wham", "F_mbar", "sigma_mbar"):
+            fq[key] = _member(g["fq"], key)[()]
+    return WindowSet(name, attributes(g), fq)
+
+
+# ----------------------------------------------------------------------------------------------
+# Survival statistics
+
+
+@dataclasses.dataclass
+class KaplanMeier:
+    """The Kaplan-Meier estimate at the distinct event times: S just after `time[i]` is
+    `survival[i]`, with Greenwood's variance."""
+    time: np.ndarray
+    at_risk: np.ndarray
+    events: np.ndarray
+    survival: np.ndarray
+    variance: np.ndarray
+
+    def at(self, t):
+        """S(t) for any times t (right-continuous step function, 1 before the first event)."""
+        index = np.searchsorted(self.time, t, side="right")
+        return np.concatenate(([1.0], self.survival))[index]
+
+
+def kaplan_meier(times, events):
+    """Kaplan-Meier estimate from event/censoring times. A replica censored at t counts as at
+    risk at t (censored at t means still undoubled just after t), the usual convention and the
+    one ripen's own summary uses."""
+    times, events = np.asarray(times, float), np.asarray(events, bool)
+    event_times, deaths = np.unique(times[events], return_counts=True)
+    at_risk = len(times) - np.searchsorted(np.sort(times), event_times, side="left")
+    survival = np.cumprod(1.0 - deaths / at_risk)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = deaths / (at_risk * (at_risk - deaths))
+    variance = survival ** 2 * np.cumsum(np.where(at_risk > deaths, terms, 0.0))
+    return KaplanMeier(event_times, at_risk, deaths, survival, variance)
+
+
+def km_median(times, events):
+    """The smallest event time at which the Kaplan-Meier S(t) <= 1/2; inf when S never gets
+    there (over half the replicas censored): the median is then only known to exceed the
+    largest time."""
+    event_times, deaths = np.unique(np.asarray(times, float)[np.asarray(events, bool)],
+                                    return_counts=True)
+    at_risk = len(times) - np.searchsorted(np.sort(times), event_times, side="left")
+    below = np.flatnonzero(np.cumprod(1.0 - deaths / at_risk) <= HALF)
+    return float(event_times[below[0]]) if len(below) else math.inf
+
+
+def restricted_mean(times, events, horizon):
+    """Restricted mean survival time: the area under S(t) from 0 to `horizon`, i.e. the mean of
+    min(tau, horizon). With nothing censored and horizon >= every time it is the plain mean; with
+    censoring it is the honest replacement for a mean that the data cannot determine."""
+    km = kaplan_meier(times, events)
+    knots = np.concatenate(([0.0], km.time[km.time < horizon], [horizon]))
+    levels = np.concatenate(([1.0], km.survival[km.time < horizon]))
+    return float(np.sum(levels * np.diff(knots)))
+
+
+@dataclasses.dataclass
+class ExponentialFit:
+    """Censored MLE of an exponential doubling-time distribution (a memoryless, singly
+    activated event): rate = events / total time at risk, SE = rate / sqrt(events)."""
+    rate: float
+    rate_se: float
+    log_likelihood: float
+
+    @property
+    def mean(self):
+        return 1.0 / self.rate if self.rate > 0 else math.inf
+
+
+def exponential_fit(times, events):
+    times, events = np.asarray(times, float), np.asarray(events, bool)
+    d, exposure = int(events.sum()), float(times.sum())
+    if d == 0 or exposure <= 0:
+        return ExponentialFit(0.0, math.nan, 0.0)
+    rate = d / exposure
+    return ExponentialFit(rate, rate / math.sqrt(d), d * math.log(rate) - rate * exposure)
+
+
+@dataclasses.dataclass
+class WeibullFit:
+    """Censored MLE of S(t) = exp(-(t/scale)^shape). shape = 1 is the exponential; shape >> 1
+    means doubling at a nearly fixed time (steady growth rather than a rare activated event).
+    Standard errors from the observed information."""
+    shape: float
+    scale: float
+    shape_se: float
+    scale_se: float
+    log_likelihood: float
+
+
+def _log_weights(log_t, shape):
+    """Normalised weights t^shape / sum t^shape computed in log space (t^shape overflows for the
+    shapes of nearly deterministic doubling), and log sum t^shape."""
+    x = shape * log_t
+    top = x.max()
+    w = np.exp(x - top)
+    total = w.sum()
+    return w / total, top + math.log(total)
+
+
+def _weibull_profile_score(shape, log_t, events):
+    """d(profile log-likelihood)/d(shape) with the scale at its optimum for this shape; strictly
+    decreasing in shape, so its root is unique and can be bracketed."""
+    d = events.sum()
+    w, _ = _log_weights(log_t, shape)
+    mean_log = np.sum(w * log_t)
+    return d / shape + log_t[events].sum() - d * mean_log, \
+        -d / shape ** 2 - d * np.sum(w * (log_t - mean_log) ** 2)
+
+
+def weibull_fit(times, events, shape_range=(1e-3, 1e3)):
+    """Censored Weibull MLE by safeguarded Newton on the profile score in log(shape) (bisection
+    whenever a Newton step leaves the bracket). Returns None when the MLE is not finite or not
+    identifiable: fewer than two events, or all events at one time (shape -> infinity)."""
+    times, events = np.asarray(times, float), np.asarray(events, bool)
+    if events.sum() < 2 or np.any(times <= 0) or np.ptp(times[events]) == 0:
+        return None
+    log_t = np.log(times)
+    lo, hi = math.log(shape_range[0]), math.log(shape_range[1])
+    if _weibull_profile_score(shape_range[1], log_t, events)[0] > 0:
+        return None
+    x = 0.0
+    for _ in range(200):
+        score, slope = _weibull_profile_score(math.exp(x), log_t, events)
+        if score > 0:
+            lo = x
+        else:
+            hi = x
+        step = -score / (slope * math.exp(x))  # the Newton step in shape, in log(shape)
+        x_new = x + step if lo < x + step < hi else 0.5 * (lo + hi)
+        if abs(x_new - x) < 1e-12:
+            break
+        x = x_new
+    return _weibull_at(math.exp(x), log_t, events)
+
+
+def _weibull_at(shape, log_t, events):
+    """The full fit at the optimal shape: scale, log-likelihood and the observed-information
+    standard errors of (shape, scale)."""
+    d = int(events.sum())
+    w, log_sum = _log_weights(log_t, shape)
+    log_scale = (log_sum - math.log(d)) / shape
+    scale = math.exp(log_scale)
+    u = log_t - log_scale
+    z = np.exp(shape * u)  # sum z = d at the optimum
+    log_likelihood = d * math.log(shape) - d * shape * log_scale + \
+        (shape - 1) * log_t[events].sum() - z.sum()
+    hessian = np.array([[-d / shape ** 2 - np.sum(z * u ** 2), np.sum(z * u) * shape / scale],
+                        [np.sum(z * u) * shape / scale, -shape ** 2 * d / scale ** 2]])
+    try:
+        cov = np.linalg.inv(-hessian)
+        shape_se, scale_se = math.sqrt(max(cov[0, 0], 0)), math.sqrt(max(cov[1, 1], 0))
+    except np.linalg.LinAlgError:
+        shape_se = scale_se = math.nan
+    return WeibullFit(shape, scale, shape_se, scale_se, log_likelihood)
+
+
+def bootstrap_rng(name, seed=BOOTSTRAP_SEED):
+    """A generator fixed by (seed, name): reproducible tables, and independent resampling for
+    two ensembles so that their bootstrap ratio is a ratio of independent draws."""
+    return np.random.default_rng([seed, zlib.crc32(name.encode())])
+
+
+def bootstrap(times, events, statistic, rng, resamples=BOOTSTRAP_RESAMPLES):
+    """`statistic(times, events)` on replicas resampled with replacement (a replica keeps its
+    event/censoring pair, so censored replicas are resampled like any other)."""
+    times, events = np.asarray(times, float), np.asarray(events, bool)
+    n = len(times)
+    picks = rng.integers(0, n, size=(resamples, n))
+    return np.array([statistic(times[p], events[p]) for p in picks])
+
+
+def percentile_interval(values, level=0.95):
+    """Percentile bootstrap interval from order statistics (no interpolation, so an infinite
+    value, a median never reached, stays an open upper end instead of becoming NaN). NaN values
+    (undetermined ratios) sort last and make that end undetermined."""
+    v = np.sort(np.asarray(values, float))
+    alpha = (1.0 - level) / 2.0
+    lower = v[int(math.floor(alpha * len(v)))]
+    upper = v[int(math.ceil((1.0 - alpha) * len(v))) - 1]
+    return float(lower), float(upper)
+
+
+def ratio(numerator, denominator):
+    """Elementwise ratio of medians with the limits spelled out: inf/finite = inf, finite/inf =
+    0, inf/inf undetermined (NaN)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray(numerator, float) / np.asarray(denominator, float)
+
+
+@dataclasses.dataclass
+class Summary:
+    """Everything the figures and the table report about one ensemble's doubling times."""
+    ensemble: Ensemble
+    horizon: float               # restricted-mean horizon: the step limit
+    km: KaplanMeier
+    median: float
+    median_ci: tuple
+    rmst: float
+    rmst_ci: tuple
+    exponential: ExponentialFit
+    weibull: object              # WeibullFit or None
+    median_samples: np.ndarray   # bootstrap medians, for ratios between ensembles
+
+    @property
+    def replicas(self):
+        return int(self.ensemble.present.sum())
+
+    @property
+    def doubled(self):
+        return int(self.ensemble.events.sum())
+
+    @property
+    def censored(self):
+        return self.replicas - self.doubled
+
+    @property
+    def missing(self):
+        return int((~self.ensemble.present).sum())
+
+
+def summarise(ensemble, resamples=BOOTSTRAP_RESAMPLES, seed=BOOTSTRAP_SEED):
+    """Kaplan-Meier, its median and the restricted mean with bootstrap CIs, and the two censored
+    MLE fits, for one ensemble."""
+    times, events = ensemble.times, ensemble.events
+    horizon = float(ensemble.attrs.get("max_steps", times.max() if len(times) else 0))
+    rng = bootstrap_rng(ensemble.name, seed)
+    if len(times) == 0:
+        nothing = (math.nan, math.nan)
+        return Summary(ensemble, horizon, kaplan_meier(times, events), math.nan, nothing,
+                       math.nan, nothing, exponential_fit(times, events), None,
+                       np.full(resamples, math.nan))
+    medians = bootstrap(times, events, km_median, rng, resamples)
+    rmsts = bootstrap(times, events, lambda t, e: restricted_mean(t, e, horizon), rng,
+                      resamples)
+    return Summary(ensemble, horizon, kaplan_meier(times, events), km_median(times, events),
+                   percentile_interval(medians), restricted_mean(times, events, horizon),
+                   percentile_interval(rmsts), exponential_fit(times, events),
+                   weibull_fit(times, events), medians)
+
+
+def median_ratio(numerator, denominator):
+    """Ratio of KM medians of two summaries with its bootstrap 95% CI (independent resamples of
+    each ensemble)."""
+    value = float(ratio(numerator.median, denominator.median))
+    return value, percentile_interval(ratio(numerator.median_samples,
+                                            denominator.median_samples))
