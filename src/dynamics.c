@@ -5,7 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-const dynamics_kind *const dynamics_all[] = {&dynamics_random_sequential, &dynamics_checkerboard};
+const dynamics_kind *const dynamics_all[] = {&dynamics_random_sequential, &dynamics_checkerboard,
+                                             &dynamics_rejection_free};
 const int dynamics_count = sizeof dynamics_all / sizeof dynamics_all[0];
 
 const dynamics_kind *dynamics_find(const char *name, const char *path) {

@@ -1,8 +1,12 @@
 /* Dynamics: how a replica advances by MC steps (1 step = nsites attempts on average).
  *
- * Each dynamics is one file exporting one descriptor (name, summary, create, destroy, run), listed
- * in dynamics.c's table; a job selects one by name. They all sample exp(-E); they differ in
- * kinetics, so kinetic results are reported with the dynamics named.
+ * Each dynamics is one file exporting one descriptor (name, summary, create, destroy, run, check),
+ * listed in dynamics.c's table; a job selects one by name. They all sample exp(-E); they differ in
+ * kinetics, so kinetic results are reported with the dynamics named (rejection-free has exactly
+ * random-sequential's kinetics, skipped attempts counted in its time). A workspace serves the
+ * lattice it was created for; run() may be called with any replica of that lattice, in any
+ * sequence: a workspace that caches something about the sites notices when the replica is another
+ * one or was changed in between, and rebuilds. docs/performance.md has the speeds.
  */
 #ifndef RIPEN_DYNAMICS_H
 #define RIPEN_DYNAMICS_H
@@ -19,12 +23,23 @@ typedef struct {
     void (*destroy)(void *workspace);
     /* Advances `r` by `steps` MC steps, from r->step on. */
     void (*run)(replica *r, void *workspace, uint64_t steps);
+    /* Optional (NULL: nothing cached): RIPEN_OK if everything the workspace caches about `r`
+     * (rejection-free: every rate and partial sum) equals a recomputation from scratch, bit for
+     * bit, else an error naming the first difference. The dynamics' own replica_check. */
+    int (*check)(const void *workspace, const replica *r);
 } dynamics_kind;
 
 extern const dynamics_kind dynamics_random_sequential;
 extern const dynamics_kind dynamics_checkerboard;
+extern const dynamics_kind dynamics_rejection_free;
 
-/* All dynamics, for lookup by name and for tests that loop over every one. */
+/* Baseline only, deliberately not in dynamics_all: random-sequential written plainly (energies
+ * recomputed from the neighbours' states, exp() per attempt). Same trajectory as
+ * dynamics_random_sequential, bit for bit; `ripen bench` measures the others against it and
+ * tests/test_kernels.c uses it as the oracle. A job cannot select it. */
+extern const dynamics_kind dynamics_reference;
+
+/* All dynamics a job can select, for lookup by name and for tests that loop over every one. */
 extern const dynamics_kind *const dynamics_all[];
 extern const int dynamics_count;
 
@@ -43,6 +58,10 @@ void dynamics_close(dynamics *d);
 
 static inline void dynamics_run(const dynamics *d, replica *r, uint64_t steps) {
     d->kind->run(r, d->workspace, steps);
+}
+
+static inline int dynamics_check(const dynamics *d, const replica *r) {
+    return d->kind->check ? d->kind->check(d->workspace, r) : 0;
 }
 
 #endif

@@ -28,6 +28,10 @@ typedef struct {
     uint64_t step;           /* MC steps completed (1 step = nsites attempts) */
     philox_key key;          /* from the job seed */
     uint32_t task;           /* task id: the replica's own random stream */
+    uint64_t serial;         /* different for every replica_init() in the process */
+    uint64_t changes;        /* site changes and loads since replica_init(): with `serial`, lets a
+                                dynamics' workspace see whether what it caches about the sites
+                                is still current (dyn_rejection_free.c) */
 } replica;
 
 /* An empty (all solution) replica at step 0, with no window on N_core. */
@@ -54,6 +58,7 @@ static inline void replica_set_state(replica *r, int32_t i, int to) {
     r->counts.bonds_ss += change.bonds_ss;
     r->counts.bonds_cs += change.bonds_cs;
     r->site[i] = (uint8_t)(code + (to - from) * SITE_STATE_STRIDE);
+    r->changes++;
     const int8_t delta = r->tab->env_delta[from][to];
     const int32_t *neighbour = r->lat->neighbour + (int64_t)i * LATTICE_DIRECTIONS;
     for (int d = 0; d < r->tab->bond_directions; ++d)

@@ -1,0 +1,357 @@
+/* `ripen bench`: see ripen/bench.h and docs/performance.md.
+ *
+ * Method. For each initial state (the paper's shelled prism and the shell-free one) and each
+ * dynamics (the reference kernel, then every entry of dynamics_all), one replica runs one step
+ * per dynamics_run() call, as the task driver does, restarting from the initial state every
+ * `segment` steps so the figures describe a growing particle, not a box the particle has filled.
+ * Timed: the steps only, in CPU time of the measuring thread (CLOCK_THREAD_CPUTIME_ID), so time
+ * slices lost to other processes on a shared node do not count (wall time is recorded too). Ratios
+ * are to the reference kernel measured in the same run, on the same machine state, so they stay
+ * meaningful where absolute figures drift with the load (caches and SMT siblings shared with
+ * other processes still slow every row).
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "ripen/bench.h"
+
+#include "kernel_philox.h"
+#include "ripen/error.h"
+#include "ripen/initial.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef RIPEN_BUILD_TYPE
+#define RIPEN_BUILD_TYPE "unknown"
+#endif
+#ifndef RIPEN_BUILD_FLAGS
+#define RIPEN_BUILD_FLAGS "unknown"
+#endif
+
+enum { BENCH_CORE_SITES = 200, BENCH_SHELL = 2 };
+static const uint64_t bench_seed = 20240611;
+
+static double seconds_of(clockid_t clock) {
+    struct timespec t;
+    clock_gettime(clock, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static double cpu_seconds(void) {
+    return seconds_of(CLOCK_THREAD_CPUTIME_ID);
+}
+
+/* ---- the measurement seam ---- */
+
+int bench_run_open(bench_run *b, const dynamics_kind *kind, const lattice *lat,
+                   const model_tables *tab, const uint8_t *initial, uint64_t seed,
+                   uint64_t segment_steps) {
+    *b = (bench_run){.kind = kind,
+                     .initial = initial,
+                     .segment_steps = segment_steps,
+                     .in_segment = segment_steps, /* forces a load before the first step */
+                     .stride = 1};
+    int status = replica_init(&b->rep, lat, tab, seed, 0);
+    if (status) return status;
+    if ((status = replica_load_states(&b->rep, initial)) ||
+        (status = dynamics_open(&b->dyn, kind, lat, tab))) {
+        replica_free(&b->rep);
+        return status;
+    }
+    return RIPEN_OK;
+}
+
+/* Loads the initial state and lets the workspace take it in (untimed but recorded). */
+static void reload(bench_run *b) {
+    replica_load_states(&b->rep, b->initial); /* validated by bench_run_open */
+    const double start = cpu_seconds();
+    dynamics_run(&b->dyn, &b->rep, 0);
+    b->figures.rebuild_seconds += cpu_seconds() - start;
+    b->figures.segments++;
+    b->in_segment = 0;
+}
+
+void bench_run_for(bench_run *b, double seconds) {
+    bench_figures *f = &b->figures;
+    const double until = f->seconds + seconds;
+    while (f->seconds < until) {
+        if (b->in_segment >= b->segment_steps) reload(b);
+        const uint64_t left = b->segment_steps - b->in_segment;
+        const uint64_t n = b->stride < left ? b->stride : left;
+        const double start = cpu_seconds(), wall_start = seconds_of(CLOCK_MONOTONIC);
+        for (uint64_t s = 0; s < n; ++s) dynamics_run(&b->dyn, &b->rep, 1);
+        const double elapsed = cpu_seconds() - start;
+        f->wall_seconds += seconds_of(CLOCK_MONOTONIC) - wall_start;
+        f->seconds += elapsed;
+        f->steps += n;
+        b->in_segment += n;
+        /* The clock is read every `stride` steps, the stride growing until one read covers
+         * >= 1 ms: slow kernels do not overshoot, fast ones do not pay for the clock (a read
+         * of the thread CPU clock costs ~0.5 us, a rejection-free step ~2 us). */
+        if (elapsed < 1e-3 && b->stride < (UINT64_C(1) << 20)) b->stride *= 2;
+    }
+    f->attempts = (double)f->steps * (double)b->rep.lat->nsites;
+}
+
+void bench_run_close(bench_run *b) {
+    dynamics_close(&b->dyn);
+    replica_free(&b->rep);
+}
+
+int bench_measure(const dynamics_kind *kind, const lattice *lat, const model_tables *tab,
+                  const uint8_t *initial, uint64_t seed, double seconds, uint64_t segment_steps,
+                  bench_figures *out) {
+    bench_run b;
+    const int status = bench_run_open(&b, kind, lat, tab, initial, seed, segment_steps);
+    if (status) return status;
+    bench_run_for(&b, seconds);
+    *out = b.figures;
+    bench_run_close(&b);
+    return RIPEN_OK;
+}
+
+/* ---- the report ---- */
+
+typedef struct {
+    double seconds;
+    int lx, ly, lz;
+    uint64_t segment;
+} bench_options;
+
+static void print_usage(FILE *to) {
+    fprintf(to,
+            "usage: ripen bench [--seconds S] [--lattice LxLyLz] [--segment STEPS] [--help]\n"
+            "  Monte Carlo throughput of every dynamics on one core, against the reference kernel\n"
+            "  measured in the same run, at the paper's parameters, from the shelled (200 core,\n"
+            "  shell 2) and shell-free initial prisms.\n"
+            "  --seconds S       timed wall time per measurement (default 2)\n"
+            "  --lattice LxLyLz  lattice extents (default 80x80x4, the paper's)\n"
+            "  --segment STEPS   restart from the initial state every STEPS steps (default 200)\n");
+}
+
+/* Fills *o from the arguments; *help = 1 if --help was given (usage printed). */
+static int parse_options(int argc, char **argv, bench_options *o, int *help) {
+    *o = (bench_options){.seconds = 2.0, .lx = 80, .ly = 80, .lz = 4, .segment = 200};
+    *help = 0;
+    for (int k = 1; k < argc; ++k) {
+        const char *arg = argv[k];
+        const char *value = k + 1 < argc ? argv[k + 1] : NULL;
+        char *end = NULL;
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            print_usage(stdout);
+            *help = 1;
+            return RIPEN_OK;
+        } else if (strcmp(arg, "--seconds") == 0 && value) {
+            o->seconds = strtod(value, &end);
+            if (*end || !(o->seconds > 0 && o->seconds <= 3600))
+                return ripen_fail(RIPEN_EINVAL, "--seconds %s: must be a number in (0, 3600]",
+                                  value);
+            ++k;
+        } else if (strcmp(arg, "--lattice") == 0 && value) {
+            char tail;
+            if (sscanf(value, "%dx%dx%d%c", &o->lx, &o->ly, &o->lz, &tail) != 3)
+                return ripen_fail(RIPEN_EINVAL, "--lattice %s: expected LxLyLz, e.g. 80x80x4",
+                                  value);
+            const int status = lattice_check_extents(o->lx, o->ly, o->lz);
+            if (status) return ripen_fail_context(status, "--lattice %s: ", value);
+            ++k;
+        } else if (strcmp(arg, "--segment") == 0 && value) {
+            const long long steps = strtoll(value, &end, 10);
+            if (*end || steps < 1)
+                return ripen_fail(RIPEN_EINVAL, "--segment %s: must be a positive integer", value);
+            o->segment = (uint64_t)steps;
+            ++k;
+        } else {
+            return ripen_fail(RIPEN_EINVAL, "%s: unknown option or missing value (see --help)",
+                              arg);
+        }
+    }
+    return RIPEN_OK;
+}
+
+/* The 1-minute load average from /proc/loadavg, or -1. */
+static double load_average(void) {
+    double load = -1;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fscanf(f, "%lf", &load) != 1) load = -1;
+        fclose(f);
+    }
+    return load;
+}
+
+/* The CPU's marketing name from /proc/cpuinfo where there is one. */
+static void cpu_name(char *name, size_t size) {
+    snprintf(name, size, "unknown CPU");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f) return;
+    char line[256];
+    while (fgets(line, sizeof line, f)) {
+        const char *colon = strchr(line, ':');
+        if (strncmp(line, "model name", 10) == 0 && colon) {
+            snprintf(name, size, "%s", colon + 2);
+            name[strcspn(name, "\n")] = '\0';
+            break;
+        }
+    }
+    fclose(f);
+}
+
+static void print_header(const bench_options *o, const lattice *lat) {
+    char cpu[128], date[64];
+    cpu_name(cpu, sizeof cpu);
+    const time_t now = time(NULL);
+    strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S UTC", gmtime(&now));
+#if defined(__clang__)
+    const char *compiler = "clang " __clang_version__;
+#elif defined(__GNUC__)
+    const char *compiler = "GCC " __VERSION__;
+#else
+    const char *compiler = "unknown compiler";
+#endif
+    printf("ripen bench: Monte Carlo throughput per core (one replica, one thread)\n");
+    printf("  date        %s\n", date);
+    printf("  machine     %s, %ld cores online, load average %.2f at start\n", cpu,
+           sysconf(_SC_NPROCESSORS_ONLN), load_average());
+    printf("  build       %s, %s, C flags: %s\n", RIPEN_BUILD_TYPE, compiler, RIPEN_BUILD_FLAGS);
+    printf("  philox      batched Philox4x32-10 of the fast kernels: %s (RIPEN_PHILOX overrides)\n",
+           philox_batch_choose()->name);
+    printf("  lattice     %d x %d x %d = %d sites; paper parameters (model_params_default)\n",
+           lat->lx, lat->ly, lat->lz, lat->nsites);
+    printf(
+        "  method      >= %.3g s of CPU time per row (this thread's: time slices lost to other\n"
+        "              processes do not count), in 10 turns interleaved with the other rows so\n"
+        "              all see the same machine load; one step per dynamics_run() call as the\n"
+        "              task driver does; restart from the initial state every %llu steps (loads\n"
+        "              not timed); x reference = attempts/s over the reference kernel's\n",
+        o->seconds, (unsigned long long)o->segment);
+}
+
+/* ns per block of one Philox implementation, over about 0.2 s (best of 3 tries). */
+static double philox_ns_per_block(philox_batch_fn fill) {
+    static philox_batch batch;
+    const philox_key key = philox_key_from_seed(bench_seed);
+    double best = 0;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        uint64_t blocks = 0;
+        const double start = cpu_seconds();
+        double elapsed;
+        do {
+            for (int k = 0; k < 256; ++k, blocks += PHILOX_BATCH)
+                fill(&batch, key, blocks, NULL, PHILOX_BATCH, 0, PURPOSE_ATTEMPT);
+            elapsed = cpu_seconds() - start;
+        } while (elapsed < 0.07);
+        const double ns = elapsed * 1e9 / (double)blocks;
+        if (attempt == 0 || ns < best) best = ns;
+    }
+    return best;
+}
+
+static void print_philox(void) {
+    printf("\nPhilox4x32-10 block generation (the fast kernels' largest cost):\n");
+    for (int k = 0; k < philox_batch_impl_count; ++k) {
+        const philox_batch_impl *impl = &philox_batch_impls[k];
+        if (!impl->supported()) {
+            printf("  %-10s not supported by this CPU\n", impl->name);
+            continue;
+        }
+        printf("  %-10s %6.2f ns per block\n", impl->name, philox_ns_per_block(impl->fill));
+    }
+}
+
+typedef struct {
+    const char *label;
+    int shell;
+} bench_state;
+
+static void print_state_table(const bench_state *state, const initial_report *report,
+                              const lattice *lat, const bench_run *runs, int rows) {
+    printf("\n%s: %lld core + %lld shell sites (initial_prism %d core, shell %d)\n", state->label,
+           (long long)report->core_sites, (long long)report->shell_sites, BENCH_CORE_SITES,
+           state->shell);
+    printf("  %-20s %12s %12s %12s %12s\n", "dynamics", "attempts/s", "attempts/ns", "MC steps/s",
+           "x reference");
+    const double reference = runs[0].figures.attempts / runs[0].figures.seconds;
+    double steps_rs = 0, steps_rf = 0, rebuild = 0;
+    for (int k = 0; k < rows; ++k) {
+        const bench_figures *f = &runs[k].figures;
+        const double per_second = f->attempts / f->seconds, steps = (double)f->steps / f->seconds;
+        const int skips = runs[k].kind == &dynamics_rejection_free;
+        printf("  %-20s %12.4g %12.4f %12.4g %12.2f%s\n", runs[k].kind->name, per_second,
+               per_second * 1e-9, steps, per_second / reference, skips ? "  *" : "");
+        if (runs[k].kind == &dynamics_random_sequential) steps_rs = steps;
+        if (skips) steps_rf = steps, rebuild = f->rebuild_seconds / f->segments;
+    }
+    if (steps_rf > 0)
+        printf(
+            "  * attempts/s counts the rejected attempts it skips: MC time advanced (steps x %d\n"
+            "    attempts) per second. It runs %.1fx the MC steps/s of random-sequential, the\n"
+            "    dynamics it reproduces. Its rate tree is rebuilt after each state load, not\n"
+            "    timed: %.2f ms\n",
+            lat->nsites, steps_rs > 0 ? steps_rf / steps_rs : 0.0, rebuild * 1e3);
+}
+
+/* All rows of one initial state, measured in turns of a tenth of the time each, so that every
+ * row sees the same mix of machine load and the ratios compare like with like. */
+static int bench_state_table(const bench_options *o, const lattice *lat, const model_tables *tab,
+                             const bench_state *state) {
+    enum { ROWS_MAX = 16, TURNS = 10 };
+    uint8_t *initial = malloc((size_t)lat->nsites);
+    if (!initial) return ripen_fail(RIPEN_ENOMEM, "out of memory for the initial state");
+    initial_report report;
+    int status = initial_prism(initial, lat, BENCH_CORE_SITES, state->shell, &report);
+    if (status) {
+        free(initial);
+        return ripen_fail_context(status, "initial state (%s): ", state->label);
+    }
+    bench_run runs[ROWS_MAX];
+    int rows = 0;
+    for (int k = -1; k < dynamics_count && rows < ROWS_MAX && !status; ++k) {
+        const dynamics_kind *kind = k < 0 ? &dynamics_reference : dynamics_all[k];
+        status = bench_run_open(&runs[rows], kind, lat, tab, initial, bench_seed, o->segment);
+        rows += !status;
+    }
+    for (int turn = 0; turn < TURNS && !status; ++turn)
+        for (int k = 0; k < rows; ++k) bench_run_for(&runs[k], o->seconds / TURNS);
+    if (!status) print_state_table(state, &report, lat, runs, rows);
+    for (int k = 0; k < rows; ++k) bench_run_close(&runs[k]);
+    free(initial);
+    return status;
+}
+
+int bench_main(int argc, char **argv) {
+    bench_options o;
+    int help;
+    int status = parse_options(argc, argv, &o, &help);
+    if (!status && help) return 0;
+    if (status) {
+        fprintf(stderr, "ripen bench: %s\n", ripen_last_error());
+        return 2;
+    }
+    lattice lat;
+    model_params params;
+    model_tables tab;
+    model_params_default(&params);
+    if ((status = lattice_init(&lat, o.lx, o.ly, o.lz))) {
+        fprintf(stderr, "ripen bench: %s\n", ripen_last_error());
+        return 2;
+    }
+    if ((status = model_tables_build(&tab, &params, &lat))) {
+        fprintf(stderr, "ripen bench: %s\n", ripen_last_error());
+        lattice_free(&lat);
+        return 2;
+    }
+    print_header(&o, &lat);
+    print_philox();
+    const bench_state states[] = {{"shelled", BENCH_SHELL}, {"shell-free", 0}};
+    for (int s = 0; s < 2 && !status; ++s) status = bench_state_table(&o, &lat, &tab, &states[s]);
+    lattice_free(&lat);
+    if (status) {
+        fprintf(stderr, "ripen bench: %s\n", ripen_last_error());
+        return status == RIPEN_EINVAL ? 2 : 1;
+    }
+    return 0;
+}

@@ -1,0 +1,263 @@
+/* The fast kernels give the simple kernels' trajectories bit for bit.
+ *
+ *  1. Batched Philox: every implementation this CPU runs (AVX-512, AVX2, portable) equals the
+ *     scalar philox4x32_10() block for block, for every batch length 1..64, consecutive and
+ *     scattered counters, and counters whose low word wraps inside a batch.
+ *  2. The early-reject filter is exact: w3 > attempt_filter_bound(T) implies the 63 acceptance
+ *     bits are >= T, on the boundary cases and on random ones.
+ *  3. random-sequential (batched, filtered) == dynamics_reference (energies recomputed from the
+ *     neighbours' states, exp() per attempt), and checkerboard (batched) == the straightforward
+ *     checkerboard loop written out below from attempt.h: same codes of every site, same counts,
+ *     same areas at every checkpoint, on paper and lively parameters, several readings, with
+ *     swaps, with and without an umbrella window, on lattices from 2x2x2 to 80x80x4, each case
+ *     >= 10^6 attempts. The paper-size case also counts its attempts whose site draw needs
+ *     Lemire's extra words (about 6 per 10^6 attempts at 25600 sites), so that path is run.
+ * Set RIPEN_PHILOX=avx2 (or portable) to run 3 on another Philox implementation. */
+#include "attempt.h"
+#include "fixture.h"
+#include "kernel_philox.h"
+#include "readings.h"
+#include "ripen/colouring.h"
+
+/* ---- 1. batched Philox ---- */
+
+static void check_philox_impl(const philox_batch_impl *impl) {
+    int32_t scattered[PHILOX_BATCH];
+    philox_stream s;
+    philox_stream_init(&s, philox_key_from_seed(3), 0, 0, PURPOSE_TEST);
+    for (int j = 0; j < PHILOX_BATCH; ++j) scattered[j] = (int32_t)(philox_stream_next(&s) >> 4);
+    const uint64_t bases[] = {0, 12345, UINT64_C(0xFFFFFFFF) - 40, UINT64_C(0x7FFFFFFFFFFFFF00)};
+    const philox_key keys[] = {philox_key_from_seed(0), philox_key_from_seed(0xFEEDFACECAFEBEEF)};
+    long mismatches = 0, blocks = 0;
+    for (int kk = 0; kk < 2; ++kk)
+        for (int bb = 0; bb < 4; ++bb)
+            for (int use = 0; use < 2; ++use)
+                for (int count = 1; count <= PHILOX_BATCH; ++count) {
+                    philox_batch out;
+                    memset(&out, 0xA5, sizeof out);
+                    const int32_t *offset = use ? scattered : NULL;
+                    const uint32_t task = 77u * (uint32_t)count, purpose = (uint32_t)bb;
+                    impl->fill(&out, keys[kk], bases[bb], offset, count, task, purpose);
+                    for (int j = 0; j < count; ++j, ++blocks) {
+                        const uint64_t index = bases[bb] + (uint64_t)(offset ? offset[j] : j);
+                        const philox_block want =
+                            philox4x32_10(philox_counter(index, task, purpose), keys[kk]);
+                        for (int w = 0; w < 4; ++w) mismatches += out.w[w][j] != want.v[w];
+                    }
+                }
+    CHECK(mismatches == 0, "philox %s: %ld words differ from philox4x32_10", impl->name,
+          mismatches);
+    printf("philox %-9s %ld blocks equal to the scalar generator\n", impl->name, blocks);
+}
+
+static void check_philox(void) {
+    int tested = 0;
+    for (int k = 0; k < philox_batch_impl_count; ++k)
+        if (philox_batch_impls[k].supported())
+            check_philox_impl(&philox_batch_impls[k]), ++tested;
+        else
+            printf("philox %-9s not supported by this CPU: not tested\n",
+                   philox_batch_impls[k].name);
+    CHECK(tested >= 1, "no Philox implementation tested");
+    printf("kernels use philox %s\n", philox_batch_choose()->name);
+}
+
+/* ---- 2. the filter ---- */
+
+static void check_filter(void) {
+    const uint64_t edges[] = {0,
+                              1,
+                              (UINT64_C(1) << 31) - 1,
+                              UINT64_C(1) << 31,
+                              (UINT64_C(1) << 31) + 1,
+                              UINT64_C(0x123456789ABCDEF),
+                              (UINT64_C(1) << 63) - 1,
+                              UINT64_C(1) << 63};
+    philox_stream s;
+    philox_stream_init(&s, philox_key_from_seed(9), 0, 0, PURPOSE_TEST);
+    long wrong = 0, filtered = 0, trials = 0;
+    for (int t = 0; t < 8 + 20000; ++t) {
+        const uint64_t threshold =
+            t < 8 ? edges[t]
+                  : ((uint64_t)philox_stream_next(&s) << 32 | philox_stream_next(&s)) >> 1;
+        const uint32_t bound = attempt_filter_bound(threshold);
+        /* w3 at and around the bound, plus random words; w2 at its extremes. */
+        const uint32_t w3s[] = {bound, bound + 1u, bound - 1u,
+                                0,     UINT32_MAX, philox_stream_next(&s)};
+        const uint32_t w2s[] = {0, UINT32_MAX, philox_stream_next(&s)};
+        for (int a = 0; a < 6; ++a)
+            for (int b = 0; b < 3; ++b, ++trials) {
+                const philox_block w = {{0, 0, w2s[b], w3s[a]}};
+                const int accepted = attempt_accept_bits(w) < threshold;
+                const int surely_rejected = w3s[a] > bound;
+                filtered += surely_rejected;
+                wrong += surely_rejected && accepted;
+            }
+    }
+    CHECK(wrong == 0, "the filter rejected %ld accepted attempts", wrong);
+    CHECK(filtered > trials / 4, "the filter almost never filters (%ld of %ld)", filtered, trials);
+    printf("filter: %ld cases, %ld filtered out, none wrongly\n", trials, filtered);
+}
+
+/* ---- 3. trajectories ---- */
+
+/* The checkerboard dynamics written the plain way, from attempt.h only. */
+static void straightforward_checkerboard(replica *r, const colouring *c, int *order,
+                                         uint64_t steps) {
+    const uint64_t nsites = (uint64_t)r->lat->nsites;
+    for (uint64_t s = 0; s < steps; ++s, ++r->step) {
+        attempt_class_order(r, c->nclasses, order);
+        const uint64_t first = r->step * nsites;
+        for (int k = 0; k < c->nclasses; ++k)
+            for (int32_t p = c->start[order[k]]; p < c->start[order[k] + 1]; ++p) {
+                const int32_t i = c->sites[p];
+                const philox_block w = attempt_random(r, first + (uint64_t)i);
+                attempt_at(r, i, w.v[1], attempt_accept_bits(w));
+            }
+    }
+}
+
+/* Attempts in steps [from, from + steps) whose site draw may need Lemire's extra words. */
+static long count_redraws(const replica *r, uint64_t from, uint64_t steps) {
+    const uint64_t n = (uint64_t)r->lat->nsites;
+    long redraws = 0;
+    for (uint64_t a = from * n; a < (from + steps) * n; ++a)
+        redraws += (uint32_t)((uint64_t)attempt_random(r, a).v[0] * n) < n;
+    return redraws;
+}
+
+typedef struct {
+    int lx, ly, lz;
+    const reading *rd;
+    int lively;
+    int window;
+    uint64_t attempts;
+} kernel_case;
+
+static void lively_params(model_params *p) {
+    p->eps_core = 1.0, p->eps_shell = 0.7, p->eps_interface = 0.5;
+    p->mu_core = -2.5, p->mu_shell = -2.0, p->p_swap = 0.3;
+}
+
+/* The same initial state in both: a prism where one fits, else random states. */
+static void load_initial(fixture *a, fixture *b, int lively) {
+    initial_report report;
+    const int64_t core = a->lat.lx >= 20 ? 200 : 12;
+    const int prism = a->lat.lx >= 8 && a->lat.ly >= 8 &&
+                      initial_prism(a->states, &a->lat, core, 2, &report) == RIPEN_OK;
+    if (!prism) {
+        philox_stream s;
+        philox_stream_init(&s, philox_key_from_seed(17), (uint64_t)a->lat.nsites, 0, PURPOSE_TEST);
+        for (int32_t i = 0; i < a->lat.nsites; ++i)
+            a->states[i] = (uint8_t)(philox_stream_next(&s) % (lively ? 3 : 2));
+    }
+    REQUIRE(replica_load_states(&a->rep, a->states) == RIPEN_OK, "%s", ripen_last_error());
+    REQUIRE(replica_load_states(&b->rep, a->states) == RIPEN_OK, "%s", ripen_last_error());
+}
+
+static int same_replica(const replica *x, const replica *y) {
+    const lattice *lat = x->lat;
+    return x->step == y->step && memcmp(x->site, y->site, (size_t)lat->nsites) == 0 &&
+           memcmp(&x->counts, &y->counts, sizeof x->counts) == 0 && x->area_core == y->area_core &&
+           x->area_shell == y->area_shell &&
+           memcmp(x->column_core, y->column_core, sizeof *x->column_core * lat->ncolumns) == 0 &&
+           memcmp(x->column_shell, y->column_shell, sizeof *x->column_shell * lat->ncolumns) == 0;
+}
+
+/* fast_rs: random-sequential against the reference; else checkerboard against the plain loop. */
+static void compare_case(const kernel_case *kc, int fast_rs) {
+    model_params p;
+    model_params_default(&p);
+    reading_apply(kc->rd, &p);
+    if (kc->lively) lively_params(&p);
+    const uint64_t seed = 0x5EED0000u + (uint64_t)kc->lx * 100 + (uint64_t)kc->lz;
+    fixture fast, slow;
+    fixture_open(&fast, kc->lx, kc->ly, kc->lz, &p, seed, 3);
+    fixture_open(&slow, kc->lx, kc->ly, kc->lz, &p, seed, 3);
+    load_initial(&fast, &slow, kc->lively);
+    if (kc->window) {
+        const int64_t n = fast.rep.counts.ncore;
+        const int64_t lo = n > 3 ? n - 3 : 0;
+        REQUIRE(replica_set_window(&fast.rep, lo, n + 3) == RIPEN_OK, "%s", ripen_last_error());
+        REQUIRE(replica_set_window(&slow.rep, lo, n + 3) == RIPEN_OK, "%s", ripen_last_error());
+    }
+    dynamics d, oracle;
+    REQUIRE(dynamics_open(&d, fast_rs ? &dynamics_random_sequential : &dynamics_checkerboard,
+                          &fast.lat, &fast.tab) == RIPEN_OK,
+            "%s", ripen_last_error());
+    REQUIRE(dynamics_open(&oracle, &dynamics_reference, &slow.lat, &slow.tab) == RIPEN_OK, "%s",
+            ripen_last_error());
+    colouring c;
+    REQUIRE(colouring_build(&c, &slow.lat, COLOURING_SEPARATION) == RIPEN_OK, "%s",
+            ripen_last_error());
+    int *order = malloc(sizeof *order * (size_t)c.nclasses);
+    REQUIRE(order != NULL, "out of memory");
+
+    const uint64_t n = (uint64_t)fast.lat.nsites;
+    const uint64_t steps = (kc->attempts + n - 1) / n;
+    const int checkpoints = 10;
+    long changes = 0, redraws = 0; /* changes: sites whose state differs between checkpoints */
+    int first_difference = -1;
+    replica_store_states(&fast.rep, fast.states);
+    for (int k = 0; k < checkpoints; ++k) {
+        const uint64_t chunk = steps / checkpoints + (k < (int)(steps % checkpoints));
+        if (fast_rs && n >= 10000) redraws += count_redraws(&fast.rep, fast.rep.step, chunk);
+        dynamics_run(&d, &fast.rep, chunk);
+        if (fast_rs)
+            dynamics_run(&oracle, &slow.rep, chunk);
+        else
+            straightforward_checkerboard(&slow.rep, &c, order, chunk);
+        if (first_difference < 0 && !same_replica(&fast.rep, &slow.rep)) first_difference = k;
+        for (int32_t i = 0; i < fast.lat.nsites; ++i) {
+            const uint8_t now = (uint8_t)site_state(fast.rep.site[i]);
+            changes += now != fast.states[i];
+            fast.states[i] = now;
+        }
+    }
+    const char *what = fast_rs ? "random-sequential vs reference" : "checkerboard vs plain loop";
+    CHECK(first_difference < 0, "%s, %s, %s%s on %dx%dx%d: trajectories part before checkpoint %d",
+          what, kc->rd->name, kc->lively ? "lively" : "paper", kc->window ? ", window" : "", kc->lx,
+          kc->ly, kc->lz, first_difference);
+    CHECK(replica_check(&fast.rep) == RIPEN_OK, "%s: %s", what, ripen_last_error());
+    CHECK(steps * n >= 1000000, "only %llu attempts", (unsigned long long)(steps * n));
+    if (kc->lively)
+        CHECK(changes > (fast.lat.nsites < 100 ? fast.lat.nsites : 100),
+              "%s, %s: too little activity (%ld)", what, kc->rd->name, changes);
+    if (fast_rs && n >= 10000)
+        CHECK(redraws > 0, "no attempt needed Lemire's extra words: that path went untested");
+    printf("%-31s %-34s %-6s %-6s %2dx%2dx%d: %8llu attempts, equal at %d checkpoints "
+           "(%ld site changes seen)\n",
+           what, kc->rd->name, kc->lively ? "lively" : "paper", kc->window ? "window" : "", kc->lx,
+           kc->ly, kc->lz, (unsigned long long)(steps * n), checkpoints, changes);
+    if (fast_rs && n >= 10000) printf("  (%ld attempts took the site-redraw path)\n", redraws);
+    free(order);
+    colouring_free(&c);
+    dynamics_close(&d);
+    dynamics_close(&oracle);
+    fixture_close(&fast);
+    fixture_close(&slow);
+}
+
+int main(void) {
+    check_philox();
+    check_filter();
+    const reading *standard = &all_readings[0];
+    const kernel_case cases[] = {
+        {80, 80, 4, standard, 0, 0, 4000000}, {80, 80, 4, standard, 1, 0, 1000000},
+        {12, 12, 4, standard, 0, 0, 1000000}, {7, 5, 3, standard, 1, 0, 1000000},
+        {11, 13, 5, standard, 1, 1, 1000000}, {2, 2, 2, standard, 1, 0, 1000000},
+        {3, 2, 2, standard, 1, 1, 1000000},
+    };
+    for (int fast_rs = 1; fast_rs >= 0; --fast_rs) {
+        for (size_t k = 0; k < sizeof cases / sizeof cases[0]; ++k)
+            compare_case(&cases[k], fast_rs);
+        /* Every reading, on a mid-size odd lattice, lively and paper parameters. */
+        for (int r = 1; r < READING_COUNT; ++r) {
+            const kernel_case lively = {9, 7, 3, &all_readings[r], 1, r % 3 == 0, 1000000};
+            compare_case(&lively, fast_rs);
+        }
+        const kernel_case paper = {12, 12, 4, &all_readings[2], 0, 0, 1000000};
+        compare_case(&paper, fast_rs);
+    }
+    return check_exit("test_kernels");
+}
