@@ -2,6 +2,7 @@
 #ifndef RIPEN_CLI_H
 #define RIPEN_CLI_H
 
+#include <mpi.h>
 #include <stdint.h>
 
 /* Prints "ripen: <message>" on stderr; returns `status`. */
@@ -18,6 +19,18 @@ int cli_parse_int(const char *flag, const char *text, int64_t min, int64_t max, 
 int cli_value(int argc, char **argv, int *k, const char **out);
 
 int run_main(int argc, char **argv);
+
+/* What a run measured of itself (rank 0's view), for `ripen bench`. */
+typedef struct {
+    double wall_seconds;  /* the whole run */
+    double write_seconds; /* writing the HDF5 file */
+    int64_t tasks_run;    /* tasks completed */
+} run_report;
+
+/* `ripen run` with its arguments (argv[0] = "run") on the ranks of `comm`; fills `report` if not
+ * NULL. */
+int run_on(MPI_Comm comm, int argc, char **argv, run_report *report);
+int bench_command(int argc, char **argv);
 int merge_main(int argc, char **argv);
 int analyze_main(int argc, char **argv);
 int check_main(int argc, char **argv);

@@ -290,7 +290,7 @@ static void print_summary(const job *j, task_loader load, void *context, fq_resu
 
 /* Writes the file from the journal; rank 0 computes F(q) and shares it. */
 static int finish(MPI_Comm comm, const run_args *a, const job *j, const journal *jn,
-                  const uint8_t *present, double started) {
+                  const uint8_t *present, double started, run_report *report) {
     int rank;
     MPI_Comm_rank(comm, &rank);
     journal_loader loader = {jn, j};
@@ -304,8 +304,11 @@ static int finish(MPI_Comm comm, const run_args *a, const job *j, const journal 
     run_provenance_collect(comm, &prov);
     prov.wall_seconds = MPI_Wtime() - started;
     MPI_Bcast(&prov.wall_seconds, 1, MPI_DOUBLE, 0, comm);
+    const double write_started = MPI_Wtime();
     if (!status)
         status = h5out_write(comm, j, j->output, present, load_from_journal, &loader, &prov, fq);
+    const double write_seconds = MPI_Wtime() - write_started;
+    if (report) report->write_seconds = write_seconds;
     for (int w = 0; !status && rank == 0 && w < j->nwindow_sets; ++w)
         if (fq[w] && fq[w]->failed)
             fprintf(stderr,
@@ -317,7 +320,11 @@ static int finish(MPI_Comm comm, const run_args *a, const job *j, const journal 
         const int removed = journal_remove(jn, j);
         if (removed) fprintf(stderr, "ripen: warning: %s\n", ripen_last_error());
     }
-    if (!status && rank == 0 && !a->quiet) printf("wrote %s\n", j->output);
+    if (!status && rank == 0 && !a->quiet) {
+        const double wall = MPI_Wtime() - started;
+        printf("wrote %s: %.2f s wall, of which %.3f s (%.1f%%) writing the HDF5 file\n", j->output,
+               wall, write_seconds, 100.0 * write_seconds / wall);
+    }
     for (int w = 0; w < j->nwindow_sets && fq; ++w)
         if (fq[w]) fq_free(fq[w]), free(fq[w]);
     free(fq);
@@ -339,7 +346,10 @@ static void report_interrupted(const job *j, const run_args *a, const journal *j
 }
 
 int run_main(int argc, char **argv) {
-    MPI_Comm comm = MPI_COMM_WORLD;
+    return run_on(MPI_COMM_WORLD, argc, argv, NULL);
+}
+
+int run_on(MPI_Comm comm, int argc, char **argv, run_report *report) {
     int rank;
     MPI_Comm_rank(comm, &rank);
     const double started = MPI_Wtime();
@@ -396,7 +406,11 @@ int run_main(int argc, char **argv) {
                                    .progress_seconds = a.progress_seconds};
         status = sched_run(comm, &j, &jn, todo, &opt, &stats);
     }
-    if (!status) status = finish(comm, &a, &j, &jn, done, started);
+    if (!status) status = finish(comm, &a, &j, &jn, done, started, report);
+    if (report) {
+        report->wall_seconds = MPI_Wtime() - started;
+        report->tasks_run = stats.tasks_run;
+    }
     if (rank == 0 && status == RIPEN_EINTERRUPTED)
         report_interrupted(&j, &a, &jn, &stats);
     else if (rank == 0 && status)

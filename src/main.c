@@ -26,6 +26,7 @@ static const command commands[] = {
     {"check", check_main, 0, "validate a job file and list the tasks it expands into"},
     {"merge", merge_main, 1, "combine shard files of a job: ripen merge OUT.h5 SHARD.h5..."},
     {"analyze", analyze_main, 0, "recompute F(q) in a result file: ripen analyze FILE.h5"},
+    {"bench", bench_command, 1, "speed of the kernels and of an ensemble run (mpirun -np K ...)"},
 };
 enum { COMMAND_COUNT = sizeof commands / sizeof commands[0] };
 

@@ -14,6 +14,7 @@ int doubling_init(doubling_tracker *d, const replica *r) {
     d->initial[DOUBLING_AREA] = r->area_core;
     d->initial[DOUBLING_COUNT] = r->counts.ncore;
     for (int c = 0; c < DOUBLING_CRITERIA; ++c) d->tau[c] = -1;
+    d->searched_at = r->changes;
     return RIPEN_OK;
 }
 
@@ -29,16 +30,27 @@ static void mark(doubling_tracker *d, doubling_criterion c, int64_t size, uint64
 void doubling_update(doubling_tracker *d, const replica *r) {
     mark(d, DOUBLING_AREA, r->area_core, r->step);
     mark(d, DOUBLING_COUNT, r->counts.ncore, r->step);
-    if (d->tau[DOUBLING_CLUSTER] < 0 && r->counts.ncore >= 2 * d->initial[DOUBLING_CLUSTER])
+    /* The cluster search is O(N): only when the core could have doubled and the lattice
+     * changed since the last search (a rejection-free step often changes nothing). */
+    if (d->tau[DOUBLING_CLUSTER] < 0 && r->counts.ncore >= 2 * d->initial[DOUBLING_CLUSTER] &&
+        r->changes != d->searched_at) {
+        d->searched_at = r->changes;
         mark(d, DOUBLING_CLUSTER, replica_largest_core_cluster(r, d->scratch), r->step);
+    }
 }
 
-observation observe(const replica *r, int32_t *scratch) {
+observation observe_without_cluster(const replica *r) {
     return (observation){.step = r->step,
                          .ncore = r->counts.ncore,
                          .nshell = r->counts.nshell,
                          .area_core = r->area_core,
                          .area_shell = r->area_shell,
-                         .largest_cluster = replica_largest_core_cluster(r, scratch),
+                         .largest_cluster = -1,
                          .energy = replica_energy(r)};
+}
+
+observation observe(const replica *r, int32_t *scratch) {
+    observation o = observe_without_cluster(r);
+    o.largest_cluster = replica_largest_core_cluster(r, scratch);
+    return o;
 }

@@ -67,7 +67,8 @@ typedef struct {
     model_tables tab;
     replica rep;
     dynamics dyn;
-    int32_t *scratch; /* cluster search */
+    int32_t *scratch;    /* cluster search */
+    uint64_t sampled_at; /* rep.changes at the last sample */
 } simulation;
 
 static void simulation_close(simulation *s) {
@@ -142,12 +143,17 @@ static int between_steps(hook_clock *c, simulation *s, task_record *r) {
     return RIPEN_OK;
 }
 
-static void take_sample(task_record *r, const simulation *s) {
-    const observation o = observe(&s->rep, s->scratch);
+static void take_sample(task_record *r, simulation *s) {
+    /* The cluster search is O(N); a rejection-free step often changes nothing, so reuse the
+     * last sample's cluster when the lattice has not changed since. */
+    const int same = r->nsamples > 0 && s->rep.changes == s->sampled_at;
+    const observation o = same ? observe_without_cluster(&s->rep) : observe(&s->rep, s->scratch);
+    s->sampled_at = s->rep.changes;
     const int64_t k = r->nsamples++;
     r->n_core[k] = (int32_t)o.ncore, r->n_shell[k] = (int32_t)o.nshell;
     r->a_core[k] = o.area_core, r->a_shell[k] = o.area_shell;
-    r->cluster[k] = (int32_t)o.largest_cluster, r->energy[k] = o.energy;
+    r->cluster[k] = same ? r->cluster[k - 1] : (int32_t)o.largest_cluster;
+    r->energy[k] = o.energy;
 }
 
 static void take_snapshot(task_record *r, const simulation *s) {

@@ -25,6 +25,7 @@ typedef struct {
     int64_t initial[DOUBLING_CRITERIA]; /* cluster, A_core, N_core at the start (sites / columns) */
     int64_t tau[DOUBLING_CRITERIA];     /* MC steps to reach 2x initial; -1 = not yet */
     int32_t *scratch;                   /* 2 * nsites, for the cluster search */
+    uint64_t searched_at;               /* replica.changes at the last cluster search */
 } doubling_tracker;
 
 /* Records the initial sizes of `r`; allocates scratch. */
@@ -50,5 +51,7 @@ typedef struct {
 } observation;
 
 observation observe(const replica *r, int32_t *scratch);
+/* The same without the O(N) cluster search (largest_cluster = -1). */
+observation observe_without_cluster(const replica *r);
 
 #endif

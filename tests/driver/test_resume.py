@@ -104,7 +104,7 @@ for trial in range(TRIALS):
 # SIGTERM: checkpoint, clear message, exit != 0; then resume to the identical result. A job of
 # long replicas, so that the signal (which mpiexec forwards to the ranks after a delay of up to
 # ~2 s) surely lands while tasks run.
-term_job = rt.quick_job(seed=4, replicas=2, steps=40000, windows=False)
+term_job = rt.quick_job(seed=4, replicas=2, steps=400000, windows=False)
 for e in term_job["ensembles"]:
     e["stop_at_doubling"] = False
     e["sample_interval"] = 100
