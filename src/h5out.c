@@ -1,14 +1,18 @@
 #define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE     /* fallocate(2): allocation without glibc's slow emulation */
 #include "ripen/h5out.h"
 
 #include "ripen/error.h"
 #include "ripen/fq.h"
 #include "h5util.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -444,6 +448,58 @@ static void layout_close(layout *l, const job *j) {
     free(l->ensemble_groups), free(l->ensemble_sets), free(l->window_groups), free(l->window_sets);
 }
 
+/* ---- room for the file ---- */
+
+/* An upper bound of the result file's size (bytes): every dataset's raw data, the job text twice
+ * (dataset and attribute) and a generous allowance for HDF5's metadata per object. */
+static double file_size_bound(const job *j) {
+    double raw = 2.0 * (double)strlen(j->text) + 2.0 * (double)strlen(j->normalized);
+    double objects = 16;
+    raw += (double)j->ntasks * (1 + 1 + 4 + 4 + 8);
+    for (int e = 0; e < j->nensembles; ++e) {
+        const ensemble_spec *en = &j->ensembles[e];
+        const double r = en->replicas, s = (double)ensemble_series_length(en);
+        const double p = en->snapshot_replicas, t = (double)ensemble_snapshot_count(en);
+        const double sites = (double)en->system.lx * en->system.ly * en->system.lz;
+        raw +=
+            r * (9 * 8 + 1 + 3 * 8) + r * s * (5 * 4 + 8) + s * 8 + p * t * sites + t * 8 + p * 8;
+        objects += 1 + E_COUNT;
+    }
+    for (int w = 0; w < j->nwindow_sets; ++w) {
+        const window_set_spec *ws = &j->window_sets[w];
+        const double k = ws->nwindows, m = (double)window_sample_count(ws);
+        const double nq = (double)ws->q_max - ws->q_min + 1;
+        raw += k * (4 + 4 + 8 + 8) + k * m * (4 + 8) + nq * (4 + 5 * 8) + k * 8;
+        objects += 1 + W_COUNT + 8;
+    }
+    return raw * 1.01 + objects * 1024 + 65536;
+}
+
+/* Rank 0, before HDF5 touches the disk: can `path` grow to `bytes`? Parallel HDF5 does not
+ * survive a failed write inside a collective call (HDF5 1.10: the failing rank leaves the
+ * collective early and the others wait for it forever, e.g. in H5Dcreate's fill or H5Fclose's
+ * flush), so a full disk, a quota or a file size limit must be found here. Allocates the space
+ * (fallocate: honours free space, quotas and RLIMIT_FSIZE) and leaves the empty file for
+ * H5Fcreate to truncate; where the file system cannot allocate ahead (EOPNOTSUPP and the
+ * like), compares with the free space instead. */
+static int check_room(const char *path, const char *name, double bytes) {
+    const int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) return ripen_fail(RIPEN_EIO, "cannot create %s: %s", path, strerror(errno));
+    int error = fallocate(fd, 0, 0, (off_t)bytes) == 0 ? 0 : errno;
+    if (error != 0 && error != ENOSPC && error != EDQUOT && error != EFBIG) {
+        struct statvfs fs;
+        error = fstatvfs(fd, &fs) == 0 && (double)fs.f_bavail * (double)fs.f_frsize < bytes ? ENOSPC
+                                                                                            : 0;
+    }
+    if (ftruncate(fd, 0) != 0 && !error) error = errno;
+    close(fd);
+    if (!error) return RIPEN_OK;
+    unlink(path);
+    return ripen_fail(RIPEN_EIO,
+                      "cannot write %s: no room for about %.1f MiB (%s); nothing written", name,
+                      bytes / 1048576.0, strerror(error));
+}
+
 int h5out_write(MPI_Comm comm, const job *j, const char *path, const uint8_t *present,
                 task_loader load, void *context, const run_provenance *prov,
                 struct fq_result *const *fq) {
@@ -455,6 +511,13 @@ int h5out_write(MPI_Comm comm, const job *j, const char *path, const uint8_t *pr
     int complete = 1;
     for (int64_t id = 0; id < j->ntasks; ++id) complete &= present[id];
 
+    int room = rank == 0 ? check_room(partial, path, file_size_bound(j)) : RIPEN_OK;
+    MPI_Bcast(&room, 1, MPI_INT, 0, comm);
+    if (room) {
+        if (rank != 0) ripen_fail(room, "writing %s failed on rank 0 (no room)", path);
+        return room;
+    }
+
     layout l;
     int status = layout_alloc(&l, j);
     const hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
@@ -464,7 +527,8 @@ int h5out_write(MPI_Comm comm, const job *j, const char *path, const uint8_t *pr
         if (l.file < 0) status = ripen_fail(RIPEN_EIO, "cannot create %s", partial);
     }
     H5Pclose(fapl);
-    /* Collective metadata: a failure here is the same on every rank (same arguments). */
+    /* Collective metadata: a failure here is the same on every rank (same arguments), as long
+     * as the disk takes the writes (check_room above). */
     if (!status) status = create_layout(&l, j, prov, complete);
     if (!status) status = fq_write(l.windows, j, fq, rank == 0);
     if (!status && rank == 0) status = write_shared_data(&l, j, present);
@@ -473,17 +537,30 @@ int h5out_write(MPI_Comm comm, const job *j, const char *path, const uint8_t *pr
     /* Raw writes may fail on one rank only (its disk quota, a bad record): agree first. */
     int worst = local;
     MPI_Allreduce(&local, &worst, 1, MPI_INT, MPI_MAX, comm);
-    if (local) fprintf(stderr, "ripen: rank %d: %s\n", rank, ripen_last_error());
+    /* Rank 0's own message is what the command prints; other ranks print theirs here. */
+    if (local && rank != 0) fprintf(stderr, "ripen: rank %d: %s\n", rank, ripen_last_error());
+    const int reported = worst;
     layout_close(&l, j);
     if (l.file >= 0 && H5Fclose(l.file) < 0 && !worst) worst = RIPEN_EIO;
     MPI_Allreduce(MPI_IN_PLACE, &worst, 1, MPI_INT, MPI_MAX, comm);
+    char reason[JOB_PATH_CAPACITY + 128] = "";
     if (rank == 0) {
-        if (!worst && rename(partial, path) != 0) worst = RIPEN_EIO;
+        if (!worst && rename(partial, path) != 0) {
+            worst = RIPEN_EIO;
+            snprintf(reason, sizeof reason, "cannot rename %s: %s", partial, strerror(errno));
+        }
         if (worst) unlink(partial);
     }
     MPI_Bcast(&worst, 1, MPI_INT, 0, comm);
-    if (worst && !local)
+    if (worst && !local && reason[0])
+        ripen_fail(worst, "writing %s failed: %s; nothing written", path, reason);
+    else if (worst && !local && reported)
         ripen_fail(worst, "writing %s failed (see the rank's message above); nothing written",
+                   path);
+    else if (worst && !local)
+        ripen_fail(worst,
+                   "writing %s failed: HDF5 could not complete the file (disk full or I/O "
+                   "error); nothing written",
                    path);
     return worst;
 }
