@@ -7,8 +7,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+/* One line, whatever the message quotes from the input: control characters are escaped. */
 int cli_error(int status) {
-    fprintf(stderr, "ripen: %s\n", ripen_last_error());
+    fputs("ripen: ", stderr);
+    for (const unsigned char *c = (const unsigned char *)ripen_last_error(); *c; ++c)
+        if (*c < 0x20 || *c == 0x7f)
+            fprintf(stderr, "\\x%02x", *c);
+        else
+            fputc(*c, stderr);
+    fputc('\n', stderr);
     return status;
 }
 

@@ -217,8 +217,7 @@ static int prepare_journal(const run_args *a, const job *j, journal *jn, uint8_t
         const int status = journal_remove(&old, j);
         if (status) return status;
     }
-    if (path_exists(j->output) && unlink(j->output) != 0)
-        return ripen_fail(RIPEN_EIO, "--force: cannot remove %s", j->output);
+    /* With --force an old result stays in place until the new file is renamed over it. */
     memset(done, 0, (size_t)j->ntasks);
     const int status = journal_create(jn, j);
     return status ? status : journal_lock(jn);

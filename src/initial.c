@@ -94,35 +94,24 @@ int initial_prism(uint8_t *states, const lattice *lat, int64_t core_target, int 
         return ripen_fail(RIPEN_EINVAL, "shell_thickness = %d: must be in [0, %d]", shell_thickness,
                           INITIAL_MAX_SHELL_THICKNESS);
     const hexagon h = closest_hexagon(core_target, lat->lz, report);
+    /* In-plane span of the particle, in columns along x and along y alike: the hexagon covers
+     * x in [-b, a], and every shell ring adds one column on each side. Checked before any work,
+     * so an impossible request fails at once whatever its size. */
+    const int64_t span = (int64_t)h.a + h.b + 1 + 2 * (int64_t)shell_thickness;
+    if (span > lat->lx - 1 || span > lat->ly - 1)
+        return ripen_fail(RIPEN_EINVAL,
+                          "the initial particle (%d core sites per layer, shell %d) spans %lld x "
+                          "%lld columns: it needs a lattice of at least %lld x %lld, got %d x %d",
+                          report->hexagon_sites, shell_thickness, (long long)span, (long long)span,
+                          (long long)span + 1, (long long)span + 1, lat->lx, lat->ly);
     plane p = {.radius = h.a + shell_thickness + 1};
     const int width = 2 * p.radius + 1;
-    if (width > 2 * LATTICE_MAX_EXTENT + 3)
-        return ripen_fail(RIPEN_EINVAL,
-                          "a %lld-site core with a %d-site shell does not fit in a %d x %d lattice",
-                          (long long)core_target, shell_thickness, lat->lx, lat->ly);
     p.cell = calloc((size_t)width * (size_t)width, 1);
     if (!p.cell) return ripen_fail(RIPEN_ENOMEM, "out of memory building the initial particle");
     for (int x = -h.b; x <= h.a; ++x)
         for (int y = -h.b; y <= h.a; ++y)
             if (hexagon_contains(h, x, y)) *plane_at(&p, x, y) = STATE_CORE;
     grow_shell(&p, shell_thickness);
-
-    int min_x = p.radius, max_x = -p.radius, min_y = p.radius, max_y = -p.radius;
-    for (int x = -p.radius; x <= p.radius; ++x)
-        for (int y = -p.radius; y <= p.radius; ++y)
-            if (*plane_at(&p, x, y) != STATE_SOLUTION) {
-                min_x = x < min_x ? x : min_x, max_x = x > max_x ? x : max_x;
-                min_y = y < min_y ? y : min_y, max_y = y > max_y ? y : max_y;
-            }
-    if (max_x - min_x > lat->lx - 2 || max_y - min_y > lat->ly - 2) {
-        free(p.cell);
-        return ripen_fail(RIPEN_EINVAL,
-                          "the initial particle (%d core sites per layer, shell %d) spans %d x %d "
-                          "columns: it needs a lattice of at least %d x %d, got %d x %d",
-                          report->hexagon_sites, shell_thickness, max_x - min_x + 1,
-                          max_y - min_y + 1, max_x - min_x + 2, max_y - min_y + 2, lat->lx,
-                          lat->ly);
-    }
     memset(states, STATE_SOLUTION, (size_t)lat->nsites);
     for (int x = -p.radius; x <= p.radius; ++x)
         for (int y = -p.radius; y <= p.radius; ++y) {

@@ -356,9 +356,42 @@ static void format_value(const cJSON *v, char *out, size_t capacity) {
     if (cJSON_IsString(v))
         snprintf(out, capacity, "%s", v->valuestring);
     else if (cJSON_IsNumber(v))
-        snprintf(out, capacity, "%g", v->valuedouble);
+        snprintf(out, capacity, "%.12g", v->valuedouble);
     else
         snprintf(out, capacity, "%s", cJSON_IsTrue(v) ? "true" : "false");
+}
+
+/* A sweep key may name several paths separated by commas ("model.eps_shell,model.eps_interface"),
+ * all set to the same value: parameters the paper ties together move together. */
+static int set_sweep_paths(cJSON *obj, const char *key, const cJSON *value, const char *path) {
+    char paths[512];
+    if (strlen(key) >= sizeof paths)
+        return ripen_fail(RIPEN_EINVAL, "%s.sweep: key \"%.40s...\" too long", path, key);
+    strcpy(paths, key);
+    int status = RIPEN_OK;
+    for (char *one = paths, *next; one && !status; one = next) {
+        next = strchr(one, ',');
+        if (next) *next++ = '\0';
+        status = json_set_path(obj, one, value, path);
+    }
+    return status;
+}
+
+/* The last component of each path of a sweep key, joined by '+': "eps_shell+eps_interface". */
+static void append_leaves(char *label, size_t capacity, const char *key) {
+    const char *start = key;
+    for (int first = 1; *start; first = 0) {
+        const char *end = strchr(start, ',');
+        const size_t length = end ? (size_t)(end - start) : strlen(start);
+        const char *leaf = start;
+        for (const char *c = start; c < start + length; ++c)
+            if (*c == '.') leaf = c + 1;
+        const size_t used = strlen(label);
+        snprintf(label + used, capacity - used, "%s%.*s", first ? "" : "+",
+                 (int)(length - (size_t)(leaf - start)), leaf);
+        if (!end) break;
+        start = end + 1;
+    }
 }
 
 /* Checks a sweep object and returns its grid size. */
@@ -406,13 +439,14 @@ static int sweep_point(const cJSON *entry, const cJSON *sweep, long point, const
         const int n = cJSON_GetArraySize(axis);
         const cJSON *value = cJSON_GetArrayItem(axis, (int)(rest % n));
         rest /= n;
-        status = json_set_path(copy, axis->string, value, path);
+        status = set_sweep_paths(copy, axis->string, value, path);
         char text[64];
         format_value(value, text, sizeof text);
-        const char *leaf = strrchr(axis->string, '.');
         const size_t used = strlen(label);
-        snprintf(label + used, sizeof label - used, "%s%s=%s", axis == sweep->child ? "" : ",",
-                 leaf ? leaf + 1 : axis->string, text);
+        snprintf(label + used, sizeof label - used, "%s", axis == sweep->child ? "" : ",");
+        append_leaves(label, sizeof label, axis->string);
+        const size_t after = strlen(label);
+        snprintf(label + after, sizeof label - after, "=%s", text);
     }
     if (!status && strlen(label) >= JOB_NAME_CAPACITY)
         status = ripen_fail(RIPEN_EINVAL,
@@ -447,6 +481,9 @@ static int expand_entries(const cJSON *array, const char *path, const char *defa
         const cJSON *given = cJSON_GetObjectItemCaseSensitive(entry, "name");
         if (given && !cJSON_IsString(given))
             return ripen_fail(RIPEN_EINVAL, "%s.name: must be a string", where);
+        if (cJSON_GetObjectItemCaseSensitive(entry, PATH_KEY))
+            return ripen_fail(RIPEN_EINVAL, "%s: unknown key (a control character in a key)",
+                              where);
         const cJSON *sweep = cJSON_GetObjectItemCaseSensitive(entry, "sweep");
         if (!sweep) {
             cJSON *copy = cJSON_Duplicate(entry, 1);
@@ -464,7 +501,9 @@ static int expand_entries(const cJSON *array, const char *path, const char *defa
             char point_path[1200];
             const cJSON *label = cJSON_GetObjectItemCaseSensitive(point, "name");
             snprintf(point_path, sizeof point_path, "%s (sweep point %s)", where,
-                     strchr(label->valuestring, '@') + 1);
+                     cJSON_IsString(label) && strchr(label->valuestring, '@')
+                         ? strchr(label->valuestring, '@') + 1
+                         : "?");
             cJSON_AddStringToObject(point, PATH_KEY, point_path);
             cJSON_AddItemToArray(*expanded, point);
         }
