@@ -35,7 +35,8 @@ typedef struct {
 } bench_args;
 
 static int parse(int argc, char **argv, bench_args *b) {
-    *b = (bench_args){.kernels = 1, .ensemble = 1, .replicas = 4, .steps = 3000, .scratch = "/tmp"};
+    *b =
+        (bench_args){.kernels = 1, .ensemble = 1, .replicas = 16, .steps = 3000, .scratch = "/tmp"};
     b->kernel_argv = calloc((size_t)argc + 1, sizeof *b->kernel_argv);
     if (!b->kernel_argv) return ripen_fail(RIPEN_ENOMEM, "out of memory");
     b->kernel_argv[b->kernel_argc++] = argv[0];
