@@ -3,6 +3,7 @@
 #include "ripen/h5out.h"
 
 #include "ripen/error.h"
+#include "ripen/version.h"
 #include "ripen/fq.h"
 #include "h5util.h"
 
@@ -15,13 +16,6 @@
 #include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
-
-#ifndef RIPEN_VERSION
-#define RIPEN_VERSION "unknown"
-#endif
-#ifndef RIPEN_GIT_COMMIT
-#define RIPEN_GIT_COMMIT "unknown"
-#endif
 
 void h5out_quiet_errors(void) {
     if (!getenv("RIPEN_HDF5_ERRORS")) H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
@@ -228,8 +222,8 @@ static int write_provenance_attributes(hid_t prov, const job *j, const run_prove
     H5get_libversion(&major, &minor, &release);
     char hdf5[32];
     snprintf(hdf5, sizeof hdf5, "%u.%u.%u", major, minor, release);
-    int status = h5_attr_string(prov, "ripen_version", RIPEN_VERSION);
-    if (!status) status = h5_attr_string(prov, "git_commit", RIPEN_GIT_COMMIT);
+    int status = h5_attr_string(prov, "ripen_version", ripen_version());
+    if (!status) status = h5_attr_string(prov, "git_commit", ripen_git_commit());
     if (!status) status = h5_attr_string(prov, "created", p->created);
     if (!status) status = h5_attr_string(prov, "host", p->host);
     if (!status) status = h5_attr_int(prov, "mpi_ranks", p->ranks);

@@ -1,19 +1,13 @@
 /* ripen: the command-line front end. Subcommands are one table; each lives in its own file. */
 #include "cli.h"
 #include "ripen/error.h"
+#include "ripen/version.h"
 #include "ripen/h5out.h"
 
 #include <mpi.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-
-#ifndef RIPEN_VERSION
-#define RIPEN_VERSION "unknown"
-#endif
-#ifndef RIPEN_GIT_COMMIT
-#define RIPEN_GIT_COMMIT "unknown"
-#endif
 
 typedef struct {
     const char *name;
@@ -36,7 +30,7 @@ static void usage(FILE *out) {
             "ripen %s: defect-mediated ripening of core-shell nanoparticles, a lattice Monte "
             "Carlo code\n\nusage: ripen COMMAND [options]   (ripen COMMAND --help for more)\n\n"
             "commands:\n",
-            RIPEN_VERSION);
+            ripen_version());
     for (int k = 0; k < COMMAND_COUNT; ++k)
         fprintf(out, "  %-8s %s\n", commands[k].name, commands[k].summary);
     fprintf(out, "\nother:\n  --help     this text\n  --version  version and build\n\n"
@@ -57,7 +51,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (strcmp(argv[1], "--version") == 0) {
-        printf("ripen %s (git %s)\n", RIPEN_VERSION, RIPEN_GIT_COMMIT);
+        printf("ripen %s (git %s)\n", ripen_version(), ripen_git_commit());
         return 0;
     }
     for (int k = 0; k < COMMAND_COUNT; ++k) {
