@@ -35,4 +35,13 @@ for ranks in (2, 3, 4):
     differences = rt.same_results(files[1], files[ranks])
     rt.check(not differences, f"np 1 vs np {ranks}: {differences[:5]}")
     print(f"np 1 vs np {ranks}: {'identical' if not differences else 'DIFFERENT'}")
+# More ranks than tasks: 2 tasks on 4 ranks (two ranks get nothing to do and must still finish).
+few = rt.write_job(directory, "few.json", rt.quick_job(replicas=1, windows=False))
+outs = []
+for ranks in (1, 4):
+    outs.append(os.path.join(directory, f"few{ranks}.h5"))
+    rt.run(["run", few, "--out", outs[-1], "--quiet"], ranks=ranks, cwd=directory, timeout=120)
+differences = rt.same_results(outs[0], outs[1])
+rt.check(not differences, f"2 tasks: np 1 vs np 4: {differences[:5]}")
+print(f"2 tasks on 4 ranks: {'identical to np 1' if not differences else 'DIFFERENT'}")
 rt.finish("test_ranks")
