@@ -24,11 +24,11 @@ rng = random.Random(20261125)
 def long_job():
     """Replicas that run to the step limit (no early stop), plus windows: a few seconds on 2
     ranks, so that kills land in every phase (journal creation, tasks, the final write)."""
-    job = rt.quick_job(seed=9, replicas=4, steps=6000)
+    job = rt.quick_job(seed=9, replicas=4, steps=40000)
     for e in job["ensembles"]:
         e["stop_at_doubling"] = False
-        e["sample_interval"] = 50
-    job["windows"][0]["sampling_steps"] = 3000
+        e["sample_interval"] = 200
+    job["windows"][0]["sampling_steps"] = 40000
     return job
 
 
@@ -134,8 +134,12 @@ rt.check(not differences, f"SIGTERM + resume: {differences[:5]}")
 result = rt.run(["run", term_job, "--out", out], ranks=1, cwd=directory, check_ok=False)
 rt.check(result.returncode == 2 and "exists" in result.stderr, "overwrote a finished result")
 other = rt.write_job(directory, "other.json", dict(long_job(), seed=10))
-interrupted = rt.start(["run", job, "--out", "mixed.h5", "--quiet"], ranks=1, cwd=directory)
-time.sleep(0.3 * duration)
+interrupted = rt.start(["run", term_job, "--out", "mixed.h5", "--quiet"], ranks=1, cwd=directory)
+while not os.path.exists(os.path.join(directory, "mixed.h5.journal", "job.hash")):
+    rt.check(interrupted.poll() is None, "the run to interrupt ended early")
+    if interrupted.poll() is not None:
+        break
+    time.sleep(0.05)
 rt.kill_group(interrupted, signal.SIGKILL)
 interrupted.communicate()
 result = rt.run(["run", other, "--out", "mixed.h5", "--resume"], ranks=1, cwd=directory,
