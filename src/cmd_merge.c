@@ -102,32 +102,21 @@ int merge_main(int argc, char **argv) {
     if (!status) status = open_shards(&shards, paths + 1, npaths - 1);
     /* Every rank opened the same files; agree on the outcome before anything collective. */
     MPI_Allreduce(MPI_IN_PLACE, &status, 1, MPI_INT, MPI_MAX, comm);
-    fq_result **fq = NULL;
     if (!status) {
         const job *j = &shards.shards[0].j;
         uint8_t *present = malloc((size_t)j->ntasks + 1);
-        fq = calloc((size_t)j->nwindow_sets + 1, sizeof *fq);
-        if (!present || !fq) MPI_Abort(comm, 3);
+        if (!present) MPI_Abort(comm, 3);
         memset(present, 1, (size_t)j->ntasks);
-        if (rank == 0)
-            status = fq_compute_all(j, present, load_from_shards, &shards, (int)bootstrap, fq);
-        MPI_Bcast(&status, 1, MPI_INT, 0, comm);
-        if (!status) status = fq_broadcast(comm, j, fq);
-        run_provenance prov = {.shard_index = 0, .shard_count = 1};
-        run_provenance_collect(comm, &prov);
-        prov.wall_seconds = MPI_Wtime() - started;
-        MPI_Bcast(&prov.wall_seconds, 1, MPI_DOUBLE, 0, comm);
-        if (!status)
-            status = h5out_write(comm, j, paths[0], present, load_from_shards, &shards, &prov, fq);
+        const results_options options = {
+            .bootstrap = (int)bootstrap, .shard_index = 0, .shard_count = 1, .started = started};
+        status = results_write(comm, j, paths[0], present, load_from_shards, &shards, &options,
+                               NULL, NULL);
         if (!status && rank == 0)
             printf("merged %d shard(s), %lld tasks -> %s\n", npaths - 1, (long long)j->ntasks,
                    paths[0]);
-        for (int w = 0; w < j->nwindow_sets; ++w)
-            if (fq[w]) fq_free(fq[w]), free(fq[w]);
         free(present);
     }
     if (status && rank == 0) cli_error(status);
-    free(fq);
     close_shards(&shards);
     free(paths);
     return status;

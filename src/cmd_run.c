@@ -293,27 +293,15 @@ static int finish(MPI_Comm comm, const run_args *a, const job *j, const journal 
     int rank;
     MPI_Comm_rank(comm, &rank);
     journal_loader loader = {jn, j};
-    fq_result **fq = calloc((size_t)j->nwindow_sets + 1, sizeof *fq);
-    int status = fq ? RIPEN_OK : ripen_fail(RIPEN_ENOMEM, "out of memory");
-    if (rank == 0 && !status)
-        status = fq_compute_all(j, present, load_from_journal, &loader, (int)a->bootstrap, fq);
-    MPI_Bcast(&status, 1, MPI_INT, 0, comm);
-    if (!status) status = fq_broadcast(comm, j, fq);
-    run_provenance prov = {.shard_index = a->shard_index, .shard_count = a->shard_count};
-    run_provenance_collect(comm, &prov);
-    prov.wall_seconds = MPI_Wtime() - started;
-    MPI_Bcast(&prov.wall_seconds, 1, MPI_DOUBLE, 0, comm);
-    const double write_started = MPI_Wtime();
-    if (!status)
-        status = h5out_write(comm, j, j->output, present, load_from_journal, &loader, &prov, fq);
-    const double write_seconds = MPI_Wtime() - write_started;
+    const results_options options = {.bootstrap = (int)a->bootstrap,
+                                     .shard_index = a->shard_index,
+                                     .shard_count = a->shard_count,
+                                     .started = started};
+    fq_result **fq = NULL;
+    double write_seconds = 0;
+    int status = results_write(comm, j, j->output, present, load_from_journal, &loader, &options,
+                               &fq, &write_seconds);
     if (report) report->write_seconds = write_seconds;
-    for (int w = 0; !status && rank == 0 && w < j->nwindow_sets; ++w)
-        if (fq[w] && fq[w]->failed)
-            fprintf(stderr,
-                    "ripen: warning: F(q) of windows %s not determined: %s (the window samples "
-                    "are in the file; `ripen analyze` recomputes F(q))\n",
-                    j->window_sets[w].name, fq[w]->error);
     if (!status && rank == 0 && !a->quiet) print_summary(j, load_from_journal, &loader, fq);
     if (!status && rank == 0 && !a->keep_journal) {
         const int removed = journal_remove(jn, j);
@@ -324,9 +312,7 @@ static int finish(MPI_Comm comm, const run_args *a, const job *j, const journal 
         printf("wrote %s: %.2f s wall, of which %.3f s (%.1f%%) writing the HDF5 file\n", j->output,
                wall, write_seconds, 100.0 * write_seconds / wall);
     }
-    for (int w = 0; w < j->nwindow_sets && fq; ++w)
-        if (fq[w]) fq_free(fq[w]), free(fq[w]);
-    free(fq);
+    results_free_fq(j, fq);
     return status;
 }
 

@@ -26,6 +26,9 @@ static const char *const system_keys_initial[] = {"core_sites", "shell_thickness
 static const char *const model_keys[] = {
     "eps_core", "eps_shell", "eps_interface",  "mu_core",         "mu_shell", "energy_form",
     "move_set", "proposals", "shell_ensemble", "bond_neighbours", "p_swap",   NULL};
+/* Keys every ensemble and window set accepts: the system overrides, sweeps and comments. */
+#define ENTRY_SYSTEM_KEYS                                                                          \
+    "shell_thickness", "lattice", "model", "dynamics", "initial", "sweep", "comment"
 static const char *const ensemble_keys[] = {"name",
                                             "replicas",
                                             "max_steps",
@@ -34,13 +37,7 @@ static const char *const ensemble_keys[] = {"name",
                                             "snapshot_replicas",
                                             "stop_at_doubling",
                                             "doubling_criterion",
-                                            "shell_thickness",
-                                            "lattice",
-                                            "model",
-                                            "dynamics",
-                                            "initial",
-                                            "sweep",
-                                            "comment",
+                                            ENTRY_SYSTEM_KEYS,
                                             NULL};
 static const char *const window_keys[] = {"name",
                                           "mode",
@@ -52,13 +49,7 @@ static const char *const window_keys[] = {"name",
                                           "equilibration_steps",
                                           "sampling_steps",
                                           "sample_interval",
-                                          "shell_thickness",
-                                          "lattice",
-                                          "model",
-                                          "dynamics",
-                                          "initial",
-                                          "sweep",
-                                          "comment",
+                                          ENTRY_SYSTEM_KEYS,
                                           NULL};
 
 /* ---- the physical system ---- */
@@ -570,17 +561,24 @@ static int parse_groups(job *j, const cJSON *root, const system_spec *defaults) 
     return status;
 }
 
+/* Index of the first name (at `base`, `stride` bytes apart) that repeats an earlier one, or -1:
+ * ensembles and window sets both start with their name. */
+static int first_repeated_name(const char *base, size_t stride, int count) {
+    for (int a = 0; a < count; ++a)
+        for (int b = 0; b < a; ++b)
+            if (strcmp(base + (size_t)a * stride, base + (size_t)b * stride) == 0) return a;
+    return -1;
+}
+
 static int check_unique_names(const job *j) {
-    for (int a = 0; a < j->nensembles; ++a)
-        for (int b = 0; b < a; ++b)
-            if (strcmp(j->ensembles[a].name, j->ensembles[b].name) == 0)
-                return ripen_fail(RIPEN_EINVAL, "ensembles: name \"%s\" used twice",
-                                  j->ensembles[a].name);
-    for (int a = 0; a < j->nwindow_sets; ++a)
-        for (int b = 0; b < a; ++b)
-            if (strcmp(j->window_sets[a].name, j->window_sets[b].name) == 0)
-                return ripen_fail(RIPEN_EINVAL, "windows: name \"%s\" used twice",
-                                  j->window_sets[a].name);
+    int repeated = first_repeated_name(j->ensembles->name, sizeof *j->ensembles, j->nensembles);
+    if (repeated >= 0)
+        return ripen_fail(RIPEN_EINVAL, "ensembles: name \"%s\" used twice",
+                          j->ensembles[repeated].name);
+    repeated = first_repeated_name(j->window_sets->name, sizeof *j->window_sets, j->nwindow_sets);
+    if (repeated >= 0)
+        return ripen_fail(RIPEN_EINVAL, "windows: name \"%s\" used twice",
+                          j->window_sets[repeated].name);
     return RIPEN_OK;
 }
 
