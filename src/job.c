@@ -692,6 +692,11 @@ int job_parse(job *j, const char *text, const char *path) {
         return ripen_fail(RIPEN_EINVAL, "%s:%d:%d: malformed JSON near \"%.20s\"", path, line,
                           column, offset < length ? text + offset : "end of file");
     }
+    const int finite = json_check_finite(root, "");
+    if (finite) {
+        cJSON_Delete(root);
+        return ripen_fail_context(finite, "%s: ", path);
+    }
     j->text = malloc(length + 1);
     if (j->text) memcpy(j->text, text, length + 1);
     j->normalized = cJSON_PrintUnformatted(root);

@@ -16,6 +16,24 @@ void json_path_join(char *out, size_t capacity, const char *base, const char *ke
         snprintf(out, capacity, "%s.%s", base, key);
 }
 
+int json_check_finite(const cJSON *item, const char *path) {
+    if (cJSON_IsNumber(item) && !isfinite(item->valuedouble))
+        return ripen_fail(RIPEN_EINVAL, "%s: must be a finite number", path[0] ? path : "job");
+    int index = 0;
+    for (const cJSON *child = item->child; child; child = child->next, ++index) {
+        char where[1024], key[32];
+        if (cJSON_IsObject(item))
+            json_path_join(where, sizeof where, path, child->string);
+        else {
+            snprintf(key, sizeof key, "[%d]", index);
+            json_path_join(where, sizeof where, path, key);
+        }
+        const int status = json_check_finite(child, where);
+        if (status) return status;
+    }
+    return RIPEN_OK;
+}
+
 static const char *type_name(const cJSON *item) {
     if (cJSON_IsNumber(item)) return "a number";
     if (cJSON_IsString(item)) return "a string";

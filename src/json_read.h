@@ -24,6 +24,10 @@ int json_get_bool(const cJSON *object, const char *key, const char *path, int *o
 int json_get_string(const cJSON *object, const char *key, const char *path, char *out,
                     size_t capacity);
 
+/* Error naming the first number anywhere in `item` that overflowed to infinity (1e999): JSON has
+ * no infinity, so such a job could not be written back out and read again. */
+int json_check_finite(const cJSON *item, const char *path);
+
 /* "a.b" + "c" -> "a.b.c"; "a" + "[3]" -> "a[3]". Writes into out (capacity bytes). */
 void json_path_join(char *out, size_t capacity, const char *base, const char *key);
 
