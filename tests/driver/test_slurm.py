@@ -28,14 +28,42 @@ def free_port():
         return s.getsockname()[1]
 
 
+def munge_works():
+    try:
+        return subprocess.run(["munge", "-n"], stdin=subprocess.DEVNULL, capture_output=True,
+                              timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
 def start_munge():
-    if os.path.exists("/run/munge/munge.socket.2"):
+    if munge_works():
         return
+    # A munged killed without cleaning up leaves its socket behind; slurmd then blocks for ever
+    # waiting on it, so a socket file alone proves nothing. --force takes over a stale socket.
     os.makedirs("/run/munge", exist_ok=True)
     shutil.chown("/run/munge", "munge", "munge")
     os.chmod("/run/munge", 0o711)
-    subprocess.run(["runuser", "-u", "munge", "--", "/usr/sbin/munged"], check=True, timeout=30)
+    subprocess.run(["runuser", "-u", "munge", "--", "/usr/sbin/munged", "--force"], check=True,
+                   timeout=30)
     started.append(("munged", "/run/munge/munged.pid"))
+    for _ in range(50):
+        if munge_works():
+            return
+        time.sleep(0.2)
+    raise RuntimeError("munged started but `munge -n` still fails")
+
+
+def start_daemon(command, log):
+    """Start a daemon that forks into the background; on failure, say why from its log."""
+    try:
+        subprocess.run(command, check=True, timeout=30)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as error:
+        tail = ""
+        if os.path.exists(log):
+            with open(log) as f:
+                tail = "".join(f.readlines()[-10:])
+        raise RuntimeError(f"{' '.join(command)} did not start ({error}); its log ends:\n{tail}")
 
 
 def start_slurm():
@@ -70,10 +98,10 @@ NodeName=localhost NodeAddr=127.0.0.1 CPUs=2 State=UNKNOWN
 PartitionName=debug Nodes=localhost Default=YES State=UP MaxTime=60
 """)
     os.environ["SLURM_CONF"] = config
-    subprocess.run(["slurmctld", "-i"], check=True, timeout=30)
     started.append(("slurmctld", f"{state}/slurmctld.pid"))
-    subprocess.run(["slurmd", "-N", "localhost"], check=True, timeout=30)
+    start_daemon(["slurmctld", "-i"], f"{state}/slurmctld.log")
     started.append(("slurmd", f"{state}/slurmd.pid"))
+    start_daemon(["slurmd", "-N", "localhost"], f"{state}/slurmd.log")
     for _ in range(100):
         out = subprocess.run(["sinfo", "-h", "-o", "%t"], capture_output=True, text=True,
                              timeout=10).stdout.strip()
@@ -83,13 +111,33 @@ PartitionName=debug Nodes=localhost Default=YES State=UP MaxTime=60
     raise RuntimeError(f"the SLURM node did not come up: sinfo says {out!r}")
 
 
+def alive(pid):
+    """True while the process exists and is not a zombie waiting to be reaped."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 def stop_all():
+    """SIGTERM each daemon we started, then SIGKILL what is still there after 10 s."""
+    pids = []
     for name, pidfile in reversed(started):
         try:
             with open(pidfile) as f:
-                os.kill(int(f.read().strip()), signal.SIGTERM)
+                pid = int(f.read().strip())
+            os.kill(pid, signal.SIGTERM)
+            pids.append((name, pid))
         except (OSError, ValueError):
             print(f"could not stop {name}")
+    deadline = time.time() + 10
+    for name, pid in pids:
+        while time.time() < deadline and alive(pid):
+            time.sleep(0.1)
+        if alive(pid):
+            print(f"{name} ignored SIGTERM; killing it")
+            os.kill(pid, signal.SIGKILL)
 
 
 def sbatch(script, args, env):
