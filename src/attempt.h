@@ -115,7 +115,7 @@ static inline void attempt_at(replica *r, int32_t i, uint32_t choice, uint64_t a
     /* Accepted: an umbrella window's hard wall still rejects a move that leaves it. Checked
      * only here, off the rejection path, so unbiased runs pay nothing measurable. */
     const int64_t ncore = r->counts.ncore + (b == STATE_CORE) - (a == STATE_CORE);
-    if (ncore < r->core_min || ncore > r->core_max) return;
+    if (!replica_window_allows(r, ncore)) return;
     replica_set_state(r, i, b);
 }
 

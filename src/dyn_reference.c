@@ -45,7 +45,7 @@ static void insertion_deletion(replica *r, int32_t i, unsigned slot, uint64_t ac
     const double ratio = backward / forward * exp(-site_change_energy(r, a, b, ncore, nshell));
     if (accept_bits >= model_threshold(ratio)) return;
     const int64_t ncore_after = r->counts.ncore + (b == STATE_CORE) - (a == STATE_CORE);
-    if (ncore_after < r->core_min || ncore_after > r->core_max) return; /* window wall */
+    if (!replica_window_allows(r, ncore_after)) return;
     replica_set_state(r, i, b);
 }
 

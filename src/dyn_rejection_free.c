@@ -348,7 +348,7 @@ static int apply_move(rejection_free *rf, replica *r, int32_t i, double v, int32
     }
     if (b < 0) return 0; /* unreachable: site i has a positive rate */
     const int64_t ncore = r->counts.ncore + (b == STATE_CORE) - (a == STATE_CORE);
-    if (ncore < r->core_min || ncore > r->core_max) return 0; /* the window's wall */
+    if (!replica_window_allows(r, ncore)) return 0;
     replica_set_state(r, i, b);
     *c1 = i, *c2 = -1;
     return 1;

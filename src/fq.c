@@ -3,6 +3,7 @@
 
 #include "ripen/error.h"
 #include "ripen/fe.h"
+#include "ripen/order_parameter.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -55,7 +56,7 @@ int fq_compute(const job *j, int set, task_record *const *records, uint64_t seed
     memset(out, 0, sizeof *out);
     out->nq = nq, out->q_min = w->q_min, out->nwindows = K, out->bootstrap_samples = bootstrap;
     out->mu_sampling = w->system.model.mu_core;
-    out->q_start = 0 >= w->q_min && 0 <= w->q_max ? 0 : w->q_min;
+    out->q_start = q_profile_start(w->q_min, w->q_max);
     out->q_end = out->q_start + w->layer_sites;
     if (out->q_end > w->q_max)
         return ripen_fail(RIPEN_EINVAL,

@@ -4,6 +4,7 @@
 #include "json_read.h"
 #include "ripen/error.h"
 #include "ripen/initial.h"
+#include "ripen/order_parameter.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -247,13 +248,9 @@ static int derive_windows(window_set_spec *w, const char *path, const initial_re
                           path, w->overlap, w->width - 1);
     const int span = w->q_max - w->q_min + 1, stride = w->width - w->overlap;
     w->nwindows = 1 + (span - w->width + stride - 1) / stride;
-    if (w->layer_sites == 0) {
-        /* One new row on a short facet of the hexagon: (side - 1) sites per layer. */
-        const int side = report->side_short > 1 ? report->side_short - 1 : 1;
-        w->layer_sites = side * w->system.lz;
-    }
-    /* F(q) is read over one layer from q_start (0, or q_min if 0 is outside the range). */
-    const int q_start = w->q_min <= 0 && w->q_max >= 0 ? 0 : w->q_min;
+    if (w->layer_sites == 0) w->layer_sites = q_layer_sites(report, w->system.lz);
+    /* F(q) is read over one layer from q_start. */
+    const int q_start = q_profile_start(w->q_min, w->q_max);
     if (q_start + w->layer_sites > w->q_max)
         return ripen_fail(RIPEN_EINVAL,
                           "%s: q_max = %d must reach one full layer, q = %d + layer_sites = %d",

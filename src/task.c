@@ -3,6 +3,7 @@
 
 #include "ripen/error.h"
 #include "ripen/initial.h"
+#include "ripen/order_parameter.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,42 +189,17 @@ static int run_replica(const job *j, task_record *r, simulation *s, hook_clock *
     return status;
 }
 
-/* Deterministic start inside window [lo, hi]: grow the core where it has the most core
- * neighbours (or shrink it where it has the fewest) until q reaches the nearest in-window value
- * to 0. Equilibration inside the window then relaxes this construction. */
-static void drive_into_window(simulation *s, int64_t target_core) {
-    replica *rep = &s->rep;
-    while (rep->counts.ncore != target_core) {
-        const int grow = rep->counts.ncore < target_core;
-        int32_t best = -1;
-        int best_score = -1;
-        for (int32_t i = 0; i < s->lat.nsites; ++i) {
-            const uint8_t code = rep->site[i];
-            if ((site_state(code) == STATE_CORE) == grow) continue;
-            const int score = grow ? site_core_neighbours(code) : 8 - site_core_neighbours(code);
-            if (score > best_score) best = i, best_score = score;
-        }
-        replica_set_state(rep, best, grow ? STATE_CORE : STATE_SOLUTION);
-    }
-}
-
 static int run_window(const job *j, task_record *r, simulation *s, hook_clock *clock) {
     const window_set_spec *w = &j->window_sets[j->tasks[r->id].group];
-    const int64_t core_min = r->core_initial + r->lo, core_max = r->core_initial + r->hi;
-    if (s->rep.step == 0 && r->nq == 0) {
-        const int64_t target = core_min > r->core_initial   ? core_min
-                               : core_max < r->core_initial ? core_max
-                                                            : r->core_initial;
-        drive_into_window(s, target);
-    }
-    int status = replica_set_window(&s->rep, core_min, core_max);
+    if (s->rep.step == 0 && r->nq == 0) q_drive_into_window(&s->rep, r->core_initial, r->lo, r->hi);
+    int status = q_window_apply(&s->rep, r->core_initial, r->lo, r->hi);
     const uint64_t total = w->equilibration_steps + w->sampling_steps;
     while (!status && s->rep.step < total) {
         dynamics_run(&s->dyn, &s->rep, 1);
         const uint64_t sampled =
             s->rep.step > w->equilibration_steps ? s->rep.step - w->equilibration_steps : 0;
         if (sampled > 0 && sampled % w->sample_interval == 0) {
-            r->q[r->nq] = (int32_t)(s->rep.counts.ncore - r->core_initial);
+            r->q[r->nq] = (int32_t)q_value(&s->rep, r->core_initial);
             r->q_energy[r->nq] = replica_energy(&s->rep);
             r->nq++;
         }

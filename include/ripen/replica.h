@@ -80,6 +80,11 @@ static inline void replica_set_state(replica *r, int32_t i, int to) {
  * would leave the window is rejected instead. The current N_core must lie inside. */
 int replica_set_window(replica *r, int64_t core_min, int64_t core_max);
 
+/* Whether a move that leaves N_core = ncore_after stays inside the window. */
+static inline int replica_window_allows(const replica *r, int64_t ncore_after) {
+    return ncore_after >= r->core_min && ncore_after <= r->core_max;
+}
+
 static inline double replica_energy(const replica *r) {
     return model_energy(&r->tab->weights, &r->counts);
 }

@@ -1,0 +1,31 @@
+#include "ripen/order_parameter.h"
+
+int q_window_apply(replica *r, int64_t core_initial, int lo, int hi) {
+    return replica_set_window(r, core_initial + lo, core_initial + hi);
+}
+
+void q_drive_into_window(replica *r, int64_t core_initial, int lo, int hi) {
+    const int target = lo > 0 ? lo : hi < 0 ? hi : 0;
+    const int32_t nsites = r->lat->nsites;
+    while (q_value(r, core_initial) != target) {
+        const int grow = q_value(r, core_initial) < target;
+        int32_t best = -1;
+        int best_score = -1;
+        for (int32_t i = 0; i < nsites; ++i) {
+            const uint8_t code = r->site[i];
+            if ((site_state(code) == STATE_CORE) == grow) continue;
+            const int score = grow ? site_core_neighbours(code) : 8 - site_core_neighbours(code);
+            if (score > best_score) best = i, best_score = score;
+        }
+        replica_set_state(r, best, grow ? STATE_CORE : STATE_SOLUTION);
+    }
+}
+
+int q_layer_sites(const initial_report *report, int lz) {
+    const int side = report->side_short > 1 ? report->side_short - 1 : 1;
+    return side * lz;
+}
+
+int q_profile_start(int q_min, int q_max) {
+    return q_min <= 0 && q_max >= 0 ? 0 : q_min;
+}

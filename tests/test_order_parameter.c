@@ -1,0 +1,79 @@
+/* The order parameter q (order_parameter.h): its layer unit and profile start, the construction
+ * that brings a replica into a window, and the hard wall holding under every dynamics while q
+ * still reaches both ends of the window (so the wall, not a frozen q, keeps it inside). */
+#include "fixture.h"
+#include "ripen/order_parameter.h"
+
+static void check_units(void) {
+    model_params p;
+    model_params_default(&p);
+    fixture f;
+    fixture_open(&f, 80, 80, 4, &p, 1, 0);
+    const initial_report report = fixture_prism(&f, 200, 2);
+    /* The paper's hexagon has sides 4 and 5: a new row on a short facet holds 3 sites per layer. */
+    CHECK(q_layer_sites(&report, 4) == 12, "layer of the paper's particle: got %d sites, want 12",
+          q_layer_sites(&report, 4));
+    CHECK(q_value(&f.rep, report.core_sites) == 0, "q of the initial particle is not 0");
+    fixture_close(&f);
+    CHECK(q_profile_start(-5, 20) == 0, "profile over [-5, 20] must start at q = 0");
+    CHECK(q_profile_start(3, 20) == 3, "profile over [3, 20] must start at q_min");
+    CHECK(q_profile_start(-20, -3) == -20, "profile over [-20, -3] must start at q_min");
+}
+
+static void check_drive(int lo, int hi, int want) {
+    model_params p;
+    model_params_default(&p);
+    fixture f;
+    fixture_open(&f, 80, 80, 4, &p, 1, 0);
+    const initial_report report = fixture_prism(&f, 200, 2);
+    q_drive_into_window(&f.rep, report.core_sites, lo, hi);
+    CHECK(q_value(&f.rep, report.core_sites) == want,
+          "window [%d, %d]: driven to q = %lld, want %d", lo, hi,
+          (long long)q_value(&f.rep, report.core_sites), want);
+    CHECK(replica_check(&f.rep) == RIPEN_OK, "after driving into [%d, %d]: %s", lo, hi,
+          ripen_last_error());
+    CHECK(q_window_apply(&f.rep, report.core_sites, lo, hi) == RIPEN_OK, "%s", ripen_last_error());
+    /* A window that does not hold the current q is refused. */
+    CHECK(q_window_apply(&f.rep, report.core_sites, want + 1, want + 5) != RIPEN_OK,
+          "a window above the current q was accepted");
+    fixture_close(&f);
+}
+
+/* Weak couplings so q moves every few steps; the window must hold after every step. */
+static void check_wall(const dynamics_kind *kind) {
+    model_params p;
+    model_params_default(&p);
+    p.eps_core = 1.0, p.eps_shell = p.eps_interface = 0.5, p.mu_core = -3.0, p.mu_shell = -4.0;
+    fixture f;
+    fixture_open(&f, 12, 12, 2, &p, 7, 3);
+    const initial_report report = fixture_prism(&f, 14, 1);
+    const int lo = -2, hi = 2;
+    REQUIRE(q_window_apply(&f.rep, report.core_sites, lo, hi) == RIPEN_OK, "%s",
+            ripen_last_error());
+    dynamics d;
+    REQUIRE(dynamics_open(&d, kind, &f.lat, &f.tab) == RIPEN_OK, "%s", ripen_last_error());
+    int reached_lo = 0, reached_hi = 0, outside = 0;
+    for (int step = 0; step < 3000; ++step) {
+        dynamics_run(&d, &f.rep, 1);
+        const int64_t q = q_value(&f.rep, report.core_sites);
+        outside += q < lo || q > hi;
+        reached_lo |= q == lo, reached_hi |= q == hi;
+    }
+    CHECK(outside == 0, "%s: q left the window [%d, %d] after %d steps", kind->name, lo, hi,
+          outside);
+    CHECK(reached_lo && reached_hi, "%s: q never reached %s of [%d, %d]", kind->name,
+          reached_lo ? "the top" : "the bottom", lo, hi);
+    CHECK(replica_check(&f.rep) == RIPEN_OK, "%s: %s", kind->name, ripen_last_error());
+    dynamics_close(&d);
+    fixture_close(&f);
+}
+
+int main(void) {
+    check_units();
+    check_drive(5, 10, 5);
+    check_drive(-10, -4, -4);
+    check_drive(-2, 3, 0);
+    for (int k = 0; k < dynamics_count; ++k) check_wall(dynamics_all[k]);
+    check_wall(&dynamics_reference);
+    return check_exit("test_order_parameter");
+}
