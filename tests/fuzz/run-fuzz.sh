@@ -18,6 +18,9 @@
 # FUZZ_JOB_ONE_LINE=1 also requires one-line error messages (see fuzz_job.c);
 # FUZZ_ALLOW_TIMEOUTS=1 fuzzes in fork mode past slow inputs and lists their artifacts without
 # failing (a stopgap while a known slow input is being fixed; crashes and leaks still fail).
+# FUZZ_SEED=N fixes libFuzzer's random seed (CI does, so a red run can be replayed; the mutation
+# sequence still depends on timing, so this narrows rather than removes run-to-run variation);
+# unset, each run explores differently.
 set -eu
 seconds=${1:-60}
 case $seconds in '' | *[!0-9]*)
@@ -50,6 +53,7 @@ cp "$source_dir"/tests/fuzz/corpus/* "$corpus"/
 allow_timeouts=${FUZZ_ALLOW_TIMEOUTS:-0}
 mode_flags=
 if [ "$allow_timeouts" = 1 ]; then mode_flags="-fork=1 -ignore_timeouts=1"; fi
+if [ -n "${FUZZ_SEED:-}" ]; then mode_flags="$mode_flags -seed=$FUZZ_SEED"; fi
 
 echo "== fuzzing for $seconds s (log: $log)"
 status=0
