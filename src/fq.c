@@ -82,6 +82,13 @@ int fq_compute(const job *j, int set, task_record *const *records, uint64_t seed
     out->f_sampling = profiles[0], out->f_wham = profiles[1], out->sigma_wham = profiles[2];
     out->f_mbar = profiles[3], out->sigma_mbar = profiles[4];
     if (!status) status = fe_hard_wall_bias(K, w->q_min, w->q_max, lo, hi, bias);
+    /* A window sampling at its own mu_k sees p(q) exp((mu_k - mu) q): a linear bias (tilt). */
+    for (int k = 0; k < K && !status; ++k) {
+        const double tilt = records[k]->mu_core - out->mu_sampling;
+        if (tilt == 0.0) continue;
+        for (int32_t q = lo[k]; q <= hi[k]; ++q)
+            bias[(size_t)k * (size_t)nq + (size_t)(q - w->q_min)] = -tilt * q;
+    }
     const fe_windows fw = {.nwindows = K,
                            .qmin = w->q_min,
                            .qmax = w->q_max,

@@ -97,7 +97,7 @@ enum {
     E_COUNT
 };
 /* Window-set datasets. */
-enum { W_LO, W_HI, W_Q, W_ENERGY, W_COUNT_SAMPLES, W_CORE0, W_COUNT };
+enum { W_LO, W_HI, W_Q, W_ENERGY, W_COUNT_SAMPLES, W_CORE0, W_MU, W_COUNT };
 
 typedef struct {
     hid_t file, ensembles, windows;
@@ -176,6 +176,7 @@ static int create_window_set(hid_t parent, const window_set_spec *w, hid_t *grou
     if (!status) status = h5_attr_int(g, "layer_sites", w->layer_sites);
     if (!status) status = h5_attr_int(g, "equilibration_steps", (int64_t)w->equilibration_steps);
     if (!status) status = h5_attr_int(g, "sampling_steps", (int64_t)w->sampling_steps);
+    if (!status) status = h5_attr_int(g, "tilt", w->tilt);
     if (!status) status = h5_attr_int(g, "sample_interval", (int64_t)w->sample_interval);
     if (!status) status = h5_attr_int(g, "first_task", w->first_task);
     if (status) return status;
@@ -191,6 +192,8 @@ static int create_window_set(hid_t parent, const window_set_spec *w, hid_t *grou
                                            one, &fill_i64, NULL);
     d[W_CORE0] = h5_dataset_create(g, "core_sites", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, one,
                                    &fill_i64, "sites");
+    d[W_MU] = h5_dataset_create(g, "mu_core", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, one, &fill_nan,
+                                "kT (the window's own, tuned if tilted)");
     for (int n = 0; n < W_COUNT; ++n)
         if (d[n] < 0)
             return ripen_fail(RIPEN_EIO, "cannot create datasets in /windows/%s", w->name);
@@ -386,6 +389,7 @@ static int write_window(const hid_t *d, int member, const task_record *r) {
     if (!status) status = h5_write_block(d[W_COUNT_SAMPLES], H5T_NATIVE_INT64, 1, row, one, &r->nq);
     if (!status)
         status = h5_write_block(d[W_CORE0], H5T_NATIVE_INT64, 1, row, one, &r->core_initial);
+    if (!status) status = h5_write_block(d[W_MU], H5T_NATIVE_DOUBLE, 1, row, one, &r->mu_core);
     return status;
 }
 
@@ -463,7 +467,7 @@ static double file_size_bound(const job *j) {
         const window_set_spec *ws = &j->window_sets[w];
         const double k = ws->nwindows, m = (double)window_sample_count(ws);
         const double nq = (double)ws->q_max - ws->q_min + 1;
-        raw += k * (4 + 4 + 8 + 8) + k * m * (4 + 8) + nq * (4 + 5 * 8) + k * 8;
+        raw += k * (4 + 4 + 8 + 8 + 8) + k * m * (4 + 8) + nq * (4 + 5 * 8) + k * 8;
         objects += 1 + W_COUNT + 8;
     }
     return raw * 1.01 + objects * 1024 + 65536;
@@ -717,6 +721,10 @@ static int load_window(hid_t g, const window_set_spec *w, int member, task_recor
     const hsize_t start2[2] = {(hsize_t)member, 0}, n[2] = {1, (hsize_t)(status ? 0 : r->nq)};
     if (!status) status = read_from(g, "q", H5T_NATIVE_INT32, 2, start2, n, r->q);
     if (!status) status = read_from(g, "energy", H5T_NATIVE_DOUBLE, 2, start2, n, r->q_energy);
+    /* Files from before tilted windows have no mu_core: every window sampled at the set's. */
+    if (!status && H5Lexists(g, "mu_core", H5P_DEFAULT) > 0)
+        status = read_from(g, "mu_core", H5T_NATIVE_DOUBLE, 1, row, one, &r->mu_core);
+    if (!status && !isfinite(r->mu_core)) status = RIPEN_EIO;
     r->step = w->equilibration_steps + w->sampling_steps;
     return status;
 }

@@ -50,6 +50,7 @@ static const char *const window_keys[] = {"name",
                                           "equilibration_steps",
                                           "sampling_steps",
                                           "sample_interval",
+                                          "tilt",
                                           ENTRY_SYSTEM_KEYS,
                                           NULL};
 
@@ -292,6 +293,7 @@ static int parse_window_set(const cJSON *obj, const char *path, const system_spe
                                 &w->sampling_steps)) ||
         (status = json_get_uint(obj, "sample_interval", path, 1, (uint64_t)JOB_MAX_STEPS,
                                 &w->sample_interval)) ||
+        (status = json_get_bool(obj, "tilt", path, &w->tilt)) ||
         (status = parse_system(obj, path, &w->system)))
         return status;
     w->q_min = (int)v[0], w->q_max = (int)v[1], w->width = (int)v[2], w->overlap = (int)v[3];
@@ -308,6 +310,12 @@ static int parse_window_set(const cJSON *obj, const char *path, const system_spe
         return ripen_fail(RIPEN_EINVAL, "%s.mode = \"%s\": must be \"windows\" or \"brute-force\"",
                           path, mode);
     }
+    if (w->tilt && w->equilibration_steps < WINDOW_TILT_MIN_EQUILIBRATION)
+        return ripen_fail(RIPEN_EINVAL,
+                          "%s.tilt: needs equilibration_steps >= %d (the tilt is tuned in %d "
+                          "rounds of the equilibration, then relaxed in one), got %llu",
+                          path, WINDOW_TILT_MIN_EQUILIBRATION, WINDOW_TILT_ROUNDS,
+                          (unsigned long long)w->equilibration_steps);
     if (w->sample_interval > w->sampling_steps)
         return ripen_fail(
             RIPEN_EINVAL, "%s.sample_interval = %llu: must not exceed sampling_steps = %llu", path,

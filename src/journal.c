@@ -16,7 +16,7 @@
  *   "RIPENREC" | u32 version | u64 job hash | fields in the order of record_fields() | u64 FNV-1a
  * of everything before it. */
 #define RECORD_MAGIC "RIPENREC"
-enum { RECORD_VERSION = 1 };
+enum { RECORD_VERSION = 2 }; /* 2: windows carry their own mu_core (tilt) */
 
 void journal_directory(const char *output, char *out, size_t capacity) {
     snprintf(out, capacity, "%s.journal", output);
@@ -114,6 +114,10 @@ static void record_fields(codec *c, task_record *r, int64_t series_capacity,
     array(c, r->snapshots, (size_t)r->nsites, r->nsnapshots, snapshot_capacity);
     scalar(c, &r->lo, sizeof r->lo);
     scalar(c, &r->hi, sizeof r->hi);
+    scalar(c, &r->mu_core, sizeof r->mu_core);
+    scalar(c, &r->tilt_round.steps, sizeof r->tilt_round.steps);
+    scalar(c, &r->tilt_round.sum, sizeof r->tilt_round.sum);
+    scalar(c, &r->tilt_round.sum_squares, sizeof r->tilt_round.sum_squares);
     scalar(c, &r->nq, sizeof r->nq);
     array(c, r->q, sizeof(int32_t), r->nq, q_capacity);
     array(c, r->q_energy, sizeof(double), r->nq, q_capacity);

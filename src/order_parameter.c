@@ -26,6 +26,21 @@ int q_layer_sites(const initial_report *report, int lz) {
     return side * lz;
 }
 
+double q_tilt_step(const q_tilt_stats *s, int lo, int hi) {
+    if (s->steps == 0) return 0.0;
+    const double n = (double)s->steps, mean = (double)s->sum / n;
+    const double variance = (double)s->sum_squares / n - mean * mean;
+    const double off = 0.5 * (hi - lo) - mean;
+    /* q stuck at one value: no slope to use, so a full step towards the centre. */
+    double step = variance > 1e-3 ? off / variance
+                  : off > 0       ? WINDOW_TILT_MAX_STEP
+                  : off < 0       ? -WINDOW_TILT_MAX_STEP
+                                  : 0.0;
+    if (step > WINDOW_TILT_MAX_STEP) step = WINDOW_TILT_MAX_STEP;
+    if (step < -WINDOW_TILT_MAX_STEP) step = -WINDOW_TILT_MAX_STEP;
+    return step;
+}
+
 int q_profile_start(int q_min, int q_max) {
     return q_min <= 0 && q_max >= 0 ? 0 : q_min;
 }

@@ -45,6 +45,7 @@ int task_record_init(task_record *r, const job *j, int64_t id) {
     } else {
         const window_set_spec *w = &j->window_sets[t->group];
         window_bounds(w, t->member, &r->lo, &r->hi);
+        r->mu_core = w->system.model.mu_core;
         const size_t n = (size_t)window_sample_count(w);
         ok = (r->q = calloc(n, sizeof(int32_t))) && (r->q_energy = calloc(n, sizeof(double)));
     }
@@ -189,21 +190,51 @@ static int run_replica(const job *j, task_record *r, simulation *s, hook_clock *
     return status;
 }
 
+/* Rebuilds the tables and the dynamics (whose workspace may cache rates) at the window's own
+ * mu_core. */
+static int use_window_mu(simulation *s, const window_set_spec *w, double mu_core) {
+    model_params p = w->system.model;
+    p.mu_core = mu_core;
+    dynamics_close(&s->dyn);
+    int status = model_tables_build(&s->tab, &p, &s->lat);
+    if (!status) status = dynamics_open(&s->dyn, w->system.dynamics, &s->lat, &s->tab);
+    return status;
+}
+
+/* A tilted window, after each step of its tuning rounds: records q, and at a round's end moves
+ * mu_core towards sampling the window's whole range (order_parameter.h). */
+static int tune_tilt(simulation *s, const window_set_spec *w, task_record *r) {
+    const uint64_t round = q_tilt_round(w->equilibration_steps);
+    if (s->rep.step > round * WINDOW_TILT_ROUNDS) return RIPEN_OK;
+    q_tilt_record(&r->tilt_round, q_value(&s->rep, r->core_initial), r->lo);
+    if (s->rep.step % round != 0) return RIPEN_OK;
+    const double step = q_tilt_step(&r->tilt_round, r->lo, r->hi);
+    r->tilt_round = (q_tilt_stats){0};
+    if (step == 0.0) return RIPEN_OK;
+    r->mu_core += step;
+    return use_window_mu(s, w, r->mu_core);
+}
+
 static int run_window(const job *j, task_record *r, simulation *s, hook_clock *clock) {
     const window_set_spec *w = &j->window_sets[j->tasks[r->id].group];
     if (s->rep.step == 0 && r->nq == 0) q_drive_into_window(&s->rep, r->core_initial, r->lo, r->hi);
     int status = q_window_apply(&s->rep, r->core_initial, r->lo, r->hi);
+    if (!status && r->mu_core != w->system.model.mu_core)
+        status = use_window_mu(s, w, r->mu_core); /* a resumed, tuned window */
+    /* Samples carry E at the set's mu_core, whatever the window's own. */
+    const energy_weights set_weights = model_energy_weights(&w->system.model);
     const uint64_t total = w->equilibration_steps + w->sampling_steps;
     while (!status && s->rep.step < total) {
         dynamics_run(&s->dyn, &s->rep, 1);
+        if (w->tilt) status = tune_tilt(s, w, r);
         const uint64_t sampled =
             s->rep.step > w->equilibration_steps ? s->rep.step - w->equilibration_steps : 0;
-        if (sampled > 0 && sampled % w->sample_interval == 0) {
+        if (!status && sampled > 0 && sampled % w->sample_interval == 0) {
             r->q[r->nq] = (int32_t)q_value(&s->rep, r->core_initial);
-            r->q_energy[r->nq] = replica_energy(&s->rep);
+            r->q_energy[r->nq] = model_energy(&set_weights, &s->rep.counts);
             r->nq++;
         }
-        status = between_steps(clock, s, r);
+        if (!status) status = between_steps(clock, s, r);
     }
     return status;
 }

@@ -56,6 +56,7 @@ typedef struct {
     uint64_t equilibration_steps; /* MC steps discarded at the start of each window */
     uint64_t sampling_steps;      /* MC steps sampled per window */
     uint64_t sample_interval;     /* MC steps between q samples */
+    int tilt;                     /* 1: each window tunes its own mu_core (order_parameter.h) */
     int64_t first_task;           /* task id of window 0 */
 } window_set_spec;
 

@@ -36,4 +36,33 @@ int q_layer_sites(const initial_report *report, int lz);
 /* Where a profile on [q_min, q_max] is read from: q = 0 if the range holds it, else q_min. */
 int q_profile_start(int q_min, int q_max);
 
+/* Tilted windows ("tilt": true in a window set). A window whose hard walls hold a steep stretch
+ * of F(q) (the first site of a new row costs ~20 kT) sits at one wall and never crosses it, so it
+ * tells nothing about its own range. A tilt is a linear bias in q, i.e. a window-own mu_core,
+ * which WHAM and MBAR remove exactly (u_k(q) = -(mu_k - mu) q inside the walls). It is tuned in
+ * the equilibration: WINDOW_TILT_ROUNDS equal rounds each move mu_k by a Newton step of <q>
+ * towards the window's centre (d<q>/dmu = Var q), at most WINDOW_TILT_MAX_STEP kT, and one more
+ * round relaxes at the final mu_k before sampling starts. Any mu_k gives exact results; the
+ * tuning only decides how well the window samples its range. */
+enum { WINDOW_TILT_ROUNDS = 8, WINDOW_TILT_MIN_EQUILIBRATION = WINDOW_TILT_ROUNDS + 1 };
+#define WINDOW_TILT_MAX_STEP 4.0
+
+/* Time-weighted moments of q - lo over one tuning round (exact integers). */
+typedef struct {
+    int64_t steps, sum, sum_squares;
+} q_tilt_stats;
+
+static inline void q_tilt_record(q_tilt_stats *s, int64_t q, int lo) {
+    const int64_t x = q - lo;
+    s->steps++, s->sum += x, s->sum_squares += x * x;
+}
+
+/* Length of one tuning round for an equilibration of `equilibration_steps`. */
+static inline uint64_t q_tilt_round(uint64_t equilibration_steps) {
+    return equilibration_steps / WINDOW_TILT_MIN_EQUILIBRATION;
+}
+
+/* The change of mu_k (kT) that moves <q> towards the centre of [lo, hi]. */
+double q_tilt_step(const q_tilt_stats *s, int lo, int hi);
+
 #endif

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "ripen/job.h"
+#include "ripen/order_parameter.h"
 
 typedef struct {
     int64_t id;            /* task id (job order) */
@@ -33,10 +34,12 @@ typedef struct {
     uint8_t *snapshots;                 /* nsnapshots x nsites states */
 
     /* Window: hard walls and q samples. */
-    int lo, hi;       /* the window on q (q = N_core - core_initial) */
-    int64_t nq;       /* q samples taken */
-    int32_t *q;       /* q per sample */
-    double *q_energy; /* E (kT) per sample, for reweighting */
+    int lo, hi;              /* the window on q (q = N_core - core_initial) */
+    double mu_core;          /* the window's own mu_core (kT): the set's, or its tuned tilt */
+    q_tilt_stats tilt_round; /* tuning round in progress (tilted windows) */
+    int64_t nq;              /* q samples taken */
+    int32_t *q;              /* q per sample */
+    double *q_energy;        /* E (kT) per sample, for reweighting */
 
     int64_t nsites;  /* lattice size */
     uint8_t *states; /* the lattice at `step` (checkpoints only; NULL when complete) */

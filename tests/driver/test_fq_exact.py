@@ -2,7 +2,9 @@
 configurations, the multigraph of docs/model.md) with weak couplings, umbrella windows run by
 `ripen run` and combined by WHAM and by MBAR give F(q) equal to the exact free energy
 F(q) = -ln sum_{N_core = N0 + q} exp(-E) within the bootstrap errors; so does the brute-force mode
-(one window over the whole range, the paper's method), and WHAM and MBAR agree.
+(one window over the whole range, the paper's method), and WHAM and MBAR agree. Tilted windows
+("tilt": true) sampling 3 kT off the model's mu_core, rejection-free, tune their own mu_core and
+give the same exact F(q) once WHAM and MBAR remove their tilts.
 
 Bound: |F_est(q) - F_exact(q)| < 4 sigma(q) at every q (F relative to q = 0, sigma the bootstrap
 standard deviation, which fe's calibration test shows is well calibrated). With ~13 correlated q
@@ -55,10 +57,17 @@ def exact_free_energy(n0, qmin, qmax):
     return q, -np.log(p) + np.log(p[q == 0][0])
 
 
+TILT_OFFSET = -3.0  # the tilted set samples at mu_core + this, and must tune it back
+
+
 def window_set(name, mode, dynamics):
     entry = {"name": name, "shell_thickness": 0, "q_min": -2, "q_max": 10,
              "layer_sites": 4, "equilibration_steps": 200, "sampling_steps": 60000,
              "sample_interval": 2, "model": MODEL, "dynamics": dynamics}
+    if mode == "tilt":
+        entry.update({"tilt": True, "equilibration_steps": 900,
+                      "model": dict(MODEL, mu_core=MODEL["mu_core"] + TILT_OFFSET)})
+        mode = "windows"
     if mode == "windows":
         entry.update({"width": 4, "overlap": 2})
     else:
@@ -69,7 +78,8 @@ def window_set(name, mode, dynamics):
 job = {"seed": 77, "lattice": {"lx": LX, "ly": LY, "lz": LZ}, "initial": {"core_sites": 2},
        "windows": [window_set("windows-rs", "windows", "random-sequential"),
                    window_set("windows-cb", "windows", "checkerboard"),
-                   window_set("brute", "brute-force", "random-sequential")]}
+                   window_set("brute", "brute-force", "random-sequential"),
+                   window_set("windows-tilt", "tilt", "rejection-free")]}
 directory = rt.workdir("fq-exact")
 path = rt.write_job(directory, "job.json", job)
 out = os.path.join(directory, "fq.h5")
@@ -78,7 +88,17 @@ rt.run(["run", path, "--out", out, "--quiet", "--bootstrap", "100"], ranks=2, cw
 with h5py.File(out, "r") as f:
     n0 = int(f["windows/windows-rs/core_sites"][0])
     q_exact, f_exact = exact_free_energy(n0, -2, 10)
-    for name in ("windows-rs", "windows-cb", "brute"):
+    for name in ("windows-rs", "windows-cb", "brute", "windows-tilt"):
+        mu_windows = f[f"windows/{name}/mu_core"][()]
+        if name == "windows-tilt":
+            # Tuned away from the set's mu_core, towards the model's (where the windows are
+            # centred on this weakly coupled lattice), window by window.
+            rt.check(np.all(mu_windows > MODEL["mu_core"] + TILT_OFFSET + 1.0),
+                     f"{name}: windows not tuned: mu_core = {np.round(mu_windows, 2)}")
+            print(f"{name}: tuned mu_core per window {np.round(mu_windows, 2)}")
+        else:
+            rt.check(np.all(mu_windows == MODEL["mu_core"]),
+                     f"{name}: untilted windows report mu_core {mu_windows}")
         g = f[f"windows/{name}/fq"]
         rt.check("error" not in g.attrs, f"{name}: F(q) not determined: {g.attrs.get('error')}")
         q = g["q"][()]
@@ -89,6 +109,8 @@ with h5py.File(out, "r") as f:
             if method == "mbar":  # F_mbar is at mu*: undo the deterministic reweighting
                 dmu = g.attrs["mu_star"] - g.attrs["mu_sampling"]
                 profile = g["F_mbar"][()] + dmu * (q - 0)
+            # At the set's sampling mu_core; F(q; mu) = F(q; mu') - (mu - mu') q.
+            profile = profile + (g.attrs["mu_sampling"] - MODEL["mu_core"]) * q
             profile = profile - profile[q == 0][0]
             sigma = g[f"sigma_{method}"][()]
             z = np.abs(profile - f_exact)[q != 0] / sigma[q != 0]

@@ -29,6 +29,8 @@ def long_job():
         e["stop_at_doubling"] = False
         e["sample_interval"] = 200
     job["windows"][0]["sampling_steps"] = 40000
+    # Tilted windows tuning for half their run, so kills also land inside a tuning round.
+    job["windows"][1].update({"equilibration_steps": 20000, "sampling_steps": 20000})
     return job
 
 
