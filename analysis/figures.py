@@ -5,7 +5,8 @@
 
 writes fig5a.png (top views of a shelled particle), fig5b.png (its projected areas), fig5c.png
 (doubling-time distributions and Kaplan-Meier curves), fig5d.png (F(q) of every window set) and
-results.md (see analysis/README.md). Errors: one line "figures: ..." on stderr, exit status 2.
+results.md (see analysis/README.md). A file with window sets only (an F(q) job) gets fig5d.png
+and results.md. Errors: one line "figures: ..." on stderr, exit status 2.
 """
 import argparse
 import dataclasses
@@ -74,10 +75,10 @@ class Results:
     root: dict
     provenance: dict
     summaries: dict             # ensemble name -> rr.Summary, file order
-    shelled: str
+    shelled: str                # None in a file with window sets only
     shell_free: str
     windows: list               # rr.WindowSet
-    example: Example
+    example: Example            # None in a file with window sets only
 
 
 def choose(ensembles, requested, wanted_shell, option):
@@ -146,14 +147,20 @@ def load(path, shelled, shell_free):
     """Reads and summarises everything; raises rr.ResultFileError or Failure."""
     with rr.open_results(path) as f:
         ensembles = {name: rr.read_ensemble(f, name) for name in rr.ensemble_names(f)}
+        windows = [rr.read_window_set(f, name) for name in rr.window_names(f)]
         if not ensembles:
-            raise Failure(f"{path}: no ensembles (only window sets): nothing to plot for 5a-c")
+            if not windows:
+                raise Failure(f"{path}: neither ensembles nor window sets: nothing to plot")
+            if shelled or shell_free:
+                raise Failure(f"{path}: --shelled/--shell-free given, but the file has no "
+                              "ensembles (only window sets)")
+            return Results(path, rr.attributes(f), rr.provenance(f), {}, None, None, windows,
+                           None)
         shelled = choose(ensembles, shelled, True, "--shelled")
         shell_free = choose(ensembles, shell_free, False, "--shell-free")
         if shelled == shell_free:
             raise Failure(f"--shelled and --shell-free both name {shelled!r}")
         summaries = {name: rr.summarise(e) for name, e in ensembles.items()}
-        windows = [rr.read_window_set(f, name) for name in rr.window_names(f)]
         example = example_replica(f, summaries[shelled])
         return Results(path, rr.attributes(f), rr.provenance(f), summaries, shelled, shell_free,
                        windows, example)
@@ -576,6 +583,9 @@ def window_section(results):
     shelled = [ws for ws in good if ws.shell_thickness > 0]
     free = [ws for ws in good if ws.shell_thickness == 0]
     lines.append("")
+    if shelled and free and results.shelled is None:
+        return lines + ["No ensembles in this file: no measured doubling-time ratio to set "
+                        "the predicted one exp(ΔF‡_shelled − ΔF‡_shell-free) beside.", ""]
     if not (shelled and free):
         return lines + ["The predicted ratio exp(ΔF‡_shelled − ΔF‡_shell-free) needs window "
                         "sets with F(q) of both kinds; this file has "
@@ -635,6 +645,12 @@ def provenance_section(results):
 
 
 def results_markdown(results):
+    if results.shelled is None:
+        lines = [f"# ripen results: {os.path.basename(results.path)}", "",
+                 "A file with window sets only. Figure: fig5d.png (F(q)). Energies in kT.", ""]
+        for section in (window_section, reading_section, provenance_section):
+            lines += section(results)
+        return "\n".join(lines).rstrip() + "\n"
     lines = [f"# ripen results: {os.path.basename(results.path)}", "",
              f"Figures: fig5a.png (top views of `{results.shelled}` replica "
              f"{results.example.replica}), fig5b.png (its projected areas), fig5c.png "
@@ -679,12 +695,17 @@ def run(argv):
 
 def write_outputs(results, directory):
     os.makedirs(directory, exist_ok=True)
-    figure_5a(results, os.path.join(directory, "fig5a.png"))
-    figure_5b(results, os.path.join(directory, "fig5b.png"))
-    figure_5c(results, os.path.join(directory, "fig5c.png"))
+    if results.shelled is not None:
+        write_doubling_figures(results, directory)
     figure_5d(results, os.path.join(directory, "fig5d.png"))
     with open(os.path.join(directory, "results.md"), "w") as f:
         f.write(results_markdown(results))
+
+
+def write_doubling_figures(results, directory):
+    figure_5a(results, os.path.join(directory, "fig5a.png"))
+    figure_5b(results, os.path.join(directory, "fig5b.png"))
+    figure_5c(results, os.path.join(directory, "fig5c.png"))
 
 
 def main(argv=None):

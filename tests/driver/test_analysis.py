@@ -157,6 +157,29 @@ def check_no_windows(work, path):
              "no windows: fig5d.png missing")
 
 
+def check_windows_only(work, path):
+    """A file of window sets only (an F(q) job) gets fig5d.png and results.md with the same
+    barrier row as the full file, no doubling figures, and refuses --shelled."""
+    copy = os.path.join(work, "windows-only.h5")
+    shutil.copy(path, copy)
+    with h5py.File(copy, "r+") as f:
+        del f["ensembles"]
+        fq = dict(f["windows/free-fq/fq"].attrs)
+    result = run_figures([copy, "-o", "out-win"], work)
+    if not rt.check(result.returncode == 0, f"windows only: exit {result.returncode}: "
+                    f"{result.stderr}"):
+        return
+    made = sorted(os.listdir(os.path.join(work, "out-win")))
+    rt.check(made == ["fig5d.png", "results.md"], f"windows only: wrote {made}")
+    with open(os.path.join(work, "out-win", "results.md")) as f:
+        row = table_row(f.read(), "free-fq")
+    rt.check(row is not None and row[5] == f"{fq['barrier_wham']:.2f} ± "
+             f"{fq['barrier_wham_sigma']:.2f}", f"windows only: barrier row {row}")
+    result = run_figures([copy, "-o", "out-win2", "--shelled", "shelled"], work)
+    rt.check(result.returncode == 2 and "only window sets" in result.stderr,
+             f"windows only with --shelled: exit {result.returncode}, {result.stderr!r}")
+
+
 def bad_files(work, path):
     """(name, file, extra args, expected text) for every input that must fail."""
     foreign = os.path.join(work, "foreign.h5")
@@ -307,6 +330,7 @@ def main():
         check_results_md(markdown, path)
         check_readings_table(work, path, markdown)
     check_no_windows(work, path)
+    check_windows_only(work, path)
     check_errors(work, path)
     if not rt.failures:
         shutil.rmtree(work)
