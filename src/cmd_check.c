@@ -43,10 +43,11 @@ int check_main(int argc, char **argv) {
     for (int w = 0; w < j.nwindow_sets; ++w) {
         const window_set_spec *ws = &j.window_sets[w];
         printf("  windows %s: %d windows over q in [%d, %d] (width %d, overlap %d), layer = %d "
-               "sites, %llu + %llu steps each\n",
+               "sites, %llu + %llu steps each%s\n",
                ws->name, ws->nwindows, ws->q_min, ws->q_max, ws->width, ws->overlap,
                ws->layer_sites, (unsigned long long)ws->equilibration_steps,
-               (unsigned long long)ws->sampling_steps);
+               (unsigned long long)ws->sampling_steps,
+               ws->tilt ? ", tilted (each tunes its own mu_core)" : "");
         describe_system(&ws->system);
     }
     job_free(&j);
