@@ -115,9 +115,11 @@ static void record_fields(codec *c, task_record *r, int64_t series_capacity,
     scalar(c, &r->lo, sizeof r->lo);
     scalar(c, &r->hi, sizeof r->hi);
     scalar(c, &r->mu_core, sizeof r->mu_core);
-    scalar(c, &r->tilt_round.steps, sizeof r->tilt_round.steps);
-    scalar(c, &r->tilt_round.sum, sizeof r->tilt_round.sum);
-    scalar(c, &r->tilt_round.sum_squares, sizeof r->tilt_round.sum_squares);
+    scalar(c, &r->tilt.steps, sizeof r->tilt.steps);
+    scalar(c, &r->tilt.sum, sizeof r->tilt.sum);
+    scalar(c, &r->tilt.sum_squares, sizeof r->tilt.sum_squares);
+    scalar(c, &r->tilt.mu_below, sizeof r->tilt.mu_below);
+    scalar(c, &r->tilt.mu_above, sizeof r->tilt.mu_above);
     scalar(c, &r->nq, sizeof r->nq);
     array(c, r->q, sizeof(int32_t), r->nq, q_capacity);
     array(c, r->q_energy, sizeof(double), r->nq, q_capacity);

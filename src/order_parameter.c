@@ -26,19 +26,25 @@ int q_layer_sites(const initial_report *report, int lz) {
     return side * lz;
 }
 
-double q_tilt_step(const q_tilt_stats *s, int lo, int hi) {
-    if (s->steps == 0) return 0.0;
-    const double n = (double)s->steps, mean = (double)s->sum / n;
-    const double variance = (double)s->sum_squares / n - mean * mean;
-    const double off = 0.5 * (hi - lo) - mean;
+double q_tilt_next(q_tilt *t, double mu_core, int lo, int hi) {
+    if (t->steps == 0) return mu_core;
+    const double n = (double)t->steps, mean = (double)t->sum / n;
+    const double variance = (double)t->sum_squares / n - mean * mean;
+    const double off = 0.5 * (hi - lo) - mean; /* > 0: q too low, mu_core must rise */
+    *t = (q_tilt){.mu_below = t->mu_below, .mu_above = t->mu_above};
+    if (off > 0 && mu_core > t->mu_below) t->mu_below = mu_core;
+    if (off < 0 && mu_core < t->mu_above) t->mu_above = mu_core;
     /* q stuck at one value: no slope to use, so a full step towards the centre. */
     double step = variance > 1e-3 ? off / variance
                   : off > 0       ? WINDOW_TILT_MAX_STEP
                   : off < 0       ? -WINDOW_TILT_MAX_STEP
                                   : 0.0;
-    if (step > WINDOW_TILT_MAX_STEP) step = WINDOW_TILT_MAX_STEP;
-    if (step < -WINDOW_TILT_MAX_STEP) step = -WINDOW_TILT_MAX_STEP;
-    return step;
+    step = fmin(fmax(step, -WINDOW_TILT_MAX_STEP), WINDOW_TILT_MAX_STEP);
+    const double next = mu_core + step;
+    const int bracketed = isfinite(t->mu_below) && isfinite(t->mu_above);
+    if (bracketed && (next <= t->mu_below || next >= t->mu_above))
+        return 0.5 * (t->mu_below + t->mu_above);
+    return next;
 }
 
 int q_profile_start(int q_min, int q_max) {

@@ -46,6 +46,7 @@ int task_record_init(task_record *r, const job *j, int64_t id) {
         const window_set_spec *w = &j->window_sets[t->group];
         window_bounds(w, t->member, &r->lo, &r->hi);
         r->mu_core = w->system.model.mu_core;
+        r->tilt = q_tilt_start();
         const size_t n = (size_t)window_sample_count(w);
         ok = (r->q = calloc(n, sizeof(int32_t))) && (r->q_energy = calloc(n, sizeof(double)));
     }
@@ -206,12 +207,11 @@ static int use_window_mu(simulation *s, const window_set_spec *w, double mu_core
 static int tune_tilt(simulation *s, const window_set_spec *w, task_record *r) {
     const uint64_t round = q_tilt_round(w->equilibration_steps);
     if (s->rep.step > round * WINDOW_TILT_ROUNDS) return RIPEN_OK;
-    q_tilt_record(&r->tilt_round, q_value(&s->rep, r->core_initial), r->lo);
+    q_tilt_record(&r->tilt, q_value(&s->rep, r->core_initial), r->lo);
     if (s->rep.step % round != 0) return RIPEN_OK;
-    const double step = q_tilt_step(&r->tilt_round, r->lo, r->hi);
-    r->tilt_round = (q_tilt_stats){0};
-    if (step == 0.0) return RIPEN_OK;
-    r->mu_core += step;
+    const double next = q_tilt_next(&r->tilt, r->mu_core, r->lo, r->hi);
+    if (next == r->mu_core) return RIPEN_OK;
+    r->mu_core = next;
     return use_window_mu(s, w, r->mu_core);
 }
 

@@ -4,6 +4,8 @@
 #include "fixture.h"
 #include "ripen/order_parameter.h"
 
+#include <math.h>
+
 static void check_units(void) {
     model_params p;
     model_params_default(&p);
@@ -68,7 +70,46 @@ static void check_wall(const dynamics_kind *kind) {
     fixture_close(&f);
 }
 
+/* Feeds one round in which q sits at lo for `at_lo` steps and at lo + 1 for `at_hi`. */
+static double round_of(q_tilt *t, double mu, int64_t at_lo, int64_t at_hi) {
+    for (int64_t k = 0; k < at_lo; ++k) q_tilt_record(t, 10, 10);
+    for (int64_t k = 0; k < at_hi; ++k) q_tilt_record(t, 11, 10);
+    return q_tilt_next(t, mu, 10, 11);
+}
+
+static void check_tilt_rules(void) {
+    q_tilt t = q_tilt_start();
+    CHECK(round_of(&t, -40, 1000, 0) == -40 + WINDOW_TILT_MAX_STEP, "stuck at lo: no full step up");
+    CHECK(round_of(&t, -36, 0, 1000) == -38, "stuck at hi after stuck at lo: no bisection");
+    CHECK(t.mu_below == -40 && t.mu_above == -36, "bracket [%g, %g], want [-40, -36]", t.mu_below,
+          t.mu_above);
+    CHECK(round_of(&t, -38, 500, 500) == -38, "balanced round moved mu_core");
+    t = q_tilt_start();
+    CHECK(round_of(&t, -40, 0, 1000) == -40 - WINDOW_TILT_MAX_STEP,
+          "stuck at hi: no full step down");
+    t = q_tilt_start();
+    /* Newton: p(hi) = 0.2, Var = 0.16, centre - mean = 0.3: step 1.875 kT. */
+    CHECK(fabs(round_of(&t, -40, 800, 200) - (-40 + 0.3 / 0.16)) < 1e-12, "Newton step wrong");
+}
+
+/* Two-state window whose upper value has probability 1/(1 + exp(mu0 - mu)): exact moments each
+ * round. From 12 kT off, 8 rounds must land within 0.05 kT of the balance mu0. */
+static void check_tilt_converges(double start, double mu0) {
+    q_tilt t = q_tilt_start();
+    double mu = start;
+    for (int round = 0; round < WINDOW_TILT_ROUNDS; ++round) {
+        const double p_hi = 1.0 / (1.0 + exp(mu0 - mu));
+        const int64_t n = 1000000, hi = (int64_t)llround(p_hi * (double)n);
+        mu = round_of(&t, mu, n - hi, hi);
+    }
+    CHECK(fabs(mu - mu0) < 0.05, "tuning from %g ended at %g, balance at %g", start, mu, mu0);
+}
+
 int main(void) {
+    check_tilt_rules();
+    check_tilt_converges(-52, -40);
+    check_tilt_converges(-28, -40);
+    check_tilt_converges(-40.5, -40);
     check_units();
     check_drive(5, 10, 5);
     check_drive(-10, -4, -4);

@@ -11,6 +11,7 @@
 #ifndef RIPEN_ORDER_PARAMETER_H
 #define RIPEN_ORDER_PARAMETER_H
 
+#include <math.h>
 #include <stdint.h>
 
 #include "ripen/initial.h"
@@ -40,21 +41,29 @@ int q_profile_start(int q_min, int q_max);
  * of F(q) (the first site of a new row costs ~20 kT) sits at one wall and never crosses it, so it
  * tells nothing about its own range. A tilt is a linear bias in q, i.e. a window-own mu_core,
  * which WHAM and MBAR remove exactly (u_k(q) = -(mu_k - mu) q inside the walls). It is tuned in
- * the equilibration: WINDOW_TILT_ROUNDS equal rounds each move mu_k by a Newton step of <q>
- * towards the window's centre (d<q>/dmu = Var q), at most WINDOW_TILT_MAX_STEP kT, and one more
- * round relaxes at the final mu_k before sampling starts. Any mu_k gives exact results; the
+ * the equilibration, in WINDOW_TILT_ROUNDS equal rounds; one more round relaxes at the final
+ * mu_k before sampling starts. After each round q_tilt_next() moves mu_k by a Newton step of
+ * <q> towards the window's centre (d<q>/dmu = Var q; a full WINDOW_TILT_MAX_STEP when q did
+ * not move), at most that far, and bisects once the rounds have bracketed the balance: a plain
+ * Newton step oscillates by +-4 kT when crossings are rare. Any mu_k gives exact results; the
  * tuning only decides how well the window samples its range. */
 enum { WINDOW_TILT_ROUNDS = 8, WINDOW_TILT_MIN_EQUILIBRATION = WINDOW_TILT_ROUNDS + 1 };
 #define WINDOW_TILT_MAX_STEP 4.0
 
-/* Time-weighted moments of q - lo over one tuning round (exact integers). */
+/* The tuning's state: this round's time-weighted moments of q - lo (exact integers), and the
+ * bracket so far: the highest mu_core seen with <q> below the centre, the lowest seen above. */
 typedef struct {
     int64_t steps, sum, sum_squares;
-} q_tilt_stats;
+    double mu_below, mu_above; /* -INFINITY / INFINITY until seen */
+} q_tilt;
 
-static inline void q_tilt_record(q_tilt_stats *s, int64_t q, int lo) {
+static inline q_tilt q_tilt_start(void) {
+    return (q_tilt){.mu_below = -INFINITY, .mu_above = INFINITY};
+}
+
+static inline void q_tilt_record(q_tilt *t, int64_t q, int lo) {
     const int64_t x = q - lo;
-    s->steps++, s->sum += x, s->sum_squares += x * x;
+    t->steps++, t->sum += x, t->sum_squares += x * x;
 }
 
 /* Length of one tuning round for an equilibration of `equilibration_steps`. */
@@ -62,7 +71,8 @@ static inline uint64_t q_tilt_round(uint64_t equilibration_steps) {
     return equilibration_steps / WINDOW_TILT_MIN_EQUILIBRATION;
 }
 
-/* The change of mu_k (kT) that moves <q> towards the centre of [lo, hi]. */
-double q_tilt_step(const q_tilt_stats *s, int lo, int hi);
+/* At the end of a round sampled at `mu_core`: the mu_core of the next round, for window
+ * [lo, hi]; updates the bracket and starts a new round. */
+double q_tilt_next(q_tilt *t, double mu_core, int lo, int hi);
 
 #endif

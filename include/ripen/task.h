@@ -34,12 +34,12 @@ typedef struct {
     uint8_t *snapshots;                 /* nsnapshots x nsites states */
 
     /* Window: hard walls and q samples. */
-    int lo, hi;              /* the window on q (q = N_core - core_initial) */
-    double mu_core;          /* the window's own mu_core (kT): the set's, or its tuned tilt */
-    q_tilt_stats tilt_round; /* tuning round in progress (tilted windows) */
-    int64_t nq;              /* q samples taken */
-    int32_t *q;              /* q per sample */
-    double *q_energy;        /* E (kT) per sample, for reweighting */
+    int lo, hi;       /* the window on q (q = N_core - core_initial) */
+    double mu_core;   /* the window's own mu_core (kT): the set's, or its tuned tilt */
+    q_tilt tilt;      /* the tuning of a tilted window, while it runs */
+    int64_t nq;       /* q samples taken */
+    int32_t *q;       /* q per sample */
+    double *q_energy; /* E (kT) per sample, for reweighting */
 
     int64_t nsites;  /* lattice size */
     uint8_t *states; /* the lattice at `step` (checkpoints only; NULL when complete) */
