@@ -560,6 +560,27 @@ def window_row(ws):
                    f"{fq['q_start']} → {fq['q_end']} | {notes.replace('|', '/')} |")
 
 
+def repeat_section(windows):
+    summaries = rr.repeat_summaries(windows)
+    if not summaries:
+        return []
+    lines = ["Repeats (window sets differing only in `repeat`: independent random streams). The "
+             "bootstrap of one set sees only the states its windows visited; the spread of the "
+             "repeats also sees slow degrees of freedom they did not:", "",
+             "| window sets | repeats (determined) | barrier WHAM, mean ± SD (kT) | SEM (kT) | "
+             "median bootstrap σ (kT) | notes |", "|" + " --- |" * 6]
+    for s in summaries:
+        n = len(s.barriers)
+        if n < 2:
+            lines.append(f"| {s.base} | {s.count} ({n}) | | | | fewer than 2 determined |")
+            continue
+        note = ("repeats disagree beyond the bootstrap error: quote mean ± SD"
+                if s.sd > 2 * s.bootstrap_sigma else "")
+        lines.append(f"| {s.base} | {s.count} ({n}) | {s.mean:.2f} ± {s.sd:.2f} | {s.sem:.2f} | "
+                     f"{s.bootstrap_sigma:.2f} | {note} |")
+    return lines + [""]
+
+
 def predicted_ratio(shelled, free, method):
     """exp(dF_shelled - dF_free) and the range from +-1 sigma of the barrier difference."""
     diff = shelled.fq[f"barrier_{method}"] - free.fq[f"barrier_{method}"]
@@ -583,6 +604,7 @@ def window_section(results):
     shelled = [ws for ws in good if ws.shell_thickness > 0]
     free = [ws for ws in good if ws.shell_thickness == 0]
     lines.append("")
+    lines += repeat_section(results.windows)
     if shelled and free and results.shelled is None:
         return lines + ["No ensembles in this file: no measured doubling-time ratio to set "
                         "the predicted one exp(ΔF‡_shelled − ΔF‡_shell-free) beside.", ""]

@@ -221,6 +221,50 @@ class WindowSet:
         return self.attrs.get("shell_thickness", 0)
 
 
+def repeat_base(name):
+    """The name a set of repeats shares: `name` without its sweep label's `repeat=...` part
+    ("free@repeat=2" -> "free", "free@mu_core=-40,repeat=2" -> "free@mu_core=-40"), or None if
+    the name has no such part."""
+    head, at, label = name.partition("@")
+    parts = label.split(",") if at else []
+    kept = [p for p in parts if not p.startswith("repeat=")]
+    if len(kept) == len(parts):
+        return None
+    return head + ("@" + ",".join(kept) if kept else "")
+
+
+@dataclasses.dataclass
+class RepeatSummary:
+    """Barriers (WHAM) of independent repeats of one window set."""
+    base: str
+    count: int               # repeats in the file
+    barriers: np.ndarray     # of the repeats whose F(q) is determined
+    bootstrap_sigma: float   # median bootstrap sigma of those
+    mean: float
+    sd: float                # sample standard deviation (ddof = 1); NaN with < 2 barriers
+    sem: float               # sd / sqrt(n)
+
+
+def repeat_summaries(windows):
+    """One RepeatSummary per group of window sets that differ only in `repeat`, file order."""
+    groups = {}
+    for ws in windows:
+        base = repeat_base(ws.name)
+        if base is not None:
+            groups.setdefault(base, []).append(ws)
+    out = []
+    for base, sets in groups.items():
+        good = [ws.fq for ws in sets if ws.fq is not None and "error" not in ws.fq]
+        barriers = np.array([fq["barrier_wham"] for fq in good], float)
+        n = len(barriers)
+        sd = float(np.std(barriers, ddof=1)) if n >= 2 else math.nan
+        out.append(RepeatSummary(
+            base, len(sets), barriers,
+            float(np.median([fq["barrier_wham_sigma"] for fq in good])) if n else math.nan,
+            float(barriers.mean()) if n else math.nan, sd, sd / math.sqrt(n) if n >= 2 else math.nan))
+    return out
+
+
 def read_window_set(f, name):
     g = _member(f["windows"], name)
     if "fq" not in g:

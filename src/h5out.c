@@ -177,6 +177,7 @@ static int create_window_set(hid_t parent, const window_set_spec *w, hid_t *grou
     if (!status) status = h5_attr_int(g, "equilibration_steps", (int64_t)w->equilibration_steps);
     if (!status) status = h5_attr_int(g, "sampling_steps", (int64_t)w->sampling_steps);
     if (!status) status = h5_attr_int(g, "tilt", w->tilt);
+    if (!status) status = h5_attr_int(g, "repeat", w->repeat);
     if (!status) status = h5_attr_int(g, "sample_interval", (int64_t)w->sample_interval);
     if (!status) status = h5_attr_int(g, "first_task", w->first_task);
     if (status) return status;

@@ -51,6 +51,7 @@ static const char *const window_keys[] = {"name",
                                           "sampling_steps",
                                           "sample_interval",
                                           "tilt",
+                                          "repeat",
                                           ENTRY_SYSTEM_KEYS,
                                           NULL};
 
@@ -280,7 +281,7 @@ static int parse_window_set(const cJSON *obj, const char *path, const system_spe
                            .equilibration_steps = 1000,
                            .sampling_steps = 10000,
                            .sample_interval = 1};
-    int64_t v[5] = {w->q_min, w->q_max, w->width, w->overlap, 0};
+    int64_t v[5] = {w->q_min, w->q_max, w->width, w->overlap, 0}, repeat = 0;
     if ((status = json_get_string(obj, "name", path, w->name, sizeof w->name)) ||
         (status = json_get_int(obj, "q_min", path, -LATTICE_MAX_SITES, LATTICE_MAX_SITES, &v[0])) ||
         (status = json_get_int(obj, "q_max", path, -LATTICE_MAX_SITES, LATTICE_MAX_SITES, &v[1])) ||
@@ -294,10 +295,12 @@ static int parse_window_set(const cJSON *obj, const char *path, const system_spe
         (status = json_get_uint(obj, "sample_interval", path, 1, (uint64_t)JOB_MAX_STEPS,
                                 &w->sample_interval)) ||
         (status = json_get_bool(obj, "tilt", path, &w->tilt)) ||
+        (status = json_get_int(obj, "repeat", path, 0, JOB_MAX_SWEEP_POINTS, &repeat)) ||
         (status = parse_system(obj, path, &w->system)))
         return status;
     w->q_min = (int)v[0], w->q_max = (int)v[1], w->width = (int)v[2], w->overlap = (int)v[3];
     w->layer_sites = (int)v[4];
+    w->repeat = (int)repeat;
     char mode[32] = "windows";
     if ((status = json_get_string(obj, "mode", path, mode, sizeof mode))) return status;
     if (strcmp(mode, "brute-force") == 0) {

@@ -57,6 +57,8 @@ typedef struct {
     uint64_t sampling_steps;      /* MC steps sampled per window */
     uint64_t sample_interval;     /* MC steps between q samples */
     int tilt;                     /* 1: each window tunes its own mu_core (order_parameter.h) */
+    int repeat;                   /* a label only: copies of a set differing in it are
+                                     independent repeats (own task ids, own random streams) */
     int64_t first_task;           /* task id of window 0 */
 } window_set_spec;
 

@@ -76,6 +76,9 @@ def make_results(directory):
     that some replicas are censored (the weak-coupling window set gives a determined F(q))."""
     job = rt.quick_job(replicas=8, steps=800)
     job["ensembles"][0]["snapshot_interval"] = 100
+    # Three repeats of the weakly coupled set, for results.md's "Repeats" table.
+    repeats = dict(job["windows"][0], name="rep", sweep={"repeat": [1, 2, 3]})
+    job["windows"].append(repeats)
     rt.write_job(directory, "job.json", job)
     rt.run(["run", "job.json", "--out", "results.h5", "--quiet"], cwd=directory)
     return os.path.join(directory, "results.h5")
@@ -139,8 +142,29 @@ def check_results_md(markdown, path):
             medians.values():
         expected = f"{medians['shelled'] / medians['shell-free']:.2f}"
         rt.check(match.group(1) == expected, f"ratio {match.group(1)} != {expected}")
+    check_repeats_row(markdown, path)
     for word in ("vacancy", "grand-canonical", "random-sequential", "`cluster` criterion"):
         rt.check(word in markdown, f"results.md does not mention {word}")
+
+
+def check_repeats_row(markdown, path):
+    """The "Repeats" row of rep@repeat=1..3: mean and SD (ddof 1) of their WHAM barriers and the
+    median of their bootstrap sigmas, recomputed from the file."""
+    with h5py.File(path, "r") as f:
+        sets = [f[f"windows/rep@repeat={k}"] for k in (1, 2, 3)]
+        rt.check([int(g.attrs["repeat"]) for g in sets] == [1, 2, 3], "repeat attributes")
+        fq = [dict(g["fq"].attrs) for g in sets if "error" not in g["fq"].attrs]
+    row = table_row(markdown, "rep")
+    if not rt.check(row is not None and len(fq) == 3, f"repeats row {row}, {len(fq)} determined"):
+        return
+    barriers = np.array([a["barrier_wham"] for a in fq])
+    sigma = np.median([a["barrier_wham_sigma"] for a in fq])
+    rt.check(row[1] == "3 (3)", f"repeats count {row[1]}")
+    rt.check(row[2] == f"{barriers.mean():.2f} ± {barriers.std(ddof=1):.2f}",
+             f"repeats mean ± SD {row[2]}, want {barriers.mean():.2f} ± {barriers.std(ddof=1):.2f}")
+    rt.check(row[3] == f"{barriers.std(ddof=1) / np.sqrt(3):.2f}", f"repeats SEM {row[3]}")
+    rt.check(row[4] == f"{sigma:.2f}", f"repeats bootstrap sigma {row[4]}")
+    rt.check(len({round(b, 9) for b in barriers}) == 3, f"repeats not independent: {barriers}")
 
 
 def check_no_windows(work, path):
@@ -237,6 +261,15 @@ def check_readings_table(work, path, markdown):
 # Synthetic data with known answers
 
 
+def check_repeat_names():
+    cases = {"free@repeat=2": "free", "free@mu_core=-40,repeat=2": "free@mu_core=-40",
+             "free@repeat=1,mu_core=-40": "free@mu_core=-40", "free": None, "free@mu=1": None,
+             "free@repeats=1": None}
+    for name, want in cases.items():
+        rt.check(rr.repeat_base(name) == want, f"repeat_base({name!r}) = "
+                 f"{rr.repeat_base(name)!r}, want {want!r}")
+
+
 def check_km_uncensored():
     """Without censoring KM is the empirical survival function, and Greenwood's variance the
     binomial S(1 - S)/n (ties included: integer times)."""
@@ -318,6 +351,7 @@ def check_bootstrap_coverage():
 
 
 def main():
+    check_repeat_names()
     check_km_uncensored()
     check_exponential_mle()
     check_bootstrap_coverage()
