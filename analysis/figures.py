@@ -667,18 +667,17 @@ def provenance_section(results):
 
 
 def results_markdown(results):
-    if results.shelled is None:
-        lines = [f"# ripen results: {os.path.basename(results.path)}", "",
-                 "A file with window sets only. Figure: fig5d.png (F(q)). Energies in kT.", ""]
-        for section in (window_section, reading_section, provenance_section):
-            lines += section(results)
-        return "\n".join(lines).rstrip() + "\n"
-    lines = [f"# ripen results: {os.path.basename(results.path)}", "",
-             f"Figures: fig5a.png (top views of `{results.shelled}` replica "
-             f"{results.example.replica}), fig5b.png (its projected areas), fig5c.png "
-             f"(`{results.shelled}` vs `{results.shell_free}`), fig5d.png (F(q)). Times in MC "
-             "steps, energies in kT.", ""]
-    for section in (doubling_section, window_section, reading_section, provenance_section):
+    if results.shelled is None:  # window sets only
+        intro = "A file with window sets only. Figure: fig5d.png (F(q)). Energies in kT."
+        sections = (window_section, reading_section, provenance_section)
+    else:
+        intro = (f"Figures: fig5a.png (top views of `{results.shelled}` replica "
+                 f"{results.example.replica}), fig5b.png (its projected areas), fig5c.png "
+                 f"(`{results.shelled}` vs `{results.shell_free}`), fig5d.png (F(q)). Times in MC "
+                 "steps, energies in kT.")
+        sections = (doubling_section, window_section, reading_section, provenance_section)
+    lines = [f"# ripen results: {os.path.basename(results.path)}", "", intro, ""]
+    for section in sections:
         lines += section(results)
     return "\n".join(lines).rstrip() + "\n"
 
