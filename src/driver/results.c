@@ -1,7 +1,7 @@
 /* Writing a result file from finished tasks, shared by `ripen run` (tasks from the journal) and
  * `ripen merge` (tasks from shard files): F(q) on rank 0, shared with every rank (the file's
  * collective metadata must match), provenance, then the parallel HDF5 write. */
-#include "cli.h"
+#include "ripen/results.h"
 #include "ripen/error.h"
 #include "ripen/h5out.h"
 
