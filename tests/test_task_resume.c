@@ -8,6 +8,7 @@
 #include "ripen/error.h"
 #include "ripen/journal.h"
 #include "ripen/task.h"
+#include "ripen/windows.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 
 typedef struct {
     const journal *jn;
+    const job *j;
     uint64_t calls, stop_after;
 } stopper;
 
@@ -26,11 +28,12 @@ static int should_stop(void *context) {
 
 static int checkpoint(void *context, const task_record *r) {
     const stopper *s = context;
-    return journal_write(s->jn, r);
+    return journal_write(s->jn, s->j, r);
 }
 
-static int same_window(const task_record *a, const task_record *b) {
-    return a->nq == b->nq && a->mu_core == b->mu_core && a->step == b->step &&
+static int same_window(const task_record *ra, const task_record *rb) {
+    const window_result *a = window_result_of(ra), *b = window_result_of(rb);
+    return a->nq == b->nq && a->mu_core == b->mu_core && ra->step == rb->step &&
            memcmp(a->q, b->q, sizeof *a->q * (size_t)a->nq) == 0 &&
            memcmp(a->q_energy, b->q_energy, sizeof *a->q_energy * (size_t)a->nq) == 0;
 }
@@ -39,12 +42,12 @@ static void check_stop_at(const job *j, const journal *jn, int64_t id, const tas
                           uint64_t stop_after) {
     task_record part;
     REQUIRE(task_record_init(&part, j, id) == RIPEN_OK, "%s", ripen_last_error());
-    stopper s = {.jn = jn, .stop_after = stop_after};
+    stopper s = {.jn = jn, .j = j, .stop_after = stop_after};
     const task_hooks hooks = {.should_stop = should_stop,
                               .checkpoint = checkpoint,
                               .context = &s,
                               .checkpoint_seconds = 1e9};
-    const int status = task_run(j, &part, &hooks);
+    const int status = task_run(j, &part, &hooks, NULL);
     CHECK(status == RIPEN_EINTERRUPTED, "task %lld stopped after %llu steps: status %d (%s)",
           (long long)id, (unsigned long long)stop_after, status, ripen_last_error());
     task_record_free(&part);
@@ -55,12 +58,13 @@ static void check_stop_at(const job *j, const journal *jn, int64_t id, const tas
     CHECK(found == JOURNAL_CHECKPOINT && resumed.step == stop_after,
           "task %lld: journal holds %d at step %llu, want a checkpoint at %llu", (long long)id,
           (int)found, (unsigned long long)resumed.step, (unsigned long long)stop_after);
-    CHECK(task_run(j, &resumed, NULL) == RIPEN_OK, "%s", ripen_last_error());
+    CHECK(task_run(j, &resumed, NULL, NULL) == RIPEN_OK, "%s", ripen_last_error());
     CHECK(same_window(full, &resumed),
           "task %lld stopped after %llu steps and resumed differs (mu_core %.17g vs %.17g, "
           "%lld vs %lld samples)",
-          (long long)id, (unsigned long long)stop_after, full->mu_core, resumed.mu_core,
-          (long long)full->nq, (long long)resumed.nq);
+          (long long)id, (unsigned long long)stop_after, window_result_of(full)->mu_core,
+          window_result_of(&resumed)->mu_core, (long long)window_result_of(full)->nq,
+          (long long)window_result_of(&resumed)->nq);
     task_record_free(&resumed);
 }
 
@@ -90,8 +94,8 @@ int main(void) {
     for (int64_t id = 0; id < j.ntasks; ++id) {
         task_record full;
         REQUIRE(task_record_init(&full, &j, id) == RIPEN_OK, "%s", ripen_last_error());
-        REQUIRE(task_run(&j, &full, NULL) == RIPEN_OK, "%s", ripen_last_error());
-        tuned += full.mu_core != -7.0;
+        REQUIRE(task_run(&j, &full, NULL, NULL) == RIPEN_OK, "%s", ripen_last_error());
+        tuned += window_result_of(&full)->mu_core != -7.0;
         for (size_t k = 0; k < sizeof stops / sizeof *stops; ++k)
             check_stop_at(&j, &jn, id, &full, stops[k]);
         task_record_free(&full);

@@ -7,11 +7,12 @@
 #define RIPEN_FQ_H
 
 #include <hdf5.h>
-#include <mpi.h>
 #include <stdint.h>
 
+#include "ripen/codec.h"
 #include "ripen/job.h"
 #include "ripen/task.h"
+#include "ripen/task_kind.h"
 
 typedef struct fq_result {
     int failed;      /* 1: the data did not determine F(q); see `error` */
@@ -34,24 +35,26 @@ typedef struct fq_result {
     char warnings[2048]; /* poor overlap etc.; "" if none */
 } fq_result;
 
-/* Computes F(q) for window set `w` from its windows' records (records[k] = window k). */
-int fq_compute(const job *j, int set, task_record *const *records, uint64_t seed,
+/* Computes F(q) for window set `set` from its windows' records (records[k] = window k); the
+ * bootstrap's streams are keyed by `seed` and the set's index. */
+int fq_compute(const task_set *set, task_record *const *records, uint64_t seed,
                int bootstrap_samples, fq_result *out);
 void fq_free(fq_result *f);
 
-/* fq[w] = F(q) of every window set w whose windows are all present (others left NULL). When the
- * samples do not determine F (windows not linked, a layer not reached), fq[w]->failed is set
- * with the reason and the call still succeeds: the raw window data are kept either way, and
- * `ripen analyze` can be rerun. Only I/O and memory errors fail the call. */
-int fq_compute_all(const job *j, const uint8_t *present, task_loader load, void *context,
-                   int bootstrap, fq_result **fq);
+/* The window set's analysis (task_kind.analyze): F(q) from every window. When the samples do not
+ * determine F (windows not linked, a layer not reached), the result has `failed` set with the
+ * reason and the call still succeeds: the raw window data are kept either way, and `ripen
+ * analyze` can be rerun. Only I/O and memory errors fail the call. */
+int fq_analyze(const job *j, const task_set *set, task_loader load, void *context,
+               const set_analysis_options *o, void **result);
+/* The result's fields for sharing it between ranks (task_kind.code_result). */
+void fq_code(codec *c, const task_set *set, void **result);
+void fq_release(void *result);
 
-/* Makes rank 0's results (fq[w], NULL or not) known to every rank: the file's collective
- * metadata must be identical everywhere. */
-int fq_broadcast(MPI_Comm comm, const job *j, fq_result **fq);
-
-/* Creates /windows/<name>/fq for every non-NULL entry (collective: every rank calls it with the
- * same results) and, on the rank with `writer` set, writes the data. */
-int fq_write(hid_t windows_group, const job *j, struct fq_result *const *fq, int writer);
+/* Creates /windows/<name>/fq in `set_group` (collective: every rank calls it with the same
+ * result) and, on the rank with `writer` set, writes the data. */
+int fq_write(hid_t set_group, const task_set *set, const void *result, int writer);
+/* The full profile, as `ripen analyze` prints it. */
+void fq_print(const task_set *set, const void *result);
 
 #endif

@@ -29,14 +29,12 @@ typedef struct {
 
 void run_provenance_collect(MPI_Comm comm, run_provenance *p);
 
-struct fq_result; /* F(q) of a window set (fq.h); NULL entries are skipped */
-
 /* Writes the result file. `present[id]` says which tasks the file holds (all of them for a
- * whole run, a shard's for a shard). `fq` has one entry per window set (entries may be NULL).
- * Collective; returns the same status on every rank. */
+ * whole run, a shard's for a shard). `results` has one entry per set: the result of its kind's
+ * analysis (task_kind.analyze), identical on every rank, or NULL. Collective; returns the same
+ * status on every rank. */
 int h5out_write(MPI_Comm comm, const job *j, const char *path, const uint8_t *present,
-                task_loader load, void *context, const run_provenance *prov,
-                struct fq_result *const *fq);
+                task_loader load, void *context, const run_provenance *prov, void *const *results);
 
 /* Reading back (merge, analyze, tests). */
 typedef struct {

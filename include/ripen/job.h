@@ -1,14 +1,14 @@
 /* Jobs: the JSON file a user writes (docs/jobs.md), checked completely before any work, and the
  * list of tasks it expands into.
  *
- * A job holds defaults for the physical system (lattice, model, dynamics, initial particle), a
- * list of ensembles (independent replicas run until doubling or a step limit) and a list of
- * umbrella-window sets (for F(q)). Either kind may override any system setting and may carry a
- * "sweep" of one or more settings, which expands into one ensemble (or window set) per grid point.
+ * A job holds defaults for the physical system (lattice, model, dynamics, initial particle) and
+ * one array of entries per task kind (task_kind.h: "ensembles" of independent replicas, "windows"
+ * sets for F(q), ...). Every entry may override any system setting and may carry a "sweep" of one
+ * or more settings, which expands into one entry per grid point. An expanded entry is a task set.
  *
- * Tasks are numbered in job order: every replica of ensemble 0, of ensemble 1, ..., then every
- * window of window set 0, ... The task id keys the task's random numbers, so results depend only
- * on the job, never on which rank runs a task or when.
+ * Tasks are numbered in job order: the kinds in registry order, the sets of a kind in file order,
+ * a set's tasks in its own order (stage by stage for staged kinds). The task id keys the task's
+ * random numbers, so results depend only on the job, never on which rank runs a task or when.
  */
 #ifndef RIPEN_JOB_H
 #define RIPEN_JOB_H
@@ -30,45 +30,25 @@ typedef struct {
     int shell_thickness;           /* initial shell thickness (in-plane sites; 0 = none) */
 } system_spec;
 
-/* Independent replicas, each run until it doubles or reaches max_steps. */
+struct task_kind;
+
+/* One expanded entry of the job: an ensemble, a window set, ... */
 typedef struct {
-    char name[JOB_NAME_CAPACITY]; /* unique; HDF5 group /ensembles/<name> */
+    const struct task_kind *kind;
+    int index;                    /* among the job's sets of its kind, in job order */
+    char name[JOB_NAME_CAPACITY]; /* unique within its kind: HDF5 group /<kind key>/<name> */
     system_spec system;
-    int replicas;                 /* number of independent replicas */
-    uint64_t max_steps;           /* step limit (MC steps); replicas not doubled are censored */
-    uint64_t sample_interval;     /* MC steps between samples of the time series */
-    uint64_t snapshot_interval;   /* MC steps between lattice snapshots (0 = none) */
-    int snapshot_replicas;        /* snapshots are kept for replicas 0 .. this - 1 */
-    int stop_at_doubling;         /* 1: a replica stops when the criterion doubles */
-    doubling_criterion criterion; /* which size defines tau (default: largest cluster) */
-    int64_t first_task;           /* task id of replica 0 */
-} ensemble_spec;
-
-/* Umbrella windows over q = N_core - N_core(0), hard walls [lo_k, hi_k]. */
-typedef struct {
-    char name[JOB_NAME_CAPACITY]; /* unique; HDF5 group /windows/<name> */
-    system_spec system;           /* system.model.mu_core is the sampling mu_core */
-    int q_min, q_max;             /* range of q covered (sites) */
-    int width;                    /* q values per window */
-    int overlap;                  /* q values shared by neighbouring windows */
-    int nwindows;                 /* derived from the above */
-    int layer_sites;              /* q of one full new layer (sites); 0 in the file = derive */
-    uint64_t equilibration_steps; /* MC steps discarded at the start of each window */
-    uint64_t sampling_steps;      /* MC steps sampled per window */
-    uint64_t sample_interval;     /* MC steps between q samples */
-    int tilt;                     /* 1: each window tunes its own mu_core (order_parameter.h) */
-    int repeat;                   /* a label only: copies of a set differing in it are
-                                     independent repeats (own task ids, own random streams) */
-    int64_t first_task;           /* task id of window 0 */
-} window_set_spec;
-
-typedef enum { TASK_REPLICA, TASK_WINDOW } task_kind;
+    void *spec;         /* the kind's own settings (its header says what they are) */
+    int64_t first_task; /* the set's tasks are first_task .. first_task + ntasks - 1 */
+    int64_t ntasks;
+    int nstages; /* 1, or the stages of a staged kind (task_kind.h) */
+} task_set;
 
 typedef struct {
-    task_kind kind;
-    int group;   /* ensemble or window-set index */
-    int member;  /* replica or window index within it */
-    double cost; /* expected work (attempts), for longest-first scheduling */
+    int set;        /* index into job.sets */
+    int64_t member; /* index within the set */
+    int stage;      /* 0, or the stage of a staged kind's task */
+    double cost;    /* expected work (attempts), for longest-first scheduling and the ETA */
 } task_spec;
 
 typedef struct {
@@ -78,10 +58,8 @@ typedef struct {
     char path[JOB_PATH_CAPACITY];   /* where it was read from */
     char output[JOB_PATH_CAPACITY]; /* result file (default: job file name with .h5) */
     uint64_t seed;                  /* keys every random number */
-    int nensembles;
-    ensemble_spec *ensembles;
-    int nwindow_sets;
-    window_set_spec *window_sets;
+    int nsets;
+    task_set *sets; /* in job order (task_kind.h: kinds in registry order) */
     int64_t ntasks;
     task_spec *tasks;        /* in task-id order */
     double output_limit_gib; /* refuse jobs whose result file would exceed this */
@@ -93,13 +71,19 @@ int job_load(job *j, const char *path);
 int job_parse(job *j, const char *text, const char *path);
 void job_free(job *j);
 
-/* Samples in an ensemble's time series (including t = 0) and snapshots per kept replica. */
-int64_t ensemble_series_length(const ensemble_spec *e);
-int64_t ensemble_snapshot_count(const ensemble_spec *e);
-/* q samples per window. */
-int64_t window_sample_count(const window_set_spec *w);
-/* Hard walls of window k. */
-void window_bounds(const window_set_spec *w, int k, int *lo, int *hi);
+/* The set task `id` belongs to. */
+static inline const task_set *job_task_set(const job *j, int64_t id) {
+    return &j->sets[j->tasks[id].set];
+}
+
+/* Sets of one kind, in job order: the index-th set of `kind`, or NULL. */
+const task_set *job_set_of_kind(const job *j, const struct task_kind *kind, int index);
+int job_count_sets(const job *j, const struct task_kind *kind);
+
+/* Shards (--shard I/N) take the tasks whose key is I modulo N: the task id, or for a staged set
+ * (whose later stages need its earlier ones) the set's first task, so a coupled set runs whole
+ * in one shard. */
+int64_t job_shard_key(const job *j, int64_t id);
 
 /* Estimated size of the result file (bytes). */
 double job_output_bytes(const job *j);

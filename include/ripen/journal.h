@@ -37,7 +37,7 @@ int journal_exists(const job *j);
 int journal_lock(const journal *jn);
 
 /* Durably stores a record: a finished task replaces its checkpoint. */
-int journal_write(const journal *jn, const task_record *r);
+int journal_write(const journal *jn, const job *j, const task_record *r);
 /* Reads task `id` into `r` (allocated by task_record_init); says what was found. Corrupt or
  * foreign files are an error naming the file. */
 int journal_read(const journal *jn, const job *j, int64_t id, task_record *r, journal_entry *found);

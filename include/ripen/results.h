@@ -6,22 +6,27 @@
 #include <mpi.h>
 #include <stdint.h>
 
-#include "ripen/fq.h"
 #include "ripen/job.h"
 #include "ripen/task.h"
+#include "ripen/task_kind.h"
 
 typedef struct {
-    int bootstrap;                    /* F(q) bootstrap resamples */
+    int bootstrap;                    /* bootstrap resamples of the sets' analyses (F(q)) */
     int64_t shard_index, shard_count; /* what the file holds (0 and 1 for a whole job) */
     double started;                   /* MPI_Wtime() at the start of the command */
 } results_options;
 
-/* Computes F(q) on rank 0, shares it, and writes the result file at `path` from the tasks marked
- * in `present`, loaded by `load`. Collective. Returns the F(q) results in *fq (free with
- * results_free_fq) if fq is not NULL, and the time spent writing. */
+/* Runs the analysis of every set whose kind has one and whose tasks are all present (F(q) of a
+ * window set): results[s] for job set s, NULL where there is none. */
+int results_analyze(const job *j, const uint8_t *present, task_loader load, void *context,
+                    const set_analysis_options *o, void **results);
+
+/* Analyses the sets on rank 0, shares the results, and writes the result file at `path` from
+ * the tasks marked in `present`, loaded by `load`. Collective. Returns the results in *results
+ * (free with results_free) if results is not NULL, and the time spent writing. */
 int results_write(MPI_Comm comm, const job *j, const char *path, const uint8_t *present,
-                  task_loader load, void *context, const results_options *o, fq_result ***fq,
+                  task_loader load, void *context, const results_options *o, void ***results,
                   double *write_seconds);
-void results_free_fq(const job *j, fq_result **fq);
+void results_free(const job *j, void **results);
 
 #endif

@@ -4,8 +4,9 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 #include "ripen/error.h"
-#include "ripen/fq.h"
 #include "ripen/h5out.h"
+#include "ripen/results.h"
+#include "ripen/task_kind.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -15,9 +16,9 @@
 static const char analyze_usage[] =
     "usage: ripen analyze FILE.h5 [--bootstrap B]\n"
     "\n"
-    "Recomputes F(q) (WHAM and MBAR, bootstrap errors, balance point mu_core*, barrier) for every\n"
-    "window set in FILE.h5 whose windows are all present, replaces /windows/<name>/fq and prints\n"
-    "the results.\n";
+    "Recomputes the analysis of every set in FILE.h5 whose tasks are all present: F(q) of a\n"
+    "window set (WHAM and MBAR, bootstrap errors, balance point mu_core*, barrier), replacing\n"
+    "/windows/<name>/fq, and prints the results.\n";
 
 static int copy_file(const char *from, const char *to) {
     FILE *in = fopen(from, "rb");
@@ -39,53 +40,42 @@ static int copy_file(const char *from, const char *to) {
     return status;
 }
 
-/* Replaces the fq groups of the copy `path`. */
-static int rewrite_fq(const char *path, const job *j, fq_result **fq) {
+/* Replaces the result groups of the sets' analyses in the copy `path`. */
+static int rewrite_results(const char *path, const job *j, void *const *results) {
     const hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     H5Pset_fapl_sec2(fapl);
     const hid_t file = H5Fopen(path, H5F_ACC_RDWR, fapl);
     H5Pclose(fapl);
     if (file < 0) return ripen_fail(RIPEN_EIO, "cannot open %s for writing", path);
-    const hid_t windows = H5Gopen2(file, "/windows", H5P_DEFAULT);
-    int status = windows < 0 ? ripen_fail(RIPEN_EIO, "%s: no /windows group", path) : RIPEN_OK;
-    for (int w = 0; w < j->nwindow_sets && !status; ++w) {
-        char link[JOB_NAME_CAPACITY + 8];
-        snprintf(link, sizeof link, "%s/fq", j->window_sets[w].name);
-        if (fq[w] && H5Lexists(windows, link, H5P_DEFAULT) > 0 &&
-            H5Ldelete(windows, link, H5P_DEFAULT) < 0)
-            status = ripen_fail(RIPEN_EIO, "cannot replace /windows/%s", link);
+    int status = RIPEN_OK;
+    for (int s = 0; s < j->nsets && !status; ++s) {
+        const task_set *set = &j->sets[s];
+        if (!results[s]) continue;
+        char name[JOB_NAME_CAPACITY + 64];
+        snprintf(name, sizeof name, "/%s/%s", set->kind->key, set->name);
+        const hid_t g = H5Gopen2(file, name, H5P_DEFAULT);
+        if (g < 0) {
+            status = ripen_fail(RIPEN_EIO, "%s: no group %s", path, name);
+            break;
+        }
+        if (H5Lexists(g, set->kind->result_group, H5P_DEFAULT) > 0 &&
+            H5Ldelete(g, set->kind->result_group, H5P_DEFAULT) < 0)
+            status = ripen_fail(RIPEN_EIO, "cannot replace %s/%s", name, set->kind->result_group);
+        if (!status) status = set->kind->h5_write_result(g, set, results[s], 1);
+        H5Gclose(g);
     }
-    if (!status) status = fq_write(windows, j, fq, 1);
-    if (windows >= 0) H5Gclose(windows);
     if (H5Fclose(file) < 0 && !status) status = ripen_fail(RIPEN_EIO, "cannot close %s", path);
     return status;
 }
 
-static void print_fq(const job *j, fq_result **fq) {
+static void print_results(const job *j, void *const *results) {
     int any = 0;
-    for (int w = 0; w < j->nwindow_sets; ++w) {
-        if (!fq[w]) continue;
-        any = 1;
-        const fq_result *f = fq[w];
-        if (f->failed) {
-            printf("%s: F(q) not determined: %s\n", j->window_sets[w].name, f->error);
-            continue;
+    for (int s = 0; s < j->nsets; ++s)
+        if (results[s]) {
+            any = 1;
+            j->sets[s].kind->print_result(&j->sets[s], results[s]);
         }
-        printf("%s: mu_core* = %.4f +- %.4f kT (sampled at %.4f); one layer = q %d..%d\n",
-               j->window_sets[w].name, f->mu_star, f->mu_star_sigma, f->mu_sampling, f->q_start,
-               f->q_end);
-        printf("  barrier %.3f +- %.3f kT (WHAM, %d iterations%s), %.3f +- %.3f kT (MBAR, %d "
-               "iterations%s)\n",
-               f->barrier_wham, f->barrier_wham_sigma, f->wham_iterations,
-               f->wham_converged ? "" : ", NOT converged", f->barrier_mbar, f->barrier_mbar_sigma,
-               f->mbar_iterations, f->mbar_converged ? "" : ", NOT converged");
-        if (f->warnings[0]) printf("  warning: %s\n", f->warnings);
-        printf("  %6s %12s %10s %12s %10s\n", "q", "F_wham", "sigma", "F_mbar", "sigma");
-        for (int i = 0; i < f->nq; ++i)
-            printf("  %6d %12.4f %10.4f %12.4f %10.4f\n", f->q_min + i, f->f_wham[i],
-                   f->sigma_wham[i], f->f_mbar[i], f->sigma_mbar[i]);
-    }
-    if (!any) printf("no complete window set: nothing to analyze\n");
+    if (!any) printf("no complete set with an analysis: nothing to analyze\n");
 }
 
 int analyze_main(int argc, char **argv) {
@@ -113,23 +103,22 @@ int analyze_main(int argc, char **argv) {
     h5out_quiet_errors();
     h5in in;
     if ((status = h5in_open(&in, path))) return cli_error(status);
-    fq_result **fq = calloc((size_t)in.j.nwindow_sets + 1, sizeof *fq);
-    if (!fq) status = ripen_fail(RIPEN_ENOMEM, "out of memory");
+    void **results = calloc((size_t)in.j.nsets + 1, sizeof *results);
+    if (!results) status = ripen_fail(RIPEN_ENOMEM, "out of memory");
+    const set_analysis_options options = {.bootstrap = (int)bootstrap};
     if (!status)
-        status = fq_compute_all(&in.j, in.present, h5in_load_task, &in, (int)bootstrap, fq);
+        status = results_analyze(&in.j, in.present, h5in_load_task, &in, &options, results);
     char partial[JOB_PATH_CAPACITY + 16];
     snprintf(partial, sizeof partial, "%s.partial", path);
     int any = 0;
-    for (int w = 0; fq && w < in.j.nwindow_sets; ++w) any |= fq[w] != NULL;
+    for (int s = 0; results && s < in.j.nsets; ++s) any |= results[s] != NULL;
     if (!status && any) status = copy_file(path, partial);
-    if (!status && any) status = rewrite_fq(partial, &in.j, fq);
+    if (!status && any) status = rewrite_results(partial, &in.j, results);
     if (!status && any && rename(partial, path) != 0)
         status = ripen_fail(RIPEN_EIO, "cannot replace %s: %s", path, strerror(errno));
     if (status && any) remove(partial);
-    if (!status) print_fq(&in.j, fq);
-    for (int w = 0; fq && w < in.j.nwindow_sets; ++w)
-        if (fq[w]) fq_free(fq[w]), free(fq[w]);
-    free(fq);
+    if (!status) print_results(&in.j, results);
+    results_free(&in.j, results);
     h5in_close(&in);
     return status ? cli_error(status) : RIPEN_OK;
 }

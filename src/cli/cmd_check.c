@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "ripen/error.h"
 #include "ripen/job.h"
+#include "ripen/task_kind.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -21,7 +22,8 @@ static void describe_system(const system_spec *s) {
 int check_main(int argc, char **argv) {
     if (argc != 2 || strcmp(argv[1], "--help") == 0) {
         fputs("usage: ripen check JOB.json\n\nValidates the job file (the same checks as ripen "
-              "run) and lists its ensembles,\nwindow sets and tasks. Exit status 0 if valid, 2 "
+              "run) and lists its entries\n(ensembles, window sets, ...) and tasks. Exit status 0 "
+              "if valid, 2 "
               "if not.\n",
               argc == 2 ? stdout : stderr);
         return argc == 2 ? RIPEN_OK : RIPEN_EINVAL;
@@ -32,23 +34,9 @@ int check_main(int argc, char **argv) {
     printf("%s: valid; seed %llu, %lld tasks, output %s (about %.1f MiB)\n", argv[1],
            (unsigned long long)j.seed, (long long)j.ntasks, j.output,
            job_output_bytes(&j) / 1048576.0);
-    for (int e = 0; e < j.nensembles; ++e) {
-        const ensemble_spec *en = &j.ensembles[e];
-        printf("  ensemble %s: %d replicas, up to %llu steps, sample every %llu, tau by %s%s\n",
-               en->name, en->replicas, (unsigned long long)en->max_steps,
-               (unsigned long long)en->sample_interval, doubling_criterion_names[en->criterion],
-               en->stop_at_doubling ? " (stop at doubling)" : "");
-        describe_system(&en->system);
-    }
-    for (int w = 0; w < j.nwindow_sets; ++w) {
-        const window_set_spec *ws = &j.window_sets[w];
-        printf("  windows %s: %d windows over q in [%d, %d] (width %d, overlap %d), layer = %d "
-               "sites, %llu + %llu steps each%s\n",
-               ws->name, ws->nwindows, ws->q_min, ws->q_max, ws->width, ws->overlap,
-               ws->layer_sites, (unsigned long long)ws->equilibration_steps,
-               (unsigned long long)ws->sampling_steps,
-               ws->tilt ? ", tilted (each tunes its own mu_core)" : "");
-        describe_system(&ws->system);
+    for (int s = 0; s < j.nsets; ++s) {
+        j.sets[s].kind->describe(&j.sets[s]);
+        describe_system(&j.sets[s].system);
     }
     job_free(&j);
     return RIPEN_OK;

@@ -2,7 +2,6 @@
  * would have written. */
 #include "cli.h"
 #include "ripen/error.h"
-#include "ripen/fq.h"
 #include "ripen/h5out.h"
 
 #include <mpi.h>

@@ -2,12 +2,11 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 #include "ripen/error.h"
-#include "ripen/fq.h"
 #include "ripen/h5out.h"
 #include "ripen/job.h"
 #include "ripen/journal.h"
 #include "ripen/sched.h"
-#include "ripen/survival.h"
+#include "ripen/task_kind.h"
 
 #include <mpi.h>
 #include <errno.h>
@@ -238,56 +237,15 @@ static int load_from_journal(void *context, int64_t id, task_record *r) {
     return status;
 }
 
-static void print_summary(const job *j, task_loader load, void *context, fq_result **fq) {
-    printf(
-        "\nsummary (tau = doubling time in MC steps; censored replicas count via Kaplan-Meier)\n");
-    double fastest = -1;
-    double *medians = calloc((size_t)j->nensembles + 1, sizeof *medians);
-    for (int e = 0; e < j->nensembles && medians; ++e) {
-        const ensemble_spec *en = &j->ensembles[e];
-        int64_t *times = calloc((size_t)en->replicas, sizeof *times);
-        uint8_t *censored = calloc((size_t)en->replicas, 1);
-        int doubled = 0, loaded = 0;
-        for (int k = 0; k < en->replicas && times && censored; ++k) {
-            task_record r;
-            if (task_record_init(&r, j, en->first_task + k)) continue;
-            if (!load(context, en->first_task + k, &r)) {
-                const int64_t tau = r.tau[en->criterion];
-                times[loaded] = tau >= 0 ? tau : (int64_t)r.step;
-                censored[loaded] = tau < 0;
-                doubled += tau >= 0;
-                ++loaded;
-            }
-            task_record_free(&r);
-        }
-        medians[e] = survival_km_median(times, censored, loaded);
-        if (medians[e] > 0 && (fastest < 0 || medians[e] < fastest)) fastest = medians[e];
-        printf("  %-28s %5d replicas, %5d doubled (%s), ", en->name, loaded, doubled,
-               doubling_criterion_names[en->criterion]);
-        if (medians[e] >= 0)
-            printf("median tau %.0f\n", medians[e]);
-        else
-            printf("median tau > %llu (over half censored)\n", (unsigned long long)en->max_steps);
-        free(times), free(censored);
-    }
-    if (fastest > 0 && j->nensembles > 1)
-        for (int e = 0; e < j->nensembles; ++e)
-            if (medians[e] > 0)
-                printf("  median tau %-22s / fastest = %.2f\n", j->ensembles[e].name,
-                       medians[e] / fastest);
-    free(medians);
-    for (int w = 0; w < j->nwindow_sets; ++w)
-        if (fq[w] && fq[w]->failed)
-            printf("  F(q) %-22s not determined (see the warning)\n", j->window_sets[w].name);
-        else if (fq[w])
-            printf("  F(q) %-22s mu_core* = %.3f kT, barrier %.2f +- %.2f kT (WHAM), %.2f +- "
-                   "%.2f kT (MBAR)%s%s\n",
-                   j->window_sets[w].name, fq[w]->mu_star, fq[w]->barrier_wham,
-                   fq[w]->barrier_wham_sigma, fq[w]->barrier_mbar, fq[w]->barrier_mbar_sigma,
-                   fq[w]->warnings[0] ? "; warning: " : "", fq[w]->warnings);
+static void print_summary(const job *j, task_loader load, void *context, void *const *results) {
+    printf("\nsummary (tau = doubling time in MC steps; censored replicas count via "
+           "Kaplan-Meier)\n");
+    for (int k = 0; k < task_kind_count; ++k)
+        if (job_count_sets(j, task_kinds[k]) > 0 && task_kinds[k]->summary)
+            task_kinds[k]->summary(j, task_kinds[k], load, context, results);
 }
 
-/* Writes the file from the journal; rank 0 computes F(q) and shares it. */
+/* Writes the file from the journal; rank 0 analyses the sets and shares the results. */
 static int finish(MPI_Comm comm, const run_args *a, const job *j, const journal *jn,
                   const uint8_t *present, double started, run_report *report) {
     int rank;
@@ -297,12 +255,12 @@ static int finish(MPI_Comm comm, const run_args *a, const job *j, const journal 
                                      .shard_index = a->shard_index,
                                      .shard_count = a->shard_count,
                                      .started = started};
-    fq_result **fq = NULL;
+    void **results = NULL;
     double write_seconds = 0;
     int status = results_write(comm, j, j->output, present, load_from_journal, &loader, &options,
-                               &fq, &write_seconds);
+                               &results, &write_seconds);
     if (report) report->write_seconds = write_seconds;
-    if (!status && rank == 0 && !a->quiet) print_summary(j, load_from_journal, &loader, fq);
+    if (!status && rank == 0 && !a->quiet) print_summary(j, load_from_journal, &loader, results);
     if (!status && rank == 0 && !a->keep_journal) {
         const int removed = journal_remove(jn, j);
         if (removed) fprintf(stderr, "ripen: warning: %s\n", ripen_last_error());
@@ -312,7 +270,7 @@ static int finish(MPI_Comm comm, const run_args *a, const job *j, const journal 
         printf("wrote %s: %.2f s wall, of which %.3f s (%.1f%%) writing the HDF5 file\n", j->output,
                wall, write_seconds, 100.0 * write_seconds / wall);
     }
-    results_free_fq(j, fq);
+    results_free(j, results);
     return status;
 }
 
@@ -369,7 +327,7 @@ int run_on(MPI_Comm comm, int argc, char **argv, run_report *report) {
     if (!status) MPI_Bcast(done, (int)j.ntasks, MPI_UINT8_T, 0, comm);
     int64_t owned = 0, remaining = 0;
     for (int64_t id = 0; id < j.ntasks && !status; ++id) {
-        const int mine = id % a.shard_count == a.shard_index;
+        const int mine = job_shard_key(&j, id) % a.shard_count == a.shard_index;
         owned += mine;
         todo[id] = (uint8_t)(mine && !done[id]);
         remaining += todo[id];

@@ -91,3 +91,34 @@ int h5_read_block(hid_t d, hid_t memory_type, int rank, const hsize_t *start, co
     if (file_space >= 0) H5Sclose(file_space);
     return err < 0 ? RIPEN_EIO : RIPEN_OK;
 }
+
+int h5_read_from(hid_t group, const char *name, hid_t memory_type, int rank, const hsize_t *start,
+                 const hsize_t *count, void *data) {
+    const hid_t d = H5Dopen2(group, name, H5P_DEFAULT);
+    if (d < 0) return RIPEN_EIO;
+    const int status = h5_read_block(d, memory_type, rank, start, count, data);
+    H5Dclose(d);
+    return status;
+}
+
+int h5_system_attributes(hid_t g, const system_spec *s) {
+    const model_params *m = &s->model;
+    int status = h5_attr_int(g, "lx", s->lx);
+    if (!status) status = h5_attr_int(g, "ly", s->ly);
+    if (!status) status = h5_attr_int(g, "lz", s->lz);
+    if (!status) status = h5_attr_double(g, "eps_core", m->eps_core);
+    if (!status) status = h5_attr_double(g, "eps_shell", m->eps_shell);
+    if (!status) status = h5_attr_double(g, "eps_interface", m->eps_interface);
+    if (!status) status = h5_attr_double(g, "mu_core", m->mu_core);
+    if (!status) status = h5_attr_double(g, "mu_shell", m->mu_shell);
+    if (!status) status = h5_attr_string(g, "energy_form", energy_form_names[m->form]);
+    if (!status) status = h5_attr_string(g, "move_set", move_set_names[m->moves]);
+    if (!status) status = h5_attr_string(g, "proposals", proposal_kind_names[m->proposals]);
+    if (!status) status = h5_attr_string(g, "shell_ensemble", shell_ensemble_names[m->shell]);
+    if (!status) status = h5_attr_int(g, "bond_neighbours", m->bond_directions);
+    if (!status) status = h5_attr_double(g, "p_swap", m->p_swap);
+    if (!status) status = h5_attr_string(g, "dynamics", s->dynamics->name);
+    if (!status) status = h5_attr_int(g, "core_sites_requested", s->core_sites);
+    if (!status) status = h5_attr_int(g, "shell_thickness", s->shell_thickness);
+    return status;
+}

@@ -5,6 +5,8 @@
 
 #include <hdf5.h>
 
+#include "ripen/job.h"
+
 int h5_attr_write(hid_t loc, const char *name, hid_t type, const void *value);
 /* A fixed-length, NUL-terminated UTF-8 string type of `length` bytes. */
 hid_t h5_string_type(size_t length);
@@ -21,5 +23,13 @@ int h5_write_block(hid_t d, hid_t memory_type, int rank, const hsize_t *start, c
                    const void *data);
 int h5_read_block(hid_t d, hid_t memory_type, int rank, const hsize_t *start, const hsize_t *count,
                   void *data);
+
+/* h5_read_block on dataset `name` under `group`. */
+int h5_read_from(hid_t group, const char *name, hid_t memory_type, int rank, const hsize_t *start,
+                 const hsize_t *count, void *data);
+
+/* The system a set simulates, as attributes of its group (lattice, model, readings, dynamics,
+ * initial particle). */
+int h5_system_attributes(hid_t group, const system_spec *s);
 
 #endif

@@ -1,10 +1,13 @@
-/* Job files: parsing, validation, sweep expansion and the task list (docs/jobs.md). */
+/* Job files: parsing, validation, sweep expansion and the task list (docs/jobs.md). What an
+ * entry of each kind holds is the kind's business (task_kind.h); this file knows only the
+ * system every entry shares, sweeps, names and task numbering. */
 #include "ripen/job.h"
 
+#include "job_entry.h"
 #include "json_read.h"
 #include "ripen/error.h"
 #include "ripen/initial.h"
-#include "ripen/order_parameter.h"
+#include "ripen/task_kind.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -14,46 +17,18 @@
 #include <string.h>
 
 enum { JOB_MAX_FILE_BYTES = 16 << 20 };
-#define JOB_MAX_REPLICAS     10000000
-#define JOB_MAX_STEPS        1000000000000.0
-#define JOB_MAX_TASKS        100000000
-#define JOB_MAX_SWEEP_POINTS 10000
+#define JOB_MAX_TASKS 100000000
 
-static const char *const root_keys[] = {"name",    "seed",     "output",           "lattice",
-                                        "model",   "dynamics", "initial",          "ensembles",
-                                        "windows", "comment",  "output_limit_gib", NULL};
+/* Keys of the job object besides one array per task kind. */
+static const char *const root_keys_common[] = {"name",    "seed",    "output",
+                                               "lattice", "model",   "dynamics",
+                                               "initial", "comment", "output_limit_gib"};
+enum { ROOT_KEYS_COMMON = sizeof root_keys_common / sizeof *root_keys_common };
 static const char *const system_keys_lattice[] = {"lx", "ly", "lz", NULL};
 static const char *const system_keys_initial[] = {"core_sites", "shell_thickness", NULL};
 static const char *const model_keys[] = {
     "eps_core", "eps_shell", "eps_interface",  "mu_core",         "mu_shell", "energy_form",
     "move_set", "proposals", "shell_ensemble", "bond_neighbours", "p_swap",   NULL};
-/* Keys every ensemble and window set accepts: the system overrides, sweeps and comments. */
-#define ENTRY_SYSTEM_KEYS                                                                          \
-    "shell_thickness", "lattice", "model", "dynamics", "initial", "sweep", "comment"
-static const char *const ensemble_keys[] = {"name",
-                                            "replicas",
-                                            "max_steps",
-                                            "sample_interval",
-                                            "snapshot_interval",
-                                            "snapshot_replicas",
-                                            "stop_at_doubling",
-                                            "doubling_criterion",
-                                            ENTRY_SYSTEM_KEYS,
-                                            NULL};
-static const char *const window_keys[] = {"name",
-                                          "mode",
-                                          "q_min",
-                                          "q_max",
-                                          "width",
-                                          "overlap",
-                                          "layer_sites",
-                                          "equilibration_steps",
-                                          "sampling_steps",
-                                          "sample_interval",
-                                          "tilt",
-                                          "repeat",
-                                          ENTRY_SYSTEM_KEYS,
-                                          NULL};
 
 /* ---- the physical system ---- */
 
@@ -120,7 +95,7 @@ static int parse_initial(const cJSON *obj, const char *path, system_spec *s) {
 
 /* Applies the system keys present in `obj` (lattice, model, dynamics, initial, and the
  * shell_thickness shortcut) on top of `s`. */
-static int parse_system(const cJSON *obj, const char *path, system_spec *s) {
+int job_entry_system(const cJSON *obj, const char *path, system_spec *s) {
     char where[1024];
     int status = RIPEN_OK;
     const cJSON *item;
@@ -180,150 +155,9 @@ static int check_name(const char *name, const char *path) {
     return RIPEN_OK;
 }
 
-/* ---- ensembles and window sets ---- */
-
-static int parse_ensemble(const cJSON *obj, const char *path, const system_spec *defaults,
-                          ensemble_spec *e) {
-    int status;
-    if ((status = json_require_object(obj, path)) ||
-        (status = json_check_keys(obj, path, ensemble_keys)))
-        return status;
-    *e = (ensemble_spec){.system = *defaults,
-                         .replicas = 1,
-                         .max_steps = 100000,
-                         .sample_interval = 100,
-                         .snapshot_interval = 0,
-                         .snapshot_replicas = 1,
-                         .stop_at_doubling = 1,
-                         .criterion = DOUBLING_CLUSTER};
-    int64_t replicas = e->replicas, snapshot_replicas = e->snapshot_replicas;
-    char criterion[32] = "cluster";
-    if ((status = json_get_string(obj, "name", path, e->name, sizeof e->name)) ||
-        (status = json_get_int(obj, "replicas", path, 1, JOB_MAX_REPLICAS, &replicas)) ||
-        (status =
-             json_get_uint(obj, "max_steps", path, 1, (uint64_t)JOB_MAX_STEPS, &e->max_steps)) ||
-        (status = json_get_uint(obj, "sample_interval", path, 1, (uint64_t)JOB_MAX_STEPS,
-                                &e->sample_interval)) ||
-        (status = json_get_uint(obj, "snapshot_interval", path, 0, (uint64_t)JOB_MAX_STEPS,
-                                &e->snapshot_interval)) ||
-        (status = json_get_int(obj, "snapshot_replicas", path, 0, JOB_MAX_REPLICAS,
-                               &snapshot_replicas)) ||
-        (status = json_get_bool(obj, "stop_at_doubling", path, &e->stop_at_doubling)) ||
-        (status = json_get_string(obj, "doubling_criterion", path, criterion, sizeof criterion)) ||
-        (status = parse_system(obj, path, &e->system)))
-        return status;
-    e->replicas = (int)replicas;
-    e->snapshot_replicas = (int)(snapshot_replicas < replicas ? snapshot_replicas : replicas);
-    const int c = model_lookup_name(doubling_criterion_names, DOUBLING_CRITERIA, criterion);
-    if (c < 0)
-        return ripen_fail(RIPEN_EINVAL,
-                          "%s.doubling_criterion = \"%s\": must be one of \"cluster\", \"area\", "
-                          "\"count\"",
-                          path, criterion);
-    e->criterion = (doubling_criterion)c;
-    if (e->sample_interval > e->max_steps)
-        return ripen_fail(RIPEN_EINVAL,
-                          "%s.sample_interval = %llu: must not exceed max_steps = %llu", path,
-                          (unsigned long long)e->sample_interval, (unsigned long long)e->max_steps);
-    if (e->snapshot_interval > e->max_steps)
-        return ripen_fail(
-            RIPEN_EINVAL, "%s.snapshot_interval = %llu: must not exceed max_steps = %llu", path,
-            (unsigned long long)e->snapshot_interval, (unsigned long long)e->max_steps);
-    return check_name(e->name, path);
-}
-
-static int derive_windows(window_set_spec *w, const char *path, const initial_report *report) {
-    const int64_t core0 = report->core_sites;
-    const int64_t nsites = (int64_t)w->system.lx * w->system.ly * w->system.lz;
-    if (w->q_min < -core0 || w->q_max > nsites - core0 || w->q_min >= w->q_max)
-        return ripen_fail(RIPEN_EINVAL,
-                          "%s: q range [%d, %d] must satisfy %lld <= q_min < q_max <= %lld "
-                          "(N_core from 0 to the lattice size)",
-                          path, w->q_min, w->q_max, (long long)-core0, (long long)(nsites - core0));
-    if (w->width < 2 || w->width > w->q_max - w->q_min + 1)
-        return ripen_fail(RIPEN_EINVAL, "%s.width = %d: must be in [2, %d] (q values per window)",
-                          path, w->width, w->q_max - w->q_min + 1);
-    if (w->overlap < 1 || w->overlap >= w->width)
-        return ripen_fail(RIPEN_EINVAL,
-                          "%s.overlap = %d: must be in [1, width - 1 = %d]: neighbouring windows "
-                          "must share q values to be combined",
-                          path, w->overlap, w->width - 1);
-    const int span = w->q_max - w->q_min + 1, stride = w->width - w->overlap;
-    w->nwindows = 1 + (span - w->width + stride - 1) / stride;
-    if (w->layer_sites == 0) w->layer_sites = q_layer_sites(report, w->system.lz);
-    /* F(q) is read over one layer from q_start. */
-    const int q_start = q_profile_start(w->q_min, w->q_max);
-    if (q_start + w->layer_sites > w->q_max)
-        return ripen_fail(RIPEN_EINVAL,
-                          "%s: q_max = %d must reach one full layer, q = %d + layer_sites = %d",
-                          path, w->q_max, q_start, q_start + w->layer_sites);
-    return RIPEN_OK;
-}
-
-void window_bounds(const window_set_spec *w, int k, int *lo, int *hi) {
-    *lo = w->q_min + k * (w->width - w->overlap);
-    *hi = *lo + w->width - 1;
-    if (*hi > w->q_max) *hi = w->q_max;
-    if (k == w->nwindows - 1 && *hi < w->q_max) *hi = w->q_max;
-}
-
-static int parse_window_set(const cJSON *obj, const char *path, const system_spec *defaults,
-                            window_set_spec *w) {
-    int status;
-    if ((status = json_require_object(obj, path)) ||
-        (status = json_check_keys(obj, path, window_keys)))
-        return status;
-    *w = (window_set_spec){.system = *defaults,
-                           .q_min = -4,
-                           .q_max = 24,
-                           .width = 4,
-                           .overlap = 2,
-                           .equilibration_steps = 1000,
-                           .sampling_steps = 10000,
-                           .sample_interval = 1};
-    int64_t v[5] = {w->q_min, w->q_max, w->width, w->overlap, 0}, repeat = 0;
-    if ((status = json_get_string(obj, "name", path, w->name, sizeof w->name)) ||
-        (status = json_get_int(obj, "q_min", path, -LATTICE_MAX_SITES, LATTICE_MAX_SITES, &v[0])) ||
-        (status = json_get_int(obj, "q_max", path, -LATTICE_MAX_SITES, LATTICE_MAX_SITES, &v[1])) ||
-        (status = json_get_int(obj, "width", path, 2, LATTICE_MAX_SITES, &v[2])) ||
-        (status = json_get_int(obj, "overlap", path, 1, LATTICE_MAX_SITES, &v[3])) ||
-        (status = json_get_int(obj, "layer_sites", path, 1, LATTICE_MAX_SITES, &v[4])) ||
-        (status = json_get_uint(obj, "equilibration_steps", path, 0, (uint64_t)JOB_MAX_STEPS,
-                                &w->equilibration_steps)) ||
-        (status = json_get_uint(obj, "sampling_steps", path, 1, (uint64_t)JOB_MAX_STEPS,
-                                &w->sampling_steps)) ||
-        (status = json_get_uint(obj, "sample_interval", path, 1, (uint64_t)JOB_MAX_STEPS,
-                                &w->sample_interval)) ||
-        (status = json_get_bool(obj, "tilt", path, &w->tilt)) ||
-        (status = json_get_int(obj, "repeat", path, 0, JOB_MAX_SWEEP_POINTS, &repeat)) ||
-        (status = parse_system(obj, path, &w->system)))
-        return status;
-    w->q_min = (int)v[0], w->q_max = (int)v[1], w->width = (int)v[2], w->overlap = (int)v[3];
-    w->layer_sites = (int)v[4];
-    w->repeat = (int)repeat;
-    char mode[32] = "windows";
-    if ((status = json_get_string(obj, "mode", path, mode, sizeof mode))) return status;
-    if (strcmp(mode, "brute-force") == 0) {
-        /* The paper's method: one unbiased run histogramming q; one window over the range. */
-        if (cJSON_HasObjectItem(obj, "width") || cJSON_HasObjectItem(obj, "overlap"))
-            return ripen_fail(RIPEN_EINVAL, "%s: mode \"brute-force\" takes no width or overlap",
-                              path);
-        w->width = w->q_max - w->q_min + 1, w->overlap = 1;
-    } else if (strcmp(mode, "windows") != 0) {
-        return ripen_fail(RIPEN_EINVAL, "%s.mode = \"%s\": must be \"windows\" or \"brute-force\"",
-                          path, mode);
-    }
-    if (w->tilt && w->equilibration_steps < WINDOW_TILT_MIN_EQUILIBRATION)
-        return ripen_fail(RIPEN_EINVAL,
-                          "%s.tilt: needs equilibration_steps >= %d (the tilt is tuned in %d "
-                          "rounds of the equilibration, then relaxed in one), got %llu",
-                          path, WINDOW_TILT_MIN_EQUILIBRATION, WINDOW_TILT_ROUNDS,
-                          (unsigned long long)w->equilibration_steps);
-    if (w->sample_interval > w->sampling_steps)
-        return ripen_fail(
-            RIPEN_EINVAL, "%s.sample_interval = %llu: must not exceed sampling_steps = %llu", path,
-            (unsigned long long)w->sample_interval, (unsigned long long)w->sampling_steps);
-    return check_name(w->name, path);
+int job_entry_name(const cJSON *obj, const char *path, char *name, size_t capacity) {
+    const int status = json_get_string(obj, "name", path, name, capacity);
+    return status ? status : check_name(name, path);
 }
 
 /* ---- sweeps: expanded on the JSON itself, so every point is parsed like a plain entry ---- */
@@ -464,7 +298,7 @@ static int sweep_point(const cJSON *entry, const cJSON *sweep, long point, const
 /* Each expanded entry remembers where it came from, for error messages. */
 #define PATH_KEY "\x01path"
 
-/* Expands the array at `key` (ensembles or windows) into a flat array of entries. */
+/* Expands the array at `key` (one kind's entries) into a flat array of entries. */
 static int expand_entries(const cJSON *array, const char *path, const char *default_name,
                           cJSON **expanded) {
     *expanded = cJSON_CreateArray();
@@ -526,128 +360,132 @@ static void take_path(cJSON *entry, char *where, size_t capacity) {
     cJSON_DeleteItemFromObjectCaseSensitive(entry, PATH_KEY);
 }
 
-static int parse_groups(job *j, const cJSON *root, const system_spec *defaults) {
-    cJSON *ensembles = NULL, *windows = NULL;
-    const cJSON *item;
-    int status = RIPEN_OK;
-    if ((item = cJSON_GetObjectItemCaseSensitive(root, "ensembles")))
-        status = expand_entries(item, "ensembles", "ensemble", &ensembles);
-    if (!status && (item = cJSON_GetObjectItemCaseSensitive(root, "windows")))
-        status = expand_entries(item, "windows", "windows", &windows);
-    j->nensembles = ensembles ? cJSON_GetArraySize(ensembles) : 0;
-    j->nwindow_sets = windows ? cJSON_GetArraySize(windows) : 0;
-    if (!status && j->nensembles + j->nwindow_sets == 0)
-        status =
-            ripen_fail(RIPEN_EINVAL, "job: no work: give at least one entry in \"ensembles\" or "
-                                     "\"windows\"");
-    if (!status) {
-        j->ensembles = calloc((size_t)j->nensembles + 1, sizeof *j->ensembles);
-        j->window_sets = calloc((size_t)j->nwindow_sets + 1, sizeof *j->window_sets);
-        if (!j->ensembles || !j->window_sets) status = ripen_fail(RIPEN_ENOMEM, "out of memory");
+static void free_sets(job *j) {
+    for (int s = 0; s < j->nsets && j->sets; ++s)
+        if (j->sets[s].spec) j->sets[s].kind->free_spec(j->sets[s].spec);
+    free(j->sets);
+    j->sets = NULL, j->nsets = 0;
+}
+
+/* Parses, checks and prepares one expanded entry of `kind`. */
+static int parse_set(cJSON *entry, const task_kind *kind, int index, const system_spec *defaults,
+                     task_set *set) {
+    char where[1300];
+    take_path(entry, where, sizeof where);
+    *set = (task_set){.kind = kind, .index = index, .system = *defaults, .nstages = 1};
+    int status;
+    if ((status = json_require_object(entry, where)) ||
+        (status = json_check_keys(entry, where, kind->keys)) ||
+        (status = kind->parse(entry, where, set)))
+        return status;
+    initial_report report;
+    if ((status = check_system(&set->system, where, &report))) return status;
+    return kind->prepare(set, where, &report);
+}
+
+static int no_work(void) {
+    char kinds[256] = "";
+    for (int k = 0; k < task_kind_count; ++k) {
+        const size_t used = strlen(kinds);
+        snprintf(kinds + used, sizeof kinds - used, "%s\"%s\"",
+                 k == 0                     ? ""
+                 : k == task_kind_count - 1 ? " or "
+                                            : ", ",
+                 task_kinds[k]->key);
     }
-    int index = 0;
-    for (cJSON *e = ensembles ? ensembles->child : NULL; e && !status; e = e->next) {
-        char where[1300];
-        take_path(e, where, sizeof where);
-        initial_report report;
-        status = parse_ensemble(e, where, defaults, &j->ensembles[index]);
-        if (!status) status = check_system(&j->ensembles[index].system, where, &report);
-        ++index;
+    return ripen_fail(RIPEN_EINVAL, "job: no work: give at least one entry in %s", kinds);
+}
+
+static int parse_sets(job *j, const cJSON *root, const system_spec *defaults) {
+    cJSON *expanded[16] = {0};
+    int status = RIPEN_OK, total = 0;
+    for (int k = 0; k < task_kind_count && !status; ++k) {
+        const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, task_kinds[k]->key);
+        if (item)
+            status = expand_entries(item, task_kinds[k]->key, task_kinds[k]->entry, &expanded[k]);
+        if (expanded[k]) total += cJSON_GetArraySize(expanded[k]);
     }
-    index = 0;
-    for (cJSON *w = windows ? windows->child : NULL; w && !status; w = w->next) {
-        char where[1300];
-        take_path(w, where, sizeof where);
-        initial_report report;
-        status = parse_window_set(w, where, defaults, &j->window_sets[index]);
-        if (!status) status = check_system(&j->window_sets[index].system, where, &report);
-        if (!status) status = derive_windows(&j->window_sets[index], where, &report);
-        ++index;
+    if (!status && total == 0) status = no_work();
+    if (!status && !(j->sets = calloc((size_t)total + 1, sizeof *j->sets)))
+        status = ripen_fail(RIPEN_ENOMEM, "out of memory");
+    for (int k = 0; k < task_kind_count && !status; ++k) {
+        int index = 0;
+        for (cJSON *e = expanded[k] ? expanded[k]->child : NULL; e && !status; e = e->next) {
+            status = parse_set(e, task_kinds[k], index++, defaults, &j->sets[j->nsets]);
+            ++j->nsets; /* freed with its spec, also when parsing failed half-way */
+        }
     }
-    cJSON_Delete(ensembles);
-    cJSON_Delete(windows);
+    for (int k = 0; k < task_kind_count; ++k) cJSON_Delete(expanded[k]);
     return status;
 }
 
-/* Index of the first name (at `base`, `stride` bytes apart) that repeats an earlier one, or -1:
- * ensembles and window sets both start with their name. */
-static int first_repeated_name(const char *base, size_t stride, int count) {
-    for (int a = 0; a < count; ++a)
-        for (int b = 0; b < a; ++b)
-            if (strcmp(base + (size_t)a * stride, base + (size_t)b * stride) == 0) return a;
-    return -1;
-}
-
 static int check_unique_names(const job *j) {
-    int repeated = first_repeated_name(j->ensembles->name, sizeof *j->ensembles, j->nensembles);
-    if (repeated >= 0)
-        return ripen_fail(RIPEN_EINVAL, "ensembles: name \"%s\" used twice",
-                          j->ensembles[repeated].name);
-    repeated = first_repeated_name(j->window_sets->name, sizeof *j->window_sets, j->nwindow_sets);
-    if (repeated >= 0)
-        return ripen_fail(RIPEN_EINVAL, "windows: name \"%s\" used twice",
-                          j->window_sets[repeated].name);
+    for (int a = 0; a < j->nsets; ++a)
+        for (int b = 0; b < a; ++b)
+            if (j->sets[a].kind == j->sets[b].kind && !strcmp(j->sets[a].name, j->sets[b].name))
+                return ripen_fail(RIPEN_EINVAL, "%s: name \"%s\" used twice", j->sets[a].kind->key,
+                                  j->sets[a].name);
     return RIPEN_OK;
 }
 
 static int build_tasks(job *j) {
     int64_t n = 0;
-    for (int e = 0; e < j->nensembles; ++e) n += j->ensembles[e].replicas;
-    for (int w = 0; w < j->nwindow_sets; ++w) n += j->window_sets[w].nwindows;
+    for (int s = 0; s < j->nsets; ++s) n += j->sets[s].ntasks;
     if (n > JOB_MAX_TASKS)
         return ripen_fail(RIPEN_EINVAL, "job: %lld tasks: at most %d allowed", (long long)n,
                           JOB_MAX_TASKS);
-    j->tasks = malloc(sizeof *j->tasks * (size_t)n);
+    j->tasks = malloc(sizeof *j->tasks * (size_t)(n + 1));
     if (!j->tasks) return ripen_fail(RIPEN_ENOMEM, "out of memory for %lld tasks", (long long)n);
     j->ntasks = 0;
-    for (int e = 0; e < j->nensembles; ++e) {
-        ensemble_spec *en = &j->ensembles[e];
-        const double sites = (double)en->system.lx * en->system.ly * en->system.lz;
-        en->first_task = j->ntasks;
-        for (int r = 0; r < en->replicas; ++r)
-            j->tasks[j->ntasks++] = (task_spec){TASK_REPLICA, e, r, sites * (double)en->max_steps};
-    }
-    for (int w = 0; w < j->nwindow_sets; ++w) {
-        window_set_spec *ws = &j->window_sets[w];
-        const double sites = (double)ws->system.lx * ws->system.ly * ws->system.lz;
-        ws->first_task = j->ntasks;
-        for (int k = 0; k < ws->nwindows; ++k)
-            j->tasks[j->ntasks++] = (task_spec){
-                TASK_WINDOW, w, k, sites * (double)(ws->equilibration_steps + ws->sampling_steps)};
+    for (int s = 0; s < j->nsets; ++s) {
+        task_set *set = &j->sets[s];
+        set->first_task = j->ntasks;
+        for (int64_t m = 0; m < set->ntasks; ++m) {
+            task_spec *t = &j->tasks[j->ntasks++];
+            *t = (task_spec){.set = s, .member = m};
+            set->kind->task(set, m, &t->stage, &t->cost);
+        }
     }
     return RIPEN_OK;
 }
 
-int64_t ensemble_series_length(const ensemble_spec *e) {
-    return (int64_t)(e->max_steps / e->sample_interval) + 1;
+const task_set *job_set_of_kind(const job *j, const task_kind *kind, int index) {
+    for (int s = 0; s < j->nsets; ++s)
+        if (j->sets[s].kind == kind && j->sets[s].index == index) return &j->sets[s];
+    return NULL;
 }
 
-int64_t ensemble_snapshot_count(const ensemble_spec *e) {
-    return e->snapshot_interval ? (int64_t)(e->max_steps / e->snapshot_interval) + 1 : 0;
+int job_count_sets(const job *j, const task_kind *kind) {
+    int n = 0;
+    for (int s = 0; s < j->nsets; ++s) n += j->sets[s].kind == kind;
+    return n;
 }
 
-int64_t window_sample_count(const window_set_spec *w) {
-    return (int64_t)(w->sampling_steps / w->sample_interval);
+int64_t job_shard_key(const job *j, int64_t id) {
+    const task_set *set = job_task_set(j, id);
+    return set->nstages > 1 ? set->first_task : id;
 }
 
 double job_output_bytes(const job *j) {
     double bytes = 0;
-    for (int e = 0; e < j->nensembles; ++e) {
-        const ensemble_spec *en = &j->ensembles[e];
-        const double sites = (double)en->system.lx * en->system.ly * en->system.lz;
-        bytes += (double)en->replicas * (double)ensemble_series_length(en) * (5 * 4 + 8);
-        bytes += (double)en->snapshot_replicas * (double)ensemble_snapshot_count(en) * sites;
-    }
-    for (int w = 0; w < j->nwindow_sets; ++w)
-        bytes += (double)j->window_sets[w].nwindows *
-                 (double)window_sample_count(&j->window_sets[w]) * (4 + 8);
+    for (int s = 0; s < j->nsets; ++s) bytes += j->sets[s].kind->output_bytes(&j->sets[s]);
     return bytes;
+}
+
+/* The job's keys: the common ones and one array per kind. */
+static int check_root_keys(const cJSON *root) {
+    const char *keys[ROOT_KEYS_COMMON + 16 + 1];
+    int n = 0;
+    for (int k = 0; k < ROOT_KEYS_COMMON - 2; ++k) keys[n++] = root_keys_common[k];
+    for (int k = 0; k < task_kind_count; ++k) keys[n++] = task_kinds[k]->key;
+    for (int k = ROOT_KEYS_COMMON - 2; k < ROOT_KEYS_COMMON; ++k) keys[n++] = root_keys_common[k];
+    keys[n] = NULL;
+    return json_check_keys(root, "", keys);
 }
 
 static int parse_root(job *j, const cJSON *root) {
     int status;
-    if ((status = json_require_object(root, "job")) ||
-        (status = json_check_keys(root, "", root_keys)))
+    if ((status = json_require_object(root, "job")) || (status = check_root_keys(root)))
         return status;
     system_spec defaults;
     system_default(&defaults);
@@ -656,8 +494,8 @@ static int parse_root(job *j, const cJSON *root) {
     if ((status = json_get_uint(root, "seed", "", 0, (uint64_t)9007199254740992.0, &j->seed)) ||
         (status = json_get_string(root, "output", "", j->output, sizeof j->output)) ||
         (status = json_get_double(root, "output_limit_gib", "", 0, 1e6, &j->output_limit_gib)) ||
-        (status = parse_system(root, "", &defaults)) ||
-        (status = parse_groups(j, root, &defaults)) || (status = check_unique_names(j)) ||
+        (status = job_entry_system(root, "", &defaults)) ||
+        (status = parse_sets(j, root, &defaults)) || (status = check_unique_names(j)) ||
         (status = build_tasks(j)))
         return status;
     const double gib = job_output_bytes(j) / 1073741824.0;
@@ -755,8 +593,7 @@ int job_load(job *j, const char *path) {
 void job_free(job *j) {
     free(j->text);
     cJSON_free(j->normalized);
-    free(j->ensembles);
-    free(j->window_sets);
+    free_sets(j);
     free(j->tasks);
     *j = (job){0};
 }

@@ -1,7 +1,9 @@
 #define _POSIX_C_SOURCE 200809L
 #include "ripen/journal.h"
 
+#include "ripen/codec.h"
 #include "ripen/error.h"
+#include "ripen/task_kind.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -13,10 +15,10 @@
 #include <unistd.h>
 
 /* Record file layout (native little-endian; ripen targets x86-64 and AArch64):
- *   "RIPENREC" | u32 version | u64 job hash | fields in the order of record_fields() | u64 FNV-1a
- * of everything before it. */
+ *   "RIPENREC" | u32 version | u64 job hash | the generic fields of record_fields() | the kind's
+ *   fields (task_kind.code) | the lattice if kept | u64 FNV-1a of everything before it. */
 #define RECORD_MAGIC "RIPENREC"
-enum { RECORD_VERSION = 2 }; /* 2: windows carry their own mu_core (tilt) */
+enum { RECORD_VERSION = 3 }; /* 3: a generic part and the kind's own fields */
 
 void journal_directory(const char *output, char *out, size_t capacity) {
     snprintf(out, capacity, "%s.journal", output);
@@ -27,120 +29,24 @@ static void entry_path(const journal *jn, int64_t id, const char *suffix, char *
     snprintf(out, capacity, "%s/task-%08lld.%s", jn->directory, (long long)id, suffix);
 }
 
-/* ---- a byte buffer with a running checksum ---- */
-
-typedef struct {
-    uint8_t *data;
-    size_t size, capacity, read_at;
-    int overrun; /* a read went past the end */
-} buffer;
-
-static int buffer_put(buffer *b, const void *data, size_t size) {
-    if (size == 0) return RIPEN_OK; /* empty arrays may have no storage at all */
-    if (b->size + size > b->capacity) {
-        size_t capacity = b->capacity ? b->capacity : 4096;
-        while (capacity < b->size + size) capacity *= 2;
-        uint8_t *grown = realloc(b->data, capacity);
-        if (!grown) return ripen_fail(RIPEN_ENOMEM, "out of memory writing a journal record");
-        b->data = grown, b->capacity = capacity;
-    }
-    memcpy(b->data + b->size, data, size);
-    b->size += size;
-    return RIPEN_OK;
-}
-
-static void buffer_get(buffer *b, void *data, size_t size) {
-    if (size == 0) return;
-    if (b->read_at + size > b->size) {
-        b->overrun = 1;
-        memset(data, 0, size);
-        return;
-    }
-    memcpy(data, b->data + b->read_at, size);
-    b->read_at += size;
-}
-
-static uint64_t fnv1a_bytes(const uint8_t *data, size_t size) {
-    uint64_t h = 0xcbf29ce484222325u;
-    for (size_t k = 0; k < size; ++k) h = (h ^ data[k]) * 0x100000001b3u;
-    return h;
-}
-
 /* Writing and reading share one description of the fields, so they cannot drift apart. */
-typedef struct {
-    buffer *b;
-    int writing;
-    int status;
-} codec;
-
-static void scalar(codec *c, void *field, size_t size) {
-    if (c->status) return;
-    if (c->writing)
-        c->status = buffer_put(c->b, field, size);
-    else
-        buffer_get(c->b, field, size);
-}
-
-/* An array whose element count is `count` (already coded) and whose capacity is `capacity`. */
-static void array(codec *c, void *data, size_t element, int64_t count, int64_t capacity) {
-    if (c->status) return;
-    if (count < 0 || count > capacity || (count > 0 && !data)) {
-        c->status = RIPEN_EINVAL;
-        return;
-    }
-    scalar(c, data, element * (size_t)count);
-}
-
-static void record_fields(codec *c, task_record *r, int64_t series_capacity,
-                          int64_t snapshot_capacity, int64_t q_capacity) {
-    int32_t kind = (int32_t)r->kind, complete = r->complete, has_states = r->states != NULL;
-    scalar(c, &r->id, sizeof r->id);
-    scalar(c, &kind, sizeof kind);
-    scalar(c, &complete, sizeof complete);
-    scalar(c, &r->step, sizeof r->step);
-    scalar(c, &r->core_initial, sizeof r->core_initial);
-    scalar(c, &r->shell_initial, sizeof r->shell_initial);
-    scalar(c, &r->wall_seconds, sizeof r->wall_seconds);
-    scalar(c, r->initial, sizeof r->initial);
-    scalar(c, r->tau, sizeof r->tau);
-    scalar(c, &r->nsamples, sizeof r->nsamples);
-    array(c, r->n_core, sizeof(int32_t), r->nsamples, series_capacity);
-    array(c, r->n_shell, sizeof(int32_t), r->nsamples, series_capacity);
-    array(c, r->a_core, sizeof(int32_t), r->nsamples, series_capacity);
-    array(c, r->a_shell, sizeof(int32_t), r->nsamples, series_capacity);
-    array(c, r->cluster, sizeof(int32_t), r->nsamples, series_capacity);
-    array(c, r->energy, sizeof(double), r->nsamples, series_capacity);
-    scalar(c, &r->nsnapshots, sizeof r->nsnapshots);
-    array(c, r->snapshots, (size_t)r->nsites, r->nsnapshots, snapshot_capacity);
-    scalar(c, &r->lo, sizeof r->lo);
-    scalar(c, &r->hi, sizeof r->hi);
-    scalar(c, &r->mu_core, sizeof r->mu_core);
-    scalar(c, &r->tilt.steps, sizeof r->tilt.steps);
-    scalar(c, &r->tilt.sum, sizeof r->tilt.sum);
-    scalar(c, &r->tilt.sum_squares, sizeof r->tilt.sum_squares);
-    scalar(c, &r->tilt.mu_below, sizeof r->tilt.mu_below);
-    scalar(c, &r->tilt.mu_above, sizeof r->tilt.mu_above);
-    scalar(c, &r->nq, sizeof r->nq);
-    array(c, r->q, sizeof(int32_t), r->nq, q_capacity);
-    array(c, r->q_energy, sizeof(double), r->nq, q_capacity);
-    scalar(c, &has_states, sizeof has_states);
-    if (!c->writing && has_states && !c->status && !r->states &&
-        !(r->states = malloc((size_t)r->nsites)))
-        c->status = RIPEN_ENOMEM;
-    if (has_states) array(c, r->states, 1, r->nsites, r->nsites);
-    r->kind = (task_kind)kind, r->complete = complete;
-}
-
-static void capacities(const job *j, int64_t id, int64_t *series, int64_t *snapshots, int64_t *q) {
-    const task_spec *t = &j->tasks[id];
-    *series = *snapshots = *q = 0;
-    if (t->kind == TASK_REPLICA) {
-        const ensemble_spec *e = &j->ensembles[t->group];
-        *series = ensemble_series_length(e);
-        *snapshots = t->member < e->snapshot_replicas ? ensemble_snapshot_count(e) : 0;
-    } else {
-        *q = window_sample_count(&j->window_sets[t->group]);
-    }
+static void record_fields(codec *c, const job *j, task_record *r) {
+    const task_set *set = job_task_set(j, r->id);
+    int32_t kind = task_kind_code(set->kind), complete = r->complete;
+    int32_t has_states = r->states != NULL;
+    codec_scalar(c, &r->id, sizeof r->id);
+    codec_scalar(c, &kind, sizeof kind);
+    codec_scalar(c, &complete, sizeof complete);
+    codec_scalar(c, &r->step, sizeof r->step);
+    codec_scalar(c, &r->core_initial, sizeof r->core_initial);
+    codec_scalar(c, &r->shell_initial, sizeof r->shell_initial);
+    codec_scalar(c, &r->wall_seconds, sizeof r->wall_seconds);
+    if (!c->status && kind != task_kind_code(set->kind)) c->status = RIPEN_EINVAL;
+    if (!c->status) set->kind->code(c, set, j->tasks[r->id].member, r);
+    codec_scalar(c, &has_states, sizeof has_states);
+    int64_t room = r->states ? r->nsites : 0;
+    if (has_states) codec_array(c, (void **)&r->states, 1, r->nsites, &room, r->nsites);
+    r->complete = complete;
 }
 
 /* ---- durable files ---- */
@@ -193,33 +99,36 @@ static int write_durably(const char *path, const uint8_t *data, size_t size) {
     return RIPEN_OK;
 }
 
-static int read_whole(const char *path, buffer *b) {
-    *b = (buffer){0};
+static int read_whole(const char *path, byte_buffer *b) {
+    *b = (byte_buffer){0};
     FILE *f = fopen(path, "rb");
     if (!f) return ripen_fail(RIPEN_EIO, "cannot open %s: %s", path, strerror(errno));
     uint8_t chunk[65536];
     size_t n;
     int status = RIPEN_OK;
-    while (!status && (n = fread(chunk, 1, sizeof chunk, f)) > 0) status = buffer_put(b, chunk, n);
+    while (!status && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        status = byte_buffer_put(b, chunk, n);
     if (!status && ferror(f)) status = ripen_fail(RIPEN_EIO, "cannot read %s", path);
     fclose(f);
     return status;
 }
 
-int journal_write(const journal *jn, const task_record *r) {
-    buffer b = {0};
+int journal_write(const journal *jn, const job *j, const task_record *r) {
+    byte_buffer b = {0};
     const uint32_t version = RECORD_VERSION;
-    int status = buffer_put(&b, RECORD_MAGIC, 8);
-    if (!status) status = buffer_put(&b, &version, sizeof version);
-    if (!status) status = buffer_put(&b, &jn->job_hash, sizeof jn->job_hash);
+    int status = byte_buffer_put(&b, RECORD_MAGIC, 8);
+    if (!status) status = byte_buffer_put(&b, &version, sizeof version);
+    if (!status) status = byte_buffer_put(&b, &jn->job_hash, sizeof jn->job_hash);
     codec c = {.b = &b, .writing = 1};
     task_record copy = *r; /* record_fields takes a mutable record; writing changes nothing */
     if (!status) {
-        record_fields(&c, &copy, INT64_MAX, INT64_MAX, INT64_MAX);
-        status = c.status;
+        record_fields(&c, j, &copy);
+        status = c.status
+                     ? ripen_fail(c.status, "task %lld: cannot encode its record", (long long)r->id)
+                     : RIPEN_OK;
     }
     const uint64_t sum = fnv1a_bytes(b.data, b.size);
-    if (!status) status = buffer_put(&b, &sum, sizeof sum);
+    if (!status) status = byte_buffer_put(&b, &sum, sizeof sum);
     char path[JOB_PATH_CAPACITY + 64];
     entry_path(jn, r->id, r->complete ? "done" : "ckpt", path, sizeof path);
     if (!status) status = write_durably(path, b.data, b.size);
@@ -231,7 +140,8 @@ int journal_write(const journal *jn, const task_record *r) {
     return status;
 }
 
-static int decode(const journal *jn, const job *j, const char *path, buffer *b, task_record *r) {
+static int decode(const journal *jn, const job *j, const char *path, byte_buffer *b,
+                  task_record *r) {
     if (b->size < 8 + 4 + 8 + 8 || memcmp(b->data, RECORD_MAGIC, 8) != 0)
         return ripen_fail(RIPEN_EIO, "%s: not a ripen journal record", path);
     uint64_t sum;
@@ -242,18 +152,18 @@ static int decode(const journal *jn, const job *j, const char *path, buffer *b, 
     b->read_at = 8;
     uint32_t version;
     uint64_t hash;
-    buffer_get(b, &version, sizeof version);
-    buffer_get(b, &hash, sizeof hash);
+    byte_buffer_get(b, &version, sizeof version);
+    byte_buffer_get(b, &hash, sizeof hash);
     if (version != RECORD_VERSION)
         return ripen_fail(RIPEN_EIO, "%s: record version %u, this ripen reads %d", path, version,
                           RECORD_VERSION);
     if (hash != jn->job_hash) return ripen_fail(RIPEN_EIO, "%s: written for a different job", path);
     const int64_t id = r->id;
-    int64_t series, snapshots, q;
-    capacities(j, id, &series, &snapshots, &q);
     codec c = {.b = b, .writing = 0};
-    record_fields(&c, r, series, snapshots, q);
-    if (c.status || b->overrun || b->read_at != b->size || r->id != id)
+    record_fields(&c, j, r);
+    if (c.status == RIPEN_ENOMEM)
+        return ripen_fail(RIPEN_ENOMEM, "%s: out of memory reading it", path);
+    if (!codec_complete(&c) || r->id != id)
         return ripen_fail(RIPEN_EIO, "%s: record does not match task %lld of this job", path,
                           (long long)id);
     return RIPEN_OK;
@@ -268,7 +178,7 @@ int journal_read(const journal *jn, const job *j, int64_t id, task_record *r,
         char path[JOB_PATH_CAPACITY + 64];
         entry_path(jn, id, suffix[k], path, sizeof path);
         if (access(path, F_OK) != 0) continue;
-        buffer b;
+        byte_buffer b;
         int status = read_whole(path, &b);
         if (!status) status = decode(jn, j, path, &b, r);
         free(b.data);

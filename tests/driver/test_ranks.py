@@ -1,5 +1,5 @@
 """The same job gives bitwise-identical datasets at -np 1, 2, 3 and 4 (everything outside
-/provenance, which records when, where and how the run happened)."""
+/provenance, which records when, where and how the run happened), staged sets included."""
 import os
 
 import h5py
@@ -7,7 +7,7 @@ import h5py
 import ripentest as rt
 
 directory = rt.workdir("ranks")
-job = rt.write_job(directory, "job.json", rt.quick_job(replicas=3))
+job = rt.write_job(directory, "job.json", rt.quick_job(replicas=3, relay=True))
 files = {}
 for ranks in (1, 2, 3, 4):
     out = os.path.join(directory, f"np{ranks}.h5")
@@ -30,6 +30,7 @@ with h5py.File(files[1], "r") as f:
         rt.check(((g["tau"][()] < 0) == (g["censored"][()] == 1)).all(), f"{name}: censored flag")
     rt.check("fq" in f["windows/free-fq"] and "F_wham" in f["windows/free-fq/fq"],
              "F(q) missing")
+rt.check_relay(files[1])
 
 for ranks in (2, 3, 4):
     differences = rt.same_results(files[1], files[ranks])

@@ -24,13 +24,15 @@ rng = random.Random(20261125)
 def long_job():
     """Replicas that run to the step limit (no early stop), plus windows: a few seconds on 2
     ranks, so that kills land in every phase (journal creation, tasks, the final write)."""
-    job = rt.quick_job(seed=9, replicas=4, steps=40000)
+    job = rt.quick_job(seed=9, replicas=4, steps=40000, relay=True)
     for e in job["ensembles"]:
         e["stop_at_doubling"] = False
         e["sample_interval"] = 200
     job["windows"][0]["sampling_steps"] = 40000
     # Tilted windows tuning for half their run, so kills also land inside a tuning round.
     job["windows"][1].update({"equilibration_steps": 20000, "sampling_steps": 20000})
+    # Stages of 3 tasks: kills land inside a stage and between stages.
+    job["relay"][0]["steps"] = 8000
     return job
 
 
@@ -100,6 +102,7 @@ for trial in range(TRIALS):
     finish_run(directory, job, out, ranks=rng.choice([1, 2, 4]))
     differences = rt.same_results(reference, out)
     rt.check(not differences, f"trial {trial} ({', '.join(kills)}): {differences[:5]}")
+    rt.check_relay(out)
     print(f"trial {trial}: killed {', '.join(kills)}; resumed: "
           f"{'identical' if not differences else 'DIFFERENT'}")
 

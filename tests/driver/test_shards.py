@@ -1,6 +1,7 @@
 """SLURM arrays without SLURM: `--shard I/N` (and the SLURM_ARRAY_* variables) split a job into
-deterministic subsets; `ripen merge` combines them into a file whose datasets equal a single
-run's, bit for bit. Merge refuses missing, repeated or foreign shards."""
+deterministic subsets (task id modulo N; a staged set goes whole to the shard of its first task);
+`ripen merge` combines them into a file whose datasets equal a single run's, bit for bit. Merge
+refuses missing, repeated or foreign shards."""
 import os
 import shutil
 
@@ -9,7 +10,7 @@ import h5py
 import ripentest as rt
 
 directory = rt.workdir("shards")
-job = rt.write_job(directory, "job.json", rt.quick_job(replicas=3))
+job = rt.write_job(directory, "job.json", rt.quick_job(replicas=3, relay=True))
 single = os.path.join(directory, "single.h5")
 rt.run(["run", job, "--out", single, "--quiet", "--bootstrap", "20"], ranks=2, cwd=directory)
 
@@ -21,11 +22,16 @@ rt.run(["run", job, "--quiet"], ranks=2, cwd=directory,
             "SLURM_ARRAY_TASK_COUNT": "3"})
 rt.run(["run", job, "--shard", "2/3", "--quiet"], ranks=1, cwd=directory)
 shards = [os.path.join(directory, f"job.shard-{i}-of-3.h5") for i in range(3)]
+with h5py.File(single, "r") as f:
+    relay_first = int(f["relay/relay"].attrs["first_task"])
+    relay_kind = f["tasks/kind"][relay_first]
+    shard_key = [relay_first if kind == relay_kind else t
+                 for t, kind in enumerate(f["tasks/kind"][()])]
 for i, path in enumerate(shards):
     rt.check(os.path.exists(path), f"shard {i} missing: {path}")
     with h5py.File(path, "r") as f:
         done = f["tasks/done"][()]
-        rt.check(all(done[t] == (t % 3 == i) for t in range(len(done))),
+        rt.check(all(done[t] == (shard_key[t] % 3 == i) for t in range(len(done))),
                  f"shard {i} holds the wrong tasks: {done}")
         rt.check(f.attrs["shard_index"] == i and f.attrs["shard_count"] == 3,
                  f"shard {i}: shard attributes")
@@ -36,6 +42,7 @@ result = rt.run(["merge", merged, "--bootstrap", "20"] + shards, ranks=2, cwd=di
 differences = rt.same_results(single, merged)
 rt.check(not differences, f"merged differs from the single run: {differences[:5]}")
 print(f"merge of 3 shards vs single run: {'identical' if not differences else 'DIFFERENT'}")
+rt.check_relay(merged)
 
 
 def merge_fails(arguments, needle, what):

@@ -38,7 +38,7 @@ static void violated(const char *what, const char *detail) {
 }
 
 static int owns_nothing(const job *j) {
-    return !j->text && !j->normalized && !j->ensembles && !j->window_sets && !j->tasks;
+    return !j->text && !j->normalized && !j->sets && !j->tasks;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -2,8 +2,10 @@
 #include "h5util.h"
 #include "ripen/error.h"
 #include "ripen/fq.h"
+#include "ripen/windows.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 static int write_profile(hid_t g, const char *name, const double *data, int nq, int writer) {
@@ -17,12 +19,10 @@ static int write_profile(hid_t g, const char *name, const double *data, int nq, 
     return status;
 }
 
-static int write_one(hid_t windows_group, const window_set_spec *w, const fq_result *f,
-                     int writer) {
-    const hid_t set = H5Gopen2(windows_group, w->name, H5P_DEFAULT);
-    const hid_t g = set < 0 ? -1 : H5Gcreate2(set, "fq", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (set >= 0) H5Gclose(set);
-    if (g < 0) return ripen_fail(RIPEN_EIO, "cannot create /windows/%s/fq", w->name);
+int fq_write(hid_t set_group, const task_set *set, const void *result, int writer) {
+    const fq_result *f = result;
+    const hid_t g = H5Gcreate2(set_group, "fq", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0) return ripen_fail(RIPEN_EIO, "cannot create /windows/%s/fq", set->name);
     if (f->failed) {
         const int status = h5_attr_string(g, "error", f->error);
         H5Gclose(g);
@@ -75,41 +75,46 @@ static int write_one(hid_t windows_group, const window_set_spec *w, const fq_res
     return status;
 }
 
-int fq_write(hid_t windows_group, const job *j, struct fq_result *const *fq, int writer) {
-    if (!fq) return RIPEN_OK;
-    int status = RIPEN_OK;
-    for (int w = 0; w < j->nwindow_sets && !status; ++w)
-        if (fq[w]) status = write_one(windows_group, &j->window_sets[w], fq[w], writer);
-    return status;
-}
-
-/* Out of memory in the middle of a broadcast cannot be reported without leaving the other
- * ranks waiting in the collective: abort (these arrays are a few kB). */
-static void *allocate_or_abort(MPI_Comm comm, size_t size) {
-    void *p = malloc(size);
-    if (!p) MPI_Abort(comm, 3);
-    return p;
-}
-
-static void broadcast_array(MPI_Comm comm, int rank, double **field, int n) {
-    if (rank != 0) *field = allocate_or_abort(comm, sizeof **field * (size_t)(n + 1));
-    MPI_Bcast(*field, n, MPI_DOUBLE, 0, comm);
-}
-
-int fq_broadcast(MPI_Comm comm, const job *j, fq_result **fq) {
-    int rank;
-    MPI_Comm_rank(comm, &rank);
-    for (int w = 0; w < j->nwindow_sets; ++w) {
-        int present = rank == 0 && fq[w] != NULL;
-        MPI_Bcast(&present, 1, MPI_INT, 0, comm);
-        if (!present) continue;
-        if (rank != 0) fq[w] = allocate_or_abort(comm, sizeof *fq[w]);
-        MPI_Bcast(fq[w], sizeof *fq[w], MPI_BYTE, 0, comm);
-        fq_result *f = fq[w];
-        double **profiles[5] = {&f->f_sampling, &f->f_wham, &f->sigma_wham, &f->f_mbar,
-                                &f->sigma_mbar};
-        for (int k = 0; k < 5; ++k) broadcast_array(comm, rank, profiles[k], f->nq);
-        broadcast_array(comm, rank, &f->inefficiency, f->nwindows);
+/* Everything rank 0 computed, for the other ranks: the file's collective metadata must be
+ * identical everywhere. */
+void fq_code(codec *c, const task_set *set, void **result) {
+    (void)set;
+    if (!c->writing && !c->status && !(*result = calloc(1, sizeof(fq_result))))
+        c->status = RIPEN_ENOMEM;
+    if (c->status) return;
+    fq_result *f = *result;
+    fq_result fixed = *f; /* the scalars and strings, pointers excluded */
+    fixed.f_sampling = fixed.f_wham = fixed.sigma_wham = fixed.f_mbar = fixed.sigma_mbar = NULL;
+    fixed.inefficiency = NULL;
+    codec_scalar(c, &fixed, sizeof fixed);
+    if (!c->writing) *f = fixed; /* arrays allocated as they are read */
+    if (f->failed) return;
+    double **const profiles[5] = {&f->f_sampling, &f->f_wham, &f->sigma_wham, &f->f_mbar,
+                                  &f->sigma_mbar};
+    for (int k = 0; k < 5; ++k) {
+        int64_t capacity = c->writing ? f->nq : 0;
+        codec_array(c, (void **)profiles[k], sizeof(double), f->nq, &capacity, f->nq);
     }
-    return RIPEN_OK;
+    int64_t capacity = c->writing ? f->nwindows : 0;
+    codec_array(c, (void **)&f->inefficiency, sizeof(double), f->nwindows, &capacity, f->nwindows);
+}
+
+void fq_print(const task_set *set, const void *result) {
+    const fq_result *f = result;
+    if (f->failed) {
+        printf("%s: F(q) not determined: %s\n", set->name, f->error);
+        return;
+    }
+    printf("%s: mu_core* = %.4f +- %.4f kT (sampled at %.4f); one layer = q %d..%d\n", set->name,
+           f->mu_star, f->mu_star_sigma, f->mu_sampling, f->q_start, f->q_end);
+    printf("  barrier %.3f +- %.3f kT (WHAM, %d iterations%s), %.3f +- %.3f kT (MBAR, %d "
+           "iterations%s)\n",
+           f->barrier_wham, f->barrier_wham_sigma, f->wham_iterations,
+           f->wham_converged ? "" : ", NOT converged", f->barrier_mbar, f->barrier_mbar_sigma,
+           f->mbar_iterations, f->mbar_converged ? "" : ", NOT converged");
+    if (f->warnings[0]) printf("  warning: %s\n", f->warnings);
+    printf("  %6s %12s %10s %12s %10s\n", "q", "F_wham", "sigma", "F_mbar", "sigma");
+    for (int i = 0; i < f->nq; ++i)
+        printf("  %6d %12.4f %10.4f %12.4f %10.4f\n", f->q_min + i, f->f_wham[i], f->sigma_wham[i],
+               f->f_mbar[i], f->sigma_mbar[i]);
 }

@@ -4,6 +4,7 @@
 #include "ripen/error.h"
 #include "ripen/fe.h"
 #include "ripen/order_parameter.h"
+#include "ripen/windows.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -49,20 +50,20 @@ static int estimate(const fe_windows *fw, fe_method method, uint64_t seed, int b
     return RIPEN_OK;
 }
 
-int fq_compute(const job *j, int set, task_record *const *records, uint64_t seed, int bootstrap,
+int fq_compute(const task_set *set, task_record *const *records, uint64_t seed, int bootstrap,
                fq_result *out) {
-    const window_set_spec *w = &j->window_sets[set];
+    const window_set_spec *w = window_set_of(set);
     const int K = w->nwindows, nq = w->q_max - w->q_min + 1;
     memset(out, 0, sizeof *out);
     out->nq = nq, out->q_min = w->q_min, out->nwindows = K, out->bootstrap_samples = bootstrap;
-    out->mu_sampling = w->system.model.mu_core;
+    out->mu_sampling = set->system.model.mu_core;
     out->q_start = q_profile_start(w->q_min, w->q_max);
     out->q_end = out->q_start + w->layer_sites;
     if (out->q_end > w->q_max)
         return ripen_fail(RIPEN_EINVAL,
                           "windows %s: q_max = %d does not reach one full layer (q = %d + %d "
                           "sites): raise q_max or set layer_sites",
-                          w->name, w->q_max, out->q_start, w->layer_sites);
+                          set->name, w->q_max, out->q_start, w->layer_sites);
     int64_t *counts = malloc(sizeof *counts * (size_t)K);
     const int32_t **samples = malloc(sizeof *samples * (size_t)K);
     int32_t *lo = malloc(sizeof *lo * (size_t)K), *hi = malloc(sizeof *hi * (size_t)K);
@@ -75,16 +76,17 @@ int fq_compute(const job *j, int set, task_record *const *records, uint64_t seed
         !profiles[2] || !profiles[3] || !profiles[4] || !out->inefficiency)
         status = ripen_fail(RIPEN_ENOMEM, "out of memory computing F(q)");
     for (int k = 0; k < K && !status; ++k) {
-        counts[k] = records[k]->nq;
-        samples[k] = records[k]->q;
-        lo[k] = records[k]->lo, hi[k] = records[k]->hi;
+        const window_result *x = window_result_of(records[k]);
+        counts[k] = x->nq;
+        samples[k] = x->q;
+        lo[k] = x->lo, hi[k] = x->hi;
     }
     out->f_sampling = profiles[0], out->f_wham = profiles[1], out->sigma_wham = profiles[2];
     out->f_mbar = profiles[3], out->sigma_mbar = profiles[4];
     if (!status) status = fe_hard_wall_bias(K, w->q_min, w->q_max, lo, hi, bias);
     /* A window sampling at its own mu_k sees p(q) exp((mu_k - mu) q): a linear bias (tilt). */
     for (int k = 0; k < K && !status; ++k) {
-        const double tilt = records[k]->mu_core - out->mu_sampling;
+        const double tilt = window_result_of(records[k])->mu_core - out->mu_sampling;
         if (tilt == 0.0) continue;
         for (int32_t q = lo[k]; q <= hi[k]; ++q)
             bias[(size_t)k * (size_t)nq + (size_t)(q - w->q_min)] = -tilt * q;
@@ -97,7 +99,7 @@ int fq_compute(const job *j, int set, task_record *const *records, uint64_t seed
                            .bias = bias};
     if (!status) status = fe_validate(&fw, FQ_MIN_OVERLAP, out->warnings, sizeof out->warnings);
     /* Separate bootstrap streams per window set. */
-    const uint64_t set_seed = seed ^ (0x9E3779B97F4A7C15u * (uint64_t)(set + 1));
+    const uint64_t set_seed = seed ^ (0x9E3779B97F4A7C15u * (uint64_t)(set->index + 1));
     fe_bootstrap_result wham = {0}, mbar = {0};
     fe_balance bw = {0}, bm = {0};
     if (!status)
@@ -129,41 +131,40 @@ int fq_compute(const job *j, int set, task_record *const *records, uint64_t seed
     fe_bootstrap_free(&mbar);
     free(counts), free(samples), free(lo), free(hi), free(bias);
     if (status) {
-        ripen_fail_context(status, "F(q) of windows %s: ", w->name);
+        ripen_fail_context(status, "F(q) of windows %s: ", set->name);
         fq_free(out);
     }
     return status;
 }
 
-int fq_compute_all(const job *j, const uint8_t *present, task_loader load, void *context,
-                   int bootstrap, fq_result **fq) {
-    int status = RIPEN_OK;
-    for (int w = 0; w < j->nwindow_sets && !status; ++w) {
-        const window_set_spec *ws = &j->window_sets[w];
-        if (ws->nwindows < 1) continue; /* the job parser guarantees >= 1 */
-        int all = 1;
-        for (int k = 0; k < ws->nwindows; ++k) all &= present[ws->first_task + k];
-        if (!all) continue;
-        task_record *records = calloc((size_t)ws->nwindows, sizeof *records);
-        task_record **pointers = calloc((size_t)ws->nwindows, sizeof *pointers);
-        fq[w] = calloc(1, sizeof *fq[w]);
-        if (!records || !pointers || !fq[w]) status = ripen_fail(RIPEN_ENOMEM, "out of memory");
-        for (int k = 0; k < ws->nwindows && !status; ++k) {
-            status = task_record_init(&records[k], j, ws->first_task + k);
-            if (!status) status = load(context, ws->first_task + k, &records[k]);
-            pointers[k] = &records[k];
-        }
-        if (!status) {
-            status = fq_compute(j, w, pointers, j->seed, bootstrap, fq[w]);
-            if (status == RIPEN_EINVAL) { /* the data's fault, not the run's */
-                fq[w]->failed = 1;
-                snprintf(fq[w]->error, sizeof fq[w]->error, "%s", ripen_last_error());
-                status = RIPEN_OK;
-            }
-        }
-        if (status && fq[w]) free(fq[w]), fq[w] = NULL;
-        for (int k = 0; k < ws->nwindows && records; ++k) task_record_free(&records[k]);
-        free(records), free(pointers);
+int fq_analyze(const job *j, const task_set *set, task_loader load, void *context,
+               const set_analysis_options *o, void **result) {
+    const window_set_spec *ws = window_set_of(set);
+    task_record *records = calloc((size_t)ws->nwindows, sizeof *records);
+    task_record **pointers = calloc((size_t)ws->nwindows, sizeof *pointers);
+    fq_result *f = calloc(1, sizeof *f);
+    int status = records && pointers && f ? RIPEN_OK : ripen_fail(RIPEN_ENOMEM, "out of memory");
+    for (int k = 0; k < ws->nwindows && !status; ++k) {
+        status = task_record_init(&records[k], j, set->first_task + k);
+        if (!status) status = load(context, set->first_task + k, &records[k]);
+        pointers[k] = &records[k];
     }
+    if (!status) {
+        status = fq_compute(set, pointers, j->seed, o->bootstrap, f);
+        if (status == RIPEN_EINVAL) { /* the data's fault, not the run's */
+            f->failed = 1;
+            snprintf(f->error, sizeof f->error, "%s", ripen_last_error());
+            status = RIPEN_OK;
+        }
+    }
+    if (status && f) free(f), f = NULL;
+    for (int k = 0; k < ws->nwindows && records; ++k) task_record_free(&records[k]);
+    free(records), free(pointers);
+    *result = f;
     return status;
+}
+
+void fq_release(void *result) {
+    fq_free(result);
+    free(result);
 }

@@ -1,0 +1,52 @@
+/* The "ensembles" task kind: independent replicas, each run until its core doubles or a step
+ * limit (docs/jobs.md, "Ensembles"). One task is one replica; its record holds the doubling
+ * times and the sampled time series. Stored under /ensembles/<name> (docs/hdf5-layout.md). */
+#ifndef RIPEN_ENSEMBLE_H
+#define RIPEN_ENSEMBLE_H
+
+#include <stdint.h>
+
+#include "ripen/observe.h"
+#include "ripen/task.h"
+#include "ripen/task_kind.h"
+
+extern const task_kind task_kind_ensembles;
+
+typedef struct {
+    int replicas;                 /* number of independent replicas */
+    uint64_t max_steps;           /* step limit (MC steps); replicas not doubled are censored */
+    uint64_t sample_interval;     /* MC steps between samples of the time series */
+    uint64_t snapshot_interval;   /* MC steps between lattice snapshots (0 = none) */
+    int snapshot_replicas;        /* snapshots are kept for replicas 0 .. this - 1 */
+    int stop_at_doubling;         /* 1: a replica stops when the criterion doubles */
+    doubling_criterion criterion; /* which size defines tau (default: largest cluster) */
+} ensemble_spec;
+
+/* One replica's result (task_record.data). The series grow as they are sampled. */
+typedef struct {
+    int64_t initial[DOUBLING_CRITERIA]; /* cluster, A_core, N_core at step 0 */
+    int64_t tau[DOUBLING_CRITERIA];     /* first step at 2x initial; -1 = censored */
+    int64_t nsamples, capacity;         /* samples taken (steps 0, dt, 2 dt, ...), room for */
+    int32_t *n_core, *n_shell;          /* sites, per sample */
+    int32_t *a_core, *a_shell;          /* projected areas (columns), per sample */
+    int32_t *cluster;                   /* largest core cluster (sites), per sample */
+    double *energy;                     /* kT, per sample */
+    int keeps_snapshots;                /* this replica's lattice snapshots are kept */
+    int64_t nsnapshots, snapshot_capacity;
+    uint8_t *snapshots;  /* nsnapshots x nsites states */
+    uint64_t sampled_at; /* replica.changes at the last sample (not stored) */
+} replica_result;
+
+static inline const ensemble_spec *ensemble_of(const task_set *set) {
+    return set->spec;
+}
+static inline replica_result *replica_result_of(const task_record *r) {
+    return r->data;
+}
+
+/* Samples in an ensemble's time series at most (including t = 0) and snapshots per kept
+ * replica. */
+int64_t ensemble_series_length(const ensemble_spec *e);
+int64_t ensemble_snapshot_count(const ensemble_spec *e);
+
+#endif

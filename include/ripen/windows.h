@@ -1,0 +1,54 @@
+/* The "windows" task kind: umbrella-window sets for F(q) (docs/jobs.md, "Umbrella windows";
+ * docs/free-energy.md). One task is one window with hard walls on q = N_core - N_core(0),
+ * optionally tilted (its own tuned mu_core); a set's analysis is F(q) (fq.h). Stored under
+ * /windows/<name>. */
+#ifndef RIPEN_WINDOWS_H
+#define RIPEN_WINDOWS_H
+
+#include <stdint.h>
+
+#include "ripen/order_parameter.h"
+#include "ripen/task.h"
+#include "ripen/task_kind.h"
+
+extern const task_kind task_kind_windows;
+
+/* Umbrella windows over q = N_core - N_core(0), hard walls [lo_k, hi_k]. The set's
+ * system.model.mu_core is the sampling mu_core. */
+typedef struct {
+    int q_min, q_max;             /* range of q covered (sites) */
+    int width;                    /* q values per window */
+    int overlap;                  /* q values shared by neighbouring windows */
+    int nwindows;                 /* derived from the above */
+    int layer_sites;              /* q of one full new layer (sites); 0 in the file = derive */
+    uint64_t equilibration_steps; /* MC steps discarded at the start of each window */
+    uint64_t sampling_steps;      /* MC steps sampled per window */
+    uint64_t sample_interval;     /* MC steps between q samples */
+    int tilt;                     /* 1: each window tunes its own mu_core (order_parameter.h) */
+    int repeat;                   /* a label only: copies of a set differing in it are
+                                     independent repeats (own task ids, own random streams) */
+} window_set_spec;
+
+/* One window's result (task_record.data). */
+typedef struct {
+    int lo, hi;       /* the window on q (q = N_core - core_initial) */
+    double mu_core;   /* the window's own mu_core (kT): the set's, or its tuned tilt */
+    q_tilt tilt;      /* the tuning of a tilted window, while it runs */
+    int64_t nq;       /* q samples taken */
+    int32_t *q;       /* q per sample */
+    double *q_energy; /* E (kT) per sample at the set's mu_core, for reweighting */
+} window_result;
+
+static inline const window_set_spec *window_set_of(const task_set *set) {
+    return set->spec;
+}
+static inline window_result *window_result_of(const task_record *r) {
+    return r->data;
+}
+
+/* q samples per window. */
+int64_t window_sample_count(const window_set_spec *w);
+/* Hard walls of window k. */
+void window_bounds(const window_set_spec *w, int k, int *lo, int *hi);
+
+#endif

@@ -1,0 +1,25 @@
+/* What a task kind's parser shares with the job parser (private to the driver): the limits, the
+ * keys every entry accepts, the system overrides and the name rules. */
+#ifndef RIPEN_JOB_ENTRY_H
+#define RIPEN_JOB_ENTRY_H
+
+#include <cjson/cJSON.h>
+
+#include "ripen/job.h"
+
+#define JOB_MAX_REPLICAS     10000000
+#define JOB_MAX_STEPS        1000000000000.0
+#define JOB_MAX_SWEEP_POINTS 10000
+
+/* Keys every entry accepts: the system overrides, sweeps and comments. */
+#define ENTRY_SYSTEM_KEYS                                                                          \
+    "shell_thickness", "lattice", "model", "dynamics", "initial", "sweep", "comment"
+
+/* Applies the system keys present in `obj` (lattice, model, dynamics, initial, and the
+ * shell_thickness shortcut) on top of `s`. */
+int job_entry_system(const cJSON *obj, const char *path, system_spec *s);
+
+/* Reads the entry's "name" (always present after expansion) and checks it names an HDF5 group. */
+int job_entry_name(const cJSON *obj, const char *path, char *name, size_t capacity);
+
+#endif

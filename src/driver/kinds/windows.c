@@ -1,0 +1,461 @@
+/* The "windows" task kind (include/ripen/windows.h): umbrella windows with hard walls on q,
+ * optionally tilted, and F(q) of each complete set (fq.h). */
+#include "ripen/windows.h"
+
+#include "h5util.h"
+#include "job_entry.h"
+#include "json_read.h"
+#include "ripen/error.h"
+#include "ripen/fq.h"
+#include "task_runtime.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const keys[] = {"name",
+                                   "mode",
+                                   "q_min",
+                                   "q_max",
+                                   "width",
+                                   "overlap",
+                                   "layer_sites",
+                                   "equilibration_steps",
+                                   "sampling_steps",
+                                   "sample_interval",
+                                   "tilt",
+                                   "repeat",
+                                   ENTRY_SYSTEM_KEYS,
+                                   NULL};
+
+int64_t window_sample_count(const window_set_spec *w) {
+    return (int64_t)(w->sampling_steps / w->sample_interval);
+}
+
+void window_bounds(const window_set_spec *w, int k, int *lo, int *hi) {
+    *lo = w->q_min + k * (w->width - w->overlap);
+    *hi = *lo + w->width - 1;
+    if (*hi > w->q_max) *hi = w->q_max;
+    if (k == w->nwindows - 1 && *hi < w->q_max) *hi = w->q_max;
+}
+
+/* ---- the job file ---- */
+
+static int parse_mode(const cJSON *obj, const char *path, window_set_spec *w) {
+    char mode[32] = "windows";
+    const int status = json_get_string(obj, "mode", path, mode, sizeof mode);
+    if (status) return status;
+    if (strcmp(mode, "brute-force") == 0) {
+        /* The paper's method: one unbiased run histogramming q; one window over the range. */
+        if (cJSON_HasObjectItem(obj, "width") || cJSON_HasObjectItem(obj, "overlap"))
+            return ripen_fail(RIPEN_EINVAL, "%s: mode \"brute-force\" takes no width or overlap",
+                              path);
+        w->width = w->q_max - w->q_min + 1, w->overlap = 1;
+    } else if (strcmp(mode, "windows") != 0) {
+        return ripen_fail(RIPEN_EINVAL, "%s.mode = \"%s\": must be \"windows\" or \"brute-force\"",
+                          path, mode);
+    }
+    return RIPEN_OK;
+}
+
+static int parse(const cJSON *obj, const char *path, task_set *set) {
+    window_set_spec *w = calloc(1, sizeof *w);
+    if (!(set->spec = w)) return ripen_fail(RIPEN_ENOMEM, "out of memory");
+    *w = (window_set_spec){.q_min = -4,
+                           .q_max = 24,
+                           .width = 4,
+                           .overlap = 2,
+                           .equilibration_steps = 1000,
+                           .sampling_steps = 10000,
+                           .sample_interval = 1};
+    int64_t v[5] = {w->q_min, w->q_max, w->width, w->overlap, 0}, repeat = 0;
+    int status;
+    if ((status = json_get_string(obj, "name", path, set->name, sizeof set->name)) ||
+        (status = json_get_int(obj, "q_min", path, -LATTICE_MAX_SITES, LATTICE_MAX_SITES, &v[0])) ||
+        (status = json_get_int(obj, "q_max", path, -LATTICE_MAX_SITES, LATTICE_MAX_SITES, &v[1])) ||
+        (status = json_get_int(obj, "width", path, 2, LATTICE_MAX_SITES, &v[2])) ||
+        (status = json_get_int(obj, "overlap", path, 1, LATTICE_MAX_SITES, &v[3])) ||
+        (status = json_get_int(obj, "layer_sites", path, 1, LATTICE_MAX_SITES, &v[4])) ||
+        (status = json_get_uint(obj, "equilibration_steps", path, 0, (uint64_t)JOB_MAX_STEPS,
+                                &w->equilibration_steps)) ||
+        (status = json_get_uint(obj, "sampling_steps", path, 1, (uint64_t)JOB_MAX_STEPS,
+                                &w->sampling_steps)) ||
+        (status = json_get_uint(obj, "sample_interval", path, 1, (uint64_t)JOB_MAX_STEPS,
+                                &w->sample_interval)) ||
+        (status = json_get_bool(obj, "tilt", path, &w->tilt)) ||
+        (status = json_get_int(obj, "repeat", path, 0, JOB_MAX_SWEEP_POINTS, &repeat)) ||
+        (status = job_entry_system(obj, path, &set->system)))
+        return status;
+    w->q_min = (int)v[0], w->q_max = (int)v[1], w->width = (int)v[2], w->overlap = (int)v[3];
+    w->layer_sites = (int)v[4];
+    w->repeat = (int)repeat;
+    if ((status = parse_mode(obj, path, w))) return status;
+    if (w->tilt && w->equilibration_steps < WINDOW_TILT_MIN_EQUILIBRATION)
+        return ripen_fail(RIPEN_EINVAL,
+                          "%s.tilt: needs equilibration_steps >= %d (the tilt is tuned in %d "
+                          "rounds of the equilibration, then relaxed in one), got %llu",
+                          path, WINDOW_TILT_MIN_EQUILIBRATION, WINDOW_TILT_ROUNDS,
+                          (unsigned long long)w->equilibration_steps);
+    if (w->sample_interval > w->sampling_steps)
+        return ripen_fail(
+            RIPEN_EINVAL, "%s.sample_interval = %llu: must not exceed sampling_steps = %llu", path,
+            (unsigned long long)w->sample_interval, (unsigned long long)w->sampling_steps);
+    return job_entry_name(obj, path, set->name, sizeof set->name);
+}
+
+/* The windows along the range, once the initial particle is known. */
+static int prepare(task_set *set, const char *path, const initial_report *report) {
+    window_set_spec *w = set->spec;
+    const int64_t core0 = report->core_sites;
+    const int64_t nsites = (int64_t)set->system.lx * set->system.ly * set->system.lz;
+    if (w->q_min < -core0 || w->q_max > nsites - core0 || w->q_min >= w->q_max)
+        return ripen_fail(RIPEN_EINVAL,
+                          "%s: q range [%d, %d] must satisfy %lld <= q_min < q_max <= %lld "
+                          "(N_core from 0 to the lattice size)",
+                          path, w->q_min, w->q_max, (long long)-core0, (long long)(nsites - core0));
+    if (w->width < 2 || w->width > w->q_max - w->q_min + 1)
+        return ripen_fail(RIPEN_EINVAL, "%s.width = %d: must be in [2, %d] (q values per window)",
+                          path, w->width, w->q_max - w->q_min + 1);
+    if (w->overlap < 1 || w->overlap >= w->width)
+        return ripen_fail(RIPEN_EINVAL,
+                          "%s.overlap = %d: must be in [1, width - 1 = %d]: neighbouring windows "
+                          "must share q values to be combined",
+                          path, w->overlap, w->width - 1);
+    const int span = w->q_max - w->q_min + 1, stride = w->width - w->overlap;
+    w->nwindows = 1 + (span - w->width + stride - 1) / stride;
+    if (w->layer_sites == 0) w->layer_sites = q_layer_sites(report, set->system.lz);
+    /* F(q) is read over one layer from q_start. */
+    const int q_start = q_profile_start(w->q_min, w->q_max);
+    if (q_start + w->layer_sites > w->q_max)
+        return ripen_fail(RIPEN_EINVAL,
+                          "%s: q_max = %d must reach one full layer, q = %d + layer_sites = %d",
+                          path, w->q_max, q_start, q_start + w->layer_sites);
+    set->ntasks = w->nwindows;
+    return RIPEN_OK;
+}
+
+static void free_spec(void *spec) {
+    free(spec);
+}
+
+static void task(const task_set *set, int64_t member, int *stage, double *cost) {
+    (void)member;
+    const window_set_spec *w = window_set_of(set);
+    const double sites = (double)set->system.lx * set->system.ly * set->system.lz;
+    *stage = 0;
+    *cost = sites * (double)(w->equilibration_steps + w->sampling_steps);
+}
+
+static double output_bytes(const task_set *set) {
+    const window_set_spec *w = window_set_of(set);
+    return (double)w->nwindows * (double)window_sample_count(w) * (4 + 8);
+}
+
+static void describe(const task_set *set) {
+    const window_set_spec *w = window_set_of(set);
+    printf("  windows %s: %d windows over q in [%d, %d] (width %d, overlap %d), layer = %d "
+           "sites, %llu + %llu steps each%s\n",
+           set->name, w->nwindows, w->q_min, w->q_max, w->width, w->overlap, w->layer_sites,
+           (unsigned long long)w->equilibration_steps, (unsigned long long)w->sampling_steps,
+           w->tilt ? ", tilted (each tunes its own mu_core)" : "");
+}
+
+/* ---- the record ---- */
+
+static void record_free(task_record *r) {
+    window_result *x = r->data;
+    free(x->q), free(x->q_energy), free(x);
+    r->data = NULL;
+}
+
+static int record_init(const task_set *set, int64_t member, task_record *r) {
+    const window_set_spec *w = window_set_of(set);
+    window_result *x = calloc(1, sizeof *x);
+    if (!(r->data = x)) return RIPEN_ENOMEM;
+    window_bounds(w, (int)member, &x->lo, &x->hi);
+    x->mu_core = set->system.model.mu_core;
+    x->tilt = q_tilt_start();
+    const size_t n = (size_t)window_sample_count(w);
+    x->q = calloc(n, sizeof *x->q);
+    x->q_energy = calloc(n, sizeof *x->q_energy);
+    return x->q && x->q_energy ? RIPEN_OK : RIPEN_ENOMEM;
+}
+
+static void code(codec *c, const task_set *set, int64_t member, task_record *r) {
+    (void)member;
+    window_result *x = r->data;
+    const int64_t limit = window_sample_count(window_set_of(set));
+    codec_scalar(c, &x->lo, sizeof x->lo);
+    codec_scalar(c, &x->hi, sizeof x->hi);
+    codec_scalar(c, &x->mu_core, sizeof x->mu_core);
+    codec_scalar(c, &x->tilt.steps, sizeof x->tilt.steps);
+    codec_scalar(c, &x->tilt.sum, sizeof x->tilt.sum);
+    codec_scalar(c, &x->tilt.sum_squares, sizeof x->tilt.sum_squares);
+    codec_scalar(c, &x->tilt.mu_below, sizeof x->tilt.mu_below);
+    codec_scalar(c, &x->tilt.mu_above, sizeof x->tilt.mu_above);
+    codec_scalar(c, &x->nq, sizeof x->nq);
+    int64_t room = limit;
+    codec_array(c, (void **)&x->q, sizeof(int32_t), x->nq, &room, limit);
+    codec_array(c, (void **)&x->q_energy, sizeof(double), x->nq, &room, limit);
+}
+
+/* ---- running ---- */
+
+/* Rebuilds the tables and the dynamics at the window's own mu_core. */
+static int use_window_mu(task_sim *s, const task_set *set, double mu_core) {
+    model_params p = set->system.model;
+    p.mu_core = mu_core;
+    return task_sim_use_model(s, &p);
+}
+
+/* A tilted window, after each step of its tuning rounds: records q, and at a round's end moves
+ * mu_core towards sampling the window's whole range (order_parameter.h). */
+static int tune_tilt(task_sim *s, const task_set *set, task_record *r) {
+    window_result *x = r->data;
+    const uint64_t round = q_tilt_round(window_set_of(set)->equilibration_steps);
+    if (s->rep.step > round * WINDOW_TILT_ROUNDS) return RIPEN_OK;
+    q_tilt_record(&x->tilt, q_value(&s->rep, r->core_initial), x->lo);
+    if (s->rep.step % round != 0) return RIPEN_OK;
+    const double next = q_tilt_next(&x->tilt, x->mu_core, x->lo, x->hi);
+    if (next == x->mu_core) return RIPEN_OK;
+    x->mu_core = next;
+    return use_window_mu(s, set, x->mu_core);
+}
+
+static int run_window(const task_set *set, task_record *r, task_sim *s, task_runtime *rt,
+                      int fresh) {
+    const window_set_spec *w = window_set_of(set);
+    window_result *x = r->data;
+    if (fresh) q_drive_into_window(&s->rep, r->core_initial, x->lo, x->hi);
+    int status = q_window_apply(&s->rep, r->core_initial, x->lo, x->hi);
+    if (!status && x->mu_core != set->system.model.mu_core)
+        status = use_window_mu(s, set, x->mu_core); /* a resumed, tuned window */
+    /* Samples carry E at the set's mu_core, whatever the window's own. */
+    const energy_weights set_weights = model_energy_weights(&set->system.model);
+    const uint64_t total = w->equilibration_steps + w->sampling_steps;
+    while (!status && s->rep.step < total) {
+        dynamics_run(&s->dyn, &s->rep, 1);
+        if (w->tilt) status = tune_tilt(s, set, r);
+        const uint64_t sampled =
+            s->rep.step > w->equilibration_steps ? s->rep.step - w->equilibration_steps : 0;
+        if (!status && sampled > 0 && sampled % w->sample_interval == 0) {
+            x->q[x->nq] = (int32_t)q_value(&s->rep, r->core_initial);
+            x->q_energy[x->nq] = model_energy(&set_weights, &s->rep.counts);
+            x->nq++;
+        }
+        if (!status) status = task_between_steps(rt, s, r);
+    }
+    return status;
+}
+
+static int run(const job *j, const task_set *set, int64_t member, task_record *r,
+               task_runtime *rt) {
+    (void)member;
+    task_sim s;
+    int status = task_sim_open(&s, &set->system, j->seed, (uint32_t)r->id);
+    if (status) return status;
+    int fresh;
+    status = task_sim_start(&s, &set->system, r, &fresh);
+    if (!status) status = run_window(set, r, &s, rt, fresh);
+    if (!status) {
+        r->step = s.rep.step;
+        free(r->states);
+        r->states = NULL;
+    }
+    task_sim_close(&s);
+    return status;
+}
+
+/* ---- the result file ---- */
+
+enum { W_LO, W_HI, W_Q, W_ENERGY, W_COUNT_SAMPLES, W_CORE0, W_MU, W_COUNT };
+
+typedef struct {
+    hid_t d[W_COUNT];
+} handles;
+
+static const int32_t fill_i32 = -1;
+static const int64_t fill_i64 = -1;
+static const double fill_nan = NAN;
+
+static int write_attributes(hid_t g, const task_set *set) {
+    const window_set_spec *w = window_set_of(set);
+    int status = h5_system_attributes(g, &set->system);
+    if (!status) status = h5_attr_string(g, "bias", "hard-wall");
+    if (!status) status = h5_attr_double(g, "sampling_mu_core", set->system.model.mu_core);
+    if (!status) status = h5_attr_int(g, "q_min", w->q_min);
+    if (!status) status = h5_attr_int(g, "q_max", w->q_max);
+    if (!status) status = h5_attr_int(g, "width", w->width);
+    if (!status) status = h5_attr_int(g, "overlap", w->overlap);
+    if (!status) status = h5_attr_int(g, "nwindows", w->nwindows);
+    if (!status) status = h5_attr_int(g, "layer_sites", w->layer_sites);
+    if (!status) status = h5_attr_int(g, "equilibration_steps", (int64_t)w->equilibration_steps);
+    if (!status) status = h5_attr_int(g, "sampling_steps", (int64_t)w->sampling_steps);
+    if (!status) status = h5_attr_int(g, "tilt", w->tilt);
+    if (!status) status = h5_attr_int(g, "repeat", w->repeat);
+    if (!status) status = h5_attr_int(g, "sample_interval", (int64_t)w->sample_interval);
+    if (!status) status = h5_attr_int(g, "first_task", set->first_task);
+    return status;
+}
+
+static int h5_create(hid_t g, const job *j, const task_set *set, void **out) {
+    (void)j;
+    const window_set_spec *w = window_set_of(set);
+    handles *h = malloc(sizeof *h);
+    if (!(*out = h)) return ripen_fail(RIPEN_ENOMEM, "out of memory");
+    for (int k = 0; k < W_COUNT; ++k) h->d[k] = -1;
+    const int status = write_attributes(g, set);
+    if (status) return status;
+    const hsize_t k = (hsize_t)w->nwindows, m = (hsize_t)window_sample_count(w);
+    const hsize_t one[1] = {k}, two[2] = {k, m};
+    hid_t *d = h->d;
+    d[W_LO] = h5_dataset_create(g, "lo", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, one, NULL, "sites");
+    d[W_HI] = h5_dataset_create(g, "hi", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, one, NULL, "sites");
+    d[W_Q] = h5_dataset_create(g, "q", H5T_STD_I32LE, H5T_NATIVE_INT32, 2, two, &fill_i32,
+                               "sites (N_core - core_sites)");
+    d[W_ENERGY] =
+        h5_dataset_create(g, "energy", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, two, &fill_nan, "kT");
+    d[W_COUNT_SAMPLES] = h5_dataset_create(g, "sample_count", H5T_STD_I64LE, H5T_NATIVE_INT64, 1,
+                                           one, &fill_i64, NULL);
+    d[W_CORE0] = h5_dataset_create(g, "core_sites", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, one,
+                                   &fill_i64, "sites");
+    d[W_MU] = h5_dataset_create(g, "mu_core", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, one, &fill_nan,
+                                "kT (the window's own, tuned if tilted)");
+    for (int n = 0; n < W_COUNT; ++n)
+        if (d[n] < 0)
+            return ripen_fail(RIPEN_EIO, "cannot create datasets in /windows/%s", set->name);
+    return RIPEN_OK;
+}
+
+static int h5_write_set(void *handles_, const job *j, const task_set *set) {
+    (void)j;
+    const handles *h = handles_;
+    const window_set_spec *w = window_set_of(set);
+    int32_t *lo = malloc(sizeof *lo * (size_t)w->nwindows);
+    int32_t *hi = malloc(sizeof *hi * (size_t)w->nwindows);
+    int status = lo && hi ? RIPEN_OK : ripen_fail(RIPEN_ENOMEM, "out of memory");
+    for (int k = 0; k < w->nwindows && !status; ++k) {
+        int a, b;
+        window_bounds(w, k, &a, &b);
+        lo[k] = a, hi[k] = b;
+    }
+    const hsize_t start[1] = {0}, nk[1] = {(hsize_t)w->nwindows};
+    if (!status) status = h5_write_block(h->d[W_LO], H5T_NATIVE_INT32, 1, start, nk, lo);
+    if (!status) status = h5_write_block(h->d[W_HI], H5T_NATIVE_INT32, 1, start, nk, hi);
+    free(lo), free(hi);
+    return status;
+}
+
+static int h5_write_task(void *handles_, const task_set *set, int64_t member,
+                         const task_record *r) {
+    (void)set;
+    const hid_t *d = ((const handles *)handles_)->d;
+    const window_result *x = r->data;
+    const hsize_t row[1] = {(hsize_t)member}, one[1] = {1};
+    const hsize_t start2[2] = {(hsize_t)member, 0}, n[2] = {1, (hsize_t)x->nq};
+    int status = h5_write_block(d[W_Q], H5T_NATIVE_INT32, 2, start2, n, x->q);
+    if (!status) status = h5_write_block(d[W_ENERGY], H5T_NATIVE_DOUBLE, 2, start2, n, x->q_energy);
+    if (!status) status = h5_write_block(d[W_COUNT_SAMPLES], H5T_NATIVE_INT64, 1, row, one, &x->nq);
+    if (!status)
+        status = h5_write_block(d[W_CORE0], H5T_NATIVE_INT64, 1, row, one, &r->core_initial);
+    if (!status) status = h5_write_block(d[W_MU], H5T_NATIVE_DOUBLE, 1, row, one, &x->mu_core);
+    return status;
+}
+
+static void h5_close(void *handles_) {
+    handles *h = handles_;
+    if (!h) return;
+    for (int k = 0; k < W_COUNT; ++k)
+        if (h->d[k] > 0) H5Dclose(h->d[k]);
+    free(h);
+}
+
+static int h5_load_task(hid_t g, const task_set *set, int64_t member, task_record *r) {
+    const window_set_spec *w = window_set_of(set);
+    window_result *x = r->data;
+    const hsize_t row[1] = {(hsize_t)member}, one[1] = {1};
+    int status = h5_read_from(g, "sample_count", H5T_NATIVE_INT64, 1, row, one, &x->nq);
+    if (!status)
+        status = h5_read_from(g, "core_sites", H5T_NATIVE_INT64, 1, row, one, &r->core_initial);
+    if (!status && (x->nq < 0 || x->nq > window_sample_count(w))) status = RIPEN_EIO;
+    const hsize_t start2[2] = {(hsize_t)member, 0}, n[2] = {1, (hsize_t)(status ? 0 : x->nq)};
+    if (!status) status = h5_read_from(g, "q", H5T_NATIVE_INT32, 2, start2, n, x->q);
+    if (!status) status = h5_read_from(g, "energy", H5T_NATIVE_DOUBLE, 2, start2, n, x->q_energy);
+    /* Files from before tilted windows have no mu_core: every window sampled at the set's. */
+    if (!status && H5Lexists(g, "mu_core", H5P_DEFAULT) > 0)
+        status = h5_read_from(g, "mu_core", H5T_NATIVE_DOUBLE, 1, row, one, &x->mu_core);
+    if (!status && !isfinite(x->mu_core)) status = RIPEN_EIO;
+    r->step = w->equilibration_steps + w->sampling_steps;
+    window_bounds(w, (int)member, &x->lo, &x->hi);
+    return status;
+}
+
+static void h5_size(const task_set *set, double *bytes, double *objects) {
+    const window_set_spec *w = window_set_of(set);
+    const double k = w->nwindows, m = (double)window_sample_count(w);
+    const double nq = (double)w->q_max - w->q_min + 1;
+    *bytes = k * (4 + 4 + 8 + 8 + 8) + k * m * (4 + 8) + nq * (4 + 5 * 8) + k * 8;
+    *objects = 1 + W_COUNT + 8;
+}
+
+/* ---- the summary ---- */
+
+static void summary(const job *j, const task_kind *kind, task_loader load, void *context,
+                    void *const *results) {
+    (void)load, (void)context;
+    for (int s = 0; s < j->nsets; ++s) {
+        if (j->sets[s].kind != kind) continue;
+        const fq_result *f = results[s];
+        const char *name = j->sets[s].name;
+        if (f && f->failed)
+            printf("  F(q) %-22s not determined (see the warning)\n", name);
+        else if (f)
+            printf("  F(q) %-22s mu_core* = %.3f kT, barrier %.2f +- %.2f kT (WHAM), %.2f +- "
+                   "%.2f kT (MBAR)%s%s\n",
+                   name, f->mu_star, f->barrier_wham, f->barrier_wham_sigma, f->barrier_mbar,
+                   f->barrier_mbar_sigma, f->warnings[0] ? "; warning: " : "", f->warnings);
+    }
+}
+
+static void warn_result(const task_set *set, const void *result) {
+    const fq_result *f = result;
+    if (f->failed)
+        fprintf(stderr,
+                "ripen: warning: F(q) of windows %s not determined: %s (the window samples are in "
+                "the file; `ripen analyze` recomputes F(q))\n",
+                set->name, f->error);
+}
+
+const task_kind task_kind_windows = {
+    .key = "windows",
+    .entry = "windows",
+    .task_noun = "window",
+    .set_noun = "window set",
+    .always_group = 1,
+    .keys = keys,
+    .parse = parse,
+    .prepare = prepare,
+    .free_spec = free_spec,
+    .task = task,
+    .output_bytes = output_bytes,
+    .describe = describe,
+    .record_init = record_init,
+    .record_free = record_free,
+    .code = code,
+    .run = run,
+    .h5_create = h5_create,
+    .h5_write_set = h5_write_set,
+    .h5_write_task = h5_write_task,
+    .h5_close = h5_close,
+    .h5_load_task = h5_load_task,
+    .h5_size = h5_size,
+    .analyze = fq_analyze,
+    .code_result = fq_code,
+    .free_result = fq_release,
+    .result_group = "fq",
+    .h5_write_result = fq_write,
+    .print_result = fq_print,
+    .warn_result = warn_result,
+    .summary = summary,
+};
