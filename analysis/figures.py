@@ -322,8 +322,8 @@ def draw_histograms(ax, results, pair):
 
 
 def draw_survival(ax, results, pair):
-    """Kaplan-Meier S(t) with pointwise 95% Greenwood bands and tick marks where replicas were
-    censored; the KM median is where S crosses 1/2."""
+    """Kaplan-Meier S(t) with pointwise 95% bands (as ripen stored them) and tick marks where
+    replicas were censored; the KM median is where S crosses 1/2."""
     observed = [s.ensemble.times for s in pair if s.replicas]
     end = max([t.max() for t in observed] + [1.0])
     start = min([t.min() for t in observed] + [end]) / 1.5
@@ -338,8 +338,13 @@ def draw_survival(ax, results, pair):
         ax.step(t, surv, where="post", color=colour, lw=1.8,
                 label=f"{s.ensemble.name}: n = {s.replicas}, {s.censored} censored, "
                       f"median {median}")
-        ax.fill_between(t, np.clip(surv - 1.96 * sd, 0, 1), np.clip(surv + 1.96 * sd, 0, 1),
-                        step="post", color=colour, alpha=0.15)
+        if km.lower is not None:  # the band ripen stored (log-log, inside [0, 1])
+            pad = lambda band, first: np.concatenate(([first], band, band[-1:] if len(band)
+                                                      else [first]))
+            low, high = pad(km.lower, 1.0), pad(km.upper, 1.0)
+        else:  # an older file: Greenwood's variance, plain
+            low, high = np.clip(surv - 1.96 * sd, 0, 1), np.clip(surv + 1.96 * sd, 0, 1)
+        ax.fill_between(t, low, high, step="post", color=colour, alpha=0.15)
         cens = s.ensemble.times[~s.ensemble.events]
         ax.plot(cens, km.at(cens), "|", color=colour, ms=14, mew=2)
         for when, count in zip(*np.unique(cens, return_counts=True)):

@@ -14,7 +14,8 @@ import h5py
 import numpy as np
 
 FORMAT = "ripen-results"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+FORMAT_VERSIONS = (1, 2)  # 1: before files were sized by the data and carried P(tau)
 
 # The job options that choose a reading of the paper's model (docs/model.md); reported with
 # every result because the kinetics depend on them.
@@ -64,7 +65,7 @@ def open_results(path):
     if fmt != FORMAT:
         f.close()
         raise ResultFileError(f"{path}: not a ripen result file (format attribute {fmt!r})")
-    if version != FORMAT_VERSION:
+    if version not in FORMAT_VERSIONS:
         f.close()
         raise ResultFileError(f"{path}: result format version {version}, this analysis reads "
                               f"version {FORMAT_VERSION}")
@@ -112,6 +113,7 @@ class Ensemble:
     censored: np.ndarray   # bool
     steps_run: np.ndarray  # the censoring time of a censored replica
     present: np.ndarray    # bool
+    stored_km: object = None  # the curve ripen stored (KaplanMeier), if the file has one
 
     @property
     def times(self):
@@ -140,6 +142,7 @@ def read_ensemble(f, name):
         raise ResultFileError(f"{f.filename}: no ensembles")
     attrs = attributes(g)
     tau = _member(g, "tau")[()].astype(np.int64)
+    stored = stored_kaplan_meier(f, name)
     censored_raw = _member(g, "censored")[()]
     steps_run = _member(g, "steps_run")[()].astype(np.int64)
     present = _present(f, attrs, len(tau))
@@ -153,7 +156,7 @@ def read_ensemble(f, name):
         raise ResultFileError(f"{f.filename}: damaged: {g.name} replica {bad} has tau "
                               f"{tau[bad]}, censored {censored_raw[bad]}, steps_run "
                               f"{steps_run[bad]}")
-    return Ensemble(name, attrs, tau, censored, steps_run, present)
+    return Ensemble(name, attrs, tau, censored, steps_run, present, stored)
 
 
 def _present(f, attrs, replicas):
@@ -283,12 +286,15 @@ def read_window_set(f, name):
 @dataclasses.dataclass
 class KaplanMeier:
     """The Kaplan-Meier estimate at the distinct event times: S just after `time[i]` is
-    `survival[i]`, with Greenwood's variance."""
+    `survival[i]`, with Greenwood's variance, and a pointwise 95% band (log-log) where the file
+    stored one (format 2: ripen computes P(tau) itself, /ensembles/<name>/survival)."""
     time: np.ndarray
     at_risk: np.ndarray
     events: np.ndarray
     survival: np.ndarray
     variance: np.ndarray
+    lower: np.ndarray = None
+    upper: np.ndarray = None
 
     def at(self, t):
         """S(t) for any times t (right-continuous step function, 1 before the first event)."""
@@ -308,6 +314,18 @@ def kaplan_meier(times, events):
         terms = deaths / (at_risk * (at_risk - deaths))
     variance = survival ** 2 * np.cumsum(np.where(at_risk > deaths, terms, 0.0))
     return KaplanMeier(event_times, at_risk, deaths, survival, variance)
+
+
+def stored_kaplan_meier(f, name):
+    """The Kaplan-Meier curve ripen stored for an ensemble (format 2), or None (older files, and
+    shards, which hold only some replicas)."""
+    g = f.get(f"ensembles/{name}/survival") if "ensembles" in f else None
+    if g is None:
+        return None
+    column = {key: g[key][()] for key in ("time", "at_risk", "events", "survival", "se",
+                                          "lower", "upper")}
+    return KaplanMeier(column["time"].astype(float), column["at_risk"], column["events"],
+                       column["survival"], column["se"] ** 2, column["lower"], column["upper"])
 
 
 def km_median(times, events):
@@ -510,7 +528,8 @@ def summarise(ensemble, resamples=BOOTSTRAP_RESAMPLES, seed=BOOTSTRAP_SEED):
     medians = bootstrap(times, events, km_median, rng, resamples)
     rmsts = bootstrap(times, events, lambda t, e: restricted_mean(t, e, horizon), rng,
                       resamples)
-    return Summary(ensemble, horizon, kaplan_meier(times, events), km_median(times, events),
+    km = ensemble.stored_km if ensemble.stored_km is not None else kaplan_meier(times, events)
+    return Summary(ensemble, horizon, km, km_median(times, events),
                    percentile_interval(medians), restricted_mean(times, events, horizon),
                    percentile_interval(rmsts), exponential_fit(times, events),
                    weibull_fit(times, events), medians)

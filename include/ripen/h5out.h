@@ -1,9 +1,10 @@
 /* The result file: one HDF5 file written in parallel through MPI-IO (layout: docs/hdf5-layout.md).
  *
  * All ranks create the groups, datasets and attributes collectively with identical arguments
- * (parallel HDF5 requires it); then each rank writes the tasks id = rank (mod nranks) with
- * independent raw writes. The file is written under "<path>.partial" and renamed when complete,
- * so a result file is never half-written.
+ * (parallel HDF5 requires it), sized by the data the tasks hold; then each rank writes the tasks
+ * id = rank (mod nranks) in collective rounds (compressed datasets need collective writes). The
+ * file is written under "<path>.partial" and renamed when complete, so a result file is never
+ * half-written; a signal during the write stops it cleanly (the journal still holds everything).
  */
 #ifndef RIPEN_H5OUT_H
 #define RIPEN_H5OUT_H
@@ -15,17 +16,31 @@
 #include "ripen/job.h"
 #include "ripen/task.h"
 
-enum { H5OUT_FORMAT_VERSION = 1 };
+/* 2: variable-length string attributes, descriptions, datasets sized by the data and
+ * compressed, the Kaplan-Meier curve per ensemble, shards' provenance in merged files. */
+enum { H5OUT_FORMAT_VERSION = 2 };
+
+struct shard_provenance;
 
 /* Facts about the run, identical on every rank (rank 0 measures, then broadcasts). */
 typedef struct {
-    char created[32];                 /* UTC, ISO 8601 */
-    char host[256];                   /* rank 0's host name */
-    char mpi_library[256];            /* first line of MPI_Get_library_version */
-    int ranks;                        /* MPI ranks of the run */
-    double wall_seconds;              /* wall time of the run (this invocation) */
-    int64_t shard_index, shard_count; /* this file holds tasks id = index (mod count) */
+    char ripen_version[64], git_commit[64], hdf5_version[32];
+    char created[32];                      /* UTC, ISO 8601 */
+    char host[256];                        /* rank 0's host name */
+    char mpi_library[256];                 /* first line of MPI_Get_library_version */
+    int ranks;                             /* MPI ranks of the run */
+    double wall_seconds;                   /* wall time of the run (this invocation) */
+    int64_t shard_index, shard_count;      /* this file holds the shard (docs/design.md) */
+    int nshards;                           /* a merged file: the shards' own provenance ... */
+    const struct shard_provenance *shards; /* ... (set on every rank after collecting) */
 } run_provenance;
+
+/* What a shard file recorded of the run that made it. */
+typedef struct shard_provenance {
+    run_provenance run;
+    char file[JOB_PATH_CAPACITY];     /* the shard file merged */
+    char job_path[JOB_PATH_CAPACITY]; /* where that run read the job */
+} shard_provenance;
 
 void run_provenance_collect(MPI_Comm comm, run_provenance *p);
 
@@ -34,13 +49,16 @@ void run_provenance_collect(MPI_Comm comm, run_provenance *p);
  * analysis (task_kind.analyze), identical on every rank, or NULL. Collective; returns the same
  * status on every rank. */
 int h5out_write(MPI_Comm comm, const job *j, const char *path, const uint8_t *present,
-                task_loader load, void *context, const run_provenance *prov, void *const *results);
+                task_loader load, void *context, const run_provenance *prov, void *const *results,
+                int (*interrupted)(void));
 
 /* Reading back (merge, analyze, tests). */
 typedef struct {
     hid_t file;
-    job j;            /* parsed from the job text stored in the file */
-    uint8_t *present; /* per task: 1 if the file holds its result */
+    char path[JOB_PATH_CAPACITY];
+    shard_provenance prov; /* what the file recorded of the run that made it */
+    job j;                 /* parsed from the job text stored in the file */
+    uint8_t *present;      /* per task: 1 if the file holds its result */
     int64_t shard_index, shard_count;
 } h5in;
 

@@ -26,6 +26,19 @@ typedef enum { JOURNAL_NONE, JOURNAL_CHECKPOINT, JOURNAL_DONE } journal_entry;
 /* Name of the journal directory for an output path. */
 void journal_directory(const char *output, char *out, size_t capacity);
 
+/* Whether the journal directory of `j` holds a job record (a directory without one was left by
+ * a run killed while creating it: nothing to resume, nothing to lose). */
+int journal_has_record(const job *j);
+
+/* The process holding the lock of the journal in `directory`, or 0 if none (or no journal). */
+long journal_lock_holder(const char *directory);
+
+/* Checks every record of an opened journal before a resume: a checkpoint that fails its
+ * checksum is dropped with a warning on stderr (its task restarts); a finished record that does
+ * is an error naming the file and the command that discards it. Fills done[] like
+ * journal_scan. */
+int journal_verify(const journal *jn, const job *j, uint8_t *done);
+
 /* Creates a new journal (error if one exists) and records the job text in it. */
 int journal_create(journal *jn, const job *j);
 /* Opens an existing journal for --resume; error if it belongs to a different job. */
@@ -45,5 +58,7 @@ int journal_read(const journal *jn, const job *j, int64_t id, task_record *r, jo
 int journal_scan(const journal *jn, const job *j, uint8_t *done);
 /* Removes the journal after the result file is safely in place. */
 int journal_remove(const journal *jn, const job *j);
+/* Removes the journal directory `directory` whatever it holds (files only). */
+int journal_remove_directory(const char *directory);
 
 #endif

@@ -14,6 +14,9 @@ typedef struct {
     int bootstrap;                    /* bootstrap resamples of the sets' analyses (F(q)) */
     int64_t shard_index, shard_count; /* what the file holds (0 and 1 for a whole job) */
     double started;                   /* MPI_Wtime() at the start of the command */
+    int (*interrupted)(void);         /* nonzero: stop writing cleanly (a signal); may be NULL */
+    const struct shard_provenance *shards; /* merge: the shards' own provenance */
+    int nshards;
 } results_options;
 
 /* Runs the analysis of every set whose kind has one and whose tasks are all present (F(q) of a

@@ -13,6 +13,8 @@
 #include "ripen/journal.h"
 
 typedef struct {
+    const uint8_t *owned;      /* tasks of this run or shard, finished or not (progress counts
+                                  them all; NULL: the todo mask) */
     int quiet;                 /* no progress lines */
     double checkpoint_seconds; /* wall time between checkpoints of a running task */
     double progress_seconds;   /* wall time between progress lines */

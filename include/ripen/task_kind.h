@@ -38,6 +38,7 @@ typedef struct task_kind {
     const char *entry;       /* default entry names: entry + index ("ensemble0") */
     const char *task_noun;   /* what one task is, for /tasks/kind and messages: "replica" */
     const char *set_noun;    /* what one entry is: "ensemble" */
+    const char *description; /* of the group /<key> in the result file */
     int always_group;        /* 1: /<key> exists even if the job has no such entry (format 1) */
     const char *const *keys; /* the keys an entry accepts (NULL-terminated) */
 
@@ -72,16 +73,28 @@ typedef struct task_kind {
                 byte_buffer *plan);
 
     /* ---- the result file (h5out.c) ---- */
+    /* Optional: the extents of a task's data (samples, snapshots, ...). Datasets are sized by
+     * the largest over the set's tasks in the file (h5_create's `extent`), not by the job's
+     * limits. */
+    void (*h5_extent)(const task_set *set, int64_t member, const task_record *r, int64_t extent[2]);
     /* Creates the set's group content under `group` (/<key>/<name>, created by the caller) with
      * every rank calling it identically (collective metadata); returns the kind's handles. */
-    int (*h5_create)(hid_t group, const job *j, const task_set *set, void **handles);
-    /* Rank 0 only: data that belongs to the set, not to a task (steps, window bounds). */
+    int (*h5_create)(hid_t group, const job *j, const task_set *set, const int64_t extent[2],
+                     void **handles);
+    /* Rank 0 only (independent writes, uncompressed datasets): data that belongs to the set,
+     * not to a task (steps, window bounds). May be NULL. */
     int (*h5_write_set)(void *handles, const job *j, const task_set *set);
-    int (*h5_write_task)(void *handles, const task_set *set, int64_t member, const task_record *r);
+    /* Collective: in each round every rank calls it with its next n tasks of the set (n = 0 if
+     * it has none left), members in increasing order; the kind writes per-task scalars with
+     * independent writes (h5_write_block) and compressed datasets with one h5_write_blocks
+     * call each, the same calls on every rank whatever n is. */
+    int (*h5_write_tasks)(void *handles, const task_set *set, int n, const int64_t *members,
+                          task_record *const *records);
     void (*h5_close)(void *handles);
     int (*h5_load_task)(hid_t group, const task_set *set, int64_t member, task_record *r);
-    /* Upper bound of the set's raw bytes and HDF5 objects in the file. */
-    void (*h5_size)(const task_set *set, double *bytes, double *objects);
+    /* Upper bound of the set's raw bytes (uncompressed) and HDF5 objects in the file, for
+     * datasets of the given extents. */
+    void (*h5_size)(const task_set *set, const int64_t extent[2], double *bytes, double *objects);
 
     /* ---- analysis of a whole set (optional: NULL if the kind has none) ---- */
     /* Rank 0, when every task of the set is present: computes the set's result. A result the

@@ -3,6 +3,7 @@
 #include "cli.h"
 #include "ripen/error.h"
 #include "ripen/h5out.h"
+#include "ripen/sched.h"
 
 #include <mpi.h>
 #include <stdio.h>
@@ -92,6 +93,9 @@ int merge_main(int argc, char **argv) {
     if (!status && npaths < 2)
         status = ripen_fail(RIPEN_EINVAL, "merge: give the output file and at least one shard");
     struct stat st;
+    if (!status && stat(paths[0], &st) == 0 && !S_ISREG(st.st_mode))
+        status = ripen_fail(RIPEN_EINVAL, "%s is %s, not a result file: choose another output",
+                            paths[0], S_ISDIR(st.st_mode) ? "a directory" : "not a regular file");
     if (!status && stat(paths[0], &st) == 0 && !force)
         status = ripen_fail(RIPEN_EINVAL, "%s exists: pass --force to overwrite it", paths[0]);
     for (int k = 1; k < npaths && !status; ++k)
@@ -106,14 +110,24 @@ int merge_main(int argc, char **argv) {
         uint8_t *present = malloc((size_t)j->ntasks + 1);
         if (!present) MPI_Abort(comm, 3);
         memset(present, 1, (size_t)j->ntasks);
-        const results_options options = {
-            .bootstrap = (int)bootstrap, .shard_index = 0, .shard_count = 1, .started = started};
+        shard_provenance *sources = calloc((size_t)shards.nshards, sizeof *sources);
+        if (!sources) MPI_Abort(comm, 3);
+        for (int k = 0; k < shards.nshards; ++k) sources[k] = shards.shards[k].prov;
+        sched_install_signal_handlers();
+        const results_options options = {.bootstrap = (int)bootstrap,
+                                         .shard_index = 0,
+                                         .shard_count = 1,
+                                         .started = started,
+                                         .interrupted = sched_stop_signal,
+                                         .shards = sources,
+                                         .nshards = shards.nshards};
         status = results_write(comm, j, paths[0], present, load_from_shards, &shards, &options,
                                NULL, NULL);
         if (!status && rank == 0)
             printf("merged %d shard(s), %lld tasks -> %s\n", npaths - 1, (long long)j->ntasks,
                    paths[0]);
         free(present);
+        free(sources);
     }
     if (status && rank == 0) cli_error(status);
     close_shards(&shards);

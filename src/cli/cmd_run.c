@@ -50,11 +50,21 @@ typedef struct {
     int64_t bootstrap;
 } run_args;
 
+enum { MAX_SHARDS = 1000000 };
+
+/* "I/N" with 0 <= I < N <= MAX_SHARDS: shards are numbered from 0. */
 static int parse_shard(const char *text, run_args *a) {
-    long long i, n;
-    char tail;
-    if (sscanf(text, "%lld/%lld%c", &i, &n, &tail) != 2 || n < 1 || i < 0 || i >= n)
-        return ripen_fail(RIPEN_EINVAL, "--shard %s: must be I/N with 0 <= I < N", text);
+    const char *slash = strchr(text, '/');
+    char index[32];
+    int64_t i = -1, n = 0;
+    const int ok = slash && slash > text && (size_t)(slash - text) < sizeof index;
+    if (ok) snprintf(index, sizeof index, "%.*s", (int)(slash - text), text);
+    if (!ok || cli_parse_int("--shard", index, 0, MAX_SHARDS - 1, &i) ||
+        cli_parse_int("--shard", slash + 1, 1, MAX_SHARDS, &n) || i >= n)
+        return ripen_fail(RIPEN_EINVAL,
+                          "--shard %s: must be I/N with 0 <= I < N <= %d (shards are numbered "
+                          "from 0)",
+                          text, MAX_SHARDS);
     a->shard_index = i, a->shard_count = n, a->shard_given = 1;
     return RIPEN_OK;
 }
@@ -68,6 +78,9 @@ static int shard_from_slurm(run_args *a) {
     int status = cli_parse_int("SLURM_ARRAY_TASK_ID", id, 0, INT64_MAX, &i);
     if (!status) status = cli_parse_int("SLURM_ARRAY_TASK_COUNT", count, 1, INT64_MAX, &n);
     if (!status && min) status = cli_parse_int("SLURM_ARRAY_TASK_MIN", min, 0, INT64_MAX, &m);
+    if (!status && n > MAX_SHARDS)
+        status = ripen_fail(RIPEN_EINVAL, "SLURM_ARRAY_TASK_COUNT %s: at most %d shards", count,
+                            MAX_SHARDS);
     if (!status && (i - m < 0 || i - m >= n))
         status = ripen_fail(RIPEN_EINVAL,
                             "SLURM array task %lld is outside %lld..%lld: give --shard I/N",
@@ -99,6 +112,13 @@ static int parse_run_args(int argc, char **argv, run_args *a) {
             a->no_shard = 1;
         else if (strcmp(argv[k], "--out") == 0) {
             if (!(status = cli_value(argc, argv, &k, &v))) a->out = v;
+            if (!status && v[0] == '-')
+                status = ripen_fail(RIPEN_EINVAL,
+                                    "--out needs a file name, got the option %s (write ./%s for a "
+                                    "file of that name)",
+                                    v, v);
+            if (!status && !v[0])
+                status = ripen_fail(RIPEN_EINVAL, "--out: the result file needs a name");
         } else if (strcmp(argv[k], "--shard") == 0) {
             if (!(status = cli_value(argc, argv, &k, &v))) status = parse_shard(v, a);
         } else if (strcmp(argv[k], "--checkpoint-seconds") == 0) {
@@ -170,6 +190,7 @@ static int path_exists(const char *path) {
 
 /* Error unless files can be created next to `output`. */
 static int check_output_directory(const char *output) {
+    if (!output[0]) return ripen_fail(RIPEN_EINVAL, "--out: the result file needs a name");
     char directory[JOB_PATH_CAPACITY];
     snprintf(directory, sizeof directory, "%s", output);
     char *slash = strrchr(directory, '/');
@@ -179,46 +200,76 @@ static int check_output_directory(const char *output) {
         slash[1] = '\0';
     else
         *slash = '\0';
+    struct stat st;
+    if (stat(directory, &st) == 0 && !S_ISDIR(st.st_mode))
+        return ripen_fail(RIPEN_EINVAL, "cannot write results in %s: Not a directory", directory);
     if (access(directory, W_OK | X_OK) != 0)
         return ripen_fail(RIPEN_EINVAL, "cannot write results in %s: %s", directory,
                           strerror(errno));
     return RIPEN_OK;
 }
 
-/* Rank 0: output and journal checks, then create or open the journal; fills `done`. */
-static int prepare_journal(const run_args *a, const job *j, journal *jn, uint8_t *done) {
-    const int writable = check_output_directory(j->output);
+/* The result path: writable next to it, and nothing there that --force must not replace (a
+ * directory, a device, a FIFO): only a regular file, and only with --force. */
+static int check_output(const char *output, int force) {
+    const int writable = check_output_directory(output);
     if (writable) return writable;
-    if (path_exists(j->output) && !a->force)
+    struct stat st;
+    if (stat(output, &st) != 0) return RIPEN_OK;
+    if (!S_ISREG(st.st_mode))
+        return ripen_fail(RIPEN_EINVAL, "%s is %s, not a result file: choose another --out", output,
+                          S_ISDIR(st.st_mode)                          ? "a directory"
+                          : S_ISFIFO(st.st_mode)                       ? "a FIFO"
+                          : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device"
+                                                                       : "not a regular file");
+    if (!force)
         return ripen_fail(RIPEN_EINVAL,
                           "%s exists: ripen never overwrites results; remove it, choose --out, "
                           "or pass --force",
-                          j->output);
-    const int have_journal = journal_exists(j);
+                          output);
+    return RIPEN_OK;
+}
+
+/* Rank 0: output and journal checks, then create or open the journal; fills `done`. */
+static int prepare_journal(const run_args *a, const job *j, journal *jn, uint8_t *done) {
+    int status = check_output(j->output, a->force);
+    if (status) return status;
     char directory[JOB_PATH_CAPACITY + 16];
     journal_directory(j->output, directory, sizeof directory);
+    const int have_journal = journal_exists(j) && journal_has_record(j);
     if (a->resume) {
         if (!have_journal)
-            return ripen_fail(RIPEN_EINVAL, "--resume: no interrupted run to continue (%s absent)",
-                              directory);
-        int status = journal_open(jn, j);
-        if (!status) status = journal_lock(jn);
-        return status ? status : journal_scan(jn, j, done);
+            return ripen_fail(RIPEN_EINVAL,
+                              "--resume: no interrupted run to continue (%s %s): run without "
+                              "--resume to start",
+                              directory, journal_exists(j) ? "holds no job record" : "absent");
+        status = journal_open(jn, j);
+        const long holder = status ? 0 : journal_lock_holder(directory);
+        if (holder)
+            return ripen_fail(RIPEN_EINVAL,
+                              "%s is in use by a running ripen (process %ld): wait for it, or "
+                              "stop it before resuming",
+                              directory, holder);
+        /* Checked before the lock is taken, so that a refused resume leaves nothing behind. */
+        if (!status) status = journal_verify(jn, j, done);
+        return status ? status : journal_lock(jn);
     }
     if (have_journal && !a->force)
         return ripen_fail(RIPEN_EINVAL,
                           "an interrupted run of this output exists (%s): continue it with "
                           "--resume, or discard it with --force",
                           directory);
-    if (have_journal) {
-        journal old = {.job_hash = j->hash};
-        snprintf(old.directory, sizeof old.directory, "%s", directory);
-        const int status = journal_remove(&old, j);
-        if (status) return status;
-    }
+    const long holder = journal_exists(j) ? journal_lock_holder(directory) : 0;
+    if (holder)
+        return ripen_fail(RIPEN_EINVAL,
+                          "%s is in use by a running ripen (process %ld): --force does not "
+                          "override a live run; stop it first",
+                          directory, holder);
+    /* A journal without a job record (a run killed while creating it) holds nothing to lose. */
+    if (journal_exists(j) && (status = journal_remove_directory(directory))) return status;
     /* With --force an old result stays in place until the new file is renamed over it. */
     memset(done, 0, (size_t)j->ntasks);
-    const int status = journal_create(jn, j);
+    status = journal_create(jn, j);
     return status ? status : journal_lock(jn);
 }
 
@@ -254,7 +305,8 @@ static int finish(MPI_Comm comm, const run_args *a, const job *j, const journal 
     const results_options options = {.bootstrap = (int)a->bootstrap,
                                      .shard_index = a->shard_index,
                                      .shard_count = a->shard_count,
-                                     .started = started};
+                                     .started = started,
+                                     .interrupted = sched_stop_signal};
     void **results = NULL;
     double write_seconds = 0;
     int status = results_write(comm, j, j->output, present, load_from_journal, &loader, &options,
@@ -277,15 +329,19 @@ static int finish(MPI_Comm comm, const run_args *a, const job *j, const journal 
 static void report_interrupted(const job *j, const run_args *a, const journal *jn,
                                const sched_stats *stats) {
     const int signal_number = sched_stop_signal();
+    char shard[64] = "";
+    if (a->shard_count > 1)
+        snprintf(shard, sizeof shard, " --shard %lld/%lld", (long long)a->shard_index,
+                 (long long)a->shard_count);
     fprintf(stderr,
             "ripen: stopped%s%s: %lld task(s) finished in this run, running tasks checkpointed "
-            "in %s; continue with: ripen run %s --resume%s\n",
+            "in %s; continue with: ripen run %s --resume%s%s%s\n",
             signal_number ? " by " : "",
             signal_number == SIGTERM  ? "SIGTERM"
             : signal_number == SIGINT ? "SIGINT"
                                       : "",
-            (long long)stats->tasks_run, jn->directory, j->path,
-            a->out ? " --out <same path>" : "");
+            (long long)stats->tasks_run, jn->directory, j->path, a->out ? " --out " : "",
+            a->out ? a->out : "", shard);
 }
 
 int run_main(int argc, char **argv) {
@@ -296,14 +352,14 @@ int run_on(MPI_Comm comm, int argc, char **argv, run_report *report) {
     int rank;
     MPI_Comm_rank(comm, &rank);
     const double started = MPI_Wtime();
-    run_args a;
-    int status = parse_run_args(argc, argv, &a);
-    if (status) return rank == 0 ? cli_error(status) : status;
     for (int k = 1; k < argc; ++k)
-        if (strcmp(argv[k], "--help") == 0) {
+        if (strcmp(argv[k], "--help") == 0 || strcmp(argv[k], "-h") == 0) {
             if (rank == 0) fputs(run_usage, stdout);
             return RIPEN_OK;
         }
+    run_args a;
+    int status = parse_run_args(argc, argv, &a);
+    if (status) return rank == 0 ? cli_error(status) : status;
     job j;
     status = load_job(comm, a.job_path, &j);
     if (status) return rank == 0 ? cli_error(status) : status;
@@ -346,7 +402,8 @@ int run_on(MPI_Comm comm, int argc, char **argv, run_report *report) {
         sched_install_signal_handlers();
         const sched_options opt = {.quiet = a.quiet,
                                    .checkpoint_seconds = a.checkpoint_seconds,
-                                   .progress_seconds = a.progress_seconds};
+                                   .progress_seconds = a.progress_seconds,
+                                   .owned = done};
         status = sched_run(comm, &j, &jn, todo, &opt, &stats);
     }
     if (!status) status = finish(comm, &a, &j, &jn, done, started, report);

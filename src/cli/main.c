@@ -7,6 +7,7 @@
 #include <mpi.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct {
@@ -37,6 +38,17 @@ static void usage(FILE *out) {
                  "Quick start: ripen run jobs/quick.json   Docs: README.md, docs/\n");
 }
 
+/* This process's rank when a launcher (mpirun, srun) started several, else 0: read from the
+ * environment, because serial commands do not initialise MPI. */
+static long launched_rank(void) {
+    const char *names[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"};
+    for (size_t k = 0; k < sizeof names / sizeof *names; ++k) {
+        const char *value = getenv(names[k]);
+        if (value && value[0]) return strtol(value, NULL, 10);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv) {
     /* A file-size limit (ulimit -f) then fails the write with EFBIG, reported like any full
      * disk, instead of killing the process without a word. */
@@ -56,6 +68,9 @@ int main(int argc, char **argv) {
     }
     for (int k = 0; k < COMMAND_COUNT; ++k) {
         if (strcmp(argv[1], commands[k].name) != 0) continue;
+        /* A serial command under mpirun -np N would run N times, each rewriting the same file:
+         * rank 0 alone does it. */
+        if (!commands[k].needs_mpi && launched_rank() != 0) return 0;
         if (!commands[k].needs_mpi) return cli_exit_code(commands[k].main(argc - 1, argv + 1));
         MPI_Init(&argc, &argv);
         h5out_quiet_errors();

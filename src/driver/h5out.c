@@ -38,8 +38,16 @@ void run_provenance_collect(MPI_Comm comm, run_provenance *p) {
         library[strcspn(library, "\n,")] = '\0';
         snprintf(p->mpi_library, sizeof p->mpi_library, "%s", library);
         MPI_Comm_size(comm, &p->ranks);
+        unsigned major, minor, release;
+        H5get_libversion(&major, &minor, &release);
+        snprintf(p->hdf5_version, sizeof p->hdf5_version, "%u.%u.%u", major, minor, release);
+        snprintf(p->ripen_version, sizeof p->ripen_version, "%s", ripen_version());
+        snprintf(p->git_commit, sizeof p->git_commit, "%s", ripen_git_commit());
     }
+    const int nshards = p->nshards;
+    const shard_provenance *shards = p->shards;
     MPI_Bcast(p, sizeof *p, MPI_BYTE, 0, comm);
+    p->nshards = nshards, p->shards = shards; /* each rank's own pointer */
 }
 
 /* ---- the layout ---- */
@@ -101,6 +109,10 @@ static int write_root_attributes(hid_t file, const job *j, const run_provenance 
     char hash[32];
     snprintf(hash, sizeof hash, "%016llx", (unsigned long long)j->hash);
     int status = h5_attr_string(file, "format", "ripen-results");
+    if (!status)
+        status = h5_attr_string(file, "description",
+                                "results of one ripen job: docs/hdf5-layout.md in the ripen "
+                                "repository describes every group and dataset");
     if (!status) status = h5_attr_int(file, "format_version", H5OUT_FORMAT_VERSION);
     if (!status) status = h5_attr_int(file, "seed", (int64_t)j->seed);
     if (!status) status = h5_attr_string(file, "job_hash", hash);
@@ -114,74 +126,155 @@ static int write_root_attributes(hid_t file, const job *j, const run_provenance 
     return status;
 }
 
-static int write_provenance_attributes(hid_t prov, const job *j, const run_provenance *p) {
-    unsigned major, minor, release;
-    H5get_libversion(&major, &minor, &release);
-    char hdf5[32];
-    snprintf(hdf5, sizeof hdf5, "%u.%u.%u", major, minor, release);
-    int status = h5_attr_string(prov, "ripen_version", ripen_version());
-    if (!status) status = h5_attr_string(prov, "git_commit", ripen_git_commit());
-    if (!status) status = h5_attr_string(prov, "created", p->created);
-    if (!status) status = h5_attr_string(prov, "host", p->host);
-    if (!status) status = h5_attr_int(prov, "mpi_ranks", p->ranks);
-    if (!status) status = h5_attr_string(prov, "mpi_library", p->mpi_library);
-    if (!status) status = h5_attr_string(prov, "hdf5_version", hdf5);
-    if (!status) status = h5_attr_double(prov, "wall_seconds", p->wall_seconds);
-    if (!status) status = h5_attr_string(prov, "job_path", j->path);
+static int write_one_provenance(hid_t g, const char *job_path, const run_provenance *p) {
+    int status = h5_attr_string(g, "ripen_version", p->ripen_version);
+    if (!status) status = h5_attr_string(g, "git_commit", p->git_commit);
+    if (!status) status = h5_attr_string(g, "created", p->created);
+    if (!status) status = h5_attr_string(g, "host", p->host);
+    if (!status) status = h5_attr_int(g, "mpi_ranks", p->ranks);
+    if (!status) status = h5_attr_string(g, "mpi_library", p->mpi_library);
+    if (!status) status = h5_attr_string(g, "hdf5_version", p->hdf5_version);
+    if (!status) status = h5_attr_double(g, "wall_seconds", p->wall_seconds);
+    if (!status) status = h5_attr_string(g, "job_path", job_path);
     return status;
 }
 
-static int create_layout(layout *l, const job *j, const run_provenance *p, int complete) {
-    int status = write_root_attributes(l->file, j, p, complete);
-    const hid_t job_group = H5Gcreate2(l->file, "job", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    const hid_t text_type = h5_string_type(strlen(j->text) + 1);
+/* This run's provenance, and for a merged file each shard's own under /provenance/shards/<k>. */
+static int write_provenance(hid_t prov, const job *j, const run_provenance *p) {
+    int status = write_one_provenance(prov, j->path, p);
+    if (status || p->nshards == 0) return status;
+    const hid_t shards = h5_group_create(prov, "shards", "the provenance of the merged shards");
+    if (shards < 0) return ripen_fail(RIPEN_EIO, "cannot create /provenance/shards");
+    for (int k = 0; k < p->nshards && !status; ++k) {
+        char name[32];
+        snprintf(name, sizeof name, "%d", k);
+        const shard_provenance *sp = &p->shards[k];
+        const hid_t g = h5_group_create(shards, name, "one merged shard, as its file recorded it");
+        status = g < 0 ? ripen_fail(RIPEN_EIO, "cannot create /provenance/shards/%s", name)
+                       : write_one_provenance(g, sp->job_path, &sp->run);
+        if (!status) status = h5_attr_string(g, "file", sp->file);
+        if (!status) status = h5_attr_int(g, "shard_index", sp->run.shard_index);
+        if (!status) status = h5_attr_int(g, "shard_count", sp->run.shard_count);
+        if (g >= 0) H5Gclose(g);
+    }
+    H5Gclose(shards);
+    return status;
+}
+
+/* /job/json stays a fixed-length string: parallel HDF5 cannot write variable-length data (every
+ * attribute is variable-length UTF-8). */
+static hid_t create_job_text(hid_t group, const job *j) {
+    const hid_t type = H5Tcopy(H5T_C_S1);
+    H5Tset_size(type, strlen(j->text) + 1);
+    H5Tset_strpad(type, H5T_STR_NULLTERM);
+    H5Tset_cset(type, H5T_CSET_UTF8);
     const hid_t scalar = H5Screate(H5S_SCALAR);
     const hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY);
-    l->job_text = H5Dcreate2(job_group, "json", text_type, scalar, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    const hid_t d = H5Dcreate2(group, "json", type, scalar, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     H5Pclose(dcpl);
     H5Sclose(scalar);
-    H5Tclose(text_type);
-    if (!status && (job_group < 0 || l->job_text < 0))
-        status = ripen_fail(RIPEN_EIO, "cannot create /job");
-    if (!status) status = h5_attr_string(job_group, "normalized", j->normalized);
-    if (job_group >= 0) H5Gclose(job_group);
+    H5Tclose(type);
+    if (d >= 0 && h5_attr_string(d, "description",
+                                 "the job file verbatim (a fixed-length UTF-8 string: in h5py, "
+                                 "f['job/json'][()].decode())")) {
+        H5Dclose(d);
+        return -1;
+    }
+    return d;
+}
 
-    const hid_t tasks = H5Gcreate2(l->file, "tasks", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    const hid_t prov = H5Gcreate2(l->file, "provenance", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (!status) status = write_provenance_attributes(prov, j, p);
-    const hsize_t n[1] = {(hsize_t)j->ntasks};
-    l->task_done =
-        h5_dataset_create(tasks, "done", H5T_STD_U8LE, H5T_NATIVE_UINT8, 1, n, &fill_zero, NULL);
-    char kinds[256];
+static int create_job_group(layout *l, const job *j) {
+    const hid_t g = h5_group_create(l->file, "job", "the job this file holds the results of");
+    if (g < 0) return ripen_fail(RIPEN_EIO, "cannot create /job");
+    int status = h5_attr_string(g, "normalized", j->normalized);
+    if (!status && (l->job_text = create_job_text(g, j)) < 0)
+        status = ripen_fail(RIPEN_EIO, "cannot create /job/json");
+    H5Gclose(g);
+    return status;
+}
+
+static int create_task_datasets(layout *l, const job *j, hid_t tasks, hid_t prov) {
+    char kinds[256], groups[256], members[256];
     describe_kind_codes(j, kinds, sizeof kinds);
-    l->task_kind =
-        h5_dataset_create(tasks, "kind", H5T_STD_U8LE, H5T_NATIVE_UINT8, 1, n, NULL, kinds);
-    char groups[256], members[256];
     describe_task_columns(j, groups, members, sizeof groups);
-    l->task_group =
-        h5_dataset_create(tasks, "group", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, n, NULL, groups);
+    const hsize_t n = (hsize_t)j->ntasks;
+    l->task_done = h5_dataset(tasks, &(h5_dataset_info){
+                                         .name = "done",
+                                         .type = H5_U8,
+                                         .rank = 1,
+                                         .dims = {n},
+                                         .fill = &fill_zero,
+                                         .description = "1 if the task's result is in this file",
+                                     });
+    l->task_kind = h5_dataset(tasks, &(h5_dataset_info){.name = "kind",
+                                                        .type = H5_U8,
+                                                        .rank = 1,
+                                                        .dims = {n},
+                                                        .units = kinds,
+                                                        .description = "the task's kind"});
+    l->task_group = h5_dataset(
+        tasks, &(h5_dataset_info){.name = "group",
+                                  .type = H5_I32,
+                                  .rank = 1,
+                                  .dims = {n},
+                                  .units = groups,
+                                  .description = "the task's set, among its kind's in job order"});
     l->task_member =
-        h5_dataset_create(tasks, "member", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, n, NULL, members);
-    l->task_wall = h5_dataset_create(prov, "task_wall_seconds", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
-                                     1, n, &fill_nan, "s (varies from run to run)");
-    H5Gclose(tasks);
-    H5Gclose(prov);
+        h5_dataset(tasks, &(h5_dataset_info){.name = "member",
+                                             .type = H5_I32,
+                                             .rank = 1,
+                                             .dims = {n},
+                                             .units = members,
+                                             .description = "the task's place in its set"});
+    l->task_wall = h5_dataset(
+        prov, &(h5_dataset_info){.name = "task_wall_seconds",
+                                 .type = H5_F64,
+                                 .rank = 1,
+                                 .dims = {n},
+                                 .fill = &fill_nan,
+                                 .units = "s",
+                                 .description = "wall time of each task (varies from run to run; "
+                                                "NaN if not in this file)"});
+    if (l->task_done < 0 || l->task_kind < 0 || l->task_group < 0 || l->task_member < 0 ||
+        l->task_wall < 0)
+        return ripen_fail(RIPEN_EIO, "cannot create /tasks");
+    return RIPEN_OK;
+}
+
+static int create_layout(layout *l, const job *j, const run_provenance *p, int complete,
+                         const int64_t *extents) {
+    int status = write_root_attributes(l->file, j, p, complete);
+    if (!status) status = create_job_group(l, j);
+    const hid_t tasks = h5_group_create(l->file, "tasks", "what each task of the job is");
+    const hid_t prov = h5_group_create(l->file, "provenance",
+                                       "when, where and how this file was made (all that may "
+                                       "differ between runs of the same job)");
+    if (!status && (tasks < 0 || prov < 0))
+        status = ripen_fail(RIPEN_EIO, "cannot create /tasks and /provenance");
+    if (!status) status = write_provenance(prov, j, p);
+    if (!status) status = create_task_datasets(l, j, tasks, prov);
+    if (tasks >= 0) H5Gclose(tasks);
+    if (prov >= 0) H5Gclose(prov);
     for (int k = 0; k < task_kind_count && !status; ++k)
-        if (task_kinds[k]->always_group || job_count_sets(j, task_kinds[k]) > 0) {
+        if (kind_in_file(j, k)) {
             l->kind_groups[k] =
-                H5Gcreate2(l->file, task_kinds[k]->key, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+                h5_group_create(l->file, task_kinds[k]->key, task_kinds[k]->description);
             if (l->kind_groups[k] < 0)
                 status = ripen_fail(RIPEN_EIO, "cannot create group /%s", task_kinds[k]->key);
         }
     for (int s = 0; s < j->nsets && !status; ++s) {
         const task_set *set = &j->sets[s];
+        char description[256];
+        snprintf(description, sizeof description, "%s %s (docs/hdf5-layout.md)",
+                 set->kind->set_noun, set->name);
         const hid_t parent = l->kind_groups[task_kind_code(set->kind)];
-        l->set_groups[s] = H5Gcreate2(parent, set->name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        l->set_groups[s] = h5_group_create(parent, set->name, description);
         if (l->set_groups[s] < 0)
             status = ripen_fail(RIPEN_EIO, "cannot create group /%s/%s", set->kind->key, set->name);
         else
-            status = set->kind->h5_create(l->set_groups[s], j, set, &l->set_handles[s]);
+            status =
+                set->kind->h5_create(l->set_groups[s], j, set, extents + 2 * s, &l->set_handles[s]);
     }
     return status;
 }
@@ -204,32 +297,119 @@ static int write_shared_data(layout *l, const job *j, const uint8_t *present) {
         group[id] = set->index;
         member[id] = (int32_t)j->tasks[id].member;
     }
-    if (!status) status = h5_write_block(l->task_done, H5T_NATIVE_UINT8, 1, start, n, present);
-    if (!status) status = h5_write_block(l->task_kind, H5T_NATIVE_UINT8, 1, start, n, kind);
-    if (!status) status = h5_write_block(l->task_group, H5T_NATIVE_INT32, 1, start, n, group);
-    if (!status) status = h5_write_block(l->task_member, H5T_NATIVE_INT32, 1, start, n, member);
+    if (!status) status = h5_write_block(l->task_done, H5_U8, 1, start, n, present);
+    if (!status) status = h5_write_block(l->task_kind, H5_U8, 1, start, n, kind);
+    if (!status) status = h5_write_block(l->task_group, H5_I32, 1, start, n, group);
+    if (!status) status = h5_write_block(l->task_member, H5_I32, 1, start, n, member);
     free(kind), free(group), free(member);
     for (int s = 0; s < j->nsets && !status; ++s)
-        status = j->sets[s].kind->h5_write_set(l->set_handles[s], j, &j->sets[s]);
+        if (j->sets[s].kind->h5_write_set)
+            status = j->sets[s].kind->h5_write_set(l->set_handles[s], j, &j->sets[s]);
     return status;
 }
 
-static int write_tasks(layout *l, const job *j, const uint8_t *present, task_loader load,
-                       void *context, int rank, int nranks) {
+/* The tasks of a set this rank writes, in order: those present with id = rank (mod nranks). */
+static int64_t owned_tasks(const task_set *set, const uint8_t *present, int rank, int nranks,
+                           int64_t *ids) {
+    int64_t n = 0;
+    for (int64_t id = set->first_task; id < set->first_task + set->ntasks; ++id)
+        if (present[id] && id % nranks == rank) {
+            if (ids) ids[n] = id;
+            ++n;
+        }
+    return n;
+}
+
+/* The largest extents of a set's data (task_kind.h5_extent) over the tasks present, known on
+ * every rank: datasets are sized by what was sampled, not by the job's limits. */
+static int measure_extents(const job *j, const uint8_t *present, task_loader load, void *context,
+                           int rank, int nranks, MPI_Comm comm, int64_t *extents) {
     int status = RIPEN_OK;
-    for (int64_t id = rank; id < j->ntasks && !status; id += nranks) {
-        if (!present[id]) continue;
-        task_record r;
-        status = task_record_init(&r, j, id);
-        if (!status) status = load(context, id, &r);
-        const task_spec *t = &j->tasks[id];
-        const task_set *set = &j->sets[t->set];
-        if (!status) status = set->kind->h5_write_task(l->set_handles[t->set], set, t->member, &r);
-        const hsize_t row[1] = {(hsize_t)id}, one[1] = {1};
-        if (!status)
-            status = h5_write_block(l->task_wall, H5T_NATIVE_DOUBLE, 1, row, one, &r.wall_seconds);
-        task_record_free(&r);
+    for (int s = 0; s < j->nsets; ++s) {
+        const task_set *set = &j->sets[s];
+        extents[2 * s] = extents[2 * s + 1] = 0;
+        if (!set->kind->h5_extent) continue;
+        for (int64_t id = set->first_task; id < set->first_task + set->ntasks && !status; ++id) {
+            if (!present[id] || id % nranks != rank) continue;
+            task_record r;
+            int64_t e[2] = {0, 0};
+            status = task_record_init(&r, j, id);
+            if (!status) status = load(context, id, &r);
+            if (!status) set->kind->h5_extent(set, j->tasks[id].member, &r, e);
+            task_record_free(&r);
+            for (int k = 0; k < 2; ++k)
+                if (e[k] > extents[2 * s + k]) extents[2 * s + k] = e[k];
+        }
     }
+    int worst = status;
+    MPI_Allreduce(&status, &worst, 1, MPI_INT, MPI_MAX, comm);
+    MPI_Allreduce(MPI_IN_PLACE, extents, 2 * j->nsets, MPI_INT64_T, MPI_MAX, comm);
+    if (worst && !status) ripen_fail(worst, "reading the tasks failed on another rank");
+    return worst;
+}
+
+enum { WRITE_BATCH = 16 }; /* tasks per rank per round: fewer collective calls, bounded memory */
+
+/* Loads the records of tasks ids[0 .. n-1]; returns how many it loaded before a failure. */
+static int load_batch(const job *j, task_loader load, void *context, const int64_t *ids, int n,
+                      task_record *records, int *status) {
+    for (int i = 0; i < n; ++i) {
+        int loaded = task_record_init(&records[i], j, ids[i]);
+        if (!loaded) loaded = load(context, ids[i], &records[i]);
+        if (loaded) {
+            task_record_free(&records[i]);
+            *status = loaded;
+            return i;
+        }
+    }
+    return n;
+}
+
+/* Every rank writes its tasks of each set in rounds of up to WRITE_BATCH: compressed datasets
+ * can only be written collectively. A failure on one rank must not leave the others waiting in
+ * a collective, so a rank whose records cannot be loaded carries on with empty rounds and
+ * reports at the end; all ranks agree after each round whether to stop for a signal. */
+static int write_tasks(layout *l, const job *j, const uint8_t *present, task_loader load,
+                       void *context, int rank, int nranks, MPI_Comm comm,
+                       int (*interrupted)(void)) {
+    int status = RIPEN_OK;
+    int64_t *ids = malloc(sizeof *ids * (size_t)(j->ntasks + 1));
+    task_record *records = calloc(WRITE_BATCH, sizeof *records);
+    if (!ids || !records) MPI_Abort(comm, 3);
+    for (int s = 0; s < j->nsets; ++s) {
+        const task_set *set = &j->sets[s];
+        const int64_t mine = owned_tasks(set, present, rank, nranks, ids);
+        int64_t rounds = (mine + WRITE_BATCH - 1) / WRITE_BATCH;
+        MPI_Allreduce(MPI_IN_PLACE, &rounds, 1, MPI_INT64_T, MPI_MAX, comm);
+        for (int64_t k = 0; k < rounds; ++k) {
+            int stop = interrupted && interrupted();
+            MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX, comm);
+            if (stop) {
+                free(ids), free(records);
+                return ripen_fail(RIPEN_EINTERRUPTED, "stopped by a signal while writing");
+            }
+            const int64_t first = k * WRITE_BATCH;
+            int want =
+                mine > first ? (int)(mine - first < WRITE_BATCH ? mine - first : WRITE_BATCH) : 0;
+            if (status) want = 0;
+            const int n = load_batch(j, load, context, ids + first, want, records, &status);
+            int64_t members[WRITE_BATCH];
+            task_record *pointers[WRITE_BATCH];
+            for (int i = 0; i < n; ++i)
+                members[i] = j->tasks[ids[first + i]].member, pointers[i] = &records[i];
+            const int written =
+                set->kind->h5_write_tasks(l->set_handles[s], set, n, members, pointers);
+            if (!status) status = written;
+            for (int i = 0; i < n; ++i) {
+                const hsize_t row[1] = {(hsize_t)ids[first + i]}, one[1] = {1};
+                const int wall =
+                    h5_write_block(l->task_wall, H5_F64, 1, row, one, &records[i].wall_seconds);
+                if (!status) status = wall;
+                task_record_free(&records[i]);
+            }
+        }
+    }
+    free(ids), free(records);
     return status;
 }
 
@@ -274,13 +454,13 @@ static int write_set_results(const layout *l, const job *j, void *const *results
 
 /* An upper bound of the result file's size (bytes): every dataset's raw data, the job text twice
  * (dataset and attribute) and a generous allowance for HDF5's metadata per object. */
-static double file_size_bound(const job *j) {
+static double file_size_bound(const job *j, const int64_t *extents) {
     double raw = 2.0 * (double)strlen(j->text) + 2.0 * (double)strlen(j->normalized);
     double objects = 16;
     raw += (double)j->ntasks * (1 + 1 + 4 + 4 + 8);
     for (int s = 0; s < j->nsets; ++s) {
         double bytes, count;
-        j->sets[s].kind->h5_size(&j->sets[s], &bytes, &count);
+        j->sets[s].kind->h5_size(&j->sets[s], extents + 2 * s, &bytes, &count);
         raw += bytes, objects += count;
     }
     return raw * 1.01 + objects * 1024 + 65536;
@@ -312,7 +492,8 @@ static int check_room(const char *path, const char *name, double bytes) {
 }
 
 int h5out_write(MPI_Comm comm, const job *j, const char *path, const uint8_t *present,
-                task_loader load, void *context, const run_provenance *prov, void *const *results) {
+                task_loader load, void *context, const run_provenance *prov, void *const *results,
+                int (*interrupted)(void)) {
     int rank, nranks;
     MPI_Comm_rank(comm, &rank);
     MPI_Comm_size(comm, &nranks);
@@ -321,10 +502,14 @@ int h5out_write(MPI_Comm comm, const job *j, const char *path, const uint8_t *pr
     int complete = 1;
     for (int64_t id = 0; id < j->ntasks; ++id) complete &= present[id];
 
-    int room = rank == 0 ? check_room(partial, path, file_size_bound(j)) : RIPEN_OK;
+    int64_t *extents = calloc(2 * (size_t)j->nsets + 2, sizeof *extents);
+    if (!extents) MPI_Abort(comm, 3);
+    int room = measure_extents(j, present, load, context, rank, nranks, comm, extents);
+    if (!room && rank == 0) room = check_room(partial, path, file_size_bound(j, extents));
     MPI_Bcast(&room, 1, MPI_INT, 0, comm);
     if (room) {
         if (rank != 0) ripen_fail(room, "writing %s failed on rank 0 (no room)", path);
+        free(extents);
         return room;
     }
 
@@ -332,23 +517,36 @@ int h5out_write(MPI_Comm comm, const job *j, const char *path, const uint8_t *pr
     int status = layout_alloc(&l, j);
     const hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL);
+    /* Metadata written collectively: with the default (distributed) writes, HDF5 1.10.8 over
+     * Open MPI's OMPIO fails a metadata flush that the chunk index of compressed datasets
+     * triggers during raw writes ("error in writev: Bad address"). The 1.10 file format indexes
+     * the chunks of fixed-size datasets with fixed arrays instead of B-trees. */
+    H5Pset_coll_metadata_write(fapl, 1);
+    H5Pset_libver_bounds(fapl, H5F_LIBVER_V110, H5F_LIBVER_V110);
     if (!status) {
-        l.file = H5Fcreate(partial, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+        const hid_t fcpl = H5Pcreate(H5P_FILE_CREATE); /* the root group's attributes: compact */
+        H5Pset_attr_phase_change(fcpl, H5_COMPACT_ATTRIBUTES, 0);
+        l.file = H5Fcreate(partial, H5F_ACC_TRUNC, fcpl, fapl);
+        H5Pclose(fcpl);
         if (l.file < 0) status = ripen_fail(RIPEN_EIO, "cannot create %s", partial);
     }
     H5Pclose(fapl);
     /* Collective metadata: a failure here is the same on every rank (same arguments), as long
      * as the disk takes the writes (check_room above). */
-    if (!status) status = create_layout(&l, j, prov, complete);
+    if (!status) status = create_layout(&l, j, prov, complete, extents);
+    free(extents);
     if (!status) status = write_set_results(&l, j, results, rank == 0);
     if (!status && rank == 0) status = write_shared_data(&l, j, present);
     int local = status;
-    if (!status) local = write_tasks(&l, j, present, load, context, rank, nranks);
+    MPI_Allreduce(MPI_IN_PLACE, &status, 1, MPI_INT, MPI_MAX, comm);
+    if (!status)
+        local = write_tasks(&l, j, present, load, context, rank, nranks, comm, interrupted);
     /* Raw writes may fail on one rank only (its disk quota, a bad record): agree first. */
     int worst = local;
     MPI_Allreduce(&local, &worst, 1, MPI_INT, MPI_MAX, comm);
     /* Rank 0's own message is what the command prints; other ranks print theirs here. */
-    if (local && rank != 0) fprintf(stderr, "ripen: rank %d: %s\n", rank, ripen_last_error());
+    if (local && local != RIPEN_EINTERRUPTED && rank != 0)
+        fprintf(stderr, "ripen: rank %d: %s\n", rank, ripen_last_error());
     const int reported = worst;
     layout_close(&l, j);
     if (l.file >= 0 && H5Fclose(l.file) < 0 && !worst) worst = RIPEN_EIO;
@@ -400,18 +598,60 @@ static int read_attr_int(hid_t loc, const char *name, int64_t *out) {
     return err < 0 ? RIPEN_EIO : RIPEN_OK;
 }
 
+/* A string attribute, variable-length (format 2) or fixed-length (older files), truncated to
+ * fit `out`. */
 static int read_attr_string(hid_t loc, const char *name, char *out, size_t capacity) {
     if (H5Aexists(loc, name) <= 0) return RIPEN_EIO;
     const hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
     const hid_t type = H5Aget_type(a);
     int status = RIPEN_EIO;
-    if (H5Tget_class(type) == H5T_STRING && !H5Tis_variable_str(type) &&
-        H5Tget_size(type) < capacity) {
-        memset(out, 0, capacity);
+    memset(out, 0, capacity);
+    if (H5Tget_class(type) == H5T_STRING && H5Tis_variable_str(type) > 0) {
+        char *value = NULL;
+        const hid_t memory = h5_string_type(); /* HDF5 converts no character sets */
+        H5Tset_cset(memory, H5Tget_cset(type));
+        if (H5Aread(a, memory, &value) >= 0 && value) {
+            snprintf(out, capacity, "%s", value);
+            status = RIPEN_OK;
+        }
+        H5free_memory(value);
+        H5Tclose(memory);
+    } else if (H5Tget_class(type) == H5T_STRING && H5Tget_size(type) < capacity) {
         if (H5Aread(a, type, out) >= 0) status = RIPEN_OK;
     }
     H5Tclose(type);
     H5Aclose(a);
+    return status;
+}
+
+static int read_attr_double(hid_t loc, const char *name, double *out) {
+    if (H5Aexists(loc, name) <= 0) return RIPEN_EIO;
+    const hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+    const herr_t err = H5Aread(a, H5T_NATIVE_DOUBLE, out);
+    H5Aclose(a);
+    return err < 0 ? RIPEN_EIO : RIPEN_OK;
+}
+
+/* The file's own /provenance, for a merged file's record of its shards. */
+static int read_provenance(h5in *in) {
+    const hid_t g = H5Gopen2(in->file, "/provenance", H5P_DEFAULT);
+    if (g < 0) return RIPEN_EIO;
+    run_provenance *p = &in->prov.run;
+    int64_t ranks = 0;
+    int status = read_attr_string(g, "job_path", in->prov.job_path, sizeof in->prov.job_path);
+    if (!status) status = read_attr_string(g, "created", p->created, sizeof p->created);
+    if (!status) status = read_attr_string(g, "host", p->host, sizeof p->host);
+    if (!status) status = read_attr_int(g, "mpi_ranks", &ranks);
+    if (!status) status = read_attr_double(g, "wall_seconds", &p->wall_seconds);
+    if (!status) status = read_attr_string(g, "mpi_library", p->mpi_library, sizeof p->mpi_library);
+    if (!status)
+        status = read_attr_string(g, "hdf5_version", p->hdf5_version, sizeof p->hdf5_version);
+    if (!status)
+        status = read_attr_string(g, "ripen_version", p->ripen_version, sizeof p->ripen_version);
+    if (!status) status = read_attr_string(g, "git_commit", p->git_commit, sizeof p->git_commit);
+    p->ranks = (int)ranks;
+    H5Gclose(g);
+    snprintf(in->prov.file, sizeof in->prov.file, "%s", in->path);
     return status;
 }
 
@@ -441,17 +681,15 @@ int h5in_open(h5in *in, const char *path) {
                           (long long)version, H5OUT_FORMAT_VERSION);
     }
     char *text = NULL;
-    char job_path[JOB_PATH_CAPACITY];
+    snprintf(in->path, sizeof in->path, "%s", path);
     int status = read_string_dataset(in->file, "/job/json", &text);
-    const hid_t prov = H5Gopen2(in->file, "/provenance", H5P_DEFAULT);
-    if (!status && (prov < 0 || read_attr_string(prov, "job_path", job_path, sizeof job_path)))
-        status = RIPEN_EIO;
-    if (prov >= 0) H5Gclose(prov);
+    if (!status) status = read_provenance(in);
     if (!status) status = read_attr_int(in->file, "shard_index", &in->shard_index);
     if (!status) status = read_attr_int(in->file, "shard_count", &in->shard_count);
+    in->prov.run.shard_index = in->shard_index, in->prov.run.shard_count = in->shard_count;
     if (status) status = ripen_fail(RIPEN_EINVAL, "%s: damaged ripen file (no job record)", path);
     if (!status) {
-        status = job_parse(&in->j, text, job_path);
+        status = job_parse(&in->j, text, in->prov.job_path);
         if (status) ripen_fail_context(status, "%s: stored job: ", path);
     }
     free(text);
@@ -459,7 +697,7 @@ int h5in_open(h5in *in, const char *path) {
         in->present = calloc((size_t)in->j.ntasks + 1, 1);
         const hid_t d = H5Dopen2(in->file, "/tasks/done", H5P_DEFAULT);
         const hsize_t start[1] = {0}, n[1] = {(hsize_t)in->j.ntasks};
-        if (!in->present || d < 0 || h5_read_block(d, H5T_NATIVE_UINT8, 1, start, n, in->present))
+        if (!in->present || d < 0 || h5_read_block(d, H5_U8, 1, start, n, in->present))
             status = ripen_fail(RIPEN_EINVAL, "%s: damaged ripen file (/tasks/done)", path);
         if (d >= 0) H5Dclose(d);
     }
@@ -488,7 +726,7 @@ int h5in_load_task(void *h5in_context, int64_t id, task_record *r) {
     H5Gclose(g);
     const hid_t d = H5Dopen2(in->file, "/provenance/task_wall_seconds", H5P_DEFAULT);
     const hsize_t row[1] = {(hsize_t)id}, one[1] = {1};
-    if (!status && (d < 0 || h5_read_block(d, H5T_NATIVE_DOUBLE, 1, row, one, &r->wall_seconds)))
+    if (!status && (d < 0 || h5_read_block(d, H5_F64, 1, row, one, &r->wall_seconds)))
         status = RIPEN_EIO;
     if (d >= 0) H5Dclose(d);
     if (status)

@@ -1,9 +1,39 @@
-/* Small HDF5 helpers shared by the result writer and F(q) (private to the driver). */
+/* Small HDF5 helpers shared by the result writer and the task kinds (private to the driver). */
 #include "h5util.h"
 
 #include "ripen/error.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+hid_t h5_file_type(h5_type t) {
+    switch (t) {
+        case H5_U8:
+            return H5T_STD_U8LE;
+        case H5_I32:
+            return H5T_STD_I32LE;
+        case H5_I64:
+            return H5T_STD_I64LE;
+        case H5_F64:
+            break;
+    }
+    return H5T_IEEE_F64LE;
+}
+
+hid_t h5_memory_type(h5_type t) {
+    switch (t) {
+        case H5_U8:
+            return H5T_NATIVE_UINT8;
+        case H5_I32:
+            return H5T_NATIVE_INT32;
+        case H5_I64:
+            return H5T_NATIVE_INT64;
+        case H5_F64:
+            break;
+    }
+    return H5T_NATIVE_DOUBLE;
+}
 
 int h5_attr_write(hid_t loc, const char *name, hid_t type, const void *value) {
     const hid_t space = H5Screate(H5S_SCALAR);
@@ -14,17 +44,16 @@ int h5_attr_write(hid_t loc, const char *name, hid_t type, const void *value) {
     return err < 0 ? ripen_fail(RIPEN_EIO, "cannot write attribute %s", name) : RIPEN_OK;
 }
 
-hid_t h5_string_type(size_t length) {
+hid_t h5_string_type(void) {
     const hid_t type = H5Tcopy(H5T_C_S1);
-    H5Tset_size(type, length > 0 ? length : 1);
-    H5Tset_strpad(type, H5T_STR_NULLTERM);
+    H5Tset_size(type, H5T_VARIABLE);
     H5Tset_cset(type, H5T_CSET_UTF8);
     return type;
 }
 
 int h5_attr_string(hid_t loc, const char *name, const char *value) {
-    const hid_t type = h5_string_type(strlen(value) + 1);
-    const int status = h5_attr_write(loc, name, type, value);
+    const hid_t type = h5_string_type();
+    const int status = h5_attr_write(loc, name, type, &value);
     H5Tclose(type);
     return status;
 }
@@ -37,42 +66,148 @@ int h5_attr_double(hid_t loc, const char *name, double value) {
     return h5_attr_write(loc, name, H5T_NATIVE_DOUBLE, &value);
 }
 
-/* A contiguous dataset allocated at creation (parallel HDF5 needs it) and filled with `fill`. */
-hid_t h5_dataset_create(hid_t loc, const char *name, hid_t file_type, hid_t memory_type, int rank,
-                        const hsize_t *dims, const void *fill, const char *units) {
-    const hid_t space = H5Screate_simple(rank, dims, NULL);
+hid_t h5_group_create(hid_t loc, const char *name, const char *description) {
+    const hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
+    H5Pset_attr_phase_change(gcpl, H5_COMPACT_ATTRIBUTES, 0);
+    const hid_t g = H5Gcreate2(loc, name, H5P_DEFAULT, gcpl, H5P_DEFAULT);
+    H5Pclose(gcpl);
+    if (g >= 0 && h5_attr_string(g, "description", description)) {
+        H5Gclose(g);
+        return -1;
+    }
+    return g;
+}
+
+/* One row of the leading dimension per chunk (a replica, a window), cut along the second
+ * dimension to at most about 1 MiB (many samples, or many lattices of a snapshot series). */
+static void chunk_dims(const h5_dataset_info *info, hsize_t *chunk) {
+    const hsize_t element = H5Tget_size(h5_file_type(info->type)), limit = 1u << 20;
+    for (int k = 0; k < info->rank; ++k) chunk[k] = info->dims[k];
+    if (info->rank == 1) {
+        if (chunk[0] * element > limit) chunk[0] = limit / element;
+        return;
+    }
+    chunk[0] = 1;
+    hsize_t inner = element; /* bytes of one step along dimension 1 */
+    for (int k = 2; k < info->rank; ++k) inner *= chunk[k];
+    const hsize_t along = inner < limit ? limit / inner : 1;
+    if (chunk[1] > along) chunk[1] = along;
+}
+
+hid_t h5_dataset(hid_t loc, const h5_dataset_info *info) {
+    const hid_t space = H5Screate_simple(info->rank, info->dims, NULL);
     const hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY);
+    int empty = 0;
+    for (int k = 0; k < info->rank; ++k) empty |= info->dims[k] == 0;
+    if (info->compress && !empty) { /* a chunk cannot be larger than an empty dimension */
+        hsize_t chunk[5];
+        chunk_dims(info, chunk);
+        H5Pset_chunk(dcpl, info->rank, chunk);
+        H5Pset_shuffle(dcpl);
+        H5Pset_deflate(dcpl, 1);
+    }
+    /* Parallel HDF5 needs contiguous and unfiltered datasets allocated at creation; compressed
+     * chunks are allocated as they are written (at their compressed size), and a chunk never
+     * written reads as the fill value. */
+    H5Pset_alloc_time(dcpl, info->compress && !empty ? H5D_ALLOC_TIME_INCR : H5D_ALLOC_TIME_EARLY);
     H5Pset_fill_time(dcpl, H5D_FILL_TIME_ALLOC);
-    if (fill) H5Pset_fill_value(dcpl, memory_type, fill);
-    const hid_t d = H5Dcreate2(loc, name, file_type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    if (info->fill) H5Pset_fill_value(dcpl, h5_memory_type(info->type), info->fill);
+    const hid_t d = H5Dcreate2(loc, info->name, h5_file_type(info->type), space, H5P_DEFAULT, dcpl,
+                               H5P_DEFAULT);
     H5Pclose(dcpl);
     H5Sclose(space);
-    if (d >= 0 && units) h5_attr_string(d, "units", units);
+    if (d < 0) return d;
+    int status = h5_attr_string(d, "description", info->description);
+    if (!status && info->units) status = h5_attr_string(d, "units", info->units);
+    if (status) {
+        H5Dclose(d);
+        return -1;
+    }
     return d;
 }
 
-/* Writes `count` elements at `start` of a dataset (any rank, independent I/O). */
-int h5_write_block(hid_t d, hid_t memory_type, int rank, const hsize_t *start, const hsize_t *count,
-                   const void *data) {
+static int empty_block(int rank, const hsize_t *count) {
     hsize_t total = 1;
     for (int k = 0; k < rank; ++k) total *= count[k];
-    if (total == 0) return RIPEN_OK;
+    return total == 0;
+}
+
+int h5_write_block(hid_t d, h5_type type, int rank, const hsize_t *start, const hsize_t *count,
+                   const void *data) {
+    if (empty_block(rank, count)) return RIPEN_OK;
     const hid_t file_space = H5Dget_space(d);
     H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start, NULL, count, NULL);
     const hid_t memory_space = H5Screate_simple(rank, count, NULL);
-    const herr_t err = H5Dwrite(d, memory_type, memory_space, file_space, H5P_DEFAULT, data);
+    const herr_t err =
+        H5Dwrite(d, h5_memory_type(type), memory_space, file_space, H5P_DEFAULT, data);
     H5Sclose(memory_space);
     H5Sclose(file_space);
     return err < 0 ? ripen_fail(RIPEN_EIO, "HDF5 write failed (disk full or I/O error?)")
                    : RIPEN_OK;
 }
 
-int h5_read_block(hid_t d, hid_t memory_type, int rank, const hsize_t *start, const hsize_t *count,
+/* Elements in the dataset (the same on every rank). */
+static hssize_t dataset_size(hid_t d) {
+    const hid_t space = H5Dget_space(d);
+    const hssize_t n = space >= 0 ? H5Sget_simple_extent_npoints(space) : -1;
+    if (space >= 0) H5Sclose(space);
+    return n;
+}
+
+/* The blocks packed one after the other: the order HDF5 fills the union selection in. */
+static void *pack_blocks(h5_type type, int rank, int n, const hsize_t *counts,
+                         const void *const *data, hsize_t *total) {
+    const size_t element = H5Tget_size(h5_memory_type(type));
+    *total = 0;
+    for (int i = 0; i < n; ++i) {
+        hsize_t size = 1;
+        for (int k = 0; k < rank; ++k) size *= counts[i * rank + k];
+        *total += size;
+    }
+    uint8_t *packed = malloc(element * (size_t)(*total ? *total : 1));
+    if (!packed) return NULL;
+    size_t at = 0;
+    for (int i = 0; i < n; ++i) {
+        hsize_t size = 1;
+        for (int k = 0; k < rank; ++k) size *= counts[i * rank + k];
+        if (size) memcpy(packed + at, data[i], element * (size_t)size);
+        at += element * (size_t)size;
+    }
+    return packed;
+}
+
+int h5_write_blocks(hid_t d, h5_type type, int rank, int n, const hsize_t *starts,
+                    const hsize_t *counts, const void *const *data) {
+    /* HDF5 1.10 fails a collective write to a dataset with no elements (no storage address), so
+     * every rank skips it alike. */
+    if (dataset_size(d) == 0) return RIPEN_OK;
+    hsize_t total = 0;
+    void *packed = pack_blocks(type, rank, n, counts, data, &total);
+    if (!packed) return ripen_fail(RIPEN_ENOMEM, "out of memory writing the result file");
+    const hid_t file_space = H5Dget_space(d);
+    H5Sselect_none(file_space);
+    for (int i = 0; i < n; ++i)
+        if (!empty_block(rank, counts + i * rank))
+            H5Sselect_hyperslab(file_space, H5S_SELECT_OR, starts + i * rank, NULL,
+                                counts + i * rank, NULL);
+    const hsize_t length = total ? total : 1;
+    const hid_t memory_space = H5Screate_simple(1, &length, NULL);
+    if (!total) H5Sselect_none(memory_space);
+    const hid_t transfer = H5Pcreate(H5P_DATASET_XFER);
+    H5Pset_dxpl_mpio(transfer, H5FD_MPIO_COLLECTIVE);
+    const herr_t err =
+        H5Dwrite(d, h5_memory_type(type), memory_space, file_space, transfer, packed);
+    H5Pclose(transfer);
+    H5Sclose(memory_space);
+    H5Sclose(file_space);
+    free(packed);
+    return err < 0 ? ripen_fail(RIPEN_EIO, "HDF5 write failed (disk full or I/O error?)")
+                   : RIPEN_OK;
+}
+
+int h5_read_block(hid_t d, h5_type type, int rank, const hsize_t *start, const hsize_t *count,
                   void *data) {
-    hsize_t total = 1;
-    for (int k = 0; k < rank; ++k) total *= count[k];
-    if (total == 0) return RIPEN_OK;
+    if (empty_block(rank, count)) return RIPEN_OK;
     const hid_t file_space = H5Dget_space(d);
     const htri_t fits = file_space >= 0 && H5Sget_simple_extent_ndims(file_space) == rank;
     herr_t err = -1;
@@ -84,7 +219,7 @@ int h5_read_block(hid_t d, hid_t memory_type, int rank, const hsize_t *start, co
         if (inside) {
             H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start, NULL, count, NULL);
             const hid_t memory_space = H5Screate_simple(rank, count, NULL);
-            err = H5Dread(d, memory_type, memory_space, file_space, H5P_DEFAULT, data);
+            err = H5Dread(d, h5_memory_type(type), memory_space, file_space, H5P_DEFAULT, data);
             H5Sclose(memory_space);
         }
     }
@@ -92,16 +227,27 @@ int h5_read_block(hid_t d, hid_t memory_type, int rank, const hsize_t *start, co
     return err < 0 ? RIPEN_EIO : RIPEN_OK;
 }
 
-int h5_read_from(hid_t group, const char *name, hid_t memory_type, int rank, const hsize_t *start,
+int h5_read_from(hid_t group, const char *name, h5_type type, int rank, const hsize_t *start,
                  const hsize_t *count, void *data) {
     const hid_t d = H5Dopen2(group, name, H5P_DEFAULT);
     if (d < 0) return RIPEN_EIO;
-    const int status = h5_read_block(d, memory_type, rank, start, count, data);
+    const int status = h5_read_block(d, type, rank, start, count, data);
     H5Dclose(d);
     return status;
 }
 
-int h5_system_attributes(hid_t g, const system_spec *s) {
+int64_t h5_extent(hid_t group, const char *name, int axis) {
+    const hid_t d = H5Dopen2(group, name, H5P_DEFAULT);
+    if (d < 0) return -1;
+    const hid_t space = H5Dget_space(d);
+    hsize_t dims[8];
+    const int rank = space >= 0 ? H5Sget_simple_extent_dims(space, dims, NULL) : -1;
+    if (space >= 0) H5Sclose(space);
+    H5Dclose(d);
+    return axis >= 0 && axis < rank ? (int64_t)dims[axis] : -1;
+}
+
+int h5_system_attributes(hid_t g, const system_spec *s, const char *more_units) {
     const model_params *m = &s->model;
     int status = h5_attr_int(g, "lx", s->lx);
     if (!status) status = h5_attr_int(g, "ly", s->ly);
@@ -120,5 +266,12 @@ int h5_system_attributes(hid_t g, const system_spec *s) {
     if (!status) status = h5_attr_string(g, "dynamics", s->dynamics->name);
     if (!status) status = h5_attr_int(g, "core_sites_requested", s->core_sites);
     if (!status) status = h5_attr_int(g, "shell_thickness", s->shell_thickness);
+    char units[1024];
+    snprintf(units, sizeof units,
+             "eps_core, eps_shell, eps_interface, mu_core, mu_shell: kT; lx, ly, lz, "
+             "core_sites_requested, shell_thickness: sites; p_swap: probability per attempt; "
+             "bond_neighbours: neighbours%s%s",
+             more_units ? "; " : "", more_units ? more_units : "");
+    if (!status) status = h5_attr_string(g, "units", units);
     return status;
 }

@@ -7,29 +7,66 @@
 
 #include "ripen/job.h"
 
+/* Element types: the file's (little-endian, fixed) and memory's (native) at once. */
+typedef enum { H5_U8, H5_I32, H5_I64, H5_F64 } h5_type;
+hid_t h5_file_type(h5_type t);
+hid_t h5_memory_type(h5_type t);
+
 int h5_attr_write(hid_t loc, const char *name, hid_t type, const void *value);
-/* A fixed-length, NUL-terminated UTF-8 string type of `length` bytes. */
-hid_t h5_string_type(size_t length);
+/* Strings are variable-length UTF-8 (h5py reads them as str). */
+hid_t h5_string_type(void);
 int h5_attr_string(hid_t loc, const char *name, const char *value);
 int h5_attr_int(hid_t loc, const char *name, int64_t value);
 int h5_attr_double(hid_t loc, const char *name, double value);
-/* A contiguous dataset allocated at creation (parallel HDF5 needs it), filled with `fill` (or
- * HDF5's default if NULL), with a "units" attribute if `units` is not NULL. Collective. */
-hid_t h5_dataset_create(hid_t loc, const char *name, hid_t file_type, hid_t memory_type, int rank,
-                        const hsize_t *dims, const void *fill, const char *units);
-/* Writes / reads the block of `count` elements at `start` (independent I/O). read checks the
- * block lies inside the dataset. */
-int h5_write_block(hid_t d, hid_t memory_type, int rank, const hsize_t *start, const hsize_t *count,
-                   const void *data);
-int h5_read_block(hid_t d, hid_t memory_type, int rank, const hsize_t *start, const hsize_t *count,
-                  void *data);
 
+/* Attributes stay in the object header (compact), however many: HDF5 1.10.8 crashes copying
+ * (H5Ocopy, h5copy, h5py's copy) a group whose attributes a parallel run stored densely. */
+enum { H5_COMPACT_ATTRIBUTES = 1000 };
+
+/* A group with its "description" attribute (compact attributes). */
+hid_t h5_group_create(hid_t loc, const char *name, const char *description);
+
+typedef struct {
+    const char *name;
+    h5_type type;
+    int rank;
+    hsize_t dims[5];
+    const void *fill;        /* fill value (native type), or NULL for HDF5's default */
+    const char *units;       /* "units" attribute, or NULL if dimensionless */
+    const char *description; /* "description" attribute: what the dataset holds */
+    /* 1: chunked (one row, or one lattice, per chunk) with the shuffle and deflate filters,
+     * which parallel HDF5 can write only collectively (h5_write_rows). Data whose size the job
+     * cannot bound tightly (time series, snapshots, samples) is stored so: the fill of rows that
+     * ended early then costs almost nothing. */
+    int compress;
+} h5_dataset_info;
+
+/* Creates a dataset allocated at creation (parallel HDF5 needs it). Collective. */
+hid_t h5_dataset(hid_t loc, const h5_dataset_info *info);
+
+/* Writes the block of `count` elements at `start` with independent I/O (one rank, contiguous
+ * datasets only). */
+int h5_write_block(hid_t d, h5_type type, int rank, const hsize_t *start, const hsize_t *count,
+                   const void *data);
+/* Collectively writes `n` blocks of a dataset (compressed datasets can only be written so): block
+ * i has its corner at starts[i * rank], counts[i * rank] elements per dimension and its data in
+ * data[i]. Every rank calls it for the dataset, with n = 0 if it has nothing to write. The blocks
+ * must not overlap and must follow each other in the dataset's row-major order (rows of
+ * increasing index), which is the order HDF5 fills a union of hyperslabs in. */
+int h5_write_blocks(hid_t d, h5_type type, int rank, int n, const hsize_t *starts,
+                    const hsize_t *counts, const void *const *data);
+/* Reads the block of `count` elements at `start`; checks it lies inside the dataset. */
+int h5_read_block(hid_t d, h5_type type, int rank, const hsize_t *start, const hsize_t *count,
+                  void *data);
 /* h5_read_block on dataset `name` under `group`. */
-int h5_read_from(hid_t group, const char *name, hid_t memory_type, int rank, const hsize_t *start,
+int h5_read_from(hid_t group, const char *name, h5_type type, int rank, const hsize_t *start,
                  const hsize_t *count, void *data);
+/* The extent of dimension `axis` of dataset `name` (-1 if it has none). */
+int64_t h5_extent(hid_t group, const char *name, int axis);
 
 /* The system a set simulates, as attributes of its group (lattice, model, readings, dynamics,
- * initial particle). */
-int h5_system_attributes(hid_t group, const system_spec *s);
+ * initial particle), with the group's "units" attribute naming the units of these and of
+ * `more_units` (the kind's own attributes, e.g. "max_steps: MC steps"). */
+int h5_system_attributes(hid_t group, const system_spec *s, const char *more_units);
 
 #endif

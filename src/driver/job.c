@@ -146,6 +146,11 @@ static int check_system(const system_spec *s, const char *path, initial_report *
 
 static int check_name(const char *name, const char *path) {
     if (!name[0]) return ripen_fail(RIPEN_EINVAL, "%s.name: must not be empty", path);
+    if (!strcmp(name, ".") || !strcmp(name, ".."))
+        return ripen_fail(RIPEN_EINVAL,
+                          "%s.name = \"%s\": not a name HDF5 can give a group (\".\" and \"..\" "
+                          "are paths)",
+                          path, name);
     for (const char *c = name; *c; ++c)
         if (!isalnum((unsigned char)*c) && !strchr("_-+.,=@", *c))
             return ripen_fail(RIPEN_EINVAL,
@@ -227,6 +232,59 @@ static void append_leaves(char *label, size_t capacity, const char *key) {
     }
 }
 
+/* The paths one sweep key sets ("model.eps_shell,model.eps_interface" sets two). */
+static int split_paths(const char *key, char paths[][256], int capacity) {
+    int n = 0;
+    for (const char *start = key; n < capacity;) {
+        const char *end = strchr(start, ',');
+        const size_t length = end ? (size_t)(end - start) : strlen(start);
+        snprintf(paths[n++], 256, "%.*s", (int)(length < 255 ? length : 255), start);
+        if (!end) break;
+        start = end + 1;
+    }
+    return n;
+}
+
+/* Whether setting path a also sets (part of) b or the other way round: "model" and
+ * "model.mu_core" overlap, "model.mu_core" and "model.mu_shell" do not. */
+static int paths_overlap(const char *a, const char *b) {
+    const size_t la = strlen(a), lb = strlen(b), n = la < lb ? la : lb;
+    return strncmp(a, b, n) == 0 && (la == lb || (la < lb ? b[la] : a[lb]) == '.');
+}
+
+/* Every point's label must say what its parameters are: no setting swept twice (directly or
+ * through a tied key), and no sweep of the entry's name or of the sweep itself. */
+static int check_sweep_paths(const cJSON *sweep, const char *where) {
+    enum { MAX_PATHS = 64 };
+    char paths[MAX_PATHS][256];
+    const char *owner[MAX_PATHS];
+    int n = 0;
+    for (const cJSON *axis = sweep->child; axis; axis = axis->next) {
+        const int added = split_paths(axis->string, paths + n, MAX_PATHS - n);
+        for (int k = n; k < n + added; ++k) {
+            owner[k] = axis->string;
+            char head[256];
+            snprintf(head, sizeof head, "%s", paths[k]);
+            head[strcspn(head, ".")] = '\0';
+            if (!strcmp(head, "name") || !strcmp(head, "sweep"))
+                return ripen_fail(RIPEN_EINVAL,
+                                  "%s.%s: \"%s\" cannot be swept (each point is named after "
+                                  "its swept values)",
+                                  where, axis->string, head);
+            for (int e = 0; e < k; ++e)
+                if (paths_overlap(paths[e], paths[k]))
+                    return ripen_fail(RIPEN_EINVAL,
+                                      "%s: %s is set twice (by \"%s\" and \"%s\"): a point's "
+                                      "label would not say its value",
+                                      where, paths[k], owner[e], axis->string);
+        }
+        n += added;
+        if (n >= MAX_PATHS)
+            return ripen_fail(RIPEN_EINVAL, "%s: more than %d swept settings", where, MAX_PATHS);
+    }
+    return RIPEN_OK;
+}
+
 /* Checks a sweep object and returns its grid size. */
 static int sweep_size(const cJSON *sweep, const char *path, long *points) {
     char where[1024];
@@ -252,7 +310,7 @@ static int sweep_size(const cJSON *sweep, const char *path, long *points) {
             return ripen_fail(RIPEN_EINVAL, "%s: more than %d grid points", where,
                               JOB_MAX_SWEEP_POINTS);
     }
-    return RIPEN_OK;
+    return check_sweep_paths(sweep, where);
 }
 
 /* The entry for grid point `point`: a copy of `entry` without "sweep", the swept values set,
@@ -527,6 +585,18 @@ int job_parse(job *j, const char *text, const char *path) {
         json_line_column(text, (size_t)bad, &line, &column);
         return ripen_fail(RIPEN_EINVAL, "%s:%d:%d: not valid UTF-8 (byte 0x%02x)", path, line,
                           column, (unsigned char)text[bad]);
+    }
+    const long inexact = json_inexact_integer(text, length);
+    if (inexact >= 0) {
+        int line, column;
+        json_line_column(text, (size_t)inexact, &line, &column);
+        const int digits = (int)strspn(text + inexact + 1, "0123456789") + 1;
+        return ripen_fail(RIPEN_EINVAL,
+                          "%s:%d:%d: the integer %.*s%s is beyond 2^53 = 9007199254740992: "
+                          "JSON numbers are doubles and would round it (two seeds would give "
+                          "one run)",
+                          path, line, column, digits < 24 ? digits : 24, text + inexact,
+                          digits < 24 ? "" : "...");
     }
     const char *start = strncmp(text, "\xEF\xBB\xBF", 3) == 0 ? text + 3 : text; /* BOM */
     const char *end = NULL;

@@ -286,19 +286,81 @@ int journal_lock(const journal *jn) {
 
 int journal_remove(const journal *jn, const job *j) {
     (void)j;
-    DIR *dir = opendir(jn->directory);
-    if (!dir) return ripen_fail(RIPEN_EIO, "cannot read %s: %s", jn->directory, strerror(errno));
+    return journal_remove_directory(jn->directory);
+}
+
+int journal_remove_directory(const char *directory) {
+    DIR *dir = opendir(directory);
+    if (!dir) return ripen_fail(RIPEN_EIO, "cannot read %s: %s", directory, strerror(errno));
     const struct dirent *entry;
     int status = RIPEN_OK;
     while ((entry = readdir(dir))) {
         if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0) continue;
         char path[JOB_PATH_CAPACITY + 300];
-        snprintf(path, sizeof path, "%s/%s", jn->directory, entry->d_name);
+        snprintf(path, sizeof path, "%s/%s", directory, entry->d_name);
         if (unlink(path) != 0)
             status = ripen_fail(RIPEN_EIO, "cannot remove %s: %s", path, strerror(errno));
     }
     closedir(dir);
-    if (!status && rmdir(jn->directory) != 0)
-        status = ripen_fail(RIPEN_EIO, "cannot remove %s: %s", jn->directory, strerror(errno));
+    if (!status && rmdir(directory) != 0)
+        status = ripen_fail(RIPEN_EIO, "cannot remove %s: %s", directory, strerror(errno));
+    return status;
+}
+
+int journal_has_record(const job *j) {
+    char directory[JOB_PATH_CAPACITY + 16], text[JOB_PATH_CAPACITY + 64],
+        hash[JOB_PATH_CAPACITY + 64];
+    journal_directory(j->output, directory, sizeof directory);
+    journal probe = {0};
+    snprintf(probe.directory, sizeof probe.directory, "%s", directory);
+    job_files(&probe, text, hash, sizeof text);
+    return access(hash, F_OK) == 0;
+}
+
+long journal_lock_holder(const char *directory) {
+    char path[JOB_PATH_CAPACITY + 64];
+    snprintf(path, sizeof path, "%s/lock", directory);
+    const int fd = open(path, O_RDWR);
+    if (fd < 0) return 0;
+    struct flock holder = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    const int known = fcntl(fd, F_GETLK, &holder) == 0 && holder.l_type != F_UNLCK;
+    close(fd);
+    return known ? (long)holder.l_pid : 0;
+}
+
+/* One record file: RIPEN_OK if it decodes for task `id` of `j`. */
+static int verify_file(const journal *jn, const job *j, int64_t id, const char *path) {
+    task_record r;
+    int status = task_record_init(&r, j, id);
+    byte_buffer b;
+    if (!status) status = read_whole(path, &b);
+    if (!status) {
+        status = decode(jn, j, path, &b, &r);
+        free(b.data);
+    }
+    task_record_free(&r);
+    return status;
+}
+
+int journal_verify(const journal *jn, const job *j, uint8_t *done) {
+    int status = journal_scan(jn, j, done);
+    for (int64_t id = 0; id < j->ntasks && !status; ++id) {
+        char path[JOB_PATH_CAPACITY + 64];
+        entry_path(jn, id, "ckpt", path, sizeof path);
+        if (!done[id] && access(path, F_OK) == 0 && verify_file(jn, j, id, path)) {
+            fprintf(stderr,
+                    "ripen: warning: %s; the checkpoint is dropped and task %lld restarts from "
+                    "its beginning\n",
+                    ripen_last_error(), (long long)id);
+            if (unlink(path) != 0)
+                status = ripen_fail(RIPEN_EIO, "cannot remove %s: %s", path, strerror(errno));
+        }
+        entry_path(jn, id, "done", path, sizeof path);
+        if (done[id] && verify_file(jn, j, id, path))
+            status = ripen_fail(RIPEN_EINVAL,
+                                "cannot resume: %s; to run task %lld again, discard its record "
+                                "(rm '%s') and resume",
+                                ripen_last_error(), (long long)id, path);
+    }
     return status;
 }

@@ -2,6 +2,7 @@
 
 #include "ripen/error.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -187,6 +188,42 @@ long json_invalid_utf8(const char *text, size_t length) {
         if (code < smallest[extra] || (code >= 0xD800 && code <= 0xDFFF) || code > 0x10FFFF)
             return (long)k;
         k += (size_t)extra + 1;
+    }
+    return -1;
+}
+
+/* An integer literal's digits (no sign, no leading zeros) beyond 2^53? */
+static int beyond_2_53(const char *digits, size_t n) {
+    static const char limit[] = "9007199254740992";
+    while (n > 1 && *digits == '0') ++digits, --n;
+    if (n != sizeof limit - 1) return n > sizeof limit - 1;
+    return strncmp(digits, limit, n) > 0;
+}
+
+long json_inexact_integer(const char *text, size_t length) {
+    int in_string = 0;
+    for (size_t k = 0; k < length; ++k) {
+        const char c = text[k];
+        if (in_string) {
+            if (c == '\\')
+                ++k;
+            else if (c == '"')
+                in_string = 0;
+            continue;
+        }
+        if (c == '"') {
+            in_string = 1;
+            continue;
+        }
+        if (c != '-' && !isdigit((unsigned char)c)) continue;
+        const size_t start = k, first = c == '-' ? k + 1 : k;
+        size_t end = first;
+        while (end < length && isdigit((unsigned char)text[end])) ++end;
+        const int fraction = end < length && strchr(".eE", text[end]) && text[end];
+        if (!fraction && beyond_2_53(text + first, end - first)) return (long)start;
+        while (end < length && (isdigit((unsigned char)text[end]) || strchr(".eE+-", text[end])))
+            ++end;
+        k = end - 1;
     }
     return -1;
 }

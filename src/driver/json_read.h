@@ -34,6 +34,10 @@ void json_path_join(char *out, size_t capacity, const char *base, const char *ke
 /* Line and column (1-based) of byte `offset` in `text`. */
 void json_line_column(const char *text, size_t offset, int *line, int *column);
 
+/* Offset of the first integer literal (no fraction, no exponent) whose magnitude exceeds 2^53,
+ * which a double cannot hold exactly, or -1. Strings are skipped. */
+long json_inexact_integer(const char *text, size_t length);
+
 /* Offset of the first byte that is not valid UTF-8, or -1 if the text is valid. */
 long json_invalid_utf8(const char *text, size_t length);
 

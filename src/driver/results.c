@@ -75,12 +75,16 @@ int results_write(MPI_Comm comm, const job *j, const char *path, const uint8_t *
     int status = rank == 0 ? results_analyze(j, present, load, context, &analysis, results) : 0;
     MPI_Bcast(&status, 1, MPI_INT, 0, comm);
     if (!status) share_results(comm, j, results);
-    run_provenance prov = {.shard_index = o->shard_index, .shard_count = o->shard_count};
+    run_provenance prov = {.shard_index = o->shard_index,
+                           .shard_count = o->shard_count,
+                           .shards = o->shards,
+                           .nshards = o->nshards};
     run_provenance_collect(comm, &prov);
     prov.wall_seconds = MPI_Wtime() - o->started;
     MPI_Bcast(&prov.wall_seconds, 1, MPI_DOUBLE, 0, comm);
     const double write_started = MPI_Wtime();
-    if (!status) status = h5out_write(comm, j, path, present, load, context, &prov, results);
+    if (!status)
+        status = h5out_write(comm, j, path, present, load, context, &prov, results, o->interrupted);
     if (write_seconds) *write_seconds = MPI_Wtime() - write_started;
     for (int s = 0; !status && rank == 0 && s < j->nsets; ++s)
         if (results[s] && j->sets[s].kind->warn_result)

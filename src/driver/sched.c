@@ -185,7 +185,7 @@ typedef struct {
     int *retired;        /* per rank: got its final assignment */
     int stopping, failed, failure_status;
     char failure[480];
-    int64_t todo_count, done_count;
+    int64_t todo_count, done_count, done_before; /* done_before: finished before this run */
     int *set_done, *set_hits; /* this run's finished tasks and outcomes >= 0, per set */
     double started, last_progress, done_cost, remaining_cost, busy_seconds;
 } coordinator;
@@ -254,6 +254,25 @@ static int open_first_stages(coordinator *c) {
     return RIPEN_OK;
 }
 
+/* The tasks of this run finished before it (a resume): counted in the progress line, with their
+ * outcomes (replicas doubled), so that it describes the whole run. */
+static void count_finished(coordinator *c) {
+    const job *j = c->j;
+    for (int64_t id = 0; c->opt->owned && id < j->ntasks; ++id) {
+        if (!c->opt->owned[id] || c->todo[id]) continue;
+        const task_spec *t = &j->tasks[id];
+        c->done_count++;
+        c->set_done[t->set]++;
+        const task_set *set = &j->sets[t->set];
+        if (!set->kind->outcome || c->opt->quiet) continue;
+        task_record r;
+        journal_loader loader = {c->jn, j};
+        if (!task_record_init(&r, j, id) && !load_done(&loader, id, &r))
+            c->set_hits[t->set] += set->kind->outcome(set, &r) >= 0;
+        task_record_free(&r);
+    }
+}
+
 static int coordinator_init(coordinator *c, const job *j, const journal *jn, const uint8_t *todo,
                             const sched_options *opt, MPI_Comm comm, int nranks) {
     *c = (coordinator){.j = j, .jn = jn, .opt = opt, .comm = comm, .nranks = nranks, .todo = todo};
@@ -271,8 +290,11 @@ static int coordinator_init(coordinator *c, const job *j, const journal *jn, con
         return ripen_fail(RIPEN_ENOMEM, "out of memory for the scheduler");
     for (int64_t id = 0; id < j->ntasks; ++id) {
         c->finished[id] = !todo[id];
-        if (todo[id]) c->todo_count++, c->remaining_cost += j->tasks[id].cost;
+        if (todo[id]) c->remaining_cost += j->tasks[id].cost;
+        if (todo[id] || (opt->owned && opt->owned[id])) c->todo_count++;
     }
+    count_finished(c);
+    c->done_before = c->done_count;
     for (int r = 0; r < nranks; ++r) c->running[r] = -1;
     c->started = c->last_progress = now_seconds();
     const int status = open_first_stages(c);
@@ -449,7 +471,7 @@ static int coordinate(MPI_Comm comm, const job *j, const journal *jn, const uint
         nap();
     }
     print_progress(&c, 1);
-    stats->tasks_run = c.done_count;
+    stats->tasks_run = c.done_count - c.done_before;
     stats->busy_seconds = c.busy_seconds;
     stats->interrupted = c.stopping && !c.failed;
     if (c.failed)
@@ -471,6 +493,10 @@ static void work(MPI_Comm comm, const job *j, const journal *jn, const sched_opt
     byte_buffer plan = {0};
     for (;;) {
         MPI_Send(&m, sizeof m, MPI_BYTE, 0, TAG_REPORT, comm);
+        /* The answer may wait for a stage to open: sleep between looks rather than spin in a
+         * blocking receive, which would take a core from the ranks still working. */
+        for (int ready = 0; !ready; nap())
+            MPI_Iprobe(0, TAG_ASSIGN, comm, &ready, MPI_STATUS_IGNORE);
         assign_msg a;
         MPI_Recv(&a, sizeof a, MPI_BYTE, 0, TAG_ASSIGN, comm, MPI_STATUS_IGNORE);
         if (a.task < 0) {

@@ -4,6 +4,7 @@ directory exactly as it found it (no result, journal or partial file created or 
 import os
 import shutil
 import subprocess
+import sys
 
 import h5py
 
@@ -30,8 +31,31 @@ def make_valid_result(directory):
         return f.read()
 
 
-def setup(directory, kind, valid_bytes):
-    env = {}
+def make_journal(directory):
+    """The journal a run of good.json leaves when its result file is lost: every task's finished
+    record (the template for the corrupt-record setup)."""
+    rt.run(["run", "good.json", "--out", "kept.h5", "--quiet", "--keep-journal"], cwd=directory)
+    os.remove(os.path.join(directory, "kept.h5"))
+    journal = os.path.join(directory, "kept.h5.journal")
+    os.remove(os.path.join(journal, "lock"))
+    return journal
+
+
+def hold_lock(journal):
+    """A process that holds the journal's lock, as a live ripen run does."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import fcntl, sys, time; f = open(sys.argv[1], 'a'); fcntl.lockf(f, fcntl.LOCK_EX); "
+         "print('locked', flush=True); time.sleep(600)", os.path.join(journal, "lock")],
+        stdout=subprocess.PIPE, text=True)
+    holder.stdout.readline()
+    return holder
+
+
+def setup(directory, kind, valid_bytes, journal_template, args):
+    """Prepares the case's directory; returns the environment, the arguments and a process to
+    stop afterwards (or None)."""
+    env, process = {}, None
     if kind == "exists":
         with open(os.path.join(directory, "out.h5"), "wb") as f:
             f.write(valid_bytes)
@@ -55,9 +79,33 @@ def setup(directory, kind, valid_bytes):
     elif kind == "slurm-bad":
         env = {"SLURM_ARRAY_TASK_ID": "9", "SLURM_ARRAY_TASK_COUNT": "3",
                "SLURM_ARRAY_TASK_MIN": "0"}
+    elif kind == "slurm-huge":
+        env = {"SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_COUNT": "99999999999",
+               "SLURM_ARRAY_TASK_MIN": "0"}
+    elif kind == "out-dir":
+        os.mkdir(os.path.join(directory, "out.h5"))
+    elif kind == "fifo":
+        os.mkfifo(os.path.join(directory, "out.fifo"))
+    elif kind == "empty-arg":
+        args = args + [""]
+    elif kind == "empty-journal":
+        os.mkdir(os.path.join(directory, "good.h5.journal"))
+    elif kind == "live-lock":
+        journal = os.path.join(directory, "good.h5.journal")
+        shutil.copytree(journal_template, journal)
+        process = hold_lock(journal)
+    elif kind == "corrupt-done":
+        journal = os.path.join(directory, "good.h5.journal")
+        shutil.copytree(journal_template, journal)
+        record = os.path.join(journal, "task-00000000.done")
+        with open(record, "r+b") as f:
+            f.seek(40)
+            byte = f.read(1)
+            f.seek(40)
+            f.write(bytes([byte[0] ^ 0xFF]))
     elif kind != "none":
         raise ValueError(f"unknown setup {kind}")
-    return env
+    return env, args, process
 
 
 def snapshot(directory):
@@ -75,16 +123,21 @@ for name in os.listdir(CORPUS):
     shutil.copy(os.path.join(CORPUS, name), base)
 valid_bytes = make_valid_result(base)
 os.remove(os.path.join(base, "valid.h5"))
+template = os.path.join(rt.workdir("journal"), "good.h5.journal")
+shutil.move(make_journal(base), template)
 
 cases = parse_cases()
 passed = 0
 for name, kind, args, expected in cases:
     directory = os.path.join(rt.workdir("case"), "work")
     shutil.copytree(base, directory)
-    env = setup(directory, kind, valid_bytes)
+    env, args, holder = setup(directory, kind, valid_bytes, template, args)
     before = snapshot(directory)
     result = subprocess.run([rt.RIPEN] + args, cwd=directory, env=rt.environment(env),
                             capture_output=True, text=True, timeout=120)
+    if holder:
+        holder.kill()
+        holder.wait()
     lines = [l for l in result.stderr.splitlines() if l.strip()]
     ok = rt.check(result.returncode == 2, f"{name}: exit status {result.returncode}, want 2")
     ok &= rt.check(len(lines) == 1 and lines[0].startswith("ripen: "),

@@ -302,11 +302,13 @@ enum {
 
 typedef struct {
     hid_t d[E_COUNT];
+    int64_t samples, snapshots; /* the datasets' extents: the most any replica took */
 } handles;
 
 static int write_attributes(hid_t g, const task_set *set) {
     const ensemble_spec *e = ensemble_of(set);
-    int status = h5_system_attributes(g, &set->system);
+    int status = h5_system_attributes(g, &set->system,
+                                      "max_steps, sample_interval, snapshot_interval: MC steps");
     if (!status) status = h5_attr_int(g, "replicas", e->replicas);
     if (!status) status = h5_attr_int(g, "max_steps", (int64_t)e->max_steps);
     if (!status) status = h5_attr_int(g, "sample_interval", (int64_t)e->sample_interval);
@@ -319,51 +321,141 @@ static int write_attributes(hid_t g, const task_set *set) {
     return status;
 }
 
-static int h5_create(hid_t g, const job *j, const task_set *set, void **out) {
-    (void)j;
+static void data_extent(const task_set *set, int64_t member, const task_record *r,
+                        int64_t extent[2]) {
+    (void)set, (void)member;
+    const replica_result *x = r->data;
+    extent[0] = x->nsamples, extent[1] = x->nsnapshots;
+}
+
+/* Per replica: scalars [R] and the initial sizes [R, 3]. */
+static void create_replica_datasets(hid_t g, hsize_t r, hid_t *d) {
+    static const struct {
+        int index;
+        const char *name, *units, *description;
+    } tau[] = {
+        {E_TAU, "tau", "MC steps", "doubling time by the ensemble's criterion; -1 = censored"},
+        {E_TAU_CLUSTER, "tau_cluster", "MC steps",
+         "first step with the largest core cluster at twice its initial size; -1 = not reached"},
+        {E_TAU_AREA, "tau_area", "MC steps",
+         "first step with the projected core area at twice its initial value; -1 = not reached"},
+        {E_TAU_COUNT, "tau_count", "MC steps",
+         "first step with N_core at twice its initial value; -1 = not reached"},
+        {E_STEPS, "steps_run", "MC steps",
+         "steps the replica ran (its censoring time if censored)"},
+        {E_CORE0, "core_sites", "sites", "core sites the replica started with"},
+        {E_SHELL0, "shell_sites", "sites", "shell sites the replica started with"},
+        {E_SERIES_LENGTH, "series_length", NULL,
+         "samples the replica took (its row of each series beyond that is fill)"},
+    };
+    for (size_t k = 0; k < sizeof tau / sizeof *tau; ++k)
+        d[tau[k].index] = h5_dataset(g, &(h5_dataset_info){.name = tau[k].name,
+                                                           .type = H5_I64,
+                                                           .rank = 1,
+                                                           .dims = {r},
+                                                           .fill = &fill_i64,
+                                                           .units = tau[k].units,
+                                                           .description = tau[k].description});
+    d[E_CENSORED] = h5_dataset(
+        g, &(h5_dataset_info){.name = "censored",
+                              .type = H5_U8,
+                              .rank = 1,
+                              .dims = {r},
+                              .fill = &fill_zero,
+                              .description = "1 if the replica did not double within steps_run "
+                                             "(right-censored there)"});
+    d[E_INITIAL] = h5_dataset(
+        g, &(h5_dataset_info){.name = "initial_size",
+                              .type = H5_I64,
+                              .rank = 2,
+                              .dims = {r, 3},
+                              .fill = &fill_i64,
+                              .units = "cluster (sites), A_core (columns), N_core (sites)",
+                              .description = "the three sizes the doubling criteria double"});
+}
+
+/* The time series [R, S] and snapshots [P, T, Lz, Ly, Lx], compressed. */
+static void create_series_datasets(hid_t g, const task_set *set, hsize_t r, const handles *h,
+                                   hid_t *d) {
+    static const struct {
+        int index;
+        const char *name, *units, *description;
+    } series[] = {
+        {E_N_CORE, "n_core", "sites", "core sites N_core, per sample"},
+        {E_N_SHELL, "n_shell", "sites", "shell sites N_shell, per sample"},
+        {E_A_CORE, "a_core", "columns",
+         "projected core area: (x, y) columns with core, per sample"},
+        {E_A_SHELL, "a_shell", "columns",
+         "projected shell area: (x, y) columns with shell, per sample"},
+        {E_CLUSTER, "largest_cluster", "sites", "largest core cluster, per sample"},
+    };
+    const hsize_t s = (hsize_t)h->samples;
+    for (size_t k = 0; k < sizeof series / sizeof *series; ++k)
+        d[series[k].index] = h5_dataset(g, &(h5_dataset_info){.name = series[k].name,
+                                                              .type = H5_I32,
+                                                              .rank = 2,
+                                                              .dims = {r, s},
+                                                              .fill = &fill_i32,
+                                                              .units = series[k].units,
+                                                              .description = series[k].description,
+                                                              .compress = 1});
+    d[E_ENERGY] = h5_dataset(g, &(h5_dataset_info){.name = "energy",
+                                                   .type = H5_F64,
+                                                   .rank = 2,
+                                                   .dims = {r, s},
+                                                   .fill = &fill_nan,
+                                                   .units = "kT",
+                                                   .description = "energy E, per sample",
+                                                   .compress = 1});
+    d[E_SERIES_STEP] = h5_dataset(
+        g, &(h5_dataset_info){.name = "series_step",
+                              .type = H5_I64,
+                              .rank = 1,
+                              .dims = {s},
+                              .units = "MC steps",
+                              .description = "the step of each sample: k * sample_interval"});
     const ensemble_spec *e = ensemble_of(set);
+    const hsize_t p = (hsize_t)e->snapshot_replicas, t = (hsize_t)h->snapshots;
+    d[E_SNAPSHOTS] = h5_dataset(
+        g, &(h5_dataset_info){.name = "snapshots",
+                              .type = H5_U8,
+                              .rank = 5,
+                              .dims = {p, t, (hsize_t)set->system.lz, (hsize_t)set->system.ly,
+                                       (hsize_t)set->system.lx},
+                              .fill = &fill_state,
+                              .units = "state: 0 solution, 1 core, 2 shell (255: not taken)",
+                              .description = "lattices of replicas 0 .. snapshot_replicas - 1",
+                              .compress = 1});
+    d[E_SNAPSHOT_STEP] = h5_dataset(
+        g, &(h5_dataset_info){.name = "snapshot_step",
+                              .type = H5_I64,
+                              .rank = 1,
+                              .dims = {t},
+                              .units = "MC steps",
+                              .description = "the step of each snapshot: k * snapshot_interval"});
+    d[E_SNAPSHOT_COUNT] = h5_dataset(
+        g, &(h5_dataset_info){.name = "snapshot_count",
+                              .type = H5_I64,
+                              .rank = 1,
+                              .dims = {p},
+                              .fill = &fill_i64,
+                              .description = "snapshots taken by each replica that keeps them"});
+}
+
+static int h5_create(hid_t g, const job *j, const task_set *set, const int64_t extent[2],
+                     void **out) {
+    (void)j;
     handles *h = malloc(sizeof *h);
     if (!(*out = h)) return ripen_fail(RIPEN_ENOMEM, "out of memory");
     for (int k = 0; k < E_COUNT; ++k) h->d[k] = -1;
-    int status = write_attributes(g, set);
+    h->samples = extent[0], h->snapshots = extent[1];
+    const int status = write_attributes(g, set);
     if (status) return status;
-    const hsize_t r = (hsize_t)e->replicas, s = (hsize_t)ensemble_series_length(e);
-    const hsize_t p = (hsize_t)e->snapshot_replicas, t = (hsize_t)ensemble_snapshot_count(e);
-    const hsize_t one[1] = {r}, three[2] = {r, 3}, series[2] = {r, s}, steps[1] = {s};
-    const hsize_t snap[5] = {p, t, (hsize_t)set->system.lz, (hsize_t)set->system.ly,
-                             (hsize_t)set->system.lx};
-    const hsize_t snap_steps[1] = {t}, snap_count[1] = {p};
-    const hid_t i64 = H5T_STD_I64LE, i32 = H5T_STD_I32LE, n64 = H5T_NATIVE_INT64,
-                n32 = H5T_NATIVE_INT32;
-    hid_t *d = h->d;
-    d[E_TAU] = h5_dataset_create(g, "tau", i64, n64, 1, one, &fill_i64, "MC steps");
-    d[E_CENSORED] =
-        h5_dataset_create(g, "censored", H5T_STD_U8LE, H5T_NATIVE_UINT8, 1, one, &fill_zero, NULL);
-    d[E_TAU_CLUSTER] = h5_dataset_create(g, "tau_cluster", i64, n64, 1, one, &fill_i64, "MC steps");
-    d[E_TAU_AREA] = h5_dataset_create(g, "tau_area", i64, n64, 1, one, &fill_i64, "MC steps");
-    d[E_TAU_COUNT] = h5_dataset_create(g, "tau_count", i64, n64, 1, one, &fill_i64, "MC steps");
-    d[E_STEPS] = h5_dataset_create(g, "steps_run", i64, n64, 1, one, &fill_i64, "MC steps");
-    d[E_CORE0] = h5_dataset_create(g, "core_sites", i64, n64, 1, one, &fill_i64, "sites");
-    d[E_SHELL0] = h5_dataset_create(g, "shell_sites", i64, n64, 1, one, &fill_i64, "sites");
-    d[E_INITIAL] = h5_dataset_create(g, "initial_size", i64, n64, 2, three, &fill_i64,
-                                     "cluster (sites), A_core (columns), N_core (sites)");
-    d[E_SERIES_LENGTH] = h5_dataset_create(g, "series_length", i64, n64, 1, one, &fill_i64, NULL);
-    d[E_N_CORE] = h5_dataset_create(g, "n_core", i32, n32, 2, series, &fill_i32, "sites");
-    d[E_N_SHELL] = h5_dataset_create(g, "n_shell", i32, n32, 2, series, &fill_i32, "sites");
-    d[E_A_CORE] = h5_dataset_create(g, "a_core", i32, n32, 2, series, &fill_i32, "columns");
-    d[E_A_SHELL] = h5_dataset_create(g, "a_shell", i32, n32, 2, series, &fill_i32, "columns");
-    d[E_CLUSTER] = h5_dataset_create(g, "largest_cluster", i32, n32, 2, series, &fill_i32, "sites");
-    d[E_ENERGY] = h5_dataset_create(g, "energy", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, series,
-                                    &fill_nan, "kT");
-    d[E_SERIES_STEP] = h5_dataset_create(g, "series_step", i64, n64, 1, steps, NULL, "MC steps");
-    d[E_SNAPSHOTS] = h5_dataset_create(g, "snapshots", H5T_STD_U8LE, H5T_NATIVE_UINT8, 5, snap,
-                                       &fill_state, "state: 0 solution, 1 core, 2 shell");
-    d[E_SNAPSHOT_STEP] =
-        h5_dataset_create(g, "snapshot_step", i64, n64, 1, snap_steps, NULL, "MC steps");
-    d[E_SNAPSHOT_COUNT] =
-        h5_dataset_create(g, "snapshot_count", i64, n64, 1, snap_count, &fill_i64, NULL);
+    const hsize_t r = (hsize_t)ensemble_of(set)->replicas;
+    create_replica_datasets(g, r, h->d);
+    create_series_datasets(g, set, r, h, h->d);
     for (int k = 0; k < E_COUNT; ++k)
-        if (d[k] < 0)
+        if (h->d[k] < 0)
             return ripen_fail(RIPEN_EIO, "cannot create datasets in /ensembles/%s", set->name);
     return RIPEN_OK;
 }
@@ -372,65 +464,93 @@ static int h5_write_set(void *handles_, const job *j, const task_set *set) {
     (void)j;
     const handles *h = handles_;
     const ensemble_spec *e = ensemble_of(set);
-    const int64_t s = ensemble_series_length(e), t = ensemble_snapshot_count(e);
+    const int64_t s = h->samples, t = h->snapshots;
     int64_t *steps = malloc(sizeof *steps * (size_t)(s > t ? s : t) + 8);
     if (!steps) return ripen_fail(RIPEN_ENOMEM, "out of memory");
     const hsize_t start[1] = {0}, ns[1] = {(hsize_t)s}, nt[1] = {(hsize_t)t};
     for (int64_t k = 0; k < s; ++k) steps[k] = k * (int64_t)e->sample_interval;
-    int status = h5_write_block(h->d[E_SERIES_STEP], H5T_NATIVE_INT64, 1, start, ns, steps);
+    int status = h5_write_block(h->d[E_SERIES_STEP], H5_I64, 1, start, ns, steps);
     for (int64_t k = 0; k < t; ++k) steps[k] = k * (int64_t)e->snapshot_interval;
-    if (!status)
-        status = h5_write_block(h->d[E_SNAPSHOT_STEP], H5T_NATIVE_INT64, 1, start, nt, steps);
+    if (!status) status = h5_write_block(h->d[E_SNAPSHOT_STEP], H5_I64, 1, start, nt, steps);
     free(steps);
     return status;
 }
 
-static int h5_write_task(void *handles_, const task_set *set, int64_t member,
+/* A replica's scalars and initial sizes: independent writes. */
+static int write_scalars(const hid_t *d, const ensemble_spec *e, int64_t member,
                          const task_record *r) {
-    const hid_t *d = ((const handles *)handles_)->d;
-    const ensemble_spec *e = ensemble_of(set);
     const replica_result *x = r->data;
     const hsize_t row[1] = {(hsize_t)member}, one[1] = {1};
-    const int64_t tau = x->tau[e->criterion];
+    const int64_t tau = x->tau[e->criterion], steps = (int64_t)r->step;
     const uint8_t censored = tau < 0;
-    const int64_t steps = (int64_t)r->step;
-    int status = h5_write_block(d[E_TAU], H5T_NATIVE_INT64, 1, row, one, &tau);
-    if (!status) status = h5_write_block(d[E_CENSORED], H5T_NATIVE_UINT8, 1, row, one, &censored);
-    if (!status)
-        status = h5_write_block(d[E_TAU_CLUSTER], H5T_NATIVE_INT64, 1, row, one,
-                                &x->tau[DOUBLING_CLUSTER]);
-    if (!status)
-        status =
-            h5_write_block(d[E_TAU_AREA], H5T_NATIVE_INT64, 1, row, one, &x->tau[DOUBLING_AREA]);
-    if (!status)
-        status =
-            h5_write_block(d[E_TAU_COUNT], H5T_NATIVE_INT64, 1, row, one, &x->tau[DOUBLING_COUNT]);
-    if (!status) status = h5_write_block(d[E_STEPS], H5T_NATIVE_INT64, 1, row, one, &steps);
-    if (!status)
-        status = h5_write_block(d[E_CORE0], H5T_NATIVE_INT64, 1, row, one, &r->core_initial);
-    if (!status)
-        status = h5_write_block(d[E_SHELL0], H5T_NATIVE_INT64, 1, row, one, &r->shell_initial);
-    if (!status)
-        status = h5_write_block(d[E_SERIES_LENGTH], H5T_NATIVE_INT64, 1, row, one, &x->nsamples);
+    const int indices[] = {E_TAU,   E_TAU_CLUSTER, E_TAU_AREA, E_TAU_COUNT,
+                           E_STEPS, E_CORE0,       E_SHELL0,   E_SERIES_LENGTH};
+    const int64_t *values[] = {
+        &tau,   &x->tau[DOUBLING_CLUSTER], &x->tau[DOUBLING_AREA], &x->tau[DOUBLING_COUNT],
+        &steps, &r->core_initial,          &r->shell_initial,      &x->nsamples};
+    int status = RIPEN_OK;
+    for (size_t k = 0; k < sizeof indices / sizeof *indices && !status; ++k)
+        status = h5_write_block(d[indices[k]], H5_I64, 1, row, one, values[k]);
+    if (!status) status = h5_write_block(d[E_CENSORED], H5_U8, 1, row, one, &censored);
     const hsize_t start2[2] = {(hsize_t)member, 0}, three[2] = {1, 3};
-    if (!status)
-        status = h5_write_block(d[E_INITIAL], H5T_NATIVE_INT64, 2, start2, three, x->initial);
-    const hsize_t n[2] = {1, (hsize_t)x->nsamples};
-    const int series[5] = {E_N_CORE, E_N_SHELL, E_A_CORE, E_A_SHELL, E_CLUSTER};
-    int32_t *const data[5] = {x->n_core, x->n_shell, x->a_core, x->a_shell, x->cluster};
-    for (int k = 0; k < 5 && !status; ++k)
-        status = h5_write_block(d[series[k]], H5T_NATIVE_INT32, 2, start2, n, data[k]);
-    if (!status) status = h5_write_block(d[E_ENERGY], H5T_NATIVE_DOUBLE, 2, start2, n, x->energy);
-    if (!status && x->keeps_snapshots) {
-        const hsize_t start5[5] = {(hsize_t)member, 0, 0, 0, 0};
-        const hsize_t count5[5] = {1, (hsize_t)x->nsnapshots, (hsize_t)set->system.lz,
-                                   (hsize_t)set->system.ly, (hsize_t)set->system.lx};
-        status = h5_write_block(d[E_SNAPSHOTS], H5T_NATIVE_UINT8, 5, start5, count5, x->snapshots);
-        if (!status)
-            status =
-                h5_write_block(d[E_SNAPSHOT_COUNT], H5T_NATIVE_INT64, 1, row, one, &x->nsnapshots);
-    }
+    if (!status) status = h5_write_block(d[E_INITIAL], H5_I64, 2, start2, three, x->initial);
+    if (!status && x->keeps_snapshots)
+        status = h5_write_block(d[E_SNAPSHOT_COUNT], H5_I64, 1, row, one, &x->nsnapshots);
     return status;
+}
+
+/* The series of n replicas, and the snapshots of those that keep them: collective writes. */
+static int write_series(const hid_t *d, const task_set *set, int n, const int64_t *members,
+                        task_record *const *records) {
+    enum { BATCH = 64 };
+    if (n > BATCH) return ripen_fail(RIPEN_EINVAL, "too many replicas in one write");
+    hsize_t starts[BATCH * 2] = {0}, counts[BATCH * 2] = {0}, starts5[BATCH * 5] = {0};
+    hsize_t counts5[BATCH * 5] = {0};
+    const void *data[BATCH] = {0};
+    int kept = 0;
+    for (int i = 0; i < n; ++i) {
+        const replica_result *x = records[i]->data;
+        starts[2 * i] = (hsize_t)members[i], starts[2 * i + 1] = 0;
+        counts[2 * i] = 1, counts[2 * i + 1] = (hsize_t)x->nsamples;
+        if (!x->keeps_snapshots) continue;
+        const hsize_t corner[5] = {(hsize_t)members[i], 0, 0, 0, 0};
+        const hsize_t size[5] = {1, (hsize_t)x->nsnapshots, (hsize_t)set->system.lz,
+                                 (hsize_t)set->system.ly, (hsize_t)set->system.lx};
+        memcpy(starts5 + 5 * kept, corner, sizeof corner);
+        memcpy(counts5 + 5 * kept, size, sizeof size);
+        ++kept;
+    }
+    const int series[] = {E_N_CORE, E_N_SHELL, E_A_CORE, E_A_SHELL, E_CLUSTER, E_ENERGY};
+    int status = RIPEN_OK;
+    for (size_t k = 0; k < sizeof series / sizeof *series; ++k) {
+        for (int i = 0; i < n; ++i) {
+            const replica_result *x = records[i]->data;
+            const void *const columns[] = {x->n_core,  x->n_shell, x->a_core,
+                                           x->a_shell, x->cluster, x->energy};
+            data[i] = columns[k];
+        }
+        const int written = h5_write_blocks(d[series[k]], series[k] == E_ENERGY ? H5_F64 : H5_I32,
+                                            2, n, starts, counts, data);
+        if (!status) status = written;
+    }
+    kept = 0;
+    for (int i = 0; i < n; ++i) {
+        const replica_result *x = records[i]->data;
+        if (x->keeps_snapshots) data[kept++] = x->snapshots;
+    }
+    const int written = h5_write_blocks(d[E_SNAPSHOTS], H5_U8, 5, kept, starts5, counts5, data);
+    return status ? status : written;
+}
+
+/* Collective (h5out.c): every rank calls it in each round, n = 0 if it has no replica left. */
+static int h5_write_tasks(void *handles_, const task_set *set, int n, const int64_t *members,
+                          task_record *const *records) {
+    const hid_t *d = ((const handles *)handles_)->d;
+    int status = RIPEN_OK;
+    for (int i = 0; i < n && !status; ++i)
+        status = write_scalars(d, ensemble_of(set), members[i], records[i]);
+    const int series = write_series(d, set, n, members, records);
+    return status ? status : series;
 }
 
 static void h5_close(void *handles_) {
@@ -446,33 +566,26 @@ static int h5_load_task(hid_t g, const task_set *set, int64_t member, task_recor
     replica_result *x = r->data;
     const hsize_t row[1] = {(hsize_t)member}, one[1] = {1};
     int64_t steps = 0;
-    int status =
-        h5_read_from(g, "tau_cluster", H5T_NATIVE_INT64, 1, row, one, &x->tau[DOUBLING_CLUSTER]);
+    int status = h5_read_from(g, "tau_cluster", H5_I64, 1, row, one, &x->tau[DOUBLING_CLUSTER]);
+    if (!status) status = h5_read_from(g, "tau_area", H5_I64, 1, row, one, &x->tau[DOUBLING_AREA]);
     if (!status)
-        status = h5_read_from(g, "tau_area", H5T_NATIVE_INT64, 1, row, one, &x->tau[DOUBLING_AREA]);
-    if (!status)
-        status =
-            h5_read_from(g, "tau_count", H5T_NATIVE_INT64, 1, row, one, &x->tau[DOUBLING_COUNT]);
-    if (!status) status = h5_read_from(g, "steps_run", H5T_NATIVE_INT64, 1, row, one, &steps);
-    if (!status)
-        status = h5_read_from(g, "core_sites", H5T_NATIVE_INT64, 1, row, one, &r->core_initial);
-    if (!status)
-        status = h5_read_from(g, "shell_sites", H5T_NATIVE_INT64, 1, row, one, &r->shell_initial);
-    if (!status)
-        status = h5_read_from(g, "series_length", H5T_NATIVE_INT64, 1, row, one, &x->nsamples);
+        status = h5_read_from(g, "tau_count", H5_I64, 1, row, one, &x->tau[DOUBLING_COUNT]);
+    if (!status) status = h5_read_from(g, "steps_run", H5_I64, 1, row, one, &steps);
+    if (!status) status = h5_read_from(g, "core_sites", H5_I64, 1, row, one, &r->core_initial);
+    if (!status) status = h5_read_from(g, "shell_sites", H5_I64, 1, row, one, &r->shell_initial);
+    if (!status) status = h5_read_from(g, "series_length", H5_I64, 1, row, one, &x->nsamples);
     const hsize_t start2[2] = {(hsize_t)member, 0}, three[2] = {1, 3};
-    if (!status)
-        status = h5_read_from(g, "initial_size", H5T_NATIVE_INT64, 2, start2, three, x->initial);
+    if (!status) status = h5_read_from(g, "initial_size", H5_I64, 2, start2, three, x->initial);
     if (!status && (x->nsamples < 0 || x->nsamples > ensemble_series_length(e))) status = RIPEN_EIO;
     if (!status && reserve_samples(x, x->nsamples)) status = RIPEN_ENOMEM;
     const hsize_t n[2] = {1, (hsize_t)(status ? 0 : x->nsamples)};
     const char *const names[5] = {"n_core", "n_shell", "a_core", "a_shell", "largest_cluster"};
     int32_t *const data[5] = {x->n_core, x->n_shell, x->a_core, x->a_shell, x->cluster};
     for (int k = 0; k < 5 && !status; ++k)
-        status = h5_read_from(g, names[k], H5T_NATIVE_INT32, 2, start2, n, data[k]);
-    if (!status) status = h5_read_from(g, "energy", H5T_NATIVE_DOUBLE, 2, start2, n, x->energy);
+        status = h5_read_from(g, names[k], H5_I32, 2, start2, n, data[k]);
+    if (!status) status = h5_read_from(g, "energy", H5_F64, 2, start2, n, x->energy);
     if (!status && x->keeps_snapshots) {
-        status = h5_read_from(g, "snapshot_count", H5T_NATIVE_INT64, 1, row, one, &x->nsnapshots);
+        status = h5_read_from(g, "snapshot_count", H5_I64, 1, row, one, &x->nsnapshots);
         if (!status && (x->nsnapshots < 0 || x->nsnapshots > ensemble_snapshot_count(e)))
             status = RIPEN_EIO;
         if (!status && reserve_snapshots(x, x->nsnapshots, r->nsites)) status = RIPEN_ENOMEM;
@@ -480,60 +593,159 @@ static int h5_load_task(hid_t g, const task_set *set, int64_t member, task_recor
         const hsize_t count5[5] = {1, (hsize_t)(status ? 0 : x->nsnapshots),
                                    (hsize_t)set->system.lz, (hsize_t)set->system.ly,
                                    (hsize_t)set->system.lx};
-        if (!status)
-            status =
-                h5_read_from(g, "snapshots", H5T_NATIVE_UINT8, 5, start5, count5, x->snapshots);
+        if (!status) status = h5_read_from(g, "snapshots", H5_U8, 5, start5, count5, x->snapshots);
     }
     r->step = (uint64_t)steps;
     return status;
 }
 
-static void h5_size(const task_set *set, double *bytes, double *objects) {
+static void h5_size(const task_set *set, const int64_t extent[2], double *bytes, double *objects) {
     const ensemble_spec *e = ensemble_of(set);
-    const double r = e->replicas, s = (double)ensemble_series_length(e);
-    const double p = e->snapshot_replicas, t = (double)ensemble_snapshot_count(e);
+    const double r = e->replicas, s = (double)extent[0];
+    const double p = e->snapshot_replicas, t = (double)extent[1];
     *bytes = r * (9 * 8 + 1 + 3 * 8) + r * s * (5 * 4 + 8) + s * 8 + p * t * set_sites(set) +
-             t * 8 + p * 8;
-    *objects = 1 + E_COUNT;
+             t * 8 + p * 8 + r * 7 * 8;
+    *objects = 1 + E_COUNT + 8;
+}
+
+/* ---- the set's analysis: the Kaplan-Meier curve ---- */
+
+/* Every replica's doubling time, or its censoring time. */
+static int collect_times(const job *j, const task_set *set, task_loader load, void *context,
+                         int64_t *times, uint8_t *censored) {
+    const ensemble_spec *e = ensemble_of(set);
+    int status = RIPEN_OK;
+    for (int k = 0; k < e->replicas && !status; ++k) {
+        task_record r;
+        status = task_record_init(&r, j, set->first_task + k);
+        if (!status) status = load(context, set->first_task + k, &r);
+        if (!status) {
+            const int64_t tau = replica_result_of(&r)->tau[e->criterion];
+            times[k] = tau >= 0 ? tau : (int64_t)r.step;
+            censored[k] = tau < 0;
+        }
+        task_record_free(&r);
+    }
+    return status;
+}
+
+static int analyze(const job *j, const task_set *set, task_loader load, void *context,
+                   const set_analysis_options *o, void **result) {
+    (void)o;
+    const int n = ensemble_of(set)->replicas;
+    int64_t *times = malloc(sizeof *times * (size_t)n);
+    uint8_t *censored = malloc((size_t)n);
+    survival_curve *c = calloc(1, sizeof *c);
+    int status = times && censored && c ? RIPEN_OK : ripen_fail(RIPEN_ENOMEM, "out of memory");
+    if (!status) status = collect_times(j, set, load, context, times, censored);
+    if (!status) status = survival_km_curve(times, censored, n, c);
+    free(times), free(censored);
+    if (status) free(c), c = NULL;
+    *result = c;
+    return status;
+}
+
+static void free_result(void *result) {
+    survival_curve_free(result);
+    free(result);
+}
+
+static void code_result(codec *c, const task_set *set, void **result) {
+    (void)set;
+    if (!c->writing && !c->status && !(*result = calloc(1, sizeof(survival_curve))))
+        c->status = RIPEN_ENOMEM;
+    if (c->status) return;
+    survival_curve *k = *result;
+    codec_scalar(c, &k->n, sizeof k->n);
+    codec_scalar(c, &k->median, sizeof k->median);
+    codec_scalar(c, &k->replicas, sizeof k->replicas);
+    codec_scalar(c, &k->censored, sizeof k->censored);
+    const int64_t n = k->n, limit = k->replicas;
+    void **arrays[] = {(void **)&k->time,  (void **)&k->survival, (void **)&k->se,
+                       (void **)&k->lower, (void **)&k->upper,    (void **)&k->at_risk,
+                       (void **)&k->events};
+    for (size_t a = 0; a < sizeof arrays / sizeof *arrays; ++a) {
+        int64_t room = c->writing ? n : 0;
+        codec_array(c, arrays[a], 8, n, &room, limit);
+    }
+}
+
+static int write_curve_data(hid_t g, const survival_curve *k, int writer) {
+    static const struct {
+        const char *name, *units, *description;
+        h5_type type;
+    } columns[] = {
+        {"time", "MC steps", "the distinct doubling times t_i", H5_I64},
+        {"survival", NULL, "Kaplan-Meier S(t_i): the fraction not yet doubled just after t_i",
+         H5_F64},
+        {"se", NULL, "Greenwood's standard error of S(t_i)", H5_F64},
+        {"lower", NULL, "pointwise 95% band, lower end (log-log transform)", H5_F64},
+        {"upper", NULL, "pointwise 95% band, upper end (log-log transform)", H5_F64},
+        {"at_risk", "replicas", "replicas not yet doubled or censored just before t_i", H5_I64},
+        {"events", "replicas", "replicas doubling at t_i", H5_I64},
+    };
+    const void *data[] = {k->time, k->survival, k->se, k->lower, k->upper, k->at_risk, k->events};
+    int status = RIPEN_OK;
+    for (size_t c = 0; c < sizeof columns / sizeof *columns && !status; ++c) {
+        const hid_t d = h5_dataset(g, &(h5_dataset_info){.name = columns[c].name,
+                                                         .type = columns[c].type,
+                                                         .rank = 1,
+                                                         .dims = {(hsize_t)k->n},
+                                                         .units = columns[c].units,
+                                                         .description = columns[c].description});
+        const hsize_t start[1] = {0}, n[1] = {(hsize_t)k->n};
+        status = d < 0    ? ripen_fail(RIPEN_EIO, "cannot create survival/%s", columns[c].name)
+                 : writer ? h5_write_block(d, columns[c].type, 1, start, n, data[c])
+                          : RIPEN_OK;
+        if (d >= 0) H5Dclose(d);
+    }
+    return status;
+}
+
+static int h5_write_result(hid_t set_group, const task_set *set, const void *result, int writer) {
+    const survival_curve *k = result;
+    const hid_t g = h5_group_create(set_group, "survival",
+                                    "P(tau > t): the Kaplan-Meier estimate of the replicas' "
+                                    "doubling times, censored replicas included");
+    if (g < 0) return ripen_fail(RIPEN_EIO, "cannot create /ensembles/%s/survival", set->name);
+    int status = h5_attr_double(g, "median", k->median);
+    if (!status) status = h5_attr_int(g, "replicas", k->replicas);
+    if (!status) status = h5_attr_int(g, "censored", k->censored);
+    if (!status) status = h5_attr_double(g, "confidence", 0.95);
+    if (!status)
+        status = h5_attr_string(g, "units",
+                                "median: MC steps (-1 if over half the replicas are censored "
+                                "before it); replicas, censored: replicas");
+    if (!status) status = write_curve_data(g, k, writer);
+    H5Gclose(g);
+    return status;
+}
+
+static void print_result(const task_set *set, const void *result) {
+    const survival_curve *k = result;
+    printf("%s: %d replicas, %d censored, Kaplan-Meier median tau ", set->name, k->replicas,
+           k->censored);
+    if (k->median >= 0)
+        printf("%.0f MC steps\n", k->median);
+    else
+        printf("not reached (over half censored)\n");
 }
 
 /* ---- the summary ---- */
 
-/* Kaplan-Meier median of a set's doubling times (-1 if over half are censored before it). */
-static double median_tau(const job *j, const task_set *set, task_loader load, void *context,
-                         int *loaded, int *doubled) {
-    const ensemble_spec *e = ensemble_of(set);
-    int64_t *times = calloc((size_t)e->replicas, sizeof *times);
-    uint8_t *censored = calloc((size_t)e->replicas, 1);
-    *loaded = *doubled = 0;
-    for (int k = 0; k < e->replicas && times && censored; ++k) {
-        task_record r;
-        if (task_record_init(&r, j, set->first_task + k)) continue;
-        if (!load(context, set->first_task + k, &r)) {
-            const int64_t tau = replica_result_of(&r)->tau[e->criterion];
-            times[*loaded] = tau >= 0 ? tau : (int64_t)r.step;
-            censored[*loaded] = tau < 0;
-            *doubled += tau >= 0;
-            ++*loaded;
-        }
-        task_record_free(&r);
-    }
-    const double median = survival_km_median(times, censored, *loaded);
-    free(times), free(censored);
-    return median;
-}
-
 static void summary(const job *j, const task_kind *kind, task_loader load, void *context,
                     void *const *results) {
-    (void)results;
+    (void)load, (void)context;
     const int n = job_count_sets(j, kind);
     if (n == 0) return;
     double fastest = -1;
     double *medians = calloc((size_t)n + 1, sizeof *medians);
     for (int e = 0; e < n && medians; ++e) {
         const task_set *set = job_set_of_kind(j, kind, e);
-        int loaded, doubled;
-        medians[e] = median_tau(j, set, load, context, &loaded, &doubled);
+        const survival_curve *k = results[set - j->sets];
+        if (!k) continue;
+        const int loaded = k->replicas, doubled = k->replicas - k->censored;
+        medians[e] = k->median;
         if (medians[e] > 0 && (fastest < 0 || medians[e] < fastest)) fastest = medians[e];
         printf("  %-28s %5d replicas, %5d doubled (%s), ", set->name, loaded, doubled,
                doubling_criterion_names[ensemble_of(set)->criterion]);
@@ -557,6 +769,8 @@ const task_kind task_kind_ensembles = {
     .task_noun = "replica",
     .set_noun = "ensemble",
     .always_group = 1,
+    .description = "ensembles of independent replicas, each run until its core doubles or a "
+                   "step limit",
     .keys = keys,
     .parse = parse,
     .prepare = prepare,
@@ -570,11 +784,18 @@ const task_kind task_kind_ensembles = {
     .run = run,
     .outcome = outcome,
     .outcome_word = "doubled",
+    .h5_extent = data_extent,
     .h5_create = h5_create,
     .h5_write_set = h5_write_set,
-    .h5_write_task = h5_write_task,
+    .h5_write_tasks = h5_write_tasks,
     .h5_close = h5_close,
     .h5_load_task = h5_load_task,
     .h5_size = h5_size,
+    .analyze = analyze,
+    .code_result = code_result,
+    .free_result = free_result,
+    .result_group = "survival",
+    .h5_write_result = h5_write_result,
+    .print_result = print_result,
     .summary = summary,
 };

@@ -8,20 +8,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static int write_profile(hid_t g, const char *name, const double *data, int nq, int writer) {
+static int write_profile(hid_t g, const char *name, const char *description, const double *data,
+                         int nq, int writer) {
     static const double fill = NAN;
     const hsize_t n[1] = {(hsize_t)nq}, start[1] = {0};
-    const hid_t d =
-        h5_dataset_create(g, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, n, &fill, "kT");
+    const hid_t d = h5_dataset(g, &(h5_dataset_info){.name = name,
+                                                     .type = H5_F64,
+                                                     .rank = 1,
+                                                     .dims = {n[0]},
+                                                     .fill = &fill,
+                                                     .units = "kT",
+                                                     .description = description});
     if (d < 0) return ripen_fail(RIPEN_EIO, "cannot create fq/%s", name);
-    const int status = writer ? h5_write_block(d, H5T_NATIVE_DOUBLE, 1, start, n, data) : RIPEN_OK;
+    const int status = writer ? h5_write_block(d, H5_F64, 1, start, n, data) : RIPEN_OK;
     H5Dclose(d);
     return status;
 }
 
 int fq_write(hid_t set_group, const task_set *set, const void *result, int writer) {
     const fq_result *f = result;
-    const hid_t g = H5Gcreate2(set_group, "fq", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    const hid_t g = h5_group_create(set_group, "fq",
+                                    "F(q): the free energy of adding q core sites, from the "
+                                    "windows (docs/free-energy.md)");
     if (g < 0) return ripen_fail(RIPEN_EIO, "cannot create /windows/%s/fq", set->name);
     if (f->failed) {
         const int status = h5_attr_string(g, "error", f->error);
@@ -44,6 +52,10 @@ int fq_write(hid_t set_group, const task_set *set, const void *result, int write
     if (!status) status = h5_attr_int(g, "bootstrap_samples", f->bootstrap_samples);
     if (!status) status = h5_attr_string(g, "warnings", f->warnings);
     if (!status)
+        status = h5_attr_string(g, "units",
+                                "mu_sampling, mu_star, mu_star_sigma, barrier_*: kT; q_start, "
+                                "q_end: sites of q");
+    if (!status)
         status = h5_attr_string(g, "convention",
                                 "F at mu_star with F(q_start) = 0; F_sampling at mu_sampling "
                                 "with min F = 0; sigma = bootstrap standard deviation");
@@ -51,25 +63,41 @@ int fq_write(hid_t set_group, const task_set *set, const void *result, int write
     int32_t *q = malloc(sizeof *q * (size_t)(f->nq + 1));
     if (!q) status = ripen_fail(RIPEN_ENOMEM, "out of memory");
     for (int i = 0; i < f->nq && !status; ++i) q[i] = f->q_min + i;
-    const hid_t dq =
-        status ? -1
-               : h5_dataset_create(g, "q", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, n, NULL, "sites");
+    const hid_t dq = status ? -1
+                            : h5_dataset(g, &(h5_dataset_info){.name = "q",
+                                                               .type = H5_I32,
+                                                               .rank = 1,
+                                                               .dims = {n[0]},
+                                                               .units = "sites",
+                                                               .description = "the q grid"});
     if (!status && dq < 0) status = ripen_fail(RIPEN_EIO, "cannot create fq/q");
-    if (!status && writer) status = h5_write_block(dq, H5T_NATIVE_INT32, 1, start, n, q);
+    if (!status && writer) status = h5_write_block(dq, H5_I32, 1, start, n, q);
     if (dq >= 0) H5Dclose(dq);
     free(q);
-    if (!status) status = write_profile(g, "F_sampling", f->f_sampling, f->nq, writer);
-    if (!status) status = write_profile(g, "F_wham", f->f_wham, f->nq, writer);
-    if (!status) status = write_profile(g, "sigma_wham", f->sigma_wham, f->nq, writer);
-    if (!status) status = write_profile(g, "F_mbar", f->f_mbar, f->nq, writer);
-    if (!status) status = write_profile(g, "sigma_mbar", f->sigma_mbar, f->nq, writer);
+    static const struct {
+        const char *name, *description;
+    } profiles[5] = {
+        {"F_sampling", "WHAM F(q) at mu_sampling, min F = 0"},
+        {"F_wham", "WHAM F(q) at mu_star, F(q_start) = 0"},
+        {"sigma_wham", "bootstrap standard deviation of F_wham - F_wham(q_start)"},
+        {"F_mbar", "MBAR F(q) at mu_star, F(q_start) = 0"},
+        {"sigma_mbar", "bootstrap standard deviation of F_mbar - F_mbar(q_start)"},
+    };
+    const double *data[5] = {f->f_sampling, f->f_wham, f->sigma_wham, f->f_mbar, f->sigma_mbar};
+    for (int p = 0; p < 5 && !status; ++p)
+        status =
+            write_profile(g, profiles[p].name, profiles[p].description, data[p], f->nq, writer);
     const hid_t dg =
         status ? -1
-               : h5_dataset_create(g, "inefficiency", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, k, NULL,
-                                   "statistical inefficiency of q per window");
+               : h5_dataset(g, &(h5_dataset_info){.name = "inefficiency",
+                                                  .type = H5_F64,
+                                                  .rank = 1,
+                                                  .dims = {k[0]},
+                                                  .description =
+                                                      "statistical inefficiency g of each window's "
+                                                      "q series (samples per independent sample)"});
     if (!status && dg < 0) status = ripen_fail(RIPEN_EIO, "cannot create fq/inefficiency");
-    if (!status && writer)
-        status = h5_write_block(dg, H5T_NATIVE_DOUBLE, 1, start, k, f->inefficiency);
+    if (!status && writer) status = h5_write_block(dg, H5_F64, 1, start, k, f->inefficiency);
     if (dg >= 0) H5Dclose(dg);
     H5Gclose(g);
     return status;

@@ -204,47 +204,62 @@ typedef struct {
 static const int64_t fill_i64 = -1;
 static const double fill_nan = NAN;
 
-static int h5_create(hid_t g, const job *j, const task_set *set, void **out) {
-    (void)j;
+static int h5_create(hid_t g, const job *j, const task_set *set, const int64_t extent[2],
+                     void **out) {
+    (void)j, (void)extent;
     const relay_spec *spec = relay_of(set);
     handles *h = malloc(sizeof *h);
     if (!(*out = h)) return ripen_fail(RIPEN_ENOMEM, "out of memory");
     for (int k = 0; k < R_COUNT; ++k) h->d[k] = -1;
-    int status = h5_system_attributes(g, &set->system);
+    int status = h5_system_attributes(g, &set->system, "steps: MC steps");
     if (!status) status = h5_attr_int(g, "tasks", spec->tasks);
     if (!status) status = h5_attr_int(g, "stages", spec->stages);
     if (!status) status = h5_attr_int(g, "steps", (int64_t)spec->steps);
     if (!status) status = h5_attr_int(g, "first_task", set->first_task);
     if (status) return status;
     const hsize_t dims[2] = {(hsize_t)spec->stages, (hsize_t)spec->tasks};
-    const hid_t i64 = H5T_STD_I64LE, n64 = H5T_NATIVE_INT64;
-    h->d[R_VALUE] = h5_dataset_create(g, "value", i64, n64, 2, dims, &fill_i64, NULL);
-    h->d[R_SOURCE] = h5_dataset_create(g, "source", i64, n64, 2, dims, &fill_i64, "task id");
-    h->d[R_NCORE] = h5_dataset_create(g, "final_n_core", i64, n64, 2, dims, &fill_i64, "sites");
-    h->d[R_ENERGY] = h5_dataset_create(g, "final_energy", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2,
-                                       dims, &fill_nan, "kT");
+    static const struct {
+        int index;
+        h5_type type;
+        const char *name, *units, *description;
+    } columns[R_COUNT] = {
+        {R_VALUE, H5_I64, "value", NULL, "slot + 1 at stage 0, then twice the source's value"},
+        {R_SOURCE, H5_I64, "source", "task id",
+         "the task of the stage before whose final lattice the task started from (-1: none)"},
+        {R_NCORE, H5_I64, "final_n_core", "sites", "N_core at the task's end"},
+        {R_ENERGY, H5_F64, "final_energy", "kT", "E at the task's end (orders the next plan)"},
+    };
+    for (int k = 0; k < R_COUNT; ++k)
+        h->d[columns[k].index] = h5_dataset(
+            g, &(h5_dataset_info){.name = columns[k].name,
+                                  .type = columns[k].type,
+                                  .rank = 2,
+                                  .dims = {dims[0], dims[1]},
+                                  .fill = columns[k].type == H5_F64 ? (const void *)&fill_nan
+                                                                    : (const void *)&fill_i64,
+                                  .units = columns[k].units,
+                                  .description = columns[k].description});
     for (int k = 0; k < R_COUNT; ++k)
         if (h->d[k] < 0)
             return ripen_fail(RIPEN_EIO, "cannot create datasets in /relay/%s", set->name);
     return RIPEN_OK;
 }
 
-static int h5_write_set(void *handles_, const job *j, const task_set *set) {
-    (void)handles_, (void)j, (void)set;
-    return RIPEN_OK;
-}
-
-static int h5_write_task(void *handles_, const task_set *set, int64_t member,
-                         const task_record *r) {
+/* Every dataset is small and uncompressed: independent writes only. */
+static int h5_write_tasks(void *handles_, const task_set *set, int n, const int64_t *members,
+                          task_record *const *records) {
     const hid_t *d = ((const handles *)handles_)->d;
-    const relay_result *x = r->data;
-    const int n = relay_of(set)->tasks;
-    const hsize_t at[2] = {(hsize_t)(member / n), (hsize_t)(member % n)}, one[2] = {1, 1};
-    int status = h5_write_block(d[R_VALUE], H5T_NATIVE_INT64, 2, at, one, &x->value);
-    if (!status) status = h5_write_block(d[R_SOURCE], H5T_NATIVE_INT64, 2, at, one, &x->source);
-    if (!status) status = h5_write_block(d[R_NCORE], H5T_NATIVE_INT64, 2, at, one, &x->final_ncore);
-    if (!status)
-        status = h5_write_block(d[R_ENERGY], H5T_NATIVE_DOUBLE, 2, at, one, &x->final_energy);
+    const int tasks = relay_of(set)->tasks;
+    int status = RIPEN_OK;
+    for (int i = 0; i < n && !status; ++i) {
+        const relay_result *x = records[i]->data;
+        const hsize_t at[2] = {(hsize_t)(members[i] / tasks), (hsize_t)(members[i] % tasks)};
+        const hsize_t one[2] = {1, 1};
+        status = h5_write_block(d[R_VALUE], H5_I64, 2, at, one, &x->value);
+        if (!status) status = h5_write_block(d[R_SOURCE], H5_I64, 2, at, one, &x->source);
+        if (!status) status = h5_write_block(d[R_NCORE], H5_I64, 2, at, one, &x->final_ncore);
+        if (!status) status = h5_write_block(d[R_ENERGY], H5_F64, 2, at, one, &x->final_energy);
+    }
     return status;
 }
 
@@ -260,17 +275,16 @@ static int h5_load_task(hid_t g, const task_set *set, int64_t member, task_recor
     relay_result *x = r->data;
     const int n = relay_of(set)->tasks;
     const hsize_t at[2] = {(hsize_t)(member / n), (hsize_t)(member % n)}, one[2] = {1, 1};
-    int status = h5_read_from(g, "value", H5T_NATIVE_INT64, 2, at, one, &x->value);
-    if (!status) status = h5_read_from(g, "source", H5T_NATIVE_INT64, 2, at, one, &x->source);
-    if (!status)
-        status = h5_read_from(g, "final_n_core", H5T_NATIVE_INT64, 2, at, one, &x->final_ncore);
-    if (!status)
-        status = h5_read_from(g, "final_energy", H5T_NATIVE_DOUBLE, 2, at, one, &x->final_energy);
+    int status = h5_read_from(g, "value", H5_I64, 2, at, one, &x->value);
+    if (!status) status = h5_read_from(g, "source", H5_I64, 2, at, one, &x->source);
+    if (!status) status = h5_read_from(g, "final_n_core", H5_I64, 2, at, one, &x->final_ncore);
+    if (!status) status = h5_read_from(g, "final_energy", H5_F64, 2, at, one, &x->final_energy);
     r->step = relay_of(set)->steps;
     return status;
 }
 
-static void h5_size(const task_set *set, double *bytes, double *objects) {
+static void h5_size(const task_set *set, const int64_t extent[2], double *bytes, double *objects) {
+    (void)extent;
     *bytes = output_bytes(set);
     *objects = 1 + R_COUNT;
 }
@@ -300,6 +314,7 @@ const task_kind task_kind_relay = {
     .entry = "relay",
     .task_noun = "relay task",
     .set_noun = "relay",
+    .description = "relay sets: a test of staged task sets",
     .keys = keys,
     .parse = parse,
     .prepare = prepare,
@@ -313,8 +328,7 @@ const task_kind task_kind_relay = {
     .run = run,
     .plan = plan,
     .h5_create = h5_create,
-    .h5_write_set = h5_write_set,
-    .h5_write_task = h5_write_task,
+    .h5_write_tasks = h5_write_tasks,
     .h5_close = h5_close,
     .h5_load_task = h5_load_task,
     .h5_size = h5_size,

@@ -281,7 +281,10 @@ static const double fill_nan = NAN;
 
 static int write_attributes(hid_t g, const task_set *set) {
     const window_set_spec *w = window_set_of(set);
-    int status = h5_system_attributes(g, &set->system);
+    int status = h5_system_attributes(
+        g, &set->system,
+        "sampling_mu_core: kT; q_min, q_max, width, overlap, layer_sites: sites of q; "
+        "equilibration_steps, sampling_steps, sample_interval: MC steps");
     if (!status) status = h5_attr_string(g, "bias", "hard-wall");
     if (!status) status = h5_attr_double(g, "sampling_mu_core", set->system.model.mu_core);
     if (!status) status = h5_attr_int(g, "q_min", w->q_min);
@@ -299,8 +302,9 @@ static int write_attributes(hid_t g, const task_set *set) {
     return status;
 }
 
-static int h5_create(hid_t g, const job *j, const task_set *set, void **out) {
-    (void)j;
+static int h5_create(hid_t g, const job *j, const task_set *set, const int64_t extent[2],
+                     void **out) {
+    (void)j, (void)extent;
     const window_set_spec *w = window_set_of(set);
     handles *h = malloc(sizeof *h);
     if (!(*out = h)) return ripen_fail(RIPEN_ENOMEM, "out of memory");
@@ -308,20 +312,59 @@ static int h5_create(hid_t g, const job *j, const task_set *set, void **out) {
     const int status = write_attributes(g, set);
     if (status) return status;
     const hsize_t k = (hsize_t)w->nwindows, m = (hsize_t)window_sample_count(w);
-    const hsize_t one[1] = {k}, two[2] = {k, m};
     hid_t *d = h->d;
-    d[W_LO] = h5_dataset_create(g, "lo", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, one, NULL, "sites");
-    d[W_HI] = h5_dataset_create(g, "hi", H5T_STD_I32LE, H5T_NATIVE_INT32, 1, one, NULL, "sites");
-    d[W_Q] = h5_dataset_create(g, "q", H5T_STD_I32LE, H5T_NATIVE_INT32, 2, two, &fill_i32,
-                               "sites (N_core - core_sites)");
-    d[W_ENERGY] =
-        h5_dataset_create(g, "energy", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 2, two, &fill_nan, "kT");
-    d[W_COUNT_SAMPLES] = h5_dataset_create(g, "sample_count", H5T_STD_I64LE, H5T_NATIVE_INT64, 1,
-                                           one, &fill_i64, NULL);
-    d[W_CORE0] = h5_dataset_create(g, "core_sites", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, one,
-                                   &fill_i64, "sites");
-    d[W_MU] = h5_dataset_create(g, "mu_core", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, one, &fill_nan,
-                                "kT (the window's own, tuned if tilted)");
+    d[W_LO] = h5_dataset(g, &(h5_dataset_info){.name = "lo",
+                                               .type = H5_I32,
+                                               .rank = 1,
+                                               .dims = {k},
+                                               .units = "sites",
+                                               .description = "window k's lower wall on q"});
+    d[W_HI] = h5_dataset(g, &(h5_dataset_info){.name = "hi",
+                                               .type = H5_I32,
+                                               .rank = 1,
+                                               .dims = {k},
+                                               .units = "sites",
+                                               .description = "window k's upper wall on q"});
+    d[W_Q] = h5_dataset(g, &(h5_dataset_info){.name = "q",
+                                              .type = H5_I32,
+                                              .rank = 2,
+                                              .dims = {k, m},
+                                              .fill = &fill_i32,
+                                              .units = "sites (N_core - core_sites)",
+                                              .description = "q, per sample of window k",
+                                              .compress = 1});
+    d[W_ENERGY] = h5_dataset(
+        g, &(h5_dataset_info){.name = "energy",
+                              .type = H5_F64,
+                              .rank = 2,
+                              .dims = {k, m},
+                              .fill = &fill_nan,
+                              .units = "kT",
+                              .description = "E at sampling_mu_core, per sample of window k (for "
+                                             "reweighting in other parameters)",
+                              .compress = 1});
+    d[W_COUNT_SAMPLES] = h5_dataset(g, &(h5_dataset_info){.name = "sample_count",
+                                                          .type = H5_I64,
+                                                          .rank = 1,
+                                                          .dims = {k},
+                                                          .fill = &fill_i64,
+                                                          .description = "samples window k took"});
+    d[W_CORE0] = h5_dataset(g, &(h5_dataset_info){.name = "core_sites",
+                                                  .type = H5_I64,
+                                                  .rank = 1,
+                                                  .dims = {k},
+                                                  .fill = &fill_i64,
+                                                  .units = "sites",
+                                                  .description = "N_core(0), the origin of q"});
+    d[W_MU] = h5_dataset(
+        g, &(h5_dataset_info){.name = "mu_core",
+                              .type = H5_F64,
+                              .rank = 1,
+                              .dims = {k},
+                              .fill = &fill_nan,
+                              .units = "kT",
+                              .description = "window k's own mu_core: sampling_mu_core, or its "
+                                             "tuned value if tilted (a linear bias in q)"});
     for (int n = 0; n < W_COUNT; ++n)
         if (d[n] < 0)
             return ripen_fail(RIPEN_EIO, "cannot create datasets in /windows/%s", set->name);
@@ -341,26 +384,36 @@ static int h5_write_set(void *handles_, const job *j, const task_set *set) {
         lo[k] = a, hi[k] = b;
     }
     const hsize_t start[1] = {0}, nk[1] = {(hsize_t)w->nwindows};
-    if (!status) status = h5_write_block(h->d[W_LO], H5T_NATIVE_INT32, 1, start, nk, lo);
-    if (!status) status = h5_write_block(h->d[W_HI], H5T_NATIVE_INT32, 1, start, nk, hi);
+    if (!status) status = h5_write_block(h->d[W_LO], H5_I32, 1, start, nk, lo);
+    if (!status) status = h5_write_block(h->d[W_HI], H5_I32, 1, start, nk, hi);
     free(lo), free(hi);
     return status;
 }
 
-static int h5_write_task(void *handles_, const task_set *set, int64_t member,
-                         const task_record *r) {
+/* Collective (h5out.c): n = 0 on a rank without windows left. */
+static int h5_write_tasks(void *handles_, const task_set *set, int n, const int64_t *members,
+                          task_record *const *records) {
     (void)set;
+    enum { BATCH = 64 };
+    if (n > BATCH) return ripen_fail(RIPEN_EINVAL, "too many windows in one write");
     const hid_t *d = ((const handles *)handles_)->d;
-    const window_result *x = r->data;
-    const hsize_t row[1] = {(hsize_t)member}, one[1] = {1};
-    const hsize_t start2[2] = {(hsize_t)member, 0}, n[2] = {1, (hsize_t)x->nq};
-    int status = h5_write_block(d[W_Q], H5T_NATIVE_INT32, 2, start2, n, x->q);
-    if (!status) status = h5_write_block(d[W_ENERGY], H5T_NATIVE_DOUBLE, 2, start2, n, x->q_energy);
-    if (!status) status = h5_write_block(d[W_COUNT_SAMPLES], H5T_NATIVE_INT64, 1, row, one, &x->nq);
-    if (!status)
-        status = h5_write_block(d[W_CORE0], H5T_NATIVE_INT64, 1, row, one, &r->core_initial);
-    if (!status) status = h5_write_block(d[W_MU], H5T_NATIVE_DOUBLE, 1, row, one, &x->mu_core);
-    return status;
+    int status = RIPEN_OK;
+    hsize_t starts[BATCH * 2] = {0}, counts[BATCH * 2] = {0};
+    const void *q[BATCH] = {0}, *energy[BATCH] = {0};
+    for (int i = 0; i < n; ++i) {
+        const window_result *x = records[i]->data;
+        const hsize_t row[1] = {(hsize_t)members[i]}, one[1] = {1};
+        if (!status) status = h5_write_block(d[W_COUNT_SAMPLES], H5_I64, 1, row, one, &x->nq);
+        if (!status)
+            status = h5_write_block(d[W_CORE0], H5_I64, 1, row, one, &records[i]->core_initial);
+        if (!status) status = h5_write_block(d[W_MU], H5_F64, 1, row, one, &x->mu_core);
+        starts[2 * i] = (hsize_t)members[i], starts[2 * i + 1] = 0;
+        counts[2 * i] = 1, counts[2 * i + 1] = (hsize_t)x->nq;
+        q[i] = x->q, energy[i] = x->q_energy;
+    }
+    const int a = h5_write_blocks(d[W_Q], H5_I32, 2, n, starts, counts, q);
+    const int b = h5_write_blocks(d[W_ENERGY], H5_F64, 2, n, starts, counts, energy);
+    return status ? status : a ? a : b;
 }
 
 static void h5_close(void *handles_) {
@@ -375,23 +428,21 @@ static int h5_load_task(hid_t g, const task_set *set, int64_t member, task_recor
     const window_set_spec *w = window_set_of(set);
     window_result *x = r->data;
     const hsize_t row[1] = {(hsize_t)member}, one[1] = {1};
-    int status = h5_read_from(g, "sample_count", H5T_NATIVE_INT64, 1, row, one, &x->nq);
-    if (!status)
-        status = h5_read_from(g, "core_sites", H5T_NATIVE_INT64, 1, row, one, &r->core_initial);
+    int status = h5_read_from(g, "sample_count", H5_I64, 1, row, one, &x->nq);
+    if (!status) status = h5_read_from(g, "core_sites", H5_I64, 1, row, one, &r->core_initial);
     if (!status && (x->nq < 0 || x->nq > window_sample_count(w))) status = RIPEN_EIO;
     const hsize_t start2[2] = {(hsize_t)member, 0}, n[2] = {1, (hsize_t)(status ? 0 : x->nq)};
-    if (!status) status = h5_read_from(g, "q", H5T_NATIVE_INT32, 2, start2, n, x->q);
-    if (!status) status = h5_read_from(g, "energy", H5T_NATIVE_DOUBLE, 2, start2, n, x->q_energy);
-    /* Files from before tilted windows have no mu_core: every window sampled at the set's. */
-    if (!status && H5Lexists(g, "mu_core", H5P_DEFAULT) > 0)
-        status = h5_read_from(g, "mu_core", H5T_NATIVE_DOUBLE, 1, row, one, &x->mu_core);
+    if (!status) status = h5_read_from(g, "q", H5_I32, 2, start2, n, x->q);
+    if (!status) status = h5_read_from(g, "energy", H5_F64, 2, start2, n, x->q_energy);
+    if (!status) status = h5_read_from(g, "mu_core", H5_F64, 1, row, one, &x->mu_core);
     if (!status && !isfinite(x->mu_core)) status = RIPEN_EIO;
     r->step = w->equilibration_steps + w->sampling_steps;
     window_bounds(w, (int)member, &x->lo, &x->hi);
     return status;
 }
 
-static void h5_size(const task_set *set, double *bytes, double *objects) {
+static void h5_size(const task_set *set, const int64_t extent[2], double *bytes, double *objects) {
+    (void)extent;
     const window_set_spec *w = window_set_of(set);
     const double k = w->nwindows, m = (double)window_sample_count(w);
     const double nq = (double)w->q_max - w->q_min + 1;
@@ -433,6 +484,7 @@ const task_kind task_kind_windows = {
     .task_noun = "window",
     .set_noun = "window set",
     .always_group = 1,
+    .description = "umbrella-window sets for F(q): hard walls on q = N_core - N_core(0)",
     .keys = keys,
     .parse = parse,
     .prepare = prepare,
@@ -446,7 +498,7 @@ const task_kind task_kind_windows = {
     .run = run,
     .h5_create = h5_create,
     .h5_write_set = h5_write_set,
-    .h5_write_task = h5_write_task,
+    .h5_write_tasks = h5_write_tasks,
     .h5_close = h5_close,
     .h5_load_task = h5_load_task,
     .h5_size = h5_size,
