@@ -112,7 +112,7 @@ static void straightforward_checkerboard(replica *r, const colouring *c, int *or
             for (int32_t p = c->start[order[k]]; p < c->start[order[k] + 1]; ++p) {
                 const int32_t i = c->sites[p];
                 const philox_block w = attempt_random(r, first + (uint64_t)i);
-                attempt_at(r, i, w.v[1], attempt_accept_bits(w));
+                attempt_at(r, i, w.v[1], attempt_accept_bits(w), 0);
             }
     }
 }

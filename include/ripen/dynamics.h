@@ -21,7 +21,8 @@ typedef struct {
     /* Workspace for a lattice (colour classes, ...); *workspace may stay NULL. */
     int (*create)(void **workspace, const lattice *lat, const model_tables *tab);
     void (*destroy)(void *workspace);
-    /* Advances `r` by `steps` MC steps, from r->step on. */
+    /* Advances `r` by `steps` MC steps, from r->step on; returns early, within a step, when
+     * r->watch asks to stop (replica.h), leaving r->step at the partial step. */
     void (*run)(replica *r, void *workspace, uint64_t steps);
     /* Optional (NULL: nothing cached): RIPEN_OK if everything the workspace caches about `r`
      * (rejection-free: every rate and partial sum) equals a recomputation from scratch, bit for
@@ -56,8 +57,9 @@ int dynamics_open(dynamics *d, const dynamics_kind *kind, const lattice *lat,
                   const model_tables *tab);
 void dynamics_close(dynamics *d);
 
+/* A stopped replica (replica.h) stays where it stopped. */
 static inline void dynamics_run(const dynamics *d, replica *r, uint64_t steps) {
-    d->kind->run(r, d->workspace, steps);
+    if (!r->stopped) d->kind->run(r, d->workspace, steps);
 }
 
 static inline int dynamics_check(const dynamics *d, const replica *r) {

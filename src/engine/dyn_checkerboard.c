@@ -82,22 +82,25 @@ static int next_batch(checkerboard *cb, sweep_position *at, const int32_t **site
 
 /* The full attempt, for the few the filter lets through; out of line, so that the filter loop
  * keeps its values in registers. */
-__attribute__((noinline)) static void run_candidate(replica *r, const philox_batch *b, int j,
-                                                    int32_t i) {
-    attempt_at(r, i, b->w[1][j], attempt_accept_bits(metropolis_block(b, j)));
+__attribute__((noinline)) static int run_candidate(replica *r, const philox_batch *b, int j,
+                                                   int32_t i, uint64_t position) {
+    return attempt_at(r, i, b->w[1][j], attempt_accept_bits(metropolis_block(b, j)), position);
 }
 
-/* One batch: site sites[j] gets the block of attempt first + sites[j], held in b. */
-static void run_batch(replica *r, const metropolis_fast *fast, const philox_batch *b,
-                      const int32_t *sites, int count) {
+/* One batch: site sites[j] gets the block of attempt first + sites[j], held in b; it is at
+ * `position` + j in the step's visiting sequence. 1 if the watch stopped the run. */
+static int run_batch(replica *r, const metropolis_fast *fast, const philox_batch *b,
+                     const int32_t *sites, int count, uint64_t position) {
     const uint32_t swap_threshold = r->tab->swap_threshold;
     const uint8_t *site = r->site;
     for (int j = 0; j < count; ++j) {
         const int32_t i = sites[j];
         if (__builtin_expect(
-                metropolis_candidate(fast, swap_threshold, site[i], b->w[1][j], b->w[3][j]), 0))
-            run_candidate(r, b, j, i);
+                metropolis_candidate(fast, swap_threshold, site[i], b->w[1][j], b->w[3][j]), 0) &&
+            run_candidate(r, b, j, i, position + (uint64_t)j))
+            return 1;
     }
+    return 0;
 }
 
 static void run(replica *r, void *workspace, uint64_t steps) {
@@ -110,9 +113,10 @@ static void run(replica *r, void *workspace, uint64_t steps) {
         sweep_position at = {0, cb->classes.start[cb->order[0]]};
         const int32_t *sites;
         int count;
-        while ((count = next_batch(cb, &at, &sites)) > 0) {
+        for (uint64_t position = 0; (count = next_batch(cb, &at, &sites)) > 0;
+             position += (uint64_t)count) {
             cb->fast.fill(&cb->batch, r->key, first, sites, count, r->task, PURPOSE_ATTEMPT);
-            run_batch(r, &cb->fast, &cb->batch, sites, count);
+            if (run_batch(r, &cb->fast, &cb->batch, sites, count, position)) return;
         }
     }
 }

@@ -363,31 +363,35 @@ static uint64_t geometric_skip(double u, double p, uint64_t limit) {
     return skip < (double)limit ? (uint64_t)skip : limit;
 }
 
-/* One MC step: draws until the next success falls past the step's last attempt. */
-static void run_step(rejection_free *rf, replica *r) {
+/* One MC step: draws until the next success falls past the step's last attempt. Returns 1 if
+ * the replica's watch stopped the run after a move (the caches are up to date). */
+static int run_step(rejection_free *rf, replica *r) {
     const uint64_t nsites = (uint64_t)rf->nsites;
     uint64_t used = 0; /* attempts of this step already consumed */
     for (uint64_t draw = 0;; ++draw) {
         const double total = tree_total(&rf->tree);
-        if (!(total > 0.0)) return; /* nothing can happen */
+        if (!(total > 0.0)) return 0; /* nothing can happen */
         philox_stream s;
         philox_stream_init(&s, r->key, r->step * (nsites + 1) + draw, r->task,
                            PURPOSE_REJECTION_FREE);
         const double wait = 1.0 - philox_stream_uniform(&s); /* in (0, 1] */
         const uint64_t skip = geometric_skip(wait, total / (double)nsites, nsites - used);
-        if (skip >= nsites - used) return;
+        if (skip >= nsites - used) return 0;
         used += skip + 1;
         const int32_t i = tree_choose(&rf->tree, philox_stream_uniform(&s) * total);
         const double v = philox_stream_uniform(&s) * rf->tree.node[0][i];
         int32_t c1, c2;
-        if (apply_move(rf, r, i, v, &c1, &c2)) update_after_move(rf, r, c1, c2);
+        if (!apply_move(rf, r, i, v, &c1, &c2)) continue;
+        update_after_move(rf, r, c1, c2);
+        if (replica_report_move(r, used - 1)) return 1;
     }
 }
 
 static void run(replica *r, void *workspace, uint64_t steps) {
     rejection_free *rf = workspace;
     if (rf->tab != r->tab || rf->serial != r->serial || rf->changes != r->changes) rebuild(rf, r);
-    for (uint64_t s = 0; s < steps; ++s, ++r->step) run_step(rf, r);
+    for (uint64_t s = 0; s < steps; ++s, ++r->step)
+        if (run_step(rf, r)) break;
     rf->serial = r->serial, rf->changes = r->changes;
 }
 

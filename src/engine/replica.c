@@ -101,6 +101,7 @@ int replica_load_states(replica *r, const uint8_t *states) {
             return ripen_fail(RIPEN_EINVAL, "site %d holds %d: states are 0, 1 or 2", i, states[i]);
     compute_codes(r->lat, r->tab->bond_directions, states, r->site);
     r->changes++;
+    r->stopped = 0;
     r->counts = replica_count_states(r->lat, r->tab->bond_directions, states);
     count_columns(r->lat, states, r->column_core, r->column_shell, &r->area_core, &r->area_shell);
     return RIPEN_OK;
