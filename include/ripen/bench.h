@@ -17,6 +17,8 @@ typedef struct {
     double seconds;         /* CPU time of those steps, this thread (state reloads excluded) */
     double wall_seconds;    /* wall time of the same steps */
     double attempts;        /* steps * nsites: MC time in attempts, skipped ones included */
+    uint64_t events;        /* accepted, state-changing moves in the timed steps (a swap is one),
+                               counted by a replica watch (replica.h): one call per event */
     double rebuild_seconds; /* mean untimed run(0) after a state load: workspace resync */
     int segments;           /* times the initial state was loaded */
 } bench_figures;
@@ -24,7 +26,9 @@ typedef struct {
 /* One measurement in progress: `kind` running on a replica (seed, task 0) that starts from
  * `initial` (nsites states, not copied) and is reloaded from it every `segment_steps` steps,
  * one dynamics_run() call per step as the task driver does. Reloads, and the workspace's first
- * look at each reloaded state (a run of 0 steps, recorded in rebuild_seconds), are not timed. */
+ * look at each reloaded state (a run of 0 steps, recorded in rebuild_seconds), are not timed.
+ * The replica's watch counts the events; it points into the bench_run, which must not move
+ * between open and close. */
 typedef struct {
     const dynamics_kind *kind;
     replica rep;
@@ -32,6 +36,7 @@ typedef struct {
     const uint8_t *initial;
     uint64_t segment_steps, in_segment; /* steps per segment, steps done in the current one */
     uint64_t stride;                    /* steps between clock reads */
+    replica_watch watch;                /* counts events into figures.events */
     bench_figures figures;              /* so far */
 } bench_run;
 
