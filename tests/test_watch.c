@@ -13,13 +13,21 @@
  *     at its n-th move, with r->step at that move's step, r->stopped_attempt its attempt;
  *     replica_check() and dynamics_check() pass; a further run() does nothing; and the workspace
  *     still gives the unwatched trajectory after the replica is reloaded.
- *  3. A watched (never-stopping) run equals an unwatched one bit for bit. */
+ *  3. A watched (never-stopping) run equals an unwatched one bit for bit.
+ * Checkerboard runs all three on one and on two threads. */
 #include "attempt.h"
 #include "fixture.h"
 #include "readings.h"
 #include "ripen/colouring.h"
 
 enum { SNAPSHOTS = 3 };
+
+static int threads = 1; /* for every dynamics opened here (checkerboard uses them) */
+
+static void open_dynamics(dynamics *d, const dynamics_kind *kind, fixture *f) {
+    REQUIRE(dynamics_open(d, kind, &f->lat, &f->tab) == RIPEN_OK, "%s", ripen_last_error());
+    REQUIRE(dynamics_set_threads(d, threads) == RIPEN_OK, "%s", ripen_last_error());
+}
 
 typedef struct {
     int32_t nsites;
@@ -150,7 +158,7 @@ static void run_case(const watch_case *wc, const dynamics_kind *kind, fixture *f
         return;
     }
     dynamics d;
-    REQUIRE(dynamics_open(&d, kind, &f->lat, &f->tab) == RIPEN_OK, "%s", ripen_last_error());
+    open_dynamics(&d, kind, f);
     dynamics_run(&d, &f->rep, wc->steps);
     dynamics_close(&d);
 }
@@ -187,7 +195,7 @@ static void check_stop(const watch_case *wc, const dynamics_kind *kind, const re
     const replica_watch w = {on_move, &stopper};
     f.rep.watch = &w;
     dynamics d;
-    REQUIRE(dynamics_open(&d, kind, &f.lat, &f.tab) == RIPEN_OK, "%s", ripen_last_error());
+    open_dynamics(&d, kind, &f);
     dynamics_run(&d, &f.rep, wc->steps);
     replica_store_states(&f.rep, f.states);
     CHECK(f.rep.stopped == 1 && stopper.moves == n, "%s, %s: not stopped at move %ld (%ld moves)",
@@ -241,8 +249,8 @@ static void check_dynamics(const watch_case *wc, const dynamics_kind *kind, reco
     CHECK(same_replica(&watched.rep, &unwatched.rep), "%s, %s: watching changed the trajectory",
           wc->name, kind->name);
     for (int s = 0; s < SNAPSHOTS; ++s) check_stop(wc, kind, full, s, &unwatched);
-    printf("%-28s %-18s %7ld moves reported, each once; stops at moves 1, 17, %ld exact\n",
-           wc->name, kind->name, full->moves, late);
+    printf("%-28s %-18s%s %7ld moves reported, each once; stops at moves 1, 17, %ld exact\n",
+           wc->name, kind->name, threads > 1 ? " x2" : "   ", full->moves, late);
     fixture_close(&unwatched);
     fixture_close(&watched);
 }
@@ -271,6 +279,14 @@ int main(void) {
                cases[c].name, seen[1].moves, plain.moves);
         recorder_close(&plain);
         fixture_close(&f);
+        /* Checkerboard on 2 threads: the same reports, the same stops. */
+        recorder threaded;
+        threads = 2;
+        check_dynamics(&cases[c], &dynamics_checkerboard, &threaded);
+        threads = 1;
+        CHECK(same_sequence(&threaded, &seen[2]),
+              "%s: checkerboard on 2 threads reports other (step, position) pairs", cases[c].name);
+        recorder_close(&threaded);
         for (int k = 0; k < 4; ++k) recorder_close(&seen[k]);
     }
     return check_exit("test_watch");

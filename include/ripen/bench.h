@@ -37,12 +37,15 @@ typedef struct {
     uint64_t segment_steps, in_segment; /* steps per segment, steps done in the current one */
     uint64_t stride;                    /* steps between clock reads */
     replica_watch watch;                /* counts events into figures.events */
+    int threads;                        /* dynamics_set_threads() of this run (default 1) */
     bench_figures figures;              /* so far */
 } bench_run;
 
 int bench_run_open(bench_run *b, const dynamics_kind *kind, const lattice *lat,
                    const model_tables *tab, const uint8_t *initial, uint64_t seed,
                    uint64_t segment_steps);
+/* Lets the dynamics use `threads` threads (dynamics_set_threads). */
+int bench_run_set_threads(bench_run *b, int threads);
 /* Runs on until at least `seconds` more of timed CPU time have passed; b->figures adds up. */
 void bench_run_for(bench_run *b, double seconds);
 void bench_run_close(bench_run *b);
@@ -52,9 +55,9 @@ int bench_measure(const dynamics_kind *kind, const lattice *lat, const model_tab
                   const uint8_t *initial, uint64_t seed, double seconds, uint64_t segment_steps,
                   bench_figures *out);
 
-/* `ripen bench [--seconds S] [--lattice LxLyLz] [--segment STEPS] [--help]`: prints the table
- * to stdout; returns the process exit status (0, or 2 for bad arguments, with a message on
- * stderr). */
+/* `ripen bench [--seconds S] [--lattice LxLyLz] [--segment STEPS] [--threads N] [--help]`: prints
+ * the table to stdout; returns the process exit status (0, or 2 for bad arguments, with a message
+ * on stderr). */
 int bench_main(int argc, char **argv);
 
 #endif

@@ -16,6 +16,10 @@
 
 typedef struct replica replica;
 
+/* Bytes after the last site code, zero: SIMD kernels gather a site's code as the 32-bit word
+ * starting at it, which reads up to 3 bytes past it (dyn_checkerboard.c). */
+enum { REPLICA_SITE_PADDING = 3 };
+
 /* An optional observer of a replica's accepted moves (forward flux sampling watches an order
  * parameter cross interfaces). Every dynamics calls on_move() after every accepted move that
  * changed the state, with the replica already updated (a swap once, after both sites changed);
@@ -32,7 +36,8 @@ typedef struct {
 struct replica {
     const lattice *lat;      /* geometry (not owned) */
     const model_tables *tab; /* model tables (not owned) */
-    uint8_t *site;           /* per site: code = state * 81 + core nbrs + 9 * shell nbrs */
+    uint8_t *site;           /* per site: code = state * 81 + core nbrs + 9 * shell nbrs; then
+                                REPLICA_SITE_PADDING zero bytes */
     site_counts counts;      /* N_core, N_shell, bonded pairs: kept exactly */
     uint16_t *column_core;   /* per (x, y) column: core sites in it */
     uint16_t *column_shell;  /* per (x, y) column: shell sites in it */

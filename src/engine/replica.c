@@ -17,7 +17,7 @@ int replica_init(replica *r, const lattice *lat, const model_tables *tab, uint64
                    .core_min = 0,
                    .core_max = INT64_MAX,
                    .serial = atomic_fetch_add(&replica_serials, 1) + 1};
-    r->site = calloc((size_t)lat->nsites, 1);
+    r->site = calloc((size_t)lat->nsites + REPLICA_SITE_PADDING, 1);
     r->column_core = calloc((size_t)lat->ncolumns, sizeof *r->column_core);
     r->column_shell = calloc((size_t)lat->ncolumns, sizeof *r->column_shell);
     if (!r->site || !r->column_core || !r->column_shell) {
