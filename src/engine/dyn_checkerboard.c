@@ -6,12 +6,13 @@
  * so the sweep samples exp(-E) like random-sequential; the kinetics differ.
  *
  * Kernel, per class (kernel_metropolis.h):
- *  1. the filter, over the whole class: the class's sites in chunks of 64, the Philox blocks of a
- *     chunk computed together in SIMD lanes, then the exact filter evaluated on 16 (AVX-512) or
- *     8 (AVX2) sites at once: their codes and filter entries gathered, compared with w3, one
- *     candidate bit per site. This is exact before any move of the class is made because a move
- *     at site i changes codes only within distance 2 of i, and the other sites of the class are
- *     at distance >= 4: when a site's turn comes its code is still the one the filter read.
+ *  1. the filter, over the whole class: the class's sites in chunks of 64, words 1 and 3 (all
+ *     the filter reads) of the Philox blocks of a chunk computed together in SIMD lanes, then the
+ * exact filter evaluated on 16 (AVX-512) or 8 (AVX2) sites at once: their codes and filter entries
+ * gathered, compared with w3, one candidate bit per site. This is exact before any move of the
+ * class is made because a move at site i changes codes only within distance 2 of i, and the other
+ * sites of the class are at distance >= 4: when a site's turn comes its code is still the one the
+ * filter read.
  *  2. the candidates (0.05% of sites at the paper's state), in increasing site order, through
  *     attempt_at() with their blocks recomputed by the scalar generator: exactly the
  *     straightforward loop's sequence of moves, including the order in which accepted moves
@@ -111,7 +112,7 @@ static void filter_chunk(const checkerboard *cb, const replica *r, const sweep_c
                          int32_t chunk, philox_batch *batch) {
     const int32_t *sites = sc->sites + (int64_t)chunk * 64;
     const int count = sc->count - chunk * 64 < 64 ? (int)(sc->count - chunk * 64) : 64;
-    cb->fast.fill(batch, r->key, sc->first, sites, count, r->task, PURPOSE_ATTEMPT);
+    cb->fast.fill13(batch, r->key, sc->first, sites, count, r->task, PURPOSE_ATTEMPT);
     sc->masks[chunk] =
         cb->fast.mask(&cb->fast, r->tab->swap_threshold, r->site, sites, batch, count);
 }

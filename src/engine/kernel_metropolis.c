@@ -33,6 +33,7 @@ void metropolis_fast_init(metropolis_fast *m, const model_tables *tab) {
     }
     const philox_batch_impl *impl = philox_batch_choose();
     m->fill = impl->fill;
+    m->fill13 = impl->fill13;
     m->isa = impl->name;
     const char *wanted = getenv("RIPEN_FILTER");
     const metropolis_mask_impl *mask = NULL;
@@ -87,7 +88,11 @@ mask_avx512(const metropolis_fast *m, uint32_t swap_threshold, const uint8_t *si
         __m512i index = _mm512_add_epi32(_mm512_slli_epi32(code, 4),
                                          _mm512_slli_epi32(_mm512_srli_epi32(w1, 29), 1));
         index = _mm512_mask_add_epi32(index, swap, index, one);
-        const __m512i bound = _mm512_mask_i32gather_epi32(zero, valid, index, m->filter, 4);
+        /* Sites with code 0 (solution, no neighbours) are most of a lattice at the paper's
+         * state: when all 16 are, their entries are the table's first 16, one permute away. */
+        const __m512i bound = _mm512_test_epi32_mask(code, code)
+                                  ? _mm512_mask_i32gather_epi32(zero, valid, index, m->filter, 4)
+                                  : _mm512_permutexvar_epi32(index, _mm512_loadu_si512(m->filter));
         mask |= (uint64_t)_mm512_mask_cmple_epu32_mask(valid, w3, bound) << j;
     }
     return mask;

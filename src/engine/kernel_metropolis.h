@@ -53,6 +53,7 @@ struct metropolis_fast {
     const model_tables *tab;                            /* the tables the filter was built from */
     uint32_t filter[SITE_CODES * METROPOLIS_SLOTS * 2]; /* see above; metropolis_filter_index */
     philox_batch_fn fill;                               /* batched Philox chosen at create */
+    philox_batch_fn fill13;                             /* its words-1-and-3 version */
     const char *isa;                                    /* its name, for reports */
     metropolis_mask_fn mask;                            /* vector filter chosen at create */
     const char *mask_isa;                               /* its name */
