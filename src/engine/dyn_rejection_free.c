@@ -71,7 +71,7 @@ enum {
     BANDS = 2 * (1 - EXPONENT_MIN + 1) + 1,
     OCCUPANCY_WORDS = (BANDS + 63) / 64,
     CHUNK_WORDS = 8,     /* a chunk: 8 words = 512 sites, its member count in 16 bits */
-    SUPER_CHUNKS = 64,   /* a super-chunk: 64 chunks = 32768 sites, its count in 32 bits */
+    SUPER_CHUNKS = 8,    /* a super-chunk: 8 chunks = 4096 sites, its count in 32 bits */
     BOUND_UNIT_EXP = -98 /* B is counted in units of 2^-98: every bound is a multiple */
 };
 
@@ -82,7 +82,7 @@ static inline double sum8(const double *v) {
     return ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
 }
 
-typedef struct {
+typedef struct rejection_free {
     const model_tables *tab; /* the tables the rate tables below were built from */
     int32_t nsites;
     int32_t nwords, nchunks, nsupers; /* per band: bitset words, chunk and super-chunk counts */
@@ -90,8 +90,9 @@ typedef struct {
     uint8_t *band;                    /* per site: its band, 0 for rate 0 */
     uint64_t *bits;        /* [band * nwords + w]: the members, bit i % 64 of word i / 64 */
     uint16_t *chunk_count; /* [band * nchunks + c]: members among sites 512 c .. */
-    uint32_t *super_count; /* [band * nsupers + s]: members among sites 32768 s .. */
-    int32_t count[BANDS];  /* members of each band */
+    uint32_t *super_count; /* [band * nsupers + s]: members among sites 4096 s .. */
+    int32_t (*select)(const struct rejection_free *rf, int b, uint64_t k); /* band_select_* */
+    int32_t count[BANDS];               /* members of each band */
     uint64_t occupied[OCCUPANCY_WORDS]; /* bit b: band b has a member */
     double bound[BANDS];                /* b of each band */
     bound_sum units[BANDS];             /* the same in units of 2^-98 */
@@ -240,8 +241,10 @@ static inline int select_in_word(uint64_t w, uint64_t k) {
     return __builtin_ctzll(w);
 }
 
-/* The k-th member of band b in site order (k < count[b]). */
-static int32_t band_select(const rejection_free *rf, int b, uint64_t k) {
+/* The k-th member of band b in site order (k < count[b]): the super-chunk, chunk and word that
+ * hold it by their counts, then the bit. Written once, compiled twice (below). */
+static inline __attribute__((always_inline)) int32_t
+band_select_body(const struct rejection_free *rf, int b, uint64_t k, int bmi2) {
     const uint32_t *super = rf->super_count + (int64_t)b * rf->nsupers;
     int32_t s = 0;
     while (k >= super[s]) k -= super[s++];
@@ -252,7 +255,33 @@ static int32_t band_select(const rejection_free *rf, int b, uint64_t k) {
     int32_t w = c * CHUNK_WORDS;
     while (k >= (uint64_t)__builtin_popcountll(word[w]))
         k -= (uint64_t)__builtin_popcountll(word[w++]);
+#if defined(__x86_64__)
+    if (bmi2) return w * 64 + __builtin_ctzll(__builtin_ia32_pdep_di(UINT64_C(1) << k, word[w]));
+#endif
+    (void)bmi2;
     return w * 64 + select_in_word(word[w], k);
+}
+
+static int32_t band_select_generic(const struct rejection_free *rf, int b, uint64_t k) {
+    return band_select_body(rf, b, k, 0);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+/* popcnt and pdep instructions instead of libgcc's popcount and a bit loop: the default build
+ * targets any x86-64, which has neither; chosen at create when the CPU has both. */
+__attribute__((target("popcnt,bmi2"))) static int32_t
+band_select_bmi2(const struct rejection_free *rf, int b, uint64_t k) {
+    return band_select_body(rf, b, k, 1);
+}
+#endif
+
+static void choose_select(struct rejection_free *rf) {
+    rf->select = band_select_generic;
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("popcnt") && __builtin_cpu_supports("bmi2"))
+        rf->select = band_select_bmi2;
+#endif
 }
 
 /* The band whose weight count x bound contains t in [0, B), bands taken from the highest down
@@ -424,7 +453,7 @@ static int run_step(rejection_free *rf, replica *r) {
         used += skip + 1;
         const int b = band_choose(rf, philox_stream_uniform(&s) * bound);
         const uint32_t k = philox_uniform_below(philox_stream_next(&s), (uint32_t)rf->count[b], &s);
-        const int32_t i = band_select(rf, b, k);
+        const int32_t i = rf->select(rf, b, k);
         /* Accepted with probability r_i / b_i; then v is uniform in [0, r_i). */
         const double v = philox_stream_uniform(&s) * rf->bound[b];
         if (!(v < rf->rate[i])) continue;
@@ -550,6 +579,7 @@ static int create(void **workspace, const lattice *lat, const model_tables *tab)
         return ripen_fail(RIPEN_ENOMEM, "out of memory for the rejection-free bands of %d sites",
                           lat->nsites);
     }
+    choose_select(rf);
     for (int b = 1; b < BANDS; ++b) {
         rf->bound[b] = band_bound(b);
         rf->units[b] = band_bound_units(rf->bound[b]);
