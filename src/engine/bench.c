@@ -14,6 +14,7 @@
 
 #include "ripen/bench.h"
 
+#include "kernel_metropolis.h"
 #include "kernel_philox.h"
 #include "ripen/error.h"
 #include "ripen/initial.h"
@@ -231,6 +232,31 @@ static void cpu_name(char *name, size_t size) {
     fclose(f);
 }
 
+/* The vector extensions of this CPU that matter to the kernels, as GCC names them. */
+static void cpu_vector_extensions(char *out, size_t size) {
+    out[0] = '\0';
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    __builtin_cpu_init();
+    const struct {
+        const char *name;
+        int has;
+    } ext[] = {{"avx2", __builtin_cpu_supports("avx2")},
+               {"bmi2", __builtin_cpu_supports("bmi2")},
+               {"popcnt", __builtin_cpu_supports("popcnt")},
+               {"avx512f", __builtin_cpu_supports("avx512f")},
+               {"avx512bw", __builtin_cpu_supports("avx512bw")},
+               {"avx512dq", __builtin_cpu_supports("avx512dq")},
+               {"avx512vl", __builtin_cpu_supports("avx512vl")},
+               {"avx512vbmi", __builtin_cpu_supports("avx512vbmi")}};
+    for (size_t k = 0; k < sizeof ext / sizeof ext[0]; ++k)
+        if (ext[k].has) {
+            const size_t used = strlen(out);
+            snprintf(out + used, size - used, "%s%s", used ? " " : "", ext[k].name);
+        }
+#endif
+    if (!out[0]) snprintf(out, size, "none the kernels use");
+}
+
 static void print_header(const bench_options *o, const lattice *lat) {
     char cpu[128], date[64];
     cpu_name(cpu, sizeof cpu);
@@ -248,8 +274,13 @@ static void print_header(const bench_options *o, const lattice *lat) {
     printf("  machine     %s, %ld cores online, load average %.2f at start\n", cpu,
            sysconf(_SC_NPROCESSORS_ONLN), load_average());
     printf("  build       %s, %s, C flags: %s\n", RIPEN_BUILD_TYPE, compiler, RIPEN_BUILD_FLAGS);
+    char isa[160];
+    cpu_vector_extensions(isa, sizeof isa);
+    printf("  vector ISA  %s\n", isa);
     printf("  philox      batched Philox4x32-10 of the fast kernels: %s (RIPEN_PHILOX overrides)\n",
            philox_batch_choose()->name);
+    printf("  filter      checkerboard's vector filter: %s (RIPEN_FILTER overrides)\n",
+           metropolis_mask_choose()->name);
     printf("  lattice     %d x %d x %d = %d sites; paper parameters (model_params_default)\n",
            lat->lx, lat->ly, lat->lz, lat->nsites);
     printf(

@@ -35,15 +35,18 @@ void metropolis_fast_init(metropolis_fast *m, const model_tables *tab) {
     m->fill = impl->fill;
     m->fill13 = impl->fill13;
     m->isa = impl->name;
-    const char *wanted = getenv("RIPEN_FILTER");
-    const metropolis_mask_impl *mask = NULL;
-    for (int k = 0; k < metropolis_mask_impl_count && !mask; ++k)
-        if (metropolis_mask_impls[k].supported() &&
-            (!wanted || strcmp(wanted, metropolis_mask_impls[k].name) == 0))
-            mask = &metropolis_mask_impls[k];
-    if (!mask) mask = &metropolis_mask_impls[metropolis_mask_impl_count - 1];
+    const metropolis_mask_impl *mask = metropolis_mask_choose();
     m->mask = mask->mask;
     m->mask_isa = mask->name;
+}
+
+const metropolis_mask_impl *metropolis_mask_choose(void) {
+    const char *wanted = getenv("RIPEN_FILTER");
+    for (int k = 0; k < metropolis_mask_impl_count; ++k)
+        if (metropolis_mask_impls[k].supported() &&
+            (!wanted || strcmp(wanted, metropolis_mask_impls[k].name) == 0))
+            return &metropolis_mask_impls[k];
+    return &metropolis_mask_impls[metropolis_mask_impl_count - 1];
 }
 
 /* ---- the vector filter: one candidate bit per site of a class ---- */

@@ -49,6 +49,10 @@ typedef struct {
 extern const metropolis_mask_impl metropolis_mask_impls[];
 extern const int metropolis_mask_impl_count;
 
+/* The one named by RIPEN_FILTER ("avx512", "avx2", "portable") if this CPU runs it, else the
+ * fastest it runs. */
+const metropolis_mask_impl *metropolis_mask_choose(void);
+
 struct metropolis_fast {
     const model_tables *tab;                            /* the tables the filter was built from */
     uint32_t filter[SITE_CODES * METROPOLIS_SLOTS * 2]; /* see above; metropolis_filter_index */
