@@ -375,7 +375,7 @@ static void print_state_table(const bench_state *state, const initial_report *re
         printf(
             "  * attempts/s counts the rejected attempts it skips: MC time advanced (steps x %d\n"
             "    attempts) per second. It runs %.1fx the MC steps/s of random-sequential, the\n"
-            "    dynamics it reproduces. Its rate tree is rebuilt after each state load, not\n"
+            "    dynamics it reproduces. Its rate bands are rebuilt after each state load, not\n"
             "    timed: %.2f ms\n",
             lat->nsites, steps_rs > 0 ? steps_rf / steps_rs : 0.0, rebuild * 1e3);
 }
