@@ -191,6 +191,7 @@ static inline int band_of(double rate) {
     uint64_t bits;
     memcpy(&bits, &rate, sizeof bits);
     const int e = (int)(bits >> 52 & 0x7FF) - 1022;
+    if (e < EXPONENT_MIN) return 1; /* not reached (see above); still bounded by band 1's end */
     return 1 + 2 * (e - EXPONENT_MIN) + (int)(bits >> 51 & 1);
 }
 
