@@ -259,6 +259,8 @@ int main(void) {
     const watch_case cases[] = {
         {"9x7x3 lively, window", 9, 7, 3, 0, 1, 300},
         {"12x12x4 lively identity", 12, 12, 4, 2, 0, 150},
+        /* Classes of 256 sites: 4 chunks, so checkerboard on 2 threads runs in parallel. */
+        {"64x64x3 lively", 64, 64, 3, 0, 0, 1},
     };
     const dynamics_kind *const kinds[] = {&dynamics_reference, &dynamics_random_sequential,
                                           &dynamics_checkerboard, &dynamics_rejection_free};

@@ -64,8 +64,9 @@ enum { DYNAMICS_MAX_THREADS = 1024 };
 
 /* Threads a dynamics may use in run(), 1 .. DYNAMICS_MAX_THREADS (one-line error otherwise);
  * default 1. Trajectories are the same, bit for bit, for any thread count. Only checkerboard
- * uses threads (over the sites of a colour class, dyn_checkerboard.c); random-sequential and
- * rejection-free are sequential by nature and accept any valid count but run on one thread.
+ * uses threads (over the sites of a colour class, dyn_checkerboard.c), and only when a class
+ * has at least 128 sites per thread; random-sequential and rejection-free are sequential by
+ * nature and accept any valid count but run on one thread.
  * Threads pay only for big lattices: for many replicas, more MPI ranks are better (each runs
  * its own replicas with no synchronisation); docs/performance.md has the figures. */
 int dynamics_set_threads(dynamics *d, int threads);

@@ -19,8 +19,9 @@
  *     meet an umbrella window's wall (tests/test_kernels.c compares them bit for bit).
  *
  * Threads (dynamics_set_threads): step 1 is split over the threads by chunks of 64 sites; step 2
- * stays on one thread. Every chunk's candidate bits depend on the chunk alone and the moves run
- * in the same order, so the trajectory is the same for any number of threads, bit for bit; the
+ * stays on one thread. Used only when the classes have two chunks per thread or more (smaller
+ * lattices run on one thread). Every chunk's candidate bits depend on the chunk alone and the moves
+ * run in the same order, so the trajectory is the same for any number of threads, bit for bit; the
  * replica's integer counters are only ever updated by that one thread. One or two barriers per
  * class make this pay only for big lattices (docs/performance.md).
  */
@@ -42,6 +43,7 @@ typedef struct {
     uint64_t *masks[2]; /* per chunk of 64 sites of a class: candidate bits; classes alternate
                            between the two (run_parallel reads one while the next is written) */
     int threads;        /* threads for the filter (1: no parallel region) */
+    int32_t largest;    /* chunks of 64 sites in the largest class */
 } checkerboard;
 
 static void destroy(void *workspace) {
@@ -65,6 +67,7 @@ static int create(void **workspace, const lattice *lat, const model_tables *tab)
     for (int k = 0; !status && k < cb->classes.nclasses; ++k)
         if (cb->classes.start[k + 1] - cb->classes.start[k] > largest)
             largest = cb->classes.start[k + 1] - cb->classes.start[k];
+    cb->largest = (largest + 63) / 64;
     if (!status && (!(cb->order = malloc(sizeof *cb->order * (size_t)cb->classes.nclasses)) ||
                     !(cb->masks[0] = malloc(sizeof(uint64_t) * ((size_t)largest / 64 + 1))) ||
                     !(cb->masks[1] = malloc(sizeof(uint64_t) * ((size_t)largest / 64 + 1)))))
@@ -189,7 +192,10 @@ static void run(replica *r, void *workspace, uint64_t steps) {
     checkerboard *cb = workspace;
     metropolis_fast_bind(&cb->fast, r->tab);
 #ifdef _OPENMP
-    if (cb->threads > 1) {
+    /* Only when every thread gets two chunks of a class or more: with less, the barriers cost
+     * more than the shared work saves (and on a busy node a thread waiting for a core stalls
+     * every barrier). The trajectory is the same either way. */
+    if (cb->threads > 1 && cb->largest >= 2 * cb->threads) {
         run_parallel(cb, r, steps);
         return;
     }

@@ -242,37 +242,39 @@ static inline int select_in_word(uint64_t w, uint64_t k) {
     return __builtin_ctzll(w);
 }
 
-/* The k-th member of band b in site order (k < count[b]): the super-chunk, chunk and word that
- * hold it by their counts, then the bit. Written once, compiled twice (below). */
-static inline __attribute__((always_inline)) int32_t
-band_select_body(const struct rejection_free *rf, int b, uint64_t k, int bmi2) {
+/* The word of band b's bitset that holds its k-th member in site order (k < count[b]), found by
+ * the super-chunk, chunk and word counts; *k becomes the member's rank within the word. Written
+ * once, compiled into both selectors below (with or without the popcnt instruction). */
+static inline __attribute__((always_inline)) int32_t band_word(const struct rejection_free *rf,
+                                                               int b, uint64_t *k) {
     const uint32_t *super = rf->super_count + (int64_t)b * rf->nsupers;
     int32_t s = 0;
-    while (k >= super[s]) k -= super[s++];
+    while (*k >= super[s]) *k -= super[s++];
     const uint16_t *chunk = rf->chunk_count + (int64_t)b * rf->nchunks;
     int32_t c = s * SUPER_CHUNKS;
-    while (k >= chunk[c]) k -= chunk[c++];
+    while (*k >= chunk[c]) *k -= chunk[c++];
     const uint64_t *word = rf->bits + (int64_t)b * rf->nwords;
     int32_t w = c * CHUNK_WORDS;
-    while (k >= (uint64_t)__builtin_popcountll(word[w]))
-        k -= (uint64_t)__builtin_popcountll(word[w++]);
-#if defined(__x86_64__)
-    if (bmi2) return w * 64 + __builtin_ctzll(__builtin_ia32_pdep_di(UINT64_C(1) << k, word[w]));
-#endif
-    (void)bmi2;
-    return w * 64 + select_in_word(word[w], k);
+    while (*k >= (uint64_t)__builtin_popcountll(word[w]))
+        *k -= (uint64_t)__builtin_popcountll(word[w++]);
+    return w;
 }
 
 static int32_t band_select_generic(const struct rejection_free *rf, int b, uint64_t k) {
-    return band_select_body(rf, b, k, 0);
+    const int32_t w = band_word(rf, b, &k);
+    return w * 64 + select_in_word(rf->bits[(int64_t)b * rf->nwords + w], k);
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
 /* popcnt and pdep instructions instead of libgcc's popcount and a bit loop: the default build
  * targets any x86-64, which has neither; chosen at create when the CPU has both. */
 __attribute__((target("popcnt,bmi2"))) static int32_t
 band_select_bmi2(const struct rejection_free *rf, int b, uint64_t k) {
-    return band_select_body(rf, b, k, 1);
+    const int32_t w = band_word(rf, b, &k);
+    const uint64_t word = rf->bits[(int64_t)b * rf->nwords + w];
+    return w * 64 + (int32_t)__builtin_ctzll(_pdep_u64(UINT64_C(1) << k, word));
 }
 #endif
 
