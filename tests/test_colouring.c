@@ -114,8 +114,8 @@ static void check_order_independence(int lx, int ly, int lz) {
                 const philox_block wi = attempt_random(&a.rep, n + (uint64_t)i);
                 const philox_block wj = attempt_random(&b.rep, n + (uint64_t)j);
                 const uint8_t before = a.rep.site[i];
-                attempt_at(&a.rep, i, wi.v[1], attempt_accept_bits(wi));
-                attempt_at(&b.rep, j, wj.v[1], attempt_accept_bits(wj));
+                attempt_at(&a.rep, i, wi.v[1], attempt_accept_bits(wi), 0);
+                attempt_at(&b.rep, j, wj.v[1], attempt_accept_bits(wj), 0);
                 changed += site_state(before) != site_state(a.rep.site[i]);
             }
             CHECK(memcmp(a.rep.site, b.rep.site, (size_t)a.lat.nsites) == 0,

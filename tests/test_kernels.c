@@ -5,6 +5,8 @@
  *     scattered counters, and counters whose low word wraps inside a batch.
  *  2. The early-reject filter is exact: w3 > attempt_filter_bound(T) implies the 63 acceptance
  *     bits are >= T, on the boundary cases and on random ones.
+ *     Every vector filter (AVX-512, AVX2, portable) gives metropolis_candidate()'s answer for
+ *     every site of random batches.
  *  3. random-sequential (batched, filtered) == dynamics_reference (energies recomputed from the
  *     neighbours' states, exp() per attempt), and checkerboard (batched) == the straightforward
  *     checkerboard loop written out below from attempt.h: same codes of every site, same counts,
@@ -12,9 +14,13 @@
  *     swaps, with and without an umbrella window, on lattices from 2x2x2 to 80x80x4, each case
  *     >= 10^6 attempts. The paper-size case also counts its attempts whose site draw needs
  *     Lemire's extra words (about 6 per 10^6 attempts at 25600 sites), so that path is run.
- * Set RIPEN_PHILOX=avx2 (or portable) to run 3 on another Philox implementation. */
+ *  4. checkerboard with 2 and 3 threads equals 1 thread; thread counts out of [1, 1024] are
+ *     refused by every dynamics.
+ * Set RIPEN_PHILOX=avx2 (or portable) to run 3 on another Philox implementation, RIPEN_FILTER
+ * likewise for the vector filter. */
 #include "attempt.h"
 #include "fixture.h"
+#include "kernel_metropolis.h"
 #include "kernel_philox.h"
 #include "readings.h"
 #include "ripen/colouring.h"
@@ -99,6 +105,62 @@ static void check_filter(void) {
     printf("filter: %ld cases, %ld filtered out, none wrongly\n", trials, filtered);
 }
 
+/* ---- 2b. the vector filter ---- */
+
+/* Every vector filter (kernel_metropolis.c) against metropolis_candidate(), site by site: random
+ * codes (each state and neighbour count), sites in increasing order ending at the lattice's last
+ * site (the gather reads into the padding), every count 1..64, w3 often small so that about half
+ * the sites are candidates. */
+static void check_masks(void) {
+    model_params p;
+    model_params_default(&p);
+    p.eps_core = 1.0, p.eps_shell = 0.7, p.eps_interface = 0.5;
+    p.mu_core = -2.5, p.mu_shell = -2.0, p.p_swap = 0.3;
+    fixture f;
+    fixture_open(&f, 20, 20, 4, &p, 1, 0);
+    metropolis_fast fast;
+    metropolis_fast_init(&fast, &f.tab);
+    philox_stream s;
+    philox_stream_init(&s, philox_key_from_seed(23), 0, 0, PURPOSE_TEST);
+    const int32_t n = f.lat.nsites;
+    for (int32_t i = 0; i < n; ++i) f.rep.site[i] = (uint8_t)(philox_stream_next(&s) % SITE_CODES);
+    int32_t sites[PHILOX_BATCH];
+    philox_batch b;
+    for (int k = 0; k < metropolis_mask_impl_count; ++k) {
+        const metropolis_mask_impl *impl = &metropolis_mask_impls[k];
+        if (!impl->supported()) continue;
+        long wrong = 0, candidates = 0, tested = 0;
+        for (int round = 0; round < 200; ++round)
+            for (int count = 1; count <= PHILOX_BATCH; ++count) {
+                int32_t at = n; /* sites downwards from the last, random gaps */
+                for (int j = count - 1; j >= 0; --j)
+                    sites[j] = at = at - 1 - (int32_t)(philox_stream_next(&s) % 5);
+                for (int j = 0; j < PHILOX_BATCH; ++j) {
+                    b.w[1][j] = philox_stream_next(&s);
+                    b.w[3][j] = philox_stream_next(&s) >> (philox_stream_next(&s) % 33 & 31);
+                }
+                const uint64_t mask =
+                    impl->mask(&fast, f.tab.swap_threshold, f.rep.site, sites, &b, count);
+                for (int j = 0; j < PHILOX_BATCH; ++j) {
+                    const unsigned want =
+                        j < count &&
+                        metropolis_candidate(&fast, f.tab.swap_threshold, f.rep.site[sites[j]],
+                                             b.w[1][j], b.w[3][j]);
+                    wrong += ((mask >> j) & 1) != want;
+                    candidates += want;
+                }
+                tested += count;
+            }
+        CHECK(wrong == 0, "vector filter %s: %ld of %ld sites wrong", impl->name, wrong, tested);
+        CHECK(candidates > tested / 8 && candidates < tested - tested / 8,
+              "vector filter %s: %ld candidates of %ld sites: a weak test", impl->name, candidates,
+              tested);
+        printf("filter %-9s %ld sites (%ld candidates) equal to metropolis_candidate\n", impl->name,
+               tested, candidates);
+    }
+    fixture_close(&f);
+}
+
 /* ---- 3. trajectories ---- */
 
 /* The checkerboard dynamics written the plain way, from attempt.h only. */
@@ -112,7 +174,7 @@ static void straightforward_checkerboard(replica *r, const colouring *c, int *or
             for (int32_t p = c->start[order[k]]; p < c->start[order[k] + 1]; ++p) {
                 const int32_t i = c->sites[p];
                 const philox_block w = attempt_random(r, first + (uint64_t)i);
-                attempt_at(r, i, w.v[1], attempt_accept_bits(w));
+                attempt_at(r, i, w.v[1], attempt_accept_bits(w), 0);
             }
     }
 }
@@ -238,9 +300,75 @@ static void compare_case(const kernel_case *kc, int fast_rs) {
     fixture_close(&slow);
 }
 
+/* ---- 4. threads ---- */
+
+/* Checkerboard with 2 and 3 threads equals 1 thread at 10 checkpoints (a lively 80x80x4 and a
+ * windowed 64x64x3 lattice, whose classes are big enough for the threads to be used). */
+static void check_threads(int lx, int ly, int lz, int window, uint64_t steps) {
+    model_params p;
+    model_params_default(&p);
+    lively_params(&p);
+    fixture f[3];
+    dynamics d[3];
+    const int threads[3] = {1, 2, 3};
+    for (int t = 0; t < 3; ++t) {
+        fixture_open(&f[t], lx, ly, lz, &p, 99, 5);
+        fixture_prism(&f[t], 12, 2);
+        if (window) {
+            const int64_t nc = f[t].rep.counts.ncore;
+            REQUIRE(replica_set_window(&f[t].rep, nc - 2, nc + 2) == RIPEN_OK, "%s",
+                    ripen_last_error());
+        }
+        REQUIRE(dynamics_open(&d[t], &dynamics_checkerboard, &f[t].lat, &f[t].tab) == RIPEN_OK,
+                "%s", ripen_last_error());
+        REQUIRE(dynamics_set_threads(&d[t], threads[t]) == RIPEN_OK, "%s", ripen_last_error());
+    }
+    int differ = 0;
+    for (int k = 0; k < 10; ++k)
+        for (int t = 0; t < 3; ++t) {
+            dynamics_run(&d[t], &f[t].rep, steps / 10);
+            if (t > 0 && !same_replica(&f[0].rep, &f[t].rep)) differ |= 1 << t;
+        }
+    CHECK(differ == 0, "checkerboard %dx%dx%d: threads change the trajectory (mask %d)", lx, ly, lz,
+          differ);
+    CHECK(replica_check(&f[2].rep) == RIPEN_OK, "%s", ripen_last_error());
+    CHECK(f[0].rep.changes > 1000, "too few moves (%llu)", (unsigned long long)f[0].rep.changes);
+    printf("checkerboard %dx%dx%d%s: 1, 2 and 3 threads equal at 10 checkpoints (%llu changes)\n",
+           lx, ly, lz, window ? " window" : "", (unsigned long long)f[0].rep.changes);
+    for (int t = 0; t < 3; ++t) {
+        dynamics_close(&d[t]);
+        fixture_close(&f[t]);
+    }
+}
+
+static void check_thread_limits(void) {
+    fixture f;
+    model_params p;
+    model_params_default(&p);
+    fixture_open(&f, 8, 8, 4, &p, 1, 0);
+    for (int k = 0; k < dynamics_count; ++k) {
+        dynamics d;
+        REQUIRE(dynamics_open(&d, dynamics_all[k], &f.lat, &f.tab) == RIPEN_OK, "%s",
+                ripen_last_error());
+        CHECK(dynamics_set_threads(&d, 0) == RIPEN_EINVAL, "%s: 0 threads accepted",
+              dynamics_all[k]->name);
+        CHECK(dynamics_set_threads(&d, -3) == RIPEN_EINVAL, "%s: -3 threads accepted",
+              dynamics_all[k]->name);
+        CHECK(dynamics_set_threads(&d, DYNAMICS_MAX_THREADS + 1) == RIPEN_EINVAL,
+              "%s: too many threads accepted", dynamics_all[k]->name);
+        CHECK(dynamics_set_threads(&d, 1) == RIPEN_OK, "%s", ripen_last_error());
+        dynamics_close(&d);
+    }
+    fixture_close(&f);
+}
+
 int main(void) {
     check_philox();
     check_filter();
+    check_masks();
+    check_thread_limits();
+    check_threads(80, 80, 4, 0, 12); /* 400-site classes, 7 chunks: parallel on 2 and 3 threads */
+    check_threads(64, 64, 3, 1, 60); /* 256-site classes: parallel on 2 threads, with a window */
     const reading *standard = &all_readings[0];
     const kernel_case cases[] = {
         {80, 80, 4, standard, 0, 0, 4000000}, {80, 80, 4, standard, 1, 0, 1000000},

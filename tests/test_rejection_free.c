@@ -8,8 +8,10 @@
  *  2. Determinism: the state after S steps is the same, bit for bit, whether the S steps run in one
  *     call, one step per call, restarted every k steps from the stored states in a new replica
  *     and a new workspace (as after a checkpoint), or with one workspace shared by two replicas
- *     that take turns (it must notice and rebuild). So a trajectory from step s depends only on
- *     (state at s, s, seed, task).
+ *     that take turns (it must notice and rebuild), or resumed from the bare states at random
+ *     steps (1 to 13 apart) in a workspace that meanwhile ran another replica, so that its bands
+ *     were filled in another order. So a trajectory from step s depends only on (state at s, s,
+ *     seed, task), whatever order the moves were made in before.
  *  3. Kinetics: on a 10x10x3 lattice with the paper's couplings scaled by 0.7 (so that growth
  *     takes ~100 steps instead of ~10^4), R = 1500 replicas (task ids) per dynamics start from a
  *     prism; per replica we record T = the first step at which N_core >= 2 x its initial value and
@@ -110,9 +112,20 @@ static void check_caches(const rf_case *c) {
 }
 
 /* Runs case c for c->steps steps in the given way; leaves the result in *out (opened here). */
-typedef enum { ONE_CALL, STEP_BY_STEP, RESTARTS, SHARED_WORKSPACE } run_style;
+typedef enum { ONE_CALL, STEP_BY_STEP, RESTARTS, SHARED_WORKSPACE, RANDOM_RESUMES } run_style;
 static const char *const run_style_names[] = {"one call", "one step per call",
-                                              "restart every 7 steps", "shared workspace"};
+                                              "restart every 7 steps", "shared workspace",
+                                              "resumed at random steps in a used workspace"};
+
+/* A replica of case c at `step` from `states` (as a resumed task builds it). */
+static void resume_replica(const rf_case *c, fixture *f, uint64_t step, int64_t lo, int64_t hi) {
+    (void)c;
+    replica_free(&f->rep);
+    REQUIRE(replica_init(&f->rep, &f->lat, &f->tab, 4242, 2) == RIPEN_OK, "%s", ripen_last_error());
+    REQUIRE(replica_load_states(&f->rep, f->states) == RIPEN_OK, "%s", ripen_last_error());
+    f->rep.step = step;
+    REQUIRE(replica_set_window(&f->rep, lo, hi) == RIPEN_OK, "%s", ripen_last_error());
+}
 
 static void run_styled(const rf_case *c, run_style style, fixture *out) {
     case_open(c, out, 2);
@@ -120,13 +133,27 @@ static void run_styled(const rf_case *c, run_style style, fixture *out) {
     REQUIRE(dynamics_open(&d, &dynamics_rejection_free, &out->lat, &out->tab) == RIPEN_OK, "%s",
             ripen_last_error());
     fixture other; /* SHARED_WORKSPACE: a second replica taking turns on the same workspace */
-    if (style == SHARED_WORKSPACE) case_open(c, &other, 3);
+    if (style == SHARED_WORKSPACE || style == RANDOM_RESUMES) case_open(c, &other, 3);
+    philox_stream gaps; /* RANDOM_RESUMES: 1 to 13 steps between resumptions */
+    philox_stream_init(&gaps, philox_key_from_seed(c->steps), c->steps, 0, PURPOSE_TEST);
+    long resumes = 0;
     for (uint64_t s = 0; s < c->steps;) {
-        const uint64_t n = style == ONE_CALL ? c->steps : style == RESTARTS ? 7 : 1;
+        const uint64_t n = style == ONE_CALL         ? c->steps
+                           : style == RESTARTS       ? 7
+                           : style == RANDOM_RESUMES ? 1 + philox_stream_next(&gaps) % 13
+                                                     : 1;
         const uint64_t todo = n < c->steps - s ? n : c->steps - s;
         dynamics_run(&d, &out->rep, todo);
         s += todo;
         if (style == SHARED_WORKSPACE) dynamics_run(&d, &other.rep, 1);
+        if (style == RANDOM_RESUMES) {
+            /* The states only, into a new replica; the workspace meanwhile holds the history of
+             * another replica's moves (its bands hold other sites in another order). */
+            replica_store_states(&out->rep, out->states);
+            dynamics_run(&d, &other.rep, 1 + resumes % 3);
+            resume_replica(c, out, out->rep.step, out->rep.core_min, out->rep.core_max);
+            ++resumes;
+        }
         if (style == RESTARTS) { /* a new replica and workspace from the stored states */
             const uint64_t step = out->rep.step;
             const int64_t lo = out->rep.core_min, hi = out->rep.core_max;
@@ -143,21 +170,24 @@ static void run_styled(const rf_case *c, run_style style, fixture *out) {
                     "%s", ripen_last_error());
         }
     }
-    if (style == SHARED_WORKSPACE) fixture_close(&other);
+    if (style == SHARED_WORKSPACE || style == RANDOM_RESUMES) fixture_close(&other);
+    if (style == RANDOM_RESUMES)
+        CHECK(resumes >= 20 || resumes * 7 >= (long)c->steps, "only %ld resumptions", resumes);
     dynamics_close(&d);
 }
 
 static void check_determinism(const rf_case *c) {
     fixture reference;
     run_styled(c, ONE_CALL, &reference);
-    for (run_style style = STEP_BY_STEP; style <= SHARED_WORKSPACE; ++style) {
+    for (run_style style = STEP_BY_STEP; style <= RANDOM_RESUMES; ++style) {
         fixture f;
         run_styled(c, style, &f);
         CHECK(same_state(&f.rep, &reference.rep), "%s: \"%s\" parts from \"one call\"", c->name,
               run_style_names[style]);
         fixture_close(&f);
     }
-    printf("determinism  %-40s %8llu steps: one call = one step per call = restarts = shared\n",
+    printf("determinism  %-40s %8llu steps: one call = one step per call = restarts = shared = "
+           "random resumes\n",
            c->name, (unsigned long long)c->steps);
     fixture_close(&reference);
 }

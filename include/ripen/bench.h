@@ -17,6 +17,8 @@ typedef struct {
     double seconds;         /* CPU time of those steps, this thread (state reloads excluded) */
     double wall_seconds;    /* wall time of the same steps */
     double attempts;        /* steps * nsites: MC time in attempts, skipped ones included */
+    uint64_t events;        /* accepted, state-changing moves in the timed steps (a swap is one),
+                               counted by a replica watch (replica.h): one call per event */
     double rebuild_seconds; /* mean untimed run(0) after a state load: workspace resync */
     int segments;           /* times the initial state was loaded */
 } bench_figures;
@@ -24,7 +26,9 @@ typedef struct {
 /* One measurement in progress: `kind` running on a replica (seed, task 0) that starts from
  * `initial` (nsites states, not copied) and is reloaded from it every `segment_steps` steps,
  * one dynamics_run() call per step as the task driver does. Reloads, and the workspace's first
- * look at each reloaded state (a run of 0 steps, recorded in rebuild_seconds), are not timed. */
+ * look at each reloaded state (a run of 0 steps, recorded in rebuild_seconds), are not timed.
+ * The replica's watch counts the events; it points into the bench_run, which must not move
+ * between open and close. */
 typedef struct {
     const dynamics_kind *kind;
     replica rep;
@@ -32,12 +36,16 @@ typedef struct {
     const uint8_t *initial;
     uint64_t segment_steps, in_segment; /* steps per segment, steps done in the current one */
     uint64_t stride;                    /* steps between clock reads */
+    replica_watch watch;                /* counts events into figures.events */
+    int threads;                        /* dynamics_set_threads() of this run (default 1) */
     bench_figures figures;              /* so far */
 } bench_run;
 
 int bench_run_open(bench_run *b, const dynamics_kind *kind, const lattice *lat,
                    const model_tables *tab, const uint8_t *initial, uint64_t seed,
                    uint64_t segment_steps);
+/* Lets the dynamics use `threads` threads (dynamics_set_threads). */
+int bench_run_set_threads(bench_run *b, int threads);
 /* Runs on until at least `seconds` more of timed CPU time have passed; b->figures adds up. */
 void bench_run_for(bench_run *b, double seconds);
 void bench_run_close(bench_run *b);
@@ -47,9 +55,9 @@ int bench_measure(const dynamics_kind *kind, const lattice *lat, const model_tab
                   const uint8_t *initial, uint64_t seed, double seconds, uint64_t segment_steps,
                   bench_figures *out);
 
-/* `ripen bench [--seconds S] [--lattice LxLyLz] [--segment STEPS] [--help]`: prints the table
- * to stdout; returns the process exit status (0, or 2 for bad arguments, with a message on
- * stderr). */
+/* `ripen bench [--seconds S] [--lattice LxLyLz] [--segment STEPS] [--threads N] [--help]`: prints
+ * the table to stdout; returns the process exit status (0, or 2 for bad arguments, with a message
+ * on stderr). */
 int bench_main(int argc, char **argv);
 
 #endif

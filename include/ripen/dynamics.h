@@ -21,12 +21,16 @@ typedef struct {
     /* Workspace for a lattice (colour classes, ...); *workspace may stay NULL. */
     int (*create)(void **workspace, const lattice *lat, const model_tables *tab);
     void (*destroy)(void *workspace);
-    /* Advances `r` by `steps` MC steps, from r->step on. */
+    /* Advances `r` by `steps` MC steps, from r->step on; returns early, within a step, when
+     * r->watch asks to stop (replica.h), leaving r->step at the partial step. */
     void (*run)(replica *r, void *workspace, uint64_t steps);
     /* Optional (NULL: nothing cached): RIPEN_OK if everything the workspace caches about `r`
      * (rejection-free: every rate and partial sum) equals a recomputation from scratch, bit for
      * bit, else an error naming the first difference. The dynamics' own replica_check. */
     int (*check)(const void *workspace, const replica *r);
+    /* Optional (NULL: the dynamics runs on one thread whatever is asked): the number of threads
+     * run() may use, already validated by dynamics_set_threads(). */
+    int (*set_threads)(void *workspace, int threads);
 } dynamics_kind;
 
 extern const dynamics_kind dynamics_random_sequential;
@@ -56,8 +60,20 @@ int dynamics_open(dynamics *d, const dynamics_kind *kind, const lattice *lat,
                   const model_tables *tab);
 void dynamics_close(dynamics *d);
 
+enum { DYNAMICS_MAX_THREADS = 1024 };
+
+/* Threads a dynamics may use in run(), 1 .. DYNAMICS_MAX_THREADS (one-line error otherwise);
+ * default 1. Trajectories are the same, bit for bit, for any thread count. Only checkerboard
+ * uses threads (over the sites of a colour class, dyn_checkerboard.c), and only when a class
+ * has at least 128 sites per thread; random-sequential and rejection-free are sequential by
+ * nature and accept any valid count but run on one thread.
+ * Threads pay only for big lattices: for many replicas, more MPI ranks are better (each runs
+ * its own replicas with no synchronisation); docs/performance.md has the figures. */
+int dynamics_set_threads(dynamics *d, int threads);
+
+/* A stopped replica (replica.h) stays where it stopped. */
 static inline void dynamics_run(const dynamics *d, replica *r, uint64_t steps) {
-    d->kind->run(r, d->workspace, steps);
+    if (!r->stopped) d->kind->run(r, d->workspace, steps);
 }
 
 static inline int dynamics_check(const dynamics *d, const replica *r) {

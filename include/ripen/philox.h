@@ -1,11 +1,15 @@
 /* Philox4x32-10, the counter-based generator of Salmon, Moraes, Dror and Shaw, "Parallel random
  * numbers: as easy as 1, 2, 3" (SC'11). Output = a keyed bijection of a 128-bit counter: ten rounds
- * of two 32x32->64 multiplications (multipliers 0xD2511F53, 0xCD9E8D57) in a Feistel-like network,
- * with the 64-bit key bumped by the Weyl constants (0x9E3779B9, 0xBB67AE85) between rounds.
+ * of two 32x32->64 multiplications in a Feistel-like network, the key bumped by Weyl constants
+ * between rounds. The scalar generator is the authors' own, Random123's philox4x32_R (Debian's
+ * header-only librandom123-dev); ripen keeps only thin wrappers for its counter layout. The
+ * batched SIMD versions of the kernels (src/engine/kernel_philox.c) are ripen's own, and
+ * tests/test_philox.c checks them against Random123 over millions of counters and keys, beside
+ * Random123's known-answer vectors.
  *
  * Why counter-based: a replica's random numbers are a pure function of (job seed, task id, step,
  * attempt), so its trajectory never depends on which MPI rank runs it, in which order, or whether
- * it was resumed from a checkpoint. tests/test_philox.c checks the Random123 known-answer vectors.
+ * it was resumed from a checkpoint.
  *
  * How ripen lays out the 128-bit counter and the 64-bit key (docs/design.md, "Random numbers"):
  *   key     = { seed low 32 bits, seed high 32 bits }
@@ -17,6 +21,8 @@
 
 #include <stdint.h>
 
+#include <Random123/philox.h>
+
 typedef struct {
     uint32_t v[4];
 } philox_block;
@@ -26,21 +32,10 @@ typedef struct {
 } philox_key;
 
 static inline philox_block philox4x32_10(philox_block ctr, philox_key key) {
-    const uint32_t mul0 = 0xD2511F53u, mul1 = 0xCD9E8D57u;
-    const uint32_t weyl0 = 0x9E3779B9u, weyl1 = 0xBB67AE85u;
-    uint32_t k0 = key.v[0], k1 = key.v[1];
-    uint32_t x0 = ctr.v[0], x1 = ctr.v[1], x2 = ctr.v[2], x3 = ctr.v[3];
-    for (int round = 0; round < 10; ++round) {
-        const uint64_t p0 = (uint64_t)mul0 * x0;
-        const uint64_t p1 = (uint64_t)mul1 * x2;
-        const uint32_t y0 = (uint32_t)(p1 >> 32) ^ x1 ^ k0;
-        const uint32_t y1 = (uint32_t)p1;
-        const uint32_t y2 = (uint32_t)(p0 >> 32) ^ x3 ^ k1;
-        const uint32_t y3 = (uint32_t)p0;
-        x0 = y0, x1 = y1, x2 = y2, x3 = y3;
-        k0 += weyl0, k1 += weyl1;
-    }
-    return (philox_block){{x0, x1, x2, x3}};
+    const philox4x32_ctr_t c = {{ctr.v[0], ctr.v[1], ctr.v[2], ctr.v[3]}};
+    const philox4x32_key_t k = {{key.v[0], key.v[1]}};
+    const philox4x32_ctr_t x = philox4x32_R(10, c, k);
+    return (philox_block){{x.v[0], x.v[1], x.v[2], x.v[3]}};
 }
 
 /* What a block of random numbers is used for: the low byte of the fourth counter word. */

@@ -14,10 +14,30 @@
 #include "ripen/model.h"
 #include "ripen/philox.h"
 
+typedef struct replica replica;
+
+/* Bytes after the last site code, zero: SIMD kernels gather a site's code as the 32-bit word
+ * starting at it, which reads up to 3 bytes past it (dyn_checkerboard.c). */
+enum { REPLICA_SITE_PADDING = 3 };
+
+/* An optional observer of a replica's accepted moves (forward flux sampling watches an order
+ * parameter cross interfaces). Every dynamics calls on_move() after every accepted move that
+ * changed the state, with the replica already updated (a swap once, after both sites changed);
+ * rejected moves, null moves and moves an umbrella window's wall turned back are not reported.
+ * `attempt` is the attempt's index within the current step, 0 .. nsites - 1: attempt k of
+ * step * nsites + k for random-sequential and rejection-free (whose skipped attempts count),
+ * the position in the step's visiting sequence for checkerboard. A nonzero return stops the run
+ * right after this move (replica_report_move). */
 typedef struct {
+    int (*on_move)(void *context, const replica *r, uint64_t attempt);
+    void *context; /* passed to on_move, not owned */
+} replica_watch;
+
+struct replica {
     const lattice *lat;      /* geometry (not owned) */
     const model_tables *tab; /* model tables (not owned) */
-    uint8_t *site;           /* per site: code = state * 81 + core nbrs + 9 * shell nbrs */
+    uint8_t *site;           /* per site: code = state * 81 + core nbrs + 9 * shell nbrs; then
+                                REPLICA_SITE_PADDING zero bytes */
     site_counts counts;      /* N_core, N_shell, bonded pairs: kept exactly */
     uint16_t *column_core;   /* per (x, y) column: core sites in it */
     uint16_t *column_shell;  /* per (x, y) column: shell sites in it */
@@ -32,7 +52,12 @@ typedef struct {
     uint64_t changes;        /* site changes and loads since replica_init(): with `serial`, lets a
                                 dynamics' workspace see whether what it caches about the sites
                                 is still current (dyn_rejection_free.c) */
-} replica;
+    const replica_watch *watch; /* NULL (the default): no observer, the kernels pay nothing */
+    int stopped;                /* 1 once on_move asked to stop: run() returns at once, r->step
+                                   not advanced past the partial step, until the replica gets
+                                   new states (replica_load_states) */
+    uint64_t stopped_attempt;   /* the attempt index of the move that stopped it */
+};
 
 /* An empty (all solution) replica at step 0, with no window on N_core. */
 int replica_init(replica *r, const lattice *lat, const model_tables *tab, uint64_t seed,
@@ -40,7 +65,7 @@ int replica_init(replica *r, const lattice *lat, const model_tables *tab, uint64
 void replica_free(replica *r);
 
 /* Replaces the configuration by `states` (one byte per site, values 0..2) and rebuilds all
- * bookkeeping; error if a value is not a state. */
+ * bookkeeping; clears `stopped`; error if a value is not a state. */
 int replica_load_states(replica *r, const uint8_t *states);
 
 /* Copies the bare states (0..2) into `states`. */
@@ -74,6 +99,19 @@ static inline void replica_set_state(replica *r, int32_t i, int to) {
         r->column_shell[column] = (uint16_t)(before + change.nshell);
         r->area_shell += (before == 0) - (r->column_shell[column] == 0);
     }
+}
+
+/* Reports an accepted, state-changing move to the watch, if any; 1 if the watch asked to stop,
+ * with r->stopped and r->stopped_attempt set. The kernels call it on the accept path only, so
+ * an unwatched replica costs one predictable branch per accepted move. A stopped trajectory is
+ * not meant to be continued: the rest of its step was never drawn, so the caller starts a fresh
+ * replica (or loads new states) with a stream of its own. */
+static inline int replica_report_move(replica *r, uint64_t attempt) {
+    const replica_watch *w = r->watch;
+    if (__builtin_expect(!w, 1) || !w->on_move(w->context, r, attempt)) return 0;
+    r->stopped = 1;
+    r->stopped_attempt = attempt;
+    return 1;
 }
 
 /* Restricts N_core to [core_min, core_max] (a hard-wall umbrella window): an accepted move that

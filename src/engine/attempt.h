@@ -94,7 +94,10 @@ static inline uint64_t attempt_swap_threshold(const model_tables *t, uint8_t ci,
     return attempt_swap_threshold_after(t, ci, attempt_code_seen_after(t, cj, a, b, direction));
 }
 
-static inline void attempt_at(replica *r, int32_t i, uint32_t choice, uint64_t accept_bits) {
+/* One attempt at site i with the attempt's bits; `attempt` (its index within the step) goes to
+ * the replica's watch with an accepted move. Returns 1 if the watch asked to stop the run. */
+static inline int attempt_at(replica *r, int32_t i, uint32_t choice, uint64_t accept_bits,
+                             uint64_t attempt) {
     const model_tables *t = r->tab;
     const uint8_t code = r->site[i];
     const int a = site_state(code);
@@ -103,20 +106,20 @@ static inline void attempt_at(replica *r, int32_t i, uint32_t choice, uint64_t a
         const int32_t j = lattice_neighbour(r->lat, i, (int)pick);
         const uint8_t code_j = r->site[j];
         const int b = site_state(code_j);
-        if (a == b) return; /* swapping equal states changes nothing */
-        if (accept_bits < attempt_swap_threshold(t, code, code_j, (int)pick)) {
-            replica_set_state(r, i, b);
-            replica_set_state(r, j, a);
-        }
-        return;
+        if (a == b) return 0; /* swapping equal states changes nothing */
+        if (accept_bits >= attempt_swap_threshold(t, code, code_j, (int)pick)) return 0;
+        replica_set_state(r, i, b);
+        replica_set_state(r, j, a);
+        return replica_report_move(r, attempt);
     }
     const int b = t->insdel_target[a][pick];
-    if (accept_bits >= t->accept[code][b]) return; /* the common case; accept[.][a] = 0 */
+    if (accept_bits >= t->accept[code][b]) return 0; /* the common case; accept[.][a] = 0 */
     /* Accepted: an umbrella window's hard wall still rejects a move that leaves it. Checked
      * only here, off the rejection path, so unbiased runs pay nothing measurable. */
     const int64_t ncore = r->counts.ncore + (b == STATE_CORE) - (a == STATE_CORE);
-    if (!replica_window_allows(r, ncore)) return;
+    if (!replica_window_allows(r, ncore)) return 0;
     replica_set_state(r, i, b);
+    return replica_report_move(r, attempt);
 }
 
 #endif

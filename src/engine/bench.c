@@ -14,6 +14,7 @@
 
 #include "ripen/bench.h"
 
+#include "kernel_metropolis.h"
 #include "kernel_philox.h"
 #include "ripen/error.h"
 #include "ripen/initial.h"
@@ -46,6 +47,14 @@ static double cpu_seconds(void) {
 
 /* ---- the measurement seam ---- */
 
+/* The bench's replica watch: counts events, never stops. A call per event costs a few ns
+ * against the ~0.5 us of a rejection-free event, and nothing on the rejection path. */
+static int count_event(void *context, const replica *r, uint64_t attempt) {
+    (void)r, (void)attempt;
+    ((bench_figures *)context)->events++;
+    return 0;
+}
+
 int bench_run_open(bench_run *b, const dynamics_kind *kind, const lattice *lat,
                    const model_tables *tab, const uint8_t *initial, uint64_t seed,
                    uint64_t segment_steps) {
@@ -53,9 +62,12 @@ int bench_run_open(bench_run *b, const dynamics_kind *kind, const lattice *lat,
                      .initial = initial,
                      .segment_steps = segment_steps,
                      .in_segment = segment_steps, /* forces a load before the first step */
-                     .stride = 1};
+                     .stride = 1,
+                     .threads = 1};
     int status = replica_init(&b->rep, lat, tab, seed, 0);
     if (status) return status;
+    b->watch = (replica_watch){count_event, &b->figures};
+    b->rep.watch = &b->watch;
     if ((status = replica_load_states(&b->rep, initial)) ||
         (status = dynamics_open(&b->dyn, kind, lat, tab))) {
         replica_free(&b->rep);
@@ -68,10 +80,18 @@ int bench_run_open(bench_run *b, const dynamics_kind *kind, const lattice *lat,
 static void reload(bench_run *b) {
     replica_load_states(&b->rep, b->initial); /* validated by bench_run_open */
     const double start = cpu_seconds();
+    const uint64_t events = b->figures.events;
     dynamics_run(&b->dyn, &b->rep, 0);
+    b->figures.events = events; /* none, but only timed steps count */
     b->figures.rebuild_seconds += cpu_seconds() - start;
     b->figures.segments++;
     b->in_segment = 0;
+}
+
+int bench_run_set_threads(bench_run *b, int threads) {
+    const int status = dynamics_set_threads(&b->dyn, threads);
+    if (!status) b->threads = threads;
+    return status;
 }
 
 void bench_run_for(bench_run *b, double seconds) {
@@ -119,22 +139,27 @@ typedef struct {
     double seconds;
     int lx, ly, lz;
     uint64_t segment;
+    int threads; /* > 1: an extra checkerboard row on this many threads */
 } bench_options;
 
 static void print_usage(FILE *to) {
     fprintf(to,
-            "usage: ripen bench [--seconds S] [--lattice LxLyLz] [--segment STEPS] [--help]\n"
+            "usage: ripen bench [--seconds S] [--lattice LxLyLz] [--segment STEPS] [--threads N]\n"
+            "                   [--help]\n"
             "  Monte Carlo throughput of every dynamics on one core, against the reference kernel\n"
             "  measured in the same run, at the paper's parameters, from the shelled (200 core,\n"
             "  shell 2) and shell-free initial prisms.\n"
             "  --seconds S       timed wall time per measurement (default 2)\n"
             "  --lattice LxLyLz  lattice extents (default 80x80x4, the paper's)\n"
-            "  --segment STEPS   restart from the initial state every STEPS steps (default 200)\n");
+            "  --segment STEPS   restart from the initial state every STEPS steps (default 200)\n"
+            "  --threads N       also run checkerboard on N threads (1..%d) and report its\n"
+            "                    speed-up over one thread in wall time\n",
+            DYNAMICS_MAX_THREADS);
 }
 
 /* Fills *o from the arguments; *help = 1 if --help was given (usage printed). */
 static int parse_options(int argc, char **argv, bench_options *o, int *help) {
-    *o = (bench_options){.seconds = 2.0, .lx = 80, .ly = 80, .lz = 4, .segment = 200};
+    *o = (bench_options){.seconds = 2.0, .lx = 80, .ly = 80, .lz = 4, .segment = 200, .threads = 1};
     *help = 0;
     for (int k = 1; k < argc; ++k) {
         const char *arg = argv[k];
@@ -157,6 +182,13 @@ static int parse_options(int argc, char **argv, bench_options *o, int *help) {
                                   value);
             const int status = lattice_check_extents(o->lx, o->ly, o->lz);
             if (status) return ripen_fail_context(status, "--lattice %s: ", value);
+            ++k;
+        } else if (strcmp(arg, "--threads") == 0 && value) {
+            const long threads = strtol(value, &end, 10);
+            if (end == value || *end || threads < 1 || threads > DYNAMICS_MAX_THREADS)
+                return ripen_fail(RIPEN_EINVAL, "--threads %s: must be an integer in [1, %d]",
+                                  value, DYNAMICS_MAX_THREADS);
+            o->threads = (int)threads;
             ++k;
         } else if (strcmp(arg, "--segment") == 0 && value) {
             const long long steps = strtoll(value, &end, 10);
@@ -200,6 +232,31 @@ static void cpu_name(char *name, size_t size) {
     fclose(f);
 }
 
+/* The vector extensions of this CPU that matter to the kernels, as GCC names them. */
+static void cpu_vector_extensions(char *out, size_t size) {
+    out[0] = '\0';
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    __builtin_cpu_init();
+    const struct {
+        const char *name;
+        int has;
+    } ext[] = {{"avx2", __builtin_cpu_supports("avx2")},
+               {"bmi2", __builtin_cpu_supports("bmi2")},
+               {"popcnt", __builtin_cpu_supports("popcnt")},
+               {"avx512f", __builtin_cpu_supports("avx512f")},
+               {"avx512bw", __builtin_cpu_supports("avx512bw")},
+               {"avx512dq", __builtin_cpu_supports("avx512dq")},
+               {"avx512vl", __builtin_cpu_supports("avx512vl")},
+               {"avx512vbmi", __builtin_cpu_supports("avx512vbmi")}};
+    for (size_t k = 0; k < sizeof ext / sizeof ext[0]; ++k)
+        if (ext[k].has) {
+            const size_t used = strlen(out);
+            snprintf(out + used, size - used, "%s%s", used ? " " : "", ext[k].name);
+        }
+#endif
+    if (!out[0]) snprintf(out, size, "none the kernels use");
+}
+
 static void print_header(const bench_options *o, const lattice *lat) {
     char cpu[128], date[64];
     cpu_name(cpu, sizeof cpu);
@@ -212,13 +269,18 @@ static void print_header(const bench_options *o, const lattice *lat) {
 #else
     const char *compiler = "unknown compiler";
 #endif
-    printf("ripen bench: Monte Carlo throughput per core (one replica, one thread)\n");
+    printf("ripen bench: Monte Carlo throughput per core (one replica; one thread unless said)\n");
     printf("  date        %s\n", date);
     printf("  machine     %s, %ld cores online, load average %.2f at start\n", cpu,
            sysconf(_SC_NPROCESSORS_ONLN), load_average());
     printf("  build       %s, %s, C flags: %s\n", RIPEN_BUILD_TYPE, compiler, RIPEN_BUILD_FLAGS);
+    char isa[160];
+    cpu_vector_extensions(isa, sizeof isa);
+    printf("  vector ISA  %s\n", isa);
     printf("  philox      batched Philox4x32-10 of the fast kernels: %s (RIPEN_PHILOX overrides)\n",
            philox_batch_choose()->name);
+    printf("  filter      checkerboard's vector filter: %s (RIPEN_FILTER overrides)\n",
+           metropolis_mask_choose()->name);
     printf("  lattice     %d x %d x %d = %d sites; paper parameters (model_params_default)\n",
            lat->lx, lat->ly, lat->lz, lat->nsites);
     printf(
@@ -258,7 +320,11 @@ static void print_philox(void) {
             printf("  %-10s not supported by this CPU\n", impl->name);
             continue;
         }
-        printf("  %-10s %6.2f ns per block\n", impl->name, philox_ns_per_block(impl->fill));
+        printf("  %-10s %6.2f ns per block", impl->name, philox_ns_per_block(impl->fill));
+        if (impl->fill13 != impl->fill)
+            printf(", %.2f for words 1 and 3 only (checkerboard)",
+                   philox_ns_per_block(impl->fill13));
+        printf("\n");
     }
 }
 
@@ -272,24 +338,44 @@ static void print_state_table(const bench_state *state, const initial_report *re
     printf("\n%s: %lld core + %lld shell sites (initial_prism %d core, shell %d)\n", state->label,
            (long long)report->core_sites, (long long)report->shell_sites, BENCH_CORE_SITES,
            state->shell);
-    printf("  %-20s %12s %12s %12s %12s\n", "dynamics", "attempts/s", "attempts/ns", "MC steps/s",
-           "x reference");
+    printf("  %-20s %11s %11s %11s %11s %11s %9s\n", "dynamics", "attempts/s", "attempts/ns",
+           "MC steps/s", "x reference", "events/s", "us/event");
     const double reference = runs[0].figures.attempts / runs[0].figures.seconds;
-    double steps_rs = 0, steps_rf = 0, rebuild = 0;
+    double steps_rs = 0, steps_rf = 0, steps_cb = 0, rebuild = 0, wall_cb = 0, wall_threads = 0;
+    int threads = 1;
     for (int k = 0; k < rows; ++k) {
         const bench_figures *f = &runs[k].figures;
         const double per_second = f->attempts / f->seconds, steps = (double)f->steps / f->seconds;
+        const double events = (double)f->events / f->seconds;
         const int skips = runs[k].kind == &dynamics_rejection_free;
-        printf("  %-20s %12.4g %12.4f %12.4g %12.2f%s\n", runs[k].kind->name, per_second,
-               per_second * 1e-9, steps, per_second / reference, skips ? "  *" : "");
+        char label[64];
+        snprintf(label, sizeof label, runs[k].threads > 1 ? "%s x%d threads" : "%s",
+                 runs[k].kind->name, runs[k].threads);
+        printf("  %-20s %11.4g %11.4f %11.4g %11.2f %11.4g %9.3f%s\n", label, per_second,
+               per_second * 1e-9, steps, per_second / reference, events,
+               events > 0 ? 1e6 / events : 0.0, skips ? "  *" : "");
         if (runs[k].kind == &dynamics_random_sequential) steps_rs = steps;
+        const double wall_steps = (double)f->steps / f->wall_seconds;
+        if (runs[k].kind == &dynamics_checkerboard && runs[k].threads == 1)
+            steps_cb = steps, wall_cb = wall_steps;
+        if (runs[k].threads > 1) wall_threads = wall_steps, threads = runs[k].threads;
         if (skips) steps_rf = steps, rebuild = f->rebuild_seconds / f->segments;
     }
+    printf("  events = accepted, state-changing moves (a swap is one); us/event = CPU time per\n"
+           "  event, everything included (for rejection-free: its whole cost)\n");
+    if (steps_cb > 0 && steps_rs > 0)
+        printf("  checkerboard runs %.2fx the MC steps/s of random-sequential\n",
+               steps_cb / steps_rs);
+    if (wall_threads > 0)
+        printf("  checkerboard on %d threads runs %.2fx the MC steps per wall-clock second of one\n"
+               "  thread (its row's CPU time is the measuring thread's only, so compare wall "
+               "time)\n",
+               threads, wall_threads / wall_cb);
     if (steps_rf > 0)
         printf(
             "  * attempts/s counts the rejected attempts it skips: MC time advanced (steps x %d\n"
             "    attempts) per second. It runs %.1fx the MC steps/s of random-sequential, the\n"
-            "    dynamics it reproduces. Its rate tree is rebuilt after each state load, not\n"
+            "    dynamics it reproduces. Its rate bands are rebuilt after each state load, not\n"
             "    timed: %.2f ms\n",
             lat->nsites, steps_rs > 0 ? steps_rf / steps_rs : 0.0, rebuild * 1e3);
 }
@@ -312,6 +398,13 @@ static int bench_state_table(const bench_options *o, const lattice *lat, const m
     for (int k = -1; k < dynamics_count && rows < ROWS_MAX && !status; ++k) {
         const dynamics_kind *kind = k < 0 ? &dynamics_reference : dynamics_all[k];
         status = bench_run_open(&runs[rows], kind, lat, tab, initial, bench_seed, o->segment);
+        rows += !status;
+    }
+    if (!status && o->threads > 1) {
+        status = bench_run_open(&runs[rows], &dynamics_checkerboard, lat, tab, initial, bench_seed,
+                                o->segment);
+        if (!status && (status = bench_run_set_threads(&runs[rows], o->threads)))
+            bench_run_close(&runs[rows]);
         rows += !status;
     }
     for (int turn = 0; turn < TURNS && !status; ++turn)

@@ -1,16 +1,34 @@
 /* Checkerboard (colour-class) sweeps: a step visits the colour classes in a random order and
  * makes one attempt at every site of each class. Moves within a class cannot interact
- * (colouring.h), so the order inside a class does not matter and a class could be updated in
+ * (colouring.h), so the order inside a class does not matter and a class can be updated in
  * parallel or in SIMD lanes. The random bits of site i at step s are those of attempt number
  * s * nsites + i, whatever the processing order. Each class update satisfies detailed balance,
  * so the sweep samples exp(-E) like random-sequential; the kinetics differ.
  *
- * Batched kernel (kernel_metropolis.h): the step's visiting sequence (classes in this step's
- * order, each class's sites in increasing order) is cut into batches of 64 sites, a batch may
- * span two classes; the Philox blocks of a batch are computed together, then its attempts run in
- * sequence order through the exact filter, candidates through attempt_at(). So the result is
- * that of the straightforward loop (tests/test_kernels.c), including the order in which accepted
- * moves meet an umbrella window's wall. */
+ * Kernel, per class (kernel_metropolis.h):
+ *  1. the filter, over the whole class: the class's sites in chunks of 64, words 1 and 3 (all
+ *     the filter reads) of the Philox blocks of a chunk computed together in SIMD lanes, then the
+ * exact filter evaluated on 16 (AVX-512) or 8 (AVX2) sites at once: their codes and filter entries
+ * gathered, compared with w3, one candidate bit per site. This is exact before any move of the
+ * class is made because a move at site i changes codes only within distance 2 of i, and the other
+ * sites of the class are at distance >= 4: when a site's turn comes its code is still the one the
+ * filter read.
+ *  2. the candidates (0.05% of sites at the paper's state), in increasing site order, through
+ *     attempt_at() with their blocks recomputed by the scalar generator: exactly the
+ *     straightforward loop's sequence of moves, including the order in which accepted moves
+ *     meet an umbrella window's wall (tests/test_kernels.c compares them bit for bit).
+ *
+ * Lattices whose classes hold fewer than 64 sites on average run the previous, sequence kernel
+ * instead (below): batches of 64 sites of the visiting sequence spanning classes, filtered one
+ * attempt at a time.
+ *
+ * Threads (dynamics_set_threads): step 1 is split over the threads by chunks of 64 sites; step 2
+ * stays on one thread. Used only when the classes have two chunks per thread or more (smaller
+ * lattices run on one thread). Every chunk's candidate bits depend on the chunk alone and the moves
+ * run in the same order, so the trajectory is the same for any number of threads, bit for bit; the
+ * replica's integer counters are only ever updated by that one thread. One or two barriers per
+ * class make this pay only for big lattices (docs/performance.md).
+ */
 #include "kernel_metropolis.h"
 #include "ripen/colouring.h"
 #include "ripen/dynamics.h"
@@ -18,12 +36,20 @@
 
 #include <stdlib.h>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 typedef struct {
     metropolis_fast fast;
-    philox_batch batch;                        /* blocks of the current batch */
-    _Alignas(64) int32_t joined[PHILOX_BATCH]; /* sites of a batch that spans classes */
     colouring classes;
-    int *order; /* this step's class order */
+    int *order;         /* this step's class order */
+    uint64_t *masks[2]; /* per chunk of 64 sites of a class: candidate bits; classes alternate
+                           between the two (run_parallel reads one while the next is written) */
+    philox_batch batch; /* the sequence kernel's current batch */
+    _Alignas(64) int32_t joined[PHILOX_BATCH]; /* its sites when a batch spans classes */
+    int threads;                               /* threads for the filter (1: no parallel region) */
+    int32_t largest;                           /* chunks of 64 sites in the largest class */
 } checkerboard;
 
 static void destroy(void *workspace) {
@@ -31,6 +57,8 @@ static void destroy(void *workspace) {
     if (!cb) return;
     colouring_free(&cb->classes);
     free(cb->order);
+    free(cb->masks[0]);
+    free(cb->masks[1]);
     free(cb);
 }
 
@@ -38,10 +66,17 @@ static int create(void **workspace, const lattice *lat, const model_tables *tab)
     checkerboard *cb = aligned_alloc(_Alignof(checkerboard), sizeof *cb);
     if (!cb) return ripen_fail(RIPEN_ENOMEM, "out of memory for checkerboard sweeps");
     cb->classes = (colouring){0};
-    cb->order = NULL;
+    cb->order = NULL, cb->masks[0] = cb->masks[1] = NULL, cb->threads = 1;
     metropolis_fast_init(&cb->fast, tab);
     int status = colouring_build(&cb->classes, lat, COLOURING_SEPARATION);
-    if (!status && !(cb->order = malloc(sizeof *cb->order * (size_t)cb->classes.nclasses)))
+    int32_t largest = 0;
+    for (int k = 0; !status && k < cb->classes.nclasses; ++k)
+        if (cb->classes.start[k + 1] - cb->classes.start[k] > largest)
+            largest = cb->classes.start[k + 1] - cb->classes.start[k];
+    cb->largest = (largest + 63) / 64;
+    if (!status && (!(cb->order = malloc(sizeof *cb->order * (size_t)cb->classes.nclasses)) ||
+                    !(cb->masks[0] = malloc(sizeof(uint64_t) * ((size_t)largest / 64 + 1))) ||
+                    !(cb->masks[1] = malloc(sizeof(uint64_t) * ((size_t)largest / 64 + 1)))))
         status = ripen_fail(RIPEN_ENOMEM, "out of memory for checkerboard sweeps");
     if (status) {
         destroy(cb);
@@ -50,6 +85,123 @@ static int create(void **workspace, const lattice *lat, const model_tables *tab)
     *workspace = cb;
     return RIPEN_OK;
 }
+
+static int set_threads(void *workspace, int threads) {
+#ifndef _OPENMP
+    if (threads > 1)
+        return ripen_fail(RIPEN_EINVAL, "threads = %d: this build has no OpenMP, so 1 only",
+                          threads);
+#endif
+    ((checkerboard *)workspace)->threads = threads;
+    return RIPEN_OK;
+}
+
+/* One colour class of the current step: its sites, how many, where it starts in the step's
+ * visiting sequence, and the attempt number of site 0 in this step. */
+typedef struct {
+    const int32_t *sites;
+    int32_t count, chunks;
+    uint64_t position, first;
+    uint64_t *masks; /* the class's candidate bits */
+} sweep_class;
+
+static sweep_class class_at(const checkerboard *cb, const replica *r, int k, uint64_t position) {
+    const colouring *c = &cb->classes;
+    const int32_t begin = c->start[cb->order[k]], end = c->start[cb->order[k] + 1];
+    return (sweep_class){c->sites + begin,
+                         end - begin,
+                         (end - begin + 63) / 64,
+                         position,
+                         r->step * (uint64_t)r->lat->nsites,
+                         cb->masks[k & 1]};
+}
+
+/* Step 1 for chunk `chunk` of the class: its candidate bits into sc->masks. */
+static void filter_chunk(const checkerboard *cb, const replica *r, const sweep_class *sc,
+                         int32_t chunk, philox_batch *batch) {
+    const int32_t *sites = sc->sites + (int64_t)chunk * 64;
+    const int count = sc->count - chunk * 64 < 64 ? (int)(sc->count - chunk * 64) : 64;
+    cb->fast.fill13(batch, r->key, sc->first, sites, count, r->task, PURPOSE_ATTEMPT);
+    sc->masks[chunk] =
+        cb->fast.mask(&cb->fast, r->tab->swap_threshold, r->site, sites, batch, count);
+}
+
+/* Step 2: the candidates in site order; 1 if the replica's watch stopped the run. Rare, so the
+ * block is recomputed rather than kept from step 1. */
+static int run_candidates(replica *r, const sweep_class *sc) {
+    for (int32_t chunk = 0; chunk < sc->chunks; ++chunk)
+        for (uint64_t bits = sc->masks[chunk]; bits; bits &= bits - 1) {
+            const int32_t p = chunk * 64 + __builtin_ctzll(bits);
+            const int32_t i = sc->sites[p];
+            const philox_block w = attempt_random(r, sc->first + (uint64_t)i);
+            if (attempt_at(r, i, w.v[1], attempt_accept_bits(w), sc->position + (uint64_t)p))
+                return 1;
+        }
+    return 0;
+}
+
+static void run_serial(checkerboard *cb, replica *r, uint64_t steps) {
+    philox_batch batch;
+    for (uint64_t s = 0; s < steps; ++s, ++r->step) {
+        attempt_class_order(r, cb->classes.nclasses, cb->order);
+        uint64_t position = 0;
+        for (int k = 0; k < cb->classes.nclasses; ++k) {
+            const sweep_class sc = class_at(cb, r, k, position);
+            for (int32_t chunk = 0; chunk < sc.chunks; ++chunk)
+                filter_chunk(cb, r, &sc, chunk, &batch);
+            if (run_candidates(r, &sc)) return;
+            position += (uint64_t)sc.count;
+        }
+    }
+}
+
+#ifdef _OPENMP
+/* The same sequence of moves as run_serial(); the filter's chunks shared among the threads. All
+ * threads run the step and class loops; the worksharing constructs' barriers order the phases:
+ * the class order and the moves are made by one thread while the others wait. */
+static void run_parallel(checkerboard *cb, replica *r, uint64_t steps) {
+    int stop = 0;
+#pragma omp parallel num_threads(cb->threads)
+    {
+        philox_batch batch;
+        for (uint64_t s = 0; s < steps; ++s) {
+#pragma omp single
+            attempt_class_order(r, cb->classes.nclasses, cb->order);
+            uint64_t position = 0;
+            for (int k = 0; k < cb->classes.nclasses; ++k) {
+                const sweep_class sc = class_at(cb, r, k, position);
+#pragma omp for schedule(static)
+                for (int32_t chunk = 0; chunk < sc.chunks; ++chunk)
+                    filter_chunk(cb, r, &sc, chunk, &batch);
+                /* Most classes of a big, mostly empty lattice have no candidate: then every
+                 * thread sees that in the masks and the second barrier is skipped. The next
+                 * class writes the other mask array, so a thread still reading these ones is
+                 * not disturbed (the barrier after that class's filter separates reuse). */
+                uint64_t any = 0;
+                for (int32_t chunk = 0; chunk < sc.chunks; ++chunk) any |= sc.masks[chunk];
+                if (any) {
+#pragma omp single
+                    stop = run_candidates(r, &sc);
+                }
+                if (stop) break;
+                position += (uint64_t)sc.count;
+            }
+            if (stop) break;
+#pragma omp single
+            ++r->step;
+        }
+    }
+}
+#endif
+
+/* ---- small classes: the sequence kernel ---- */
+
+/* Where a class holds a few sites (a 2x2x2 lattice has 8 classes of one site, 12x12x4 has 48 of
+ * three), a SIMD pass per class would compute 16 blocks for one or two sites. There the step's
+ * visiting sequence is cut into batches of 64 sites that may span classes, their blocks computed
+ * together, and the attempts filtered one at a time in sequence order, each reading its site's
+ * code when its turn comes: the same moves in the same order (2x faster than the class kernel on
+ * 9x7x3, 3x2x2 and 2x2x2). */
 
 /* Position in the step's visiting sequence: class order[k], site index p in classes.sites. */
 typedef struct {
@@ -82,27 +234,28 @@ static int next_batch(checkerboard *cb, sweep_position *at, const int32_t **site
 
 /* The full attempt, for the few the filter lets through; out of line, so that the filter loop
  * keeps its values in registers. */
-__attribute__((noinline)) static void run_candidate(replica *r, const philox_batch *b, int j,
-                                                    int32_t i) {
-    attempt_at(r, i, b->w[1][j], attempt_accept_bits(metropolis_block(b, j)));
+__attribute__((noinline)) static int run_candidate(replica *r, const philox_batch *b, int j,
+                                                   int32_t i, uint64_t position) {
+    return attempt_at(r, i, b->w[1][j], attempt_accept_bits(metropolis_block(b, j)), position);
 }
 
-/* One batch: site sites[j] gets the block of attempt first + sites[j], held in b. */
-static void run_batch(replica *r, const metropolis_fast *fast, const philox_batch *b,
-                      const int32_t *sites, int count) {
+/* One batch: site sites[j] gets the block of attempt first + sites[j], held in b; it is at
+ * `position` + j in the step's visiting sequence. 1 if the watch stopped the run. */
+static int run_batch(replica *r, const metropolis_fast *fast, const philox_batch *b,
+                     const int32_t *sites, int count, uint64_t position) {
     const uint32_t swap_threshold = r->tab->swap_threshold;
     const uint8_t *site = r->site;
     for (int j = 0; j < count; ++j) {
         const int32_t i = sites[j];
         if (__builtin_expect(
-                metropolis_candidate(fast, swap_threshold, site[i], b->w[1][j], b->w[3][j]), 0))
-            run_candidate(r, b, j, i);
+                metropolis_candidate(fast, swap_threshold, site[i], b->w[1][j], b->w[3][j]), 0) &&
+            run_candidate(r, b, j, i, position + (uint64_t)j))
+            return 1;
     }
+    return 0;
 }
 
-static void run(replica *r, void *workspace, uint64_t steps) {
-    checkerboard *cb = workspace;
-    metropolis_fast_bind(&cb->fast, r->tab);
+static void run_sequence(checkerboard *cb, replica *r, uint64_t steps) {
     const uint64_t nsites = (uint64_t)r->lat->nsites;
     for (uint64_t s = 0; s < steps; ++s, ++r->step) {
         attempt_class_order(r, cb->classes.nclasses, cb->order);
@@ -110,11 +263,31 @@ static void run(replica *r, void *workspace, uint64_t steps) {
         sweep_position at = {0, cb->classes.start[cb->order[0]]};
         const int32_t *sites;
         int count;
-        while ((count = next_batch(cb, &at, &sites)) > 0) {
+        for (uint64_t position = 0; (count = next_batch(cb, &at, &sites)) > 0;
+             position += (uint64_t)count) {
             cb->fast.fill(&cb->batch, r->key, first, sites, count, r->task, PURPOSE_ATTEMPT);
-            run_batch(r, &cb->fast, &cb->batch, sites, count);
+            if (run_batch(r, &cb->fast, &cb->batch, sites, count, position)) return;
         }
     }
+}
+
+static void run(replica *r, void *workspace, uint64_t steps) {
+    checkerboard *cb = workspace;
+    metropolis_fast_bind(&cb->fast, r->tab);
+    if (cb->classes.start[cb->classes.nclasses] < 64 * cb->classes.nclasses) {
+        run_sequence(cb, r, steps); /* classes of fewer than 64 sites on average */
+        return;
+    }
+#ifdef _OPENMP
+    /* Only when every thread gets two chunks of a class or more: with less, the barriers cost
+     * more than the shared work saves (and on a busy node a thread waiting for a core stalls
+     * every barrier). The trajectory is the same either way. */
+    if (cb->threads > 1 && cb->largest >= 2 * cb->threads) {
+        run_parallel(cb, r, steps);
+        return;
+    }
+#endif
+    run_serial(cb, r, steps);
 }
 
 const dynamics_kind dynamics_checkerboard = {
@@ -123,4 +296,5 @@ const dynamics_kind dynamics_checkerboard = {
     .create = create,
     .destroy = destroy,
     .run = run,
+    .set_threads = set_threads,
 };

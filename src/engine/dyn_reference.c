@@ -33,34 +33,38 @@ static double site_change_energy(const replica *r, int a, int b, int ncore, int 
     return model_energy(&r->tab->weights, &change);
 }
 
-static void insertion_deletion(replica *r, int32_t i, unsigned slot, uint64_t accept_bits) {
+/* Both moves return 1 if the replica's watch asked to stop after an accepted move. */
+static int insertion_deletion(replica *r, int32_t i, unsigned slot, uint64_t accept_bits,
+                              uint64_t attempt) {
     const model_tables *t = r->tab;
     const int a = site_state(r->site[i]);
     const int b = t->insdel_target[a][slot];
-    if (a == b) return; /* a null proposal */
+    if (a == b) return 0; /* a null proposal */
     int ncore, nshell;
     count_neighbours(r, i, -1, 0, &ncore, &nshell);
     const double forward = model_proposal_probability(t, a, b);
     const double backward = model_proposal_probability(t, b, a);
     const double ratio = backward / forward * exp(-site_change_energy(r, a, b, ncore, nshell));
-    if (accept_bits >= model_threshold(ratio)) return;
+    if (accept_bits >= model_threshold(ratio)) return 0;
     const int64_t ncore_after = r->counts.ncore + (b == STATE_CORE) - (a == STATE_CORE);
-    if (!replica_window_allows(r, ncore_after)) return;
+    if (!replica_window_allows(r, ncore_after)) return 0;
     replica_set_state(r, i, b);
+    return replica_report_move(r, attempt);
 }
 
-static void swap(replica *r, int32_t i, int direction, uint64_t accept_bits) {
+static int swap(replica *r, int32_t i, int direction, uint64_t accept_bits, uint64_t attempt) {
     const int32_t j = lattice_neighbour(r->lat, i, direction);
     const int a = site_state(r->site[i]), b = site_state(r->site[j]);
-    if (a == b) return;
+    if (a == b) return 0;
     int ncore_i, nshell_i, ncore_j, nshell_j;
     count_neighbours(r, i, -1, 0, &ncore_i, &nshell_i);
     count_neighbours(r, j, i, b, &ncore_j, &nshell_j); /* j sees i already turned into b */
     const double delta_energy = site_change_energy(r, a, b, ncore_i, nshell_i) +
                                 site_change_energy(r, b, a, ncore_j, nshell_j);
-    if (accept_bits >= model_threshold(exp(-delta_energy))) return;
+    if (accept_bits >= model_threshold(exp(-delta_energy))) return 0;
     replica_set_state(r, i, b);
     replica_set_state(r, j, a);
+    return replica_report_move(r, attempt);
 }
 
 static void run(replica *r, void *workspace, uint64_t steps) {
@@ -72,10 +76,10 @@ static void run(replica *r, void *workspace, uint64_t steps) {
             const philox_block w = attempt_random(r, first + k);
             const int32_t i = attempt_pick_site(r, w.v[0], first + k);
             const unsigned slot = w.v[1] >> ATTEMPT_PICK_SHIFT;
-            if ((w.v[1] & ATTEMPT_SWAP_MASK) < r->tab->swap_threshold)
-                swap(r, i, (int)slot, attempt_accept_bits(w));
-            else
-                insertion_deletion(r, i, slot, attempt_accept_bits(w));
+            const int stop = (w.v[1] & ATTEMPT_SWAP_MASK) < r->tab->swap_threshold
+                                 ? swap(r, i, (int)slot, attempt_accept_bits(w), k)
+                                 : insertion_deletion(r, i, slot, attempt_accept_bits(w), k);
+            if (stop) return;
         }
     }
 }

@@ -1,5 +1,6 @@
 /* Rejection-free random-sequential Metropolis (the n-fold way of Bortz, Kalos and Lebowitz,
- * J. Comput. Phys. 17, 10 (1975)), with a sum tree over the sites for choosing events.
+ * J. Comput. Phys. 17, 10 (1975)), with the sites grouped by rate into classes (bands), as in
+ * SPPARKS's group solver, and an exact rejection step.
  *
  * Statistically identical to random-sequential Metropolis, time still counted in attempts (a step
  * is nsites attempts). An attempt picks site i with probability 1/n and succeeds with
@@ -7,42 +8,50 @@
  *   insertion/deletion: (1 - p_swap) * (1/8) * P(code_i -> slot's target), for the 8 slots;
  *   swap along d:       (p_swap / 8) * P(swap i with its neighbour along d), for the 8 directions;
  * P = threshold / 2^63, exactly the probability that attempt.h's 63 random bits fall below it, and
- * p_swap = swap_threshold / 2^29, exactly the protocol's. Attempts are independent given the
- * state, so the number of failed attempts before the next success is geometric with
- * p = sum_i r_i / n, and the success is move m at site i with probability proportional to its
- * term. The kernel draws that number, skips those attempts, applies the move and updates the
- * rates that changed: a move writes the states of its site(s) c, which changes the codes of N[c]
- * (closed neighbourhood), and r_y reads the codes of y and of its 8 neighbours, so exactly the
- * sites within graph distance 2 of c need new rates.
+ * p_swap = swap_threshold / 2^29, exactly the protocol's.
+ *
+ * Classes. With swaps a site's rate depends on its neighbours' codes as well as its own, so the
+ * rates in use are many (hundreds to thousands of distinct values in a growing particle, against
+ * ~60 codes): one class per value would make the class scan the cost. Instead a site belongs to
+ * the band of its rate: [2^e / 2, 2^e * 3/4) or [2^e * 3/4, 2^e), e the binary exponent, each
+ * with the bound b = its upper end (capped at 1, so that a rate of exactly 1 is its own bound).
+ * Thinning makes that exact: an attempt is a "candidate" at site i with probability b_i / n, and
+ * a candidate succeeds with probability r_i / b_i (>= 2/3), so an attempt succeeds at i with
+ * probability r_i / n, independently of all others: exactly random-sequential's law. The kernel
+ * draws the number of attempts before the next candidate (geometric with p = B / n,
+ * B = sum_i b_i), picks a band with probability count x bound / B, a member of the band
+ * uniformly, accepts it with probability r_i / b_i, and applies a move of the site chosen in
+ * proportion to its terms. A rejected candidate is a failed attempt. When a move changes rates
+ * (the sites within distance 2, ~20 of them, queue_ball) a site whose band changes moves between
+ * two bands in O(1); one whose band stays the same only gets its new rate.
+ *
+ * Determinism and resumption: a checkpoint may be taken at any step boundary and the resumed run
+ * must equal the uninterrupted one bit for bit, so everything the choice reads must be a pure
+ * function of the state, never of the order in which moves happened. Hence:
+ *  - a band is a bitset over the sites with popcounts per 512 and per 32768 sites, not a
+ *    swap-remove list (whose order is history); the member picked is the k-th in site order;
+ *  - B is kept as an exact integer (a multiple of 2^-98, in 128 bits): adding and removing band
+ *    bounds in any order gives the same value; band weights count x bound are exact doubles and
+ *    are summed in the fixed order of the bands;
+ *  - a rate is a function of the codes (site_rate), the band a function of the rate;
+ *  - a step's random numbers come from PURPOSE_REJECTION_FREE streams indexed by (step, draw
+ *    number within the step) and every waiting time is cut at the end of the step and redrawn at
+ *    the start of the next (the geometric law is memoryless, so this is exact).
+ * So the trajectory from step s depends only on (state at s, s, seed, task). The workspace
+ * records which replica state its caches belong to (the replica's serial number and change
+ * count, replica.h) and rebuilds everything when run() finds another replica or a state changed
+ * behind its back (a loaded checkpoint, a construction by hand).
  *
  * Umbrella window: a move that would take N_core out of [core_min, core_max] keeps its rate, and
  * when chosen is not applied and counts as a failed attempt: the Metropolis kernel's hard wall,
  * exactly, and the rates never depend on the window or on N_core.
  *
- * Determinism and resumption: a step's random numbers come from PURPOSE_REJECTION_FREE streams
- * indexed by (step, draw number within the step) and every waiting time is cut at the end of the
- * step and redrawn at the start of the next (the geometric law is memoryless, so this is exact).
- * The tree is always a pure function of the codes: leaves are computed from the codes by one
- * function, each internal node is recomputed from its current children (never updated by
- * differences, which would make its value depend on history), every sum runs in a fixed order.
- * So the trajectory from step s depends only on (state at s, s, seed, task), not on how the run
- * was cut into run() calls or resumed. The workspace records which replica state its tree
- * belongs to (the replica's serial number and change count, replica.h) and rebuilds everything
- * when run() finds another replica or a state changed behind its back (a loaded checkpoint, a
- * construction by hand). A memcmp of the codes would do the same at 0.45 us per call, a fifth
- * of a step at the paper's state when the driver calls run() once per step.
- *
- * Data structures, and why (docs/performance.md has the measurements):
- *  - The tree is 8-ary: a node is the sum of 8 consecutive children (one cache line), 5 levels
- *    above 25600 leaves instead of 15 for a binary tree. An update touches ~19 changed leaves
- *    clustered in a few rows; the 8-ary tree recomputes ~25 nodes where the binary one needed
- *    ~100, and a descent is 5 short scans.
- *  - Swap acceptances are looked up: per bond multiplicity m of a direction (1 normally; 0 for
- *    vertical directions when only in-plane neighbours bond; 2 on an extent-2 axis), a table
- *    indexed by (code of i, code of j) holds attempt.h's threshold / 2^63 with j's code already
- *    corrected for i's change. A row (all partners of one code) is computed the first time a site
- *    with that code needs it: filling all 243 rows up front took 3 ms per workspace and a run
- *    uses a few dozen; checking entry by entry instead cost 11% of the kernel's time.
+ * Swap acceptances are looked up: per bond multiplicity m of a direction (1 normally; 0 for
+ * vertical directions when only in-plane neighbours bond; 2 on an extent-2 axis), a table indexed
+ * by (code of i, code of j) holds attempt.h's threshold / 2^63 with j's code already corrected for
+ * i's change. A row (all partners of one code) is computed the first time a site with that code
+ * needs it: filling all 243 rows up front took 3 ms per workspace and a run uses a few dozen.
+ * docs/performance.md has the measurements.
  */
 #include "attempt.h"
 #include "ripen/dynamics.h"
@@ -52,30 +61,44 @@
 #include <string.h>
 
 enum {
-    FANOUT = 8,                /* children per tree node */
-    LEVELS_MAX = 12,           /* 8^11 > LATTICE_MAX_SITES */
     BALL_CAPACITY = 2 * 9 * 9, /* N[N[c]] for the two sites of a swap, with repeats */
-    MULTIPLICITIES = 3         /* bonds along a swap direction: 0, 1 or 2 */
+    MULTIPLICITIES = 3,        /* bonds along a swap direction: 0, 1 or 2 */
+    /* Bands: rates lie in [2^-95, 1] (the smallest is one 2^-63 threshold step times
+     * (1 - p_swap) / 8 or p_swap / 8, each >= 2^-32); frexp gives r = m 2^e, m in [1/2, 1),
+     * e in [EXPONENT_MIN, 1]. Band 0 holds no site (rate 0); band 1 + 2 (e - EXPONENT_MIN) + h
+     * holds m in [1/2, 3/4) (h = 0) or [3/4, 1) (h = 1). */
+    EXPONENT_MIN = -96,
+    BANDS = 2 * (1 - EXPONENT_MIN + 1) + 1,
+    OCCUPANCY_WORDS = (BANDS + 63) / 64,
+    CHUNK_WORDS = 8,     /* a chunk: 8 words = 512 sites, its member count in 16 bits */
+    SUPER_CHUNKS = 8,    /* a super-chunk: 8 chunks = 4096 sites, its count in 32 bits */
+    BOUND_UNIT_EXP = -98 /* B is counted in units of 2^-98: every bound is a multiple */
 };
+
+typedef unsigned __int128 bound_sum; /* B / 2^-98: < 2^28 sites x 2^98 */
 
 /* Sum of 8 consecutive values, pairwise in a fixed order (fast and deterministic). */
 static inline double sum8(const double *v) {
     return ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
 }
 
-typedef struct {
-    int levels;                     /* level 0 = the sites' rates, levels - 1 = the total */
-    int32_t count[LEVELS_MAX];      /* nodes per level (storage padded with zeros to 8k) */
-    double *node[LEVELS_MAX];       /* node[l][j] = sum8(node[l - 1] + 8 j) */
-    uint32_t *stamp[LEVELS_MAX];    /* per node: the update that last queued it */
-    int32_t list[2][BALL_CAPACITY]; /* nodes to recompute at this level / the next */
-} rate_tree;
-
-typedef struct {
+typedef struct rejection_free {
     const model_tables *tab; /* the tables the rate tables below were built from */
     int32_t nsites;
-    rate_tree tree;
-    uint64_t serial, changes;     /* the replica state the tree belongs to (replica.h) */
+    int32_t nwords, nchunks, nsupers; /* per band: bitset words, chunk and super-chunk counts */
+    double *rate;                     /* per site: r_i */
+    uint8_t *band;                    /* per site: its band, 0 for rate 0 */
+    uint64_t *bits;        /* [band * nwords + w]: the members, bit i % 64 of word i / 64 */
+    uint16_t *chunk_count; /* [band * nchunks + c]: members among sites 512 c .. */
+    uint32_t *super_count; /* [band * nsupers + s]: members among sites 4096 s .. */
+    int32_t (*select)(const struct rejection_free *rf, int b, uint64_t k); /* band_select_* */
+    int32_t count[BANDS];               /* members of each band */
+    uint64_t occupied[OCCUPANCY_WORDS]; /* bit b: band b has a member */
+    double bound[BANDS];                /* b of each band */
+    bound_sum units[BANDS];             /* the same in units of 2^-98 */
+    bound_sum total;                    /* B in units of 2^-98, exact */
+    uint32_t *stamp;                    /* per site: the update that last queued it */
+    uint64_t serial, changes;           /* the replica state the caches belong to (replica.h) */
     uint32_t update;              /* number of the current update: stamps equal to it are queued */
     int32_t queue[BALL_CAPACITY]; /* sites whose rate may have changed */
     double swap_weight;           /* p_swap / 8: probability of one direction */
@@ -159,98 +182,156 @@ static double site_rate(rejection_free *rf, const replica *r, int32_t i) {
     return rf->insdel_rate[code] + rf->swap_weight * sum8(p);
 }
 
-/* ---- the tree ---- */
+/* ---- bands ---- */
 
-static void tree_free(rate_tree *t) {
-    for (int l = 0; l < LEVELS_MAX; ++l) {
-        free(t->node[l]);
-        free(t->stamp[l]);
-    }
-    *t = (rate_tree){0};
+/* The band of a rate (0 for 0), from its bits: frexp's exponent is the biased exponent - 1022,
+ * and m >= 3/4 iff the top mantissa bit is set (rates are normal numbers, >= 2^-95). */
+static inline int band_of(double rate) {
+    if (!(rate > 0.0)) return 0;
+    uint64_t bits;
+    memcpy(&bits, &rate, sizeof bits);
+    const int e = (int)(bits >> 52 & 0x7FF) - 1022;
+    if (e < EXPONENT_MIN) return 1; /* not reached (see above); still bounded by band 1's end */
+    return 1 + 2 * (e - EXPONENT_MIN) + (int)(bits >> 51 & 1);
 }
 
-static int tree_init(rate_tree *t, int32_t leaves) {
-    *t = (rate_tree){0};
-    int32_t count = leaves;
-    for (int l = 0;; ++l) {
-        const size_t padded = ((size_t)count + FANOUT - 1) / FANOUT * FANOUT;
-        t->count[l] = count;
-        t->node[l] = calloc(padded, sizeof *t->node[l]);
-        t->stamp[l] = calloc(padded, sizeof *t->stamp[l]);
-        t->levels = l + 1;
-        if (!t->node[l] || !t->stamp[l]) return RIPEN_ENOMEM;
-        if (count == 1) return RIPEN_OK;
-        count = (count + FANOUT - 1) / FANOUT;
-    }
+/* The upper end of band b >= 1, capped at 1. */
+static double band_bound(int b) {
+    const int e = (b - 1) / 2 + EXPONENT_MIN, upper = (b - 1) % 2;
+    const double bound = ldexp(upper ? 1.0 : 0.75, e);
+    return bound < 1.0 ? bound : 1.0;
 }
 
-static double tree_total(const rate_tree *t) {
-    return t->node[t->levels - 1][0];
+/* The bound of band b in units of 2^-98 (exact: every bound is 3 * 2^k or 2^k, k >= -98). */
+static bound_sum band_bound_units(double bound) {
+    int e;
+    const double m = frexp(bound, &e); /* 0.5 or 0.75 */
+    const bound_sum mantissa = m == 0.5 ? 2 : 3;
+    return mantissa << (e - 2 - BOUND_UNIT_EXP);
 }
 
-/* Recomputes every internal node from the leaves. */
-static void tree_sum_all(rate_tree *t) {
-    for (int l = 1; l < t->levels; ++l)
-        for (int32_t j = 0; j < t->count[l]; ++j) t->node[l][j] = sum8(t->node[l - 1] + FANOUT * j);
+static void band_insert(rejection_free *rf, int32_t i, int b) {
+    rf->bits[(int64_t)b * rf->nwords + i / 64] |= UINT64_C(1) << (i % 64);
+    rf->chunk_count[(int64_t)b * rf->nchunks + i / (64 * CHUNK_WORDS)]++;
+    rf->super_count[(int64_t)b * rf->nsupers + i / (64 * CHUNK_WORDS * SUPER_CHUNKS)]++;
+    if (rf->count[b]++ == 0) rf->occupied[b / 64] |= UINT64_C(1) << (b % 64);
+    rf->total += rf->units[b];
 }
 
-/* Recomputes the ancestors of the n leaves in t->list[0], level by level, each once (a node
- * stamped with this update is already listed). */
-static void tree_propagate(rate_tree *t, int n, uint32_t update) {
-    int from = 0;
-    for (int l = 1; l < t->levels && n > 0; ++l) {
-        const int32_t *children = t->list[from];
-        int32_t *parents = t->list[1 - from];
-        int m = 0;
-        for (int k = 0; k < n; ++k) {
-            const int32_t p = children[k] / FANOUT;
-            if (t->stamp[l][p] == update) continue;
-            t->stamp[l][p] = update;
-            parents[m++] = p;
+static void band_remove(rejection_free *rf, int32_t i, int b) {
+    rf->bits[(int64_t)b * rf->nwords + i / 64] &= ~(UINT64_C(1) << (i % 64));
+    rf->chunk_count[(int64_t)b * rf->nchunks + i / (64 * CHUNK_WORDS)]--;
+    rf->super_count[(int64_t)b * rf->nsupers + i / (64 * CHUNK_WORDS * SUPER_CHUNKS)]--;
+    if (--rf->count[b] == 0) rf->occupied[b / 64] &= ~(UINT64_C(1) << (b % 64));
+    rf->total -= rf->units[b];
+}
+
+/* Gives site i the rate r, moving it to the band of r if that is another one. */
+static inline void set_rate(rejection_free *rf, int32_t i, double r) {
+    rf->rate[i] = r;
+    const int from = rf->band[i], to = band_of(r);
+    if (from == to) return;
+    if (from) band_remove(rf, i, from);
+    if (to) band_insert(rf, i, to);
+    rf->band[i] = (uint8_t)to;
+}
+
+/* Bit k (counted from 0) among the set bits of w, which has more than k. */
+static inline int select_in_word(uint64_t w, uint64_t k) {
+    for (; k > 0; --k) w &= w - 1;
+    return __builtin_ctzll(w);
+}
+
+/* The word of band b's bitset that holds its k-th member in site order (k < count[b]), found by
+ * the super-chunk, chunk and word counts; *k becomes the member's rank within the word. Written
+ * once, compiled into both selectors below (with or without the popcnt instruction). */
+static inline __attribute__((always_inline)) int32_t band_word(const struct rejection_free *rf,
+                                                               int b, uint64_t *k) {
+    const uint32_t *super = rf->super_count + (int64_t)b * rf->nsupers;
+    int32_t s = 0;
+    while (*k >= super[s]) *k -= super[s++];
+    const uint16_t *chunk = rf->chunk_count + (int64_t)b * rf->nchunks;
+    int32_t c = s * SUPER_CHUNKS;
+    while (*k >= chunk[c]) *k -= chunk[c++];
+    const uint64_t *word = rf->bits + (int64_t)b * rf->nwords;
+    int32_t w = c * CHUNK_WORDS;
+    while (*k >= (uint64_t)__builtin_popcountll(word[w]))
+        *k -= (uint64_t)__builtin_popcountll(word[w++]);
+    return w;
+}
+
+static int32_t band_select_generic(const struct rejection_free *rf, int b, uint64_t k) {
+    const int32_t w = band_word(rf, b, &k);
+    return w * 64 + select_in_word(rf->bits[(int64_t)b * rf->nwords + w], k);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+/* popcnt and pdep instructions instead of libgcc's popcount and a bit loop: the default build
+ * targets any x86-64, which has neither; chosen at create when the CPU has both. */
+__attribute__((target("popcnt,bmi2"))) static int32_t
+band_select_bmi2(const struct rejection_free *rf, int b, uint64_t k) {
+    const int32_t w = band_word(rf, b, &k);
+    const uint64_t word = rf->bits[(int64_t)b * rf->nwords + w];
+    return w * 64 + (int32_t)__builtin_ctzll(_pdep_u64(UINT64_C(1) << k, word));
+}
+#endif
+
+static void choose_select(struct rejection_free *rf) {
+    rf->select = band_select_generic;
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("popcnt") && __builtin_cpu_supports("bmi2"))
+        rf->select = band_select_bmi2;
+#endif
+}
+
+/* The band whose weight count x bound contains t in [0, B), bands taken from the highest down
+ * (most of the weight is there, so the scan is short); if rounding leaves t past the last
+ * weight, the last occupied band. */
+static int band_choose(const rejection_free *rf, double t) {
+    int last = 0;
+    double sum = 0;
+    for (int w = OCCUPANCY_WORDS - 1; w >= 0; --w)
+        for (uint64_t bits = rf->occupied[w]; bits;) {
+            const int top = 63 - __builtin_clzll(bits);
+            bits &= ~(UINT64_C(1) << top);
+            last = 64 * w + top;
+            sum += (double)rf->count[last] * rf->bound[last];
+            if (t < sum) return last;
         }
-        for (int k = 0; k < m; ++k)
-            t->node[l][parents[k]] = sum8(t->node[l - 1] + FANOUT * parents[k]);
-        from = 1 - from;
-        n = m;
-    }
+    return last;
 }
 
-/* The leaf reached from the root with u in [0, total): at each node, the first child whose
- * running sum exceeds u. Rounding can leave u at or past a node's sum; then the last child with a
- * positive value is taken, so the leaf reached always has a positive rate. */
-static int32_t tree_choose(const rate_tree *t, double u) {
-    int32_t j = 0;
-    for (int l = t->levels - 1; l > 0; --l) {
-        const double *child = t->node[l - 1] + FANOUT * j;
-        int pick = -1, last = -1;
-        for (int k = 0; k < FANOUT; ++k) {
-            if (!(child[k] > 0.0)) continue;
-            last = k;
-            if (u < child[k]) {
-                pick = k;
-                break;
-            }
-            u -= child[k];
-        }
-        j = FANOUT * j + (pick >= 0 ? pick : last);
-    }
-    return j;
+static double total_rate_bound(const rejection_free *rf) {
+    return ldexp((double)rf->total, BOUND_UNIT_EXP);
 }
 
 /* ---- the workspace ---- */
 
+/* Every site's rate and band from scratch. */
 static void rebuild(rejection_free *rf, const replica *r) {
     if (rf->tab != r->tab) build_rate_tables(rf, r->tab);
-    double *leaf = rf->tree.node[0];
-    for (int32_t i = 0; i < rf->nsites; ++i) leaf[i] = site_rate(rf, r, i);
-    tree_sum_all(&rf->tree);
+    for (int b = 1; b < BANDS; ++b) {
+        if (!rf->count[b]) continue;
+        memset(rf->bits + (int64_t)b * rf->nwords, 0, sizeof *rf->bits * (size_t)rf->nwords);
+        memset(rf->chunk_count + (int64_t)b * rf->nchunks, 0,
+               sizeof *rf->chunk_count * (size_t)rf->nchunks);
+        memset(rf->super_count + (int64_t)b * rf->nsupers, 0,
+               sizeof *rf->super_count * (size_t)rf->nsupers);
+    }
+    memset(rf->count, 0, sizeof rf->count);
+    memset(rf->occupied, 0, sizeof rf->occupied);
+    memset(rf->band, 0, (size_t)rf->nsites);
+    rf->total = 0;
+    for (int32_t i = 0; i < rf->nsites; ++i) set_rate(rf, i, site_rate(rf, r, i));
 }
 
 /* The next update number; after 2^32 updates the stamps wrap and are all forgotten. */
 static uint32_t next_update(rejection_free *rf) {
     if (++rf->update == 0) {
-        for (int l = 0; l < rf->tree.levels; ++l)
-            memset(rf->tree.stamp[l], 0, sizeof *rf->tree.stamp[l] * (size_t)rf->tree.count[l]);
+        memset(rf->stamp, 0, sizeof *rf->stamp * (size_t)rf->nsites);
         rf->update = 1;
     }
     return rf->update;
@@ -263,7 +344,7 @@ static uint32_t next_update(rejection_free *rf) {
  * not change; for a swap, the partner's neighbours are queued by its own call). In a uniform
  * region nothing outside N[c] is queued: ~20 sites per move instead of the 35 of N[N[c]]. */
 static void queue_ball(rejection_free *rf, const replica *r, int32_t c, int *nqueued) {
-    uint32_t *stamp = rf->tree.stamp[0];
+    uint32_t *stamp = rf->stamp;
     const uint32_t update = rf->update;
     const uint8_t *site = r->site;
     const int32_t *neighbour = r->lat->neighbour;
@@ -290,22 +371,17 @@ static void queue_ball(rejection_free *rf, const replica *r, int32_t c, int *nqu
     *nqueued = n;
 }
 
-/* New rates for the sites within distance 2 of c1 (and of c2 >= 0), then their ancestors. */
+/* New rates for the sites within distance 2 of c1 (and of c2 >= 0). */
 static void update_after_move(rejection_free *rf, const replica *r, int32_t c1, int32_t c2) {
-    const uint32_t update = next_update(rf);
+    next_update(rf);
     int nqueued = 0;
     queue_ball(rf, r, c1, &nqueued);
     if (c2 >= 0) queue_ball(rf, r, c2, &nqueued);
-    double *leaf = rf->tree.node[0];
-    int changed = 0;
     for (int k = 0; k < nqueued; ++k) {
         const int32_t i = rf->queue[k];
         const double rate = site_rate(rf, r, i);
-        if (rate == leaf[i]) continue;
-        leaf[i] = rate;
-        rf->tree.list[0][changed++] = i;
+        if (rate != rf->rate[i]) set_rate(rf, i, rate);
     }
-    tree_propagate(&rf->tree, changed, update);
 }
 
 /* ---- choosing and applying an event ---- */
@@ -363,31 +439,39 @@ static uint64_t geometric_skip(double u, double p, uint64_t limit) {
     return skip < (double)limit ? (uint64_t)skip : limit;
 }
 
-/* One MC step: draws until the next success falls past the step's last attempt. */
-static void run_step(rejection_free *rf, replica *r) {
+/* One MC step: candidates until the next falls past the step's last attempt. Returns 1 if the
+ * replica's watch stopped the run after a move (the caches are up to date). */
+static int run_step(rejection_free *rf, replica *r) {
     const uint64_t nsites = (uint64_t)rf->nsites;
     uint64_t used = 0; /* attempts of this step already consumed */
     for (uint64_t draw = 0;; ++draw) {
-        const double total = tree_total(&rf->tree);
-        if (!(total > 0.0)) return; /* nothing can happen */
+        if (rf->total == 0) return 0; /* nothing can happen */
+        const double bound = total_rate_bound(rf);
         philox_stream s;
         philox_stream_init(&s, r->key, r->step * (nsites + 1) + draw, r->task,
                            PURPOSE_REJECTION_FREE);
         const double wait = 1.0 - philox_stream_uniform(&s); /* in (0, 1] */
-        const uint64_t skip = geometric_skip(wait, total / (double)nsites, nsites - used);
-        if (skip >= nsites - used) return;
+        const uint64_t skip = geometric_skip(wait, bound / (double)nsites, nsites - used);
+        if (skip >= nsites - used) return 0;
         used += skip + 1;
-        const int32_t i = tree_choose(&rf->tree, philox_stream_uniform(&s) * total);
-        const double v = philox_stream_uniform(&s) * rf->tree.node[0][i];
+        const int b = band_choose(rf, philox_stream_uniform(&s) * bound);
+        const uint32_t k = philox_uniform_below(philox_stream_next(&s), (uint32_t)rf->count[b], &s);
+        const int32_t i = rf->select(rf, b, k);
+        /* Accepted with probability r_i / b_i; then v is uniform in [0, r_i). */
+        const double v = philox_stream_uniform(&s) * rf->bound[b];
+        if (!(v < rf->rate[i])) continue;
         int32_t c1, c2;
-        if (apply_move(rf, r, i, v, &c1, &c2)) update_after_move(rf, r, c1, c2);
+        if (!apply_move(rf, r, i, v, &c1, &c2)) continue;
+        update_after_move(rf, r, c1, c2);
+        if (replica_report_move(r, used - 1)) return 1;
     }
 }
 
 static void run(replica *r, void *workspace, uint64_t steps) {
     rejection_free *rf = workspace;
     if (rf->tab != r->tab || rf->serial != r->serial || rf->changes != r->changes) rebuild(rf, r);
-    for (uint64_t s = 0; s < steps; ++s, ++r->step) run_step(rf, r);
+    for (uint64_t s = 0; s < steps; ++s, ++r->step)
+        if (run_step(rf, r)) break;
     rf->serial = r->serial, rf->changes = r->changes;
 }
 
@@ -402,41 +486,74 @@ static double site_rate_from_scratch(const rejection_free *rf, const replica *r,
     return rf->insdel_rate[code] + rf->swap_weight * sum8(p);
 }
 
-/* Every leaf against site_rate_from_scratch() (so the swap tables are checked too) and every
- * internal node against the sum of its children; a workspace that is not in step with r (it will
- * rebuild on the next run()) has nothing to check. */
+/* Every rate against site_rate_from_scratch() (so the swap tables are checked too), every band
+ * and member bit, count, chunk and super-chunk count, the occupancy and B against a recount; a
+ * workspace that is not in step with r (it will rebuild on the next run()) has nothing to check. */
 static int check(const void *workspace, const replica *r) {
     const rejection_free *rf = workspace;
     if (rf->tab != r->tab || rf->serial != r->serial || rf->changes != r->changes) return RIPEN_OK;
-    const rate_tree *t = &rf->tree;
+    int32_t members = 0;
     for (int32_t i = 0; i < rf->nsites; ++i) {
         const double rate = site_rate_from_scratch(rf, r, i);
-        if (rate != t->node[0][i])
+        if (rate != rf->rate[i])
             return ripen_fail(RIPEN_EINVAL,
                               "rejection-free: site %d has rate %.17g, recomputed %.17g", i,
-                              t->node[0][i], rate);
+                              rf->rate[i], rate);
+        const int b = band_of(rate);
+        if (b != rf->band[i])
+            return ripen_fail(RIPEN_EINVAL, "rejection-free: site %d is in band %d, not %d", i,
+                              rf->band[i], b);
+        if (b && !(rf->bits[(int64_t)b * rf->nwords + i / 64] >> (i % 64) & 1))
+            return ripen_fail(RIPEN_EINVAL, "rejection-free: site %d missing from band %d", i, b);
+        members += b > 0;
     }
-    for (int l = 0; l < t->levels; ++l) {
-        const int32_t padded = (t->count[l] + FANOUT - 1) / FANOUT * FANOUT;
-        for (int32_t j = l == 0 ? rf->nsites : t->count[l]; j < padded; ++j)
-            if (t->node[l][j] != 0.0)
-                return ripen_fail(RIPEN_EINVAL, "rejection-free: padding node %d of level %d is %g",
-                                  j, l, t->node[l][j]);
-        if (l == 0) continue;
-        for (int32_t j = 0; j < t->count[l]; ++j)
-            if (t->node[l][j] != sum8(t->node[l - 1] + FANOUT * j))
+    bound_sum total = 0;
+    int32_t counted = 0;
+    for (int b = 1; b < BANDS; ++b) {
+        const uint64_t *word = rf->bits + (int64_t)b * rf->nwords;
+        int32_t in_band = 0;
+        for (int32_t c = 0; c < rf->nchunks; ++c) {
+            int32_t in_chunk = 0;
+            for (int32_t w = c * CHUNK_WORDS; w < (c + 1) * CHUNK_WORDS && w < rf->nwords; ++w)
+                in_chunk += __builtin_popcountll(word[w]);
+            if (in_chunk != rf->chunk_count[(int64_t)b * rf->nchunks + c])
                 return ripen_fail(RIPEN_EINVAL,
-                                  "rejection-free: node %d of level %d is %.17g, its children "
-                                  "sum to %.17g",
-                                  j, l, t->node[l][j], sum8(t->node[l - 1] + FANOUT * j));
+                                  "rejection-free: band %d chunk %d counts %d, holds %d", b, c,
+                                  rf->chunk_count[(int64_t)b * rf->nchunks + c], in_chunk);
+            in_band += in_chunk;
+        }
+        for (int32_t s = 0; s < rf->nsupers; ++s) {
+            int32_t in_super = 0;
+            for (int32_t c = s * SUPER_CHUNKS; c < (s + 1) * SUPER_CHUNKS && c < rf->nchunks; ++c)
+                in_super += rf->chunk_count[(int64_t)b * rf->nchunks + c];
+            if ((uint32_t)in_super != rf->super_count[(int64_t)b * rf->nsupers + s])
+                return ripen_fail(RIPEN_EINVAL, "rejection-free: band %d super-chunk %d is wrong",
+                                  b, s);
+        }
+        const int occupied = rf->occupied[b / 64] >> (b % 64) & 1;
+        if (in_band != rf->count[b] || occupied != (in_band > 0))
+            return ripen_fail(RIPEN_EINVAL, "rejection-free: band %d counts %d, holds %d", b,
+                              rf->count[b], in_band);
+        counted += in_band;
+        if (rf->units[b] != band_bound_units(band_bound(b)))
+            return ripen_fail(RIPEN_EINVAL, "rejection-free: the bound of band %d is wrong", b);
+        total += (bound_sum)in_band * rf->units[b];
     }
+    if (counted != members)
+        return ripen_fail(RIPEN_EINVAL, "rejection-free: bands hold %d sites, %d have a rate",
+                          counted, members);
+    if (total != rf->total)
+        return ripen_fail(RIPEN_EINVAL,
+                          "rejection-free: the sum of the bounds is %.17g, kept %.17g",
+                          ldexp((double)total, BOUND_UNIT_EXP), total_rate_bound(rf));
     return RIPEN_OK;
 }
 
 static void destroy(void *workspace) {
     rejection_free *rf = workspace;
     if (!rf) return;
-    tree_free(&rf->tree);
+    free(rf->rate), free(rf->band), free(rf->bits), free(rf->chunk_count);
+    free(rf->super_count), free(rf->stamp);
     for (int m = 0; m < MULTIPLICITIES; ++m) free(rf->swap_by_partner[m]);
     free(rf);
 }
@@ -444,16 +561,31 @@ static void destroy(void *workspace) {
 static int create(void **workspace, const lattice *lat, const model_tables *tab) {
     rejection_free *rf = calloc(1, sizeof *rf);
     if (!rf) return ripen_fail(RIPEN_ENOMEM, "out of memory for rejection-free workspace");
+    const size_t n = (size_t)lat->nsites;
     rf->nsites = lat->nsites;
-    int failed = tree_init(&rf->tree, lat->nsites) != RIPEN_OK;
+    rf->nwords = (lat->nsites + 63) / 64;
+    rf->nchunks = (rf->nwords + CHUNK_WORDS - 1) / CHUNK_WORDS;
+    rf->nsupers = (rf->nchunks + SUPER_CHUNKS - 1) / SUPER_CHUNKS;
+    /* Bitsets of every band: untouched bands stay untouched pages of the calloc. */
+    int failed =
+        !(rf->rate = calloc(n, sizeof *rf->rate)) || !(rf->band = calloc(n, 1)) ||
+        !(rf->stamp = calloc(n, sizeof *rf->stamp)) ||
+        !(rf->bits = calloc((size_t)BANDS * (size_t)rf->nwords, sizeof *rf->bits)) ||
+        !(rf->chunk_count = calloc((size_t)BANDS * (size_t)rf->nchunks, sizeof *rf->chunk_count)) ||
+        !(rf->super_count = calloc((size_t)BANDS * (size_t)rf->nsupers, sizeof *rf->super_count));
     /* All three, so that run() with other tables never allocates; only the multiplicities the
      * lattice has are ever filled and touched. */
     for (int m = 0; m < MULTIPLICITIES; ++m)
         failed |= !(rf->swap_by_partner[m] = malloc(sizeof(double) * SITE_CODES * SITE_CODES));
     if (failed) {
         destroy(rf);
-        return ripen_fail(RIPEN_ENOMEM, "out of memory for the rejection-free tree of %d sites",
+        return ripen_fail(RIPEN_ENOMEM, "out of memory for the rejection-free bands of %d sites",
                           lat->nsites);
+    }
+    choose_select(rf);
+    for (int b = 1; b < BANDS; ++b) {
+        rf->bound[b] = band_bound(b);
+        rf->units[b] = band_bound_units(rf->bound[b]);
     }
     build_rate_tables(rf, tab);
     rf->serial = 0; /* no replica has serial 0: the first run() rebuilds */

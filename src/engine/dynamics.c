@@ -28,6 +28,13 @@ int dynamics_open(dynamics *d, const dynamics_kind *kind, const lattice *lat,
     return kind->create ? kind->create(&d->workspace, lat, tab) : RIPEN_OK;
 }
 
+int dynamics_set_threads(dynamics *d, int threads) {
+    if (threads < 1 || threads > DYNAMICS_MAX_THREADS)
+        return ripen_fail(RIPEN_EINVAL, "threads = %d: must be an integer in [1, %d]", threads,
+                          DYNAMICS_MAX_THREADS);
+    return d->kind->set_threads ? d->kind->set_threads(d->workspace, threads) : RIPEN_OK;
+}
+
 void dynamics_close(dynamics *d) {
     if (d->kind && d->kind->destroy) d->kind->destroy(d->workspace);
     d->workspace = NULL;

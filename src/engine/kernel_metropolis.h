@@ -30,18 +30,45 @@
 
 enum { METROPOLIS_SLOTS = 8 }; /* proposal slots: w1's top 3 bits */
 
+typedef struct metropolis_fast metropolis_fast;
+
+/* The filter over up to 64 sites of one colour class at once: bit j of the result is 1 iff
+ * sites[j] is a candidate (metropolis_candidate) given its current code and the words w1, w3 of
+ * block j of `b`. Only for sites whose codes no earlier attempt of the batch can change. */
+typedef uint64_t (*metropolis_mask_fn)(const metropolis_fast *m, uint32_t swap_threshold,
+                                       const uint8_t *site, const int32_t *sites,
+                                       const philox_batch *b, int count);
+
 typedef struct {
+    const char *name;        /* "avx512", "avx2", "portable" */
+    metropolis_mask_fn mask; /* the filter */
+    int (*supported)(void);  /* 1 if this CPU can run it */
+} metropolis_mask_impl;
+
+/* Every implementation compiled in, fastest first; the last one (portable C) runs anywhere. */
+extern const metropolis_mask_impl metropolis_mask_impls[];
+extern const int metropolis_mask_impl_count;
+
+/* The one named by RIPEN_FILTER ("avx512", "avx2", "portable") if this CPU runs it, else the
+ * fastest it runs. */
+const metropolis_mask_impl *metropolis_mask_choose(void);
+
+struct metropolis_fast {
     const model_tables *tab;                            /* the tables the filter was built from */
     uint32_t filter[SITE_CODES * METROPOLIS_SLOTS * 2]; /* see above; metropolis_filter_index */
     philox_batch_fn fill;                               /* batched Philox chosen at create */
+    philox_batch_fn fill13;                             /* its words-1-and-3 version */
     const char *isa;                                    /* its name, for reports */
-} metropolis_fast;
+    metropolis_mask_fn mask;                            /* vector filter chosen at create */
+    const char *mask_isa;                               /* its name */
+};
 
 static inline unsigned metropolis_filter_index(uint8_t code, unsigned slot, unsigned swap) {
     return (code * METROPOLIS_SLOTS + slot) * 2 + swap;
 }
 
-/* Builds the filter for `tab` and picks the Philox implementation (philox_batch_choose). */
+/* Builds the filter for `tab` and picks the Philox implementation (philox_batch_choose) and the
+ * vector filter (the best this CPU runs; RIPEN_FILTER=avx2 or portable chooses another). */
 void metropolis_fast_init(metropolis_fast *m, const model_tables *tab);
 
 /* Rebuilds the filter if `tab` is not the one it was built from (a workspace reused with other

@@ -17,7 +17,7 @@ int replica_init(replica *r, const lattice *lat, const model_tables *tab, uint64
                    .core_min = 0,
                    .core_max = INT64_MAX,
                    .serial = atomic_fetch_add(&replica_serials, 1) + 1};
-    r->site = calloc((size_t)lat->nsites, 1);
+    r->site = calloc((size_t)lat->nsites + REPLICA_SITE_PADDING, 1);
     r->column_core = calloc((size_t)lat->ncolumns, sizeof *r->column_core);
     r->column_shell = calloc((size_t)lat->ncolumns, sizeof *r->column_shell);
     if (!r->site || !r->column_core || !r->column_shell) {
@@ -101,6 +101,7 @@ int replica_load_states(replica *r, const uint8_t *states) {
             return ripen_fail(RIPEN_EINVAL, "site %d holds %d: states are 0, 1 or 2", i, states[i]);
     compute_codes(r->lat, r->tab->bond_directions, states, r->site);
     r->changes++;
+    r->stopped = 0;
     r->counts = replica_count_states(r->lat, r->tab->bond_directions, states);
     count_columns(r->lat, states, r->column_core, r->column_shell, &r->area_core, &r->area_shell);
     return RIPEN_OK;
