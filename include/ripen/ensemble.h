@@ -6,11 +6,14 @@
 
 #include <stdint.h>
 
+#include "ripen/lambda.h"
 #include "ripen/observe.h"
 #include "ripen/task.h"
 #include "ripen/task_kind.h"
 
 extern const task_kind task_kind_ensembles;
+
+enum { ENSEMBLE_MAX_PASSAGE = 32 };
 
 typedef struct {
     int replicas;                 /* number of independent replicas */
@@ -20,18 +23,26 @@ typedef struct {
     int snapshot_replicas;        /* snapshots are kept for replicas 0 .. this - 1 */
     int stop_at_doubling;         /* 1: a replica stops when the criterion doubles */
     doubling_criterion criterion; /* which size defines tau (default: largest cluster) */
+    /* Exact first-passage times (forward flux sampling's brute-force side): the first moment
+     * the order parameter reaches each level, checked after every accepted move. */
+    lambda_kind passage_measure;                  /* what the levels measure */
+    int npassage;                                 /* levels (0: none recorded) */
+    int64_t passage_levels[ENSEMBLE_MAX_PASSAGE]; /* increasing, relative to the start */
+    int stop_at_passage;                          /* 1: a replica stops at the last level */
 } ensemble_spec;
 
 /* One replica's result (task_record.data). The series grow as they are sampled. */
 typedef struct {
-    int64_t initial[DOUBLING_CRITERIA]; /* cluster, A_core, N_core at step 0 */
-    int64_t tau[DOUBLING_CRITERIA];     /* first step at 2x initial; -1 = censored */
-    int64_t nsamples, capacity;         /* samples taken (steps 0, dt, 2 dt, ...), room for */
-    int32_t *n_core, *n_shell;          /* sites, per sample */
-    int32_t *a_core, *a_shell;          /* projected areas (columns), per sample */
-    int32_t *cluster;                   /* largest core cluster (sites), per sample */
-    double *energy;                     /* kT, per sample */
-    int keeps_snapshots;                /* this replica's lattice snapshots are kept */
+    int64_t initial[DOUBLING_CRITERIA];   /* cluster, A_core, N_core at step 0 */
+    int64_t tau[DOUBLING_CRITERIA];       /* first step at 2x initial; -1 = censored */
+    int64_t nsamples, capacity;           /* samples taken (steps 0, dt, 2 dt, ...), room for */
+    int32_t *n_core, *n_shell;            /* sites, per sample */
+    int32_t *a_core, *a_shell;            /* projected areas (columns), per sample */
+    int32_t *cluster;                     /* largest core cluster (sites), per sample */
+    double *energy;                       /* kT, per sample */
+    int keeps_snapshots;                  /* this replica's lattice snapshots are kept */
+    double passage[ENSEMBLE_MAX_PASSAGE]; /* MC steps (fractional: the attempt within the step)
+                                             to reach each passage level; -1 = not reached */
     int64_t nsnapshots, snapshot_capacity;
     uint8_t *snapshots;  /* nsnapshots x nsites states */
     uint64_t sampled_at; /* replica.changes at the last sample (not stored) */

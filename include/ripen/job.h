@@ -42,6 +42,11 @@ typedef struct {
     int64_t first_task; /* the set's tasks are first_task .. first_task + ntasks - 1 */
     int64_t ntasks;
     int nstages; /* 1, or the stages of a staged kind (task_kind.h) */
+    /* Random streams beyond the tasks' own (a stream keys a replica's numbers, replica.h): a kind
+     * whose task runs many trajectories (forward flux sampling's trial shots) asks for `nstreams`
+     * in prepare(); they are numbered from first_stream, after every task id, so no two
+     * trajectories of a job share one. */
+    int64_t nstreams, first_stream;
 } task_set;
 
 typedef struct {

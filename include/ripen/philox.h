@@ -45,6 +45,8 @@ enum philox_purpose {
     PURPOSE_CLASS_ORDER = 2,    /* checkerboard: order of the colour classes in one step */
     PURPOSE_REJECTION_FREE = 3, /* rejection-free dynamics: event choice and waiting times */
     PURPOSE_WINDOW = 4,         /* umbrella windows: bias moves */
+    PURPOSE_FFS_PICK = 5,       /* forward flux sampling: a shot's starting configuration */
+    PURPOSE_FFS_BOOTSTRAP = 6,  /* forward flux sampling: walker resamples of the rate */
     PURPOSE_TEST = 255          /* tests only */
 };
 

@@ -504,6 +504,16 @@ static int build_tasks(job *j) {
             set->kind->task(set, m, &t->stage, &t->cost);
         }
     }
+    int64_t stream = j->ntasks;
+    for (int s = 0; s < j->nsets; ++s) {
+        j->sets[s].first_stream = stream;
+        stream += j->sets[s].nstreams;
+    }
+    if (stream > (int64_t)UINT32_MAX)
+        return ripen_fail(RIPEN_EINVAL,
+                          "job: %lld random streams (tasks and trial shots): at most %lld; ask "
+                          "for fewer trials or tasks",
+                          (long long)stream, (long long)UINT32_MAX);
     return RIPEN_OK;
 }
 

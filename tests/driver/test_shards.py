@@ -10,7 +10,7 @@ import h5py
 import ripentest as rt
 
 directory = rt.workdir("shards")
-job = rt.write_job(directory, "job.json", rt.quick_job(replicas=3, relay=True))
+job = rt.write_job(directory, "job.json", rt.quick_job(replicas=3, relay=True, ffs=True))
 single = os.path.join(directory, "single.h5")
 rt.run(["run", job, "--out", single, "--quiet", "--bootstrap", "20"], ranks=2, cwd=directory)
 
@@ -23,10 +23,13 @@ rt.run(["run", job, "--quiet"], ranks=2, cwd=directory,
 rt.run(["run", job, "--shard", "2/3", "--quiet"], ranks=1, cwd=directory)
 shards = [os.path.join(directory, f"job.shard-{i}-of-3.h5") for i in range(3)]
 with h5py.File(single, "r") as f:
-    relay_first = int(f["relay/relay"].attrs["first_task"])
-    relay_kind = f["tasks/kind"][relay_first]
-    shard_key = [relay_first if kind == relay_kind else t
-                 for t, kind in enumerate(f["tasks/kind"][()])]
+    # staged sets (relay, ffs) go whole to the shard of their first task
+    firsts = {}
+    for group in ("relay/relay", "ffs/ffs"):
+        first = int(f[group].attrs["first_task"])
+        firsts[(int(f["tasks/kind"][first]), int(f["tasks/group"][first]))] = first
+    shard_key = [firsts.get((int(k), int(g)), t) for t, (k, g) in
+                 enumerate(zip(f["tasks/kind"][()], f["tasks/group"][()]))]
 for i, path in enumerate(shards):
     rt.check(os.path.exists(path), f"shard {i} missing: {path}")
     with h5py.File(path, "r") as f:

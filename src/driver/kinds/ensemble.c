@@ -22,8 +22,52 @@ static const char *const keys[] = {"name",
                                    "snapshot_replicas",
                                    "stop_at_doubling",
                                    "doubling_criterion",
+                                   "passage",
                                    ENTRY_SYSTEM_KEYS,
                                    NULL};
+
+static const char *const passage_keys[] = {"order_parameter", "levels", "stop", NULL};
+
+/* "passage": {"order_parameter": "cluster", "levels": [4, 8, 12], "stop": true} */
+static int parse_passage(const cJSON *obj, const char *path, ensemble_spec *e) {
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(obj, "passage");
+    if (!p) return RIPEN_OK;
+    char where[1100];
+    json_path_join(where, sizeof where, path, "passage");
+    char measure[32] = "cluster";
+    int status;
+    if ((status = json_require_object(p, where)) ||
+        (status = json_check_keys(p, where, passage_keys)) ||
+        (status = json_get_string(p, "order_parameter", where, measure, sizeof measure)) ||
+        (status = json_get_bool(p, "stop", where, &e->stop_at_passage)))
+        return status;
+    const int kind = model_lookup_name(lambda_kind_names, LAMBDA_KINDS, measure);
+    if (kind < 0)
+        return ripen_fail(RIPEN_EINVAL, "%s.order_parameter = \"%s\": must be \"cluster\" or \"q\"",
+                          where, measure);
+    e->passage_measure = (lambda_kind)kind;
+    const cJSON *levels = cJSON_GetObjectItemCaseSensitive(p, "levels");
+    char passage[1100];
+    snprintf(passage, sizeof passage, "%s", where);
+    json_path_join(where, sizeof where, passage, "levels");
+    const int n = cJSON_IsArray(levels) ? cJSON_GetArraySize(levels) : -1;
+    if (n < 1 || n > ENSEMBLE_MAX_PASSAGE)
+        return ripen_fail(RIPEN_EINVAL, "%s: must be a list of 1 to %d levels (sites)", where,
+                          ENSEMBLE_MAX_PASSAGE);
+    for (int k = 0; k < n; ++k) {
+        const cJSON *v = cJSON_GetArrayItem(levels, k);
+        const double x = cJSON_IsNumber(v) ? v->valuedouble : 0;
+        if (!cJSON_IsNumber(v) || x != (double)(int64_t)x || x < 1 || x > LATTICE_MAX_SITES)
+            return ripen_fail(RIPEN_EINVAL, "%s[%d]: must be an integer in [1, %d] (sites grown)",
+                              where, k, LATTICE_MAX_SITES);
+        e->passage_levels[k] = (int64_t)x;
+        if (k > 0 && e->passage_levels[k] <= e->passage_levels[k - 1])
+            return ripen_fail(RIPEN_EINVAL, "%s: must increase (%lld after %lld)", where,
+                              (long long)e->passage_levels[k], (long long)e->passage_levels[k - 1]);
+    }
+    e->npassage = n;
+    return RIPEN_OK;
+}
 
 int64_t ensemble_series_length(const ensemble_spec *e) {
     return (int64_t)(e->max_steps / e->sample_interval) + 1;
@@ -60,6 +104,7 @@ static int parse(const cJSON *obj, const char *path, task_set *set) {
                                &snapshot_replicas)) ||
         (status = json_get_bool(obj, "stop_at_doubling", path, &e->stop_at_doubling)) ||
         (status = json_get_string(obj, "doubling_criterion", path, criterion, sizeof criterion)) ||
+        (status = parse_passage(obj, path, e)) ||
         (status = job_entry_system(obj, path, &set->system)))
         return status;
     e->replicas = (int)replicas;
@@ -153,6 +198,7 @@ static int record_init(const task_set *set, int64_t member, task_record *r) {
     replica_result *x = calloc(1, sizeof *x);
     if (!(r->data = x)) return RIPEN_ENOMEM;
     for (int c = 0; c < DOUBLING_CRITERIA; ++c) x->tau[c] = -1;
+    for (int k = 0; k < ENSEMBLE_MAX_PASSAGE; ++k) x->passage[k] = -1;
     x->keeps_snapshots = member < e->snapshot_replicas && e->snapshot_interval;
     const int64_t first = ensemble_series_length(e) < 1024 ? ensemble_series_length(e) : 1024;
     return reserve_samples(x, first);
@@ -164,6 +210,7 @@ static void code(codec *c, const task_set *set, int64_t member, task_record *r) 
     replica_result *x = r->data;
     codec_scalar(c, x->initial, sizeof x->initial);
     codec_scalar(c, x->tau, sizeof x->tau);
+    codec_scalar(c, x->passage, sizeof x->passage);
     codec_scalar(c, &x->nsamples, sizeof x->nsamples);
     if (!c->writing && !c->status && x->nsamples >= 0 && x->nsamples <= ensemble_series_length(e) &&
         reserve_samples(x, x->nsamples))
@@ -218,6 +265,39 @@ static int take_snapshot(replica_result *x, const ensemble_spec *e, const task_s
     return RIPEN_OK;
 }
 
+/* The first passages of a replica: a watch on its accepted moves. */
+typedef struct {
+    const ensemble_spec *e;
+    replica_result *x;
+    lambda_tracker lambda;
+    int reached; /* levels reached so far */
+} passage_watch;
+
+static int on_move(void *context, const replica *r, uint64_t attempt) {
+    passage_watch *w = context;
+    if (w->reached == w->e->npassage) return 0;
+    const int64_t value = lambda_measure(&w->lambda, r);
+    const double now = (double)r->step + (double)(attempt + 1) / (double)r->lat->nsites;
+    for (; w->reached < w->e->npassage && value >= w->e->passage_levels[w->reached]; ++w->reached)
+        w->x->passage[w->reached] = now;
+    return w->e->stop_at_passage && w->reached == w->e->npassage;
+}
+
+static int passage_start(passage_watch *w, const ensemble_spec *e, task_record *r, task_sim *s) {
+    replica_result *x = r->data;
+    *w = (passage_watch){.e = e, .x = x};
+    if (e->npassage == 0) return RIPEN_OK;
+    const int64_t origin =
+        e->passage_measure == LAMBDA_Q ? r->core_initial : x->initial[DOUBLING_CLUSTER];
+    const int status = lambda_init_origin(&w->lambda, e->passage_measure, &s->rep, origin);
+    while (w->reached < e->npassage && x->passage[w->reached] >= 0) w->reached++;
+    return status;
+}
+
+static int passage_done(const passage_watch *w) {
+    return w->e->npassage > 0 && w->e->stop_at_passage && w->reached == w->e->npassage;
+}
+
 static int run_replica(const ensemble_spec *e, task_record *r, task_sim *s, task_runtime *rt,
                        int fresh) {
     replica_result *x = r->data;
@@ -232,16 +312,23 @@ static int run_replica(const ensemble_spec *e, task_record *r, task_sim *s, task
         memcpy(tracker.initial, x->initial, sizeof x->initial);
         memcpy(tracker.tau, x->tau, sizeof x->tau);
     }
-    while (!status && s->rep.step < e->max_steps &&
+    passage_watch watch;
+    if (!status) status = passage_start(&watch, e, r, s);
+    const replica_watch hook = {.on_move = on_move, .context = &watch};
+    if (e->npassage) s->rep.watch = &hook;
+    while (!status && s->rep.step < e->max_steps && !passage_done(&watch) &&
            !(e->stop_at_doubling && doubling_done(&tracker, e->criterion))) {
         dynamics_run(&s->dyn, &s->rep, 1);
         doubling_update(&tracker, &s->rep);
         memcpy(x->tau, tracker.tau, sizeof x->tau);
+        if (s->rep.stopped) break; /* the last passage level, mid-step: the replica is done */
         if (s->rep.step % e->sample_interval == 0) status = take_sample(x, e, s);
         if (!status && x->keeps_snapshots && s->rep.step % e->snapshot_interval == 0)
             status = take_snapshot(x, e, s, r->nsites);
         if (!status) status = task_between_steps(rt, s, r);
     }
+    s->rep.watch = NULL;
+    if (e->npassage) lambda_free(&watch.lambda);
     doubling_free(&tracker);
     return status;
 }
@@ -297,6 +384,8 @@ enum {
     E_SNAPSHOTS,
     E_SNAPSHOT_STEP,
     E_SNAPSHOT_COUNT,
+    E_PASSAGE_LEVEL,
+    E_PASSAGE_TIME,
     E_COUNT
 };
 
@@ -318,6 +407,10 @@ static int write_attributes(hid_t g, const task_set *set) {
     if (!status)
         status = h5_attr_string(g, "doubling_criterion", doubling_criterion_names[e->criterion]);
     if (!status) status = h5_attr_int(g, "first_task", set->first_task);
+    if (!status)
+        status =
+            h5_attr_string(g, "passage_order_parameter", lambda_kind_names[e->passage_measure]);
+    if (!status) status = h5_attr_int(g, "stop_at_passage", e->stop_at_passage);
     return status;
 }
 
@@ -328,8 +421,8 @@ static void data_extent(const task_set *set, int64_t member, const task_record *
     extent[0] = x->nsamples, extent[1] = x->nsnapshots;
 }
 
-/* Per replica: scalars [R] and the initial sizes [R, 3]. */
-static void create_replica_datasets(hid_t g, hsize_t r, hid_t *d) {
+/* Per replica: scalars [R], the initial sizes [R, 3] and the passage times [R, L]. */
+static void create_replica_datasets(hid_t g, hsize_t r, int passage_levels, hid_t *d) {
     static const struct {
         int index;
         const char *name, *units, *description;
@@ -364,6 +457,15 @@ static void create_replica_datasets(hid_t g, hsize_t r, hid_t *d) {
                               .fill = &fill_zero,
                               .description = "1 if the replica did not double within steps_run "
                                              "(right-censored there)"});
+    d[E_PASSAGE_TIME] = h5_dataset(
+        g, &(h5_dataset_info){.name = "passage_time",
+                              .type = H5_F64,
+                              .rank = 2,
+                              .dims = {r, (hsize_t)passage_levels},
+                              .fill = &fill_nan,
+                              .units = "MC steps",
+                              .description = "first moment the order parameter reached each "
+                                             "passage level, to the attempt (-1: not reached)"});
     d[E_INITIAL] = h5_dataset(
         g, &(h5_dataset_info){.name = "initial_size",
                               .type = H5_I64,
@@ -433,6 +535,13 @@ static void create_series_datasets(hid_t g, const task_set *set, hsize_t r, cons
                               .dims = {t},
                               .units = "MC steps",
                               .description = "the step of each snapshot: k * snapshot_interval"});
+    d[E_PASSAGE_LEVEL] = h5_dataset(
+        g, &(h5_dataset_info){.name = "passage_level",
+                              .type = H5_I64,
+                              .rank = 1,
+                              .dims = {(hsize_t)e->npassage},
+                              .units = "sites (the order parameter grown from the start)",
+                              .description = "the levels whose first passage is recorded"});
     d[E_SNAPSHOT_COUNT] = h5_dataset(
         g, &(h5_dataset_info){.name = "snapshot_count",
                               .type = H5_I64,
@@ -452,7 +561,7 @@ static int h5_create(hid_t g, const job *j, const task_set *set, const int64_t e
     const int status = write_attributes(g, set);
     if (status) return status;
     const hsize_t r = (hsize_t)ensemble_of(set)->replicas;
-    create_replica_datasets(g, r, h->d);
+    create_replica_datasets(g, r, ensemble_of(set)->npassage, h->d);
     create_series_datasets(g, set, r, h, h->d);
     for (int k = 0; k < E_COUNT; ++k)
         if (h->d[k] < 0)
@@ -470,6 +579,9 @@ static int h5_write_set(void *handles_, const job *j, const task_set *set) {
     const hsize_t start[1] = {0}, ns[1] = {(hsize_t)s}, nt[1] = {(hsize_t)t};
     for (int64_t k = 0; k < s; ++k) steps[k] = k * (int64_t)e->sample_interval;
     int status = h5_write_block(h->d[E_SERIES_STEP], H5_I64, 1, start, ns, steps);
+    const hsize_t nl[1] = {(hsize_t)e->npassage};
+    if (!status)
+        status = h5_write_block(h->d[E_PASSAGE_LEVEL], H5_I64, 1, start, nl, e->passage_levels);
     for (int64_t k = 0; k < t; ++k) steps[k] = k * (int64_t)e->snapshot_interval;
     if (!status) status = h5_write_block(h->d[E_SNAPSHOT_STEP], H5_I64, 1, start, nt, steps);
     free(steps);
@@ -496,6 +608,8 @@ static int write_scalars(const hid_t *d, const ensemble_spec *e, int64_t member,
     if (!status) status = h5_write_block(d[E_INITIAL], H5_I64, 2, start2, three, x->initial);
     if (!status && x->keeps_snapshots)
         status = h5_write_block(d[E_SNAPSHOT_COUNT], H5_I64, 1, row, one, &x->nsnapshots);
+    const hsize_t levels[2] = {1, (hsize_t)e->npassage};
+    if (!status) status = h5_write_block(d[E_PASSAGE_TIME], H5_F64, 2, start2, levels, x->passage);
     return status;
 }
 
@@ -584,6 +698,8 @@ static int h5_load_task(hid_t g, const task_set *set, int64_t member, task_recor
     for (int k = 0; k < 5 && !status; ++k)
         status = h5_read_from(g, names[k], H5_I32, 2, start2, n, data[k]);
     if (!status) status = h5_read_from(g, "energy", H5_F64, 2, start2, n, x->energy);
+    const hsize_t levels[2] = {1, (hsize_t)e->npassage};
+    if (!status) status = h5_read_from(g, "passage_time", H5_F64, 2, start2, levels, x->passage);
     if (!status && x->keeps_snapshots) {
         status = h5_read_from(g, "snapshot_count", H5_I64, 1, row, one, &x->nsnapshots);
         if (!status && (x->nsnapshots < 0 || x->nsnapshots > ensemble_snapshot_count(e)))

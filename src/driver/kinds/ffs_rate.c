@@ -1,0 +1,366 @@
+/* Forward flux sampling's rate (ffs.h): k = Φ_0 Π P_i with two errors, Allen, Frenkel and ten
+ * Wolde's propagation (J. Chem. Phys. 124, 194111 (2006)) and a bootstrap over the stage-0
+ * walkers (each with every shot descending from its crossings, so that the shared ancestry of
+ * shots is resampled with it); the diagnostics; a few complete transition paths. */
+#include "ffs_internal.h"
+
+#include "ripen/error.h"
+#include "ripen/philox.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LN2 0.69314718055994530942 /* an exponential wait's median is ln 2 / k */
+
+/* Every record of the set, loaded once. */
+typedef struct {
+    task_record *records;
+    int64_t count, first;
+} set_records;
+
+static void records_free(set_records *s) {
+    for (int64_t k = 0; s->records && k < s->count; ++k) task_record_free(&s->records[k]);
+    free(s->records);
+}
+
+static int records_load(const job *j, const task_set *set, task_loader load, void *context,
+                        set_records *s) {
+    *s = (set_records){.count = set->ntasks, .first = set->first_task};
+    s->records = calloc((size_t)s->count, sizeof *s->records);
+    if (!s->records) return ripen_fail(RIPEN_ENOMEM, "out of memory for the ffs records");
+    int status = RIPEN_OK;
+    for (int64_t k = 0; k < s->count && !status; ++k) {
+        status = task_record_init(&s->records[k], j, set->first_task + k);
+        if (!status) status = load(context, set->first_task + k, &s->records[k]);
+    }
+    return status;
+}
+
+static const ffs_result *result_of(const set_records *s, int64_t id) {
+    return s->records[id - s->first].data;
+}
+
+/* ---- the estimate, for given walker weights (1 each, or a bootstrap's multiplicities) ---- */
+
+typedef struct {
+    double crossings, time;
+    double trials[FFS_MAX_INTERFACES], successes[FFS_MAX_INTERFACES];
+} tallies;
+
+static void tally(const task_set *set, const set_records *s, const double *weight, tallies *t) {
+    const ffs_spec *f = ffs_of(set);
+    memset(t, 0, sizeof *t);
+    for (int w = 0; w < f->walkers; ++w) {
+        const ffs_result *x = s->records[w].data;
+        t->crossings += weight[w] * (double)x->crossings;
+        t->time += weight[w] * x->time;
+    }
+    for (int64_t k = f->walkers; k < s->count; ++k) {
+        const ffs_result *x = s->records[k].data;
+        for (int64_t n = 0; n < x->nshots; ++n) {
+            const double m = weight[x->shot_root[n] - s->first];
+            t->trials[x->stage - 1] += m;
+            t->successes[x->stage - 1] += m * (x->shot_outcome[n] == FFS_SUCCESS);
+        }
+    }
+}
+
+/* k from tallies; NAN where an interface has no trial. */
+static double rate_of(const tallies *t, int n) {
+    if (!(t->time > 0)) return NAN;
+    double k = t->crossings / t->time;
+    for (int i = 0; i < n; ++i) {
+        if (!(t->trials[i] > 0)) return NAN;
+        k *= t->successes[i] / t->trials[i];
+    }
+    return k;
+}
+
+static int by_value(const void *a, const void *b) {
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The 2.5% and 97.5% points of the bootstrap rates (resamples whose rate is undefined count as
+ * k = 0: an interface none of the resampled walkers' shots reached). */
+static void bootstrap(const job *j, const task_set *set, const set_records *s, int resamples,
+                      ffs_rate *out) {
+    const ffs_spec *f = ffs_of(set);
+    double *weight = calloc((size_t)s->count, sizeof *weight);
+    double *rates = malloc(sizeof *rates * (size_t)(resamples > 0 ? resamples : 1));
+    if (!weight || !rates || resamples < 2) {
+        free(weight), free(rates);
+        out->rate_lower = out->rate_upper = NAN;
+        return;
+    }
+    philox_stream p;
+    for (int b = 0; b < resamples; ++b) {
+        memset(weight, 0, sizeof *weight * (size_t)s->count);
+        philox_stream_init(&p, philox_key_from_seed(j->seed), (uint64_t)b,
+                           (uint32_t)set->first_task, PURPOSE_FFS_BOOTSTRAP);
+        for (int w = 0; w < f->walkers; ++w)
+            weight[philox_uniform_below(philox_stream_next(&p), (uint32_t)f->walkers, &p)] += 1;
+        tallies t;
+        tally(set, s, weight, &t);
+        const double k = rate_of(&t, f->ninterfaces);
+        rates[b] = isfinite(k) ? k : 0.0;
+    }
+    qsort(rates, (size_t)resamples, sizeof *rates, by_value);
+    out->rate_lower = rates[(int)floor(0.025 * (resamples - 1))];
+    out->rate_upper = rates[(int)ceil(0.975 * (resamples - 1))];
+    free(weight), free(rates);
+}
+
+/* ---- diagnostics ---- */
+
+static void warn(ffs_rate *out, const char *format, ...) __attribute__((format(printf, 2, 3)));
+static void warn(ffs_rate *out, const char *format, ...) {
+    const size_t used = strlen(out->warnings);
+    if (used + 2 >= sizeof out->warnings) return;
+    if (used) out->warnings[used] = ';', out->warnings[used + 1] = ' ', out->warnings[used + 2] = 0;
+    va_list args;
+    va_start(args, format);
+    vsnprintf(out->warnings + strlen(out->warnings), sizeof out->warnings - strlen(out->warnings),
+              format, args);
+    va_end(args);
+}
+
+typedef struct {
+    int64_t task, index, success;
+} shot_key;
+
+static int by_source(const void *a, const void *b) {
+    const shot_key *x = a, *y = b;
+    if (x->task != y->task) return (x->task > y->task) - (x->task < y->task);
+    return (x->index > y->index) - (x->index < y->index);
+}
+
+/* Over-dispersion of the successes by starting configuration: Pearson's chi-square of the
+ * per-configuration counts against one common P, as a z score (Wilson-Hilferty). Binomial
+ * spread gives z ~ N(0, 1); a large z says the outcome depends on something about the start
+ * that λ does not measure. */
+static double dispersion(const set_records *s, int stage, double p) {
+    if (!(p > 0 && p < 1)) return NAN;
+    /* group the stage's shots by source: sort (task, index) keys */
+    int64_t total = 0;
+    for (int64_t k = 0; k < s->count; ++k) {
+        const ffs_result *x = s->records[k].data;
+        if (x->stage == stage) total += x->nshots;
+    }
+    shot_key *shots = malloc(sizeof *shots * (size_t)(total ? total : 1));
+    if (!shots) return NAN;
+    int64_t m = 0;
+    for (int64_t k = 0; k < s->count; ++k) {
+        const ffs_result *x = s->records[k].data;
+        if (x->stage != stage) continue;
+        for (int64_t n = 0; n < x->nshots; ++n)
+            shots[m++] = (shot_key){x->shot_source_task[n], x->shot_source_index[n],
+                                    x->shot_outcome[n] == FFS_SUCCESS};
+    }
+    qsort(shots, (size_t)m, sizeof *shots, by_source);
+    double chi2 = 0;
+    int64_t groups = 0;
+    for (int64_t a = 0; a < m;) {
+        int64_t b = a, successes = 0;
+        for (; b < m && shots[b].task == shots[a].task && shots[b].index == shots[a].index; ++b)
+            successes += shots[b].success;
+        const double n = (double)(b - a), expected = n * p;
+        chi2 +=
+            ((double)successes - expected) * ((double)successes - expected) / (expected * (1 - p));
+        ++groups;
+        a = b;
+    }
+    free(shots);
+    const double df = (double)groups - 1;
+    if (df < 4) return NAN; /* too few starting configurations to tell */
+    const double c = 2.0 / (9.0 * df);
+    return (cbrt(chi2 / df) - (1 - c)) / sqrt(c);
+}
+
+/* ---- transition paths ---- */
+
+/* Up to `paths` successes at the target, each followed back through its parents to the walker's
+ * crossing of λ_0: the configurations at λ_0 .. λ_n. */
+static int trace_paths(const task_set *set, const set_records *s, ffs_rate *out) {
+    const ffs_spec *f = ffs_of(set);
+    const int n = f->ninterfaces;
+    const int64_t nsites = s->records[0].nsites;
+    out->nsites = nsites;
+    out->paths = malloc((size_t)(f->paths ? f->paths : 1) * (size_t)(n + 1) * (size_t)nsites);
+    out->path_lambda = malloc(sizeof(int64_t) * (size_t)(f->paths ? f->paths : 1) * (n + 1));
+    if (!out->paths || !out->path_lambda)
+        return ripen_fail(RIPEN_ENOMEM, "out of memory for paths");
+    const int64_t last = ffs_stage_first(set, n);
+    for (int64_t k = last - s->first; k < s->count && out->npaths < f->paths; ++k) {
+        const ffs_result *x = s->records[k].data;
+        for (int64_t c = 0; c < x->nconfigs && out->npaths < f->paths; ++c) {
+            int64_t task = s->first + k, index = c;
+            for (int i = n; i >= 0; --i) {
+                const ffs_result *y = result_of(s, task);
+                const size_t at = ((size_t)out->npaths * (size_t)(n + 1) + (size_t)i);
+                memcpy(out->paths + at * (size_t)nsites, y->configs + index * nsites,
+                       (size_t)nsites);
+                out->path_lambda[at] = y->config_lambda[index];
+                const int64_t parent = y->config_parent_task[index];
+                index = y->config_parent_index[index];
+                task = parent;
+                if (i > 0 && task < 0) return ripen_fail(RIPEN_EIO, "ffs: a broken path");
+            }
+            out->npaths++;
+        }
+    }
+    return RIPEN_OK;
+}
+
+/* ---- the analysis ---- */
+
+static void estimate(const task_set *set, const set_records *s, ffs_rate *out) {
+    const ffs_spec *f = ffs_of(set);
+    const int n = f->ninterfaces;
+    double *ones = malloc(sizeof *ones * (size_t)s->count);
+    if (!ones) return;
+    for (int64_t k = 0; k < s->count; ++k) ones[k] = 1.0;
+    tallies t;
+    tally(set, s, ones, &t);
+    free(ones);
+    out->n = n;
+    out->flux_crossings = (int64_t)t.crossings, out->flux_time = t.time;
+    out->flux = t.time > 0 ? t.crossings / t.time : NAN;
+    out->cumulative[0] = 1.0;
+    double relative = out->flux_crossings > 0 ? 1.0 / (double)out->flux_crossings : INFINITY;
+    for (int i = 0; i < n; ++i) {
+        out->trials[i] = (int64_t)t.trials[i], out->successes[i] = (int64_t)t.successes[i];
+        out->p[i] = t.trials[i] > 0 ? t.successes[i] / t.trials[i] : NAN;
+        out->p_sigma[i] = t.trials[i] > 0 ? sqrt(out->p[i] * (1 - out->p[i]) / t.trials[i]) : NAN;
+        out->cumulative[i + 1] = out->cumulative[i] * out->p[i];
+        relative += (1 - out->p[i]) / (out->p[i] * t.trials[i]);
+        out->dispersion_z[i] = dispersion(s, i + 1, out->p[i]);
+    }
+    out->rate = rate_of(&t, n);
+    out->determined = isfinite(out->rate) && out->rate > 0;
+    out->rate_sigma = out->determined ? out->rate * sqrt(relative) : NAN;
+}
+
+static void diagnose(const task_set *set, const set_records *s, ffs_rate *out) {
+    const ffs_spec *f = ffs_of(set);
+    int64_t resets = 0, short_walkers = 0;
+    for (int w = 0; w < f->walkers; ++w) {
+        const ffs_result *x = s->records[w].data;
+        resets += x->resets;
+        short_walkers += x->crossings < f->crossings / f->walkers;
+    }
+    for (int64_t k = f->walkers; k < s->count; ++k) {
+        const ffs_result *x = s->records[k].data;
+        for (int64_t n = 0; n < x->nshots; ++n)
+            out->undecided[x->stage - 1] += x->shot_outcome[n] == FFS_UNDECIDED;
+    }
+    if (short_walkers)
+        warn(out, "%lld walker(s) stopped at max_walker_steps before their share of crossings",
+             (long long)short_walkers);
+    if (resets)
+        warn(out,
+             "walkers reached the target %lld time(s) in stage 0: the transition is not rare "
+             "from the basin (brute force may do)",
+             (long long)resets);
+    for (int i = 0; i < out->n; ++i) {
+        if (out->successes[i] < 10)
+            warn(out, "interface %d (λ = %lld): only %lld successes of %lld trials", i + 1,
+                 (long long)f->lambda[i + 1], (long long)out->successes[i],
+                 (long long)out->trials[i]);
+        if (out->undecided[i])
+            warn(out, "interface %d: %lld shot(s) hit max_shot_steps (counted as failures)", i + 1,
+                 (long long)out->undecided[i]);
+        if (out->dispersion_z[i] > 2.33)
+            warn(out,
+                 "P_%d depends on the starting configuration beyond binomial spread (z = %.1f): "
+                 "λ may miss a slow variable",
+                 i, out->dispersion_z[i]);
+    }
+    if (!out->determined) warn(out, "no rate: an interface was never reached");
+}
+
+int ffs_analyze(const job *j, const task_set *set, task_loader load, void *context,
+                const set_analysis_options *o, void **result) {
+    ffs_rate *out = calloc(1, sizeof *out);
+    if (!out) return ripen_fail(RIPEN_ENOMEM, "out of memory");
+    set_records s;
+    int status = records_load(j, set, load, context, &s);
+    if (!status) {
+        estimate(set, &s, out);
+        out->bootstrap = o->bootstrap;
+        bootstrap(j, set, &s, o->bootstrap, out);
+        diagnose(set, &s, out);
+        status = trace_paths(set, &s, out);
+        out->mfpt = 1.0 / out->rate;
+        out->mfpt_lower = 1.0 / out->rate_upper, out->mfpt_upper = 1.0 / out->rate_lower;
+        out->median = LN2 * out->mfpt;
+        out->median_lower = LN2 * out->mfpt_lower, out->median_upper = LN2 * out->mfpt_upper;
+    }
+    records_free(&s);
+    if (status) {
+        ffs_free_result(out);
+        out = NULL;
+    }
+    *result = out;
+    return status;
+}
+
+void ffs_free_result(void *result) {
+    ffs_rate *r = result;
+    if (!r) return;
+    free(r->paths), free(r->path_lambda), free(r);
+}
+
+void ffs_code_result(codec *c, const task_set *set, void **result) {
+    (void)set;
+    if (!c->writing && !c->status && !(*result = calloc(1, sizeof(ffs_rate))))
+        c->status = RIPEN_ENOMEM;
+    if (c->status) return;
+    ffs_rate *r = *result;
+    ffs_rate fixed = *r;
+    fixed.paths = NULL, fixed.path_lambda = NULL;
+    codec_scalar(c, &fixed, sizeof fixed);
+    if (!c->writing) *r = fixed;
+    const int64_t configs = (int64_t)r->npaths * (r->n + 1);
+    int64_t room = c->writing ? configs : 0;
+    codec_array(c, (void **)&r->paths, (size_t)r->nsites, configs, &room, configs);
+    room = c->writing ? configs : 0;
+    codec_array(c, (void **)&r->path_lambda, 8, configs, &room, configs);
+}
+
+static void print_line(const task_set *set, const ffs_rate *r) {
+    if (!r->determined) {
+        printf("  ffs %-23s no rate (see the warning)\n", set->name);
+        return;
+    }
+    printf("  ffs %-23s k = %.4g per MC step [%.4g, %.4g], 1/k = %.4g MC steps, ln2/k = %.4g\n",
+           set->name, r->rate, r->rate_lower, r->rate_upper, r->mfpt, r->median);
+}
+
+void ffs_print_result(const task_set *set, const void *result) {
+    const ffs_rate *r = result;
+    const ffs_spec *f = ffs_of(set);
+    printf("%s: flux %.4g per MC step (%lld crossings in %.4g MC steps)\n", set->name, r->flux,
+           (long long)r->flux_crossings, r->flux_time);
+    for (int i = 0; i < r->n; ++i)
+        printf("  P(λ=%lld | λ=%lld) = %.4g +- %.2g (%lld of %lld)\n", (long long)f->lambda[i + 1],
+               (long long)f->lambda[i], r->p[i], r->p_sigma[i], (long long)r->successes[i],
+               (long long)r->trials[i]);
+    print_line(set, r);
+    if (r->warnings[0]) printf("  warning: %s\n", r->warnings);
+}
+
+void ffs_warn_result(const task_set *set, const void *result) {
+    const ffs_rate *r = result;
+    if (r->warnings[0]) fprintf(stderr, "ripen: warning: ffs %s: %s\n", set->name, r->warnings);
+}
+
+void ffs_summary(const job *j, const task_kind *kind, task_loader load, void *context,
+                 void *const *results) {
+    (void)load, (void)context;
+    for (int s = 0; s < j->nsets; ++s)
+        if (j->sets[s].kind == kind && results[s]) print_line(&j->sets[s], results[s]);
+}
