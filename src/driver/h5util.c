@@ -154,26 +154,56 @@ static hssize_t dataset_size(hid_t d) {
     return n;
 }
 
-/* The blocks packed one after the other: the order HDF5 fills the union selection in. */
-static void *pack_blocks(h5_type type, int rank, int n, const hsize_t *counts,
-                         const void *const *data, hsize_t *total) {
+/* The dataset's fill value, as `type` in memory (element bytes at most 8). */
+static void fill_value(hid_t d, h5_type type, uint8_t out[8]) {
+    memset(out, 0, 8);
+    const hid_t dcpl = H5Dget_create_plist(d);
+    H5Pget_fill_value(dcpl, h5_memory_type(type), out);
+    H5Pclose(dcpl);
+}
+
+/* Each block as a whole row of the dataset (every dimension but the first in full), the part
+ * past its data set to the fill value: rows of equal shape, one after the other. */
+static void *pack_rows(hid_t d, h5_type type, int rank, int n, const hsize_t *dims,
+                       const hsize_t *counts, const void *const *data) {
     const size_t element = H5Tget_size(h5_memory_type(type));
-    *total = 0;
-    for (int i = 0; i < n; ++i) {
-        hsize_t size = 1;
-        for (int k = 0; k < rank; ++k) size *= counts[i * rank + k];
-        *total += size;
-    }
-    uint8_t *packed = malloc(element * (size_t)(*total ? *total : 1));
+    hsize_t row = 1; /* elements of one full row */
+    for (int k = 1; k < rank; ++k) row *= dims[k];
+    uint8_t *packed = malloc(element * (size_t)(row * (hsize_t)n + 1));
     if (!packed) return NULL;
-    size_t at = 0;
+    uint8_t fill[8];
+    fill_value(d, type, fill);
     for (int i = 0; i < n; ++i) {
         hsize_t size = 1;
-        for (int k = 0; k < rank; ++k) size *= counts[i * rank + k];
-        if (size) memcpy(packed + at, data[i], element * (size_t)size);
-        at += element * (size_t)size;
+        for (int k = 1; k < rank; ++k) size *= counts[i * rank + k];
+        uint8_t *at = packed + element * (size_t)(row * (hsize_t)i);
+        if (size) memcpy(at, data[i], element * (size_t)size);
+        for (hsize_t e = size; e < row; ++e) memcpy(at + element * e, fill, element);
     }
     return packed;
+}
+
+/* The rows of the blocks: one regular (strided) hyperslab when they are equally spaced, which
+ * HDF5 maps onto chunks directly; a union otherwise. */
+static void select_rows(hid_t file_space, int rank, int n, const hsize_t *dims,
+                        const hsize_t *starts) {
+    hsize_t start[8] = {0}, stride[8], count[8], block[8];
+    for (int k = 0; k < rank; ++k) stride[k] = 1, count[k] = 1, block[k] = dims[k];
+    H5Sselect_none(file_space);
+    if (n == 0) return;
+    const hsize_t step = n > 1 ? starts[rank] - starts[0] : 1;
+    int regular = step > 0;
+    for (int i = 1; i < n && regular; ++i) regular = starts[i * rank] - starts[(i - 1) * rank] == step;
+    block[0] = 1;
+    if (regular) {
+        start[0] = starts[0], stride[0] = step, count[0] = (hsize_t)n;
+        H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start, stride, count, block);
+        return;
+    }
+    for (int i = 0; i < n; ++i) {
+        start[0] = starts[i * rank];
+        H5Sselect_hyperslab(file_space, H5S_SELECT_OR, start, NULL, count, block);
+    }
 }
 
 int h5_write_blocks(hid_t d, h5_type type, int rank, int n, const hsize_t *starts,
@@ -181,18 +211,22 @@ int h5_write_blocks(hid_t d, h5_type type, int rank, int n, const hsize_t *start
     /* HDF5 1.10 fails a collective write to a dataset with no elements (no storage address), so
      * every rank skips it alike. */
     if (dataset_size(d) == 0) return RIPEN_OK;
-    hsize_t total = 0;
-    void *packed = pack_blocks(type, rank, n, counts, data, &total);
-    if (!packed) return ripen_fail(RIPEN_ENOMEM, "out of memory writing the result file");
     const hid_t file_space = H5Dget_space(d);
-    H5Sselect_none(file_space);
-    for (int i = 0; i < n; ++i)
-        if (!empty_block(rank, counts + i * rank))
-            H5Sselect_hyperslab(file_space, H5S_SELECT_OR, starts + i * rank, NULL,
-                                counts + i * rank, NULL);
-    const hsize_t length = total ? total : 1;
-    const hid_t memory_space = H5Screate_simple(1, &length, NULL);
-    if (!total) H5Sselect_none(memory_space);
+    hsize_t dims[8];
+    H5Sget_simple_extent_dims(file_space, dims, NULL);
+    void *packed = pack_rows(d, type, rank, n, dims, counts, data);
+    if (!packed) {
+        H5Sclose(file_space);
+        return ripen_fail(RIPEN_ENOMEM, "out of memory writing the result file");
+    }
+    select_rows(file_space, rank, n, dims, starts);
+    /* The memory space has the selection's shape: with another shape HDF5 maps every element
+     * to its chunk one by one (H5S_select_iterate dominated the write). */
+    hsize_t shape[8];
+    for (int k = 0; k < rank; ++k) shape[k] = dims[k];
+    shape[0] = n ? (hsize_t)n : 1;
+    const hid_t memory_space = H5Screate_simple(rank, shape, NULL);
+    if (!n) H5Sselect_none(memory_space);
     const hid_t transfer = H5Pcreate(H5P_DATASET_XFER);
     H5Pset_dxpl_mpio(transfer, H5FD_MPIO_COLLECTIVE);
     const herr_t err =

@@ -48,11 +48,10 @@ hid_t h5_dataset(hid_t loc, const h5_dataset_info *info);
  * datasets only). */
 int h5_write_block(hid_t d, h5_type type, int rank, const hsize_t *start, const hsize_t *count,
                    const void *data);
-/* Collectively writes `n` blocks of a dataset (compressed datasets can only be written so): block
- * i has its corner at starts[i * rank], counts[i * rank] elements per dimension and its data in
- * data[i]. Every rank calls it for the dataset, with n = 0 if it has nothing to write. The blocks
- * must not overlap and must follow each other in the dataset's row-major order (rows of
- * increasing index), which is the order HDF5 fills a union of hyperslabs in. */
+/* Collectively writes `n` rows of a dataset (compressed datasets can only be written so): row i
+ * is starts[i * rank] (the other coordinates of its corner are 0), its data has counts[i * rank
+ * + 1 ..] elements per dimension and is written padded with the fill value to the whole row.
+ * Every rank calls it for the dataset, with n = 0 if it has nothing to write; rows increase. */
 int h5_write_blocks(hid_t d, h5_type type, int rank, int n, const hsize_t *starts,
                     const hsize_t *counts, const void *const *data);
 /* Reads the block of `count` elements at `start`; checks it lies inside the dataset. */

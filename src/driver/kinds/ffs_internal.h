@@ -55,6 +55,9 @@ typedef struct {
     double rate_lower, rate_upper;       /* bootstrap 95% over the walkers */
     double mfpt, mfpt_lower, mfpt_upper; /* 1/k (MC steps) */
     double median, median_lower, median_upper; /* ln 2 / k: the median of an exponential wait */
+    /* The mean length of a transition once it starts: the successful shots' mean lengths,
+     * summed over the stages. A first passage from the basin takes 1/k + transit on average. */
+    double transit;
     int bootstrap;
     char warnings[2048];
     int npaths;     /* complete transition paths stored */

@@ -239,6 +239,17 @@ static void estimate(const task_set *set, const set_records *s, ffs_rate *out) {
         relative += (1 - out->p[i]) / (out->p[i] * t.trials[i]);
         out->dispersion_z[i] = dispersion(s, i + 1, out->p[i]);
     }
+    out->transit = 0;
+    for (int i = 1; i <= n; ++i) {
+        double steps = 0, count = 0;
+        for (int64_t k = f->walkers; k < s->count; ++k) {
+            const ffs_result *x = s->records[k].data;
+            if (x->stage != i) continue;
+            for (int64_t m = 0; m < x->nshots; ++m)
+                if (x->shot_outcome[m] == FFS_SUCCESS) steps += x->shot_steps[m], count += 1;
+        }
+        out->transit += count > 0 ? steps / count : 0;
+    }
     out->rate = rate_of(&t, n);
     out->determined = isfinite(out->rate) && out->rate > 0;
     out->rate_sigma = out->determined ? out->rate * sqrt(relative) : NAN;
@@ -336,8 +347,9 @@ static void print_line(const task_set *set, const ffs_rate *r) {
         printf("  ffs %-23s no rate (see the warning)\n", set->name);
         return;
     }
-    printf("  ffs %-23s k = %.4g per MC step [%.4g, %.4g], 1/k = %.4g MC steps, ln2/k = %.4g\n",
-           set->name, r->rate, r->rate_lower, r->rate_upper, r->mfpt, r->median);
+    printf("  ffs %-23s k = %.4g per MC step [%.4g, %.4g], 1/k = %.4g MC steps (+ %.3g transit), "
+           "ln2/k = %.4g\n",
+           set->name, r->rate, r->rate_lower, r->rate_upper, r->mfpt, r->transit, r->median);
 }
 
 void ffs_print_result(const task_set *set, const void *result) {

@@ -326,7 +326,8 @@ static int write_rate_attributes(hid_t g, const ffs_rate *r) {
                   {"mfpt_upper", r->mfpt_upper},
                   {"median", r->median},
                   {"median_lower", r->median_lower},
-                  {"median_upper", r->median_upper}};
+                  {"median_upper", r->median_upper},
+                  {"transit", r->transit}};
     int status = RIPEN_OK;
     for (size_t k = 0; k < sizeof values / sizeof *values && !status; ++k)
         status = h5_attr_double(g, values[k].name, values[k].value);
@@ -337,7 +338,8 @@ static int write_rate_attributes(hid_t g, const ffs_rate *r) {
     if (!status)
         status = h5_attr_string(
             g, "units",
-            "flux, rate, rate_*: per MC step; flux_time, mfpt*, median*: MC steps; rate_sigma: "
+            "flux, rate, rate_*: per MC step; flux_time, mfpt*, median*, transit: MC steps; "
+            "rate_sigma: "
             "Allen-Frenkel-ten Wolde; *_lower, *_upper: 95% bootstrap over the walkers");
     return status;
 }
