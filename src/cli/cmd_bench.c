@@ -18,12 +18,13 @@ static const char usage[] =
     "usage: mpirun -np K ripen bench [--kernels-only | --ensemble-only] [--replicas R]\n"
     "                                [--steps S] [--scratch DIR] [kernel options]\n"
     "\n"
-    "Kernels (rank 0, one core): attempts/s and MC steps/s of every dynamics against a simple\n"
-    "reference kernel, at the paper's parameters (options: --seconds, --lattice, --segment; see\n"
-    "docs/performance.md). Ensemble (all ranks): 2 x R x K replicas of the paper's setup run to\n"
-    "doubling (at most S steps, default 3000) once on rank 0 alone and once on all K ranks:\n"
-    "wall time, replicas/s, attempts/s, parallel efficiency T1 / (K TK), and the share of wall\n"
-    "time spent writing the HDF5 file; then 200 x K trivial tasks for the scheduler's rate.\n"
+    "Kernels (rank 0, one core): attempts/s, MC steps/s and events/s of every dynamics against\n"
+    "a simple reference kernel, at the paper's parameters (options: --seconds, --lattice,\n"
+    "--segment, --threads; see docs/performance.md). Ensemble (all ranks): 2 x R x K replicas\n"
+    "of the paper's setup run to doubling (at most S steps, default 3000) once on rank 0 alone\n"
+    "and once on all K ranks: wall time, replicas/s, attempts/s, parallel efficiency\n"
+    "T1 / (K TK), and the share of wall time spent writing the HDF5 file; then 200 x K trivial\n"
+    "tasks for the scheduler's rate.\n"
     "Files go to a temporary directory under --scratch (default /tmp), removed at the end.\n";
 
 typedef struct {
