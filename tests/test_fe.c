@@ -559,6 +559,41 @@ static void test_convergence_info(synthetic *s) {
     CHECK(fe_wham(&s->w, &bad, F, f, &info) == RIPEN_EINVAL, "tolerance 0 accepted");
 }
 
+/* MBAR over general states with the matrix u_k(x_n) = bias_k(q_n) (INFINITY outside hard walls)
+ * is fe_mbar on the same samples: the same state free energies, and the same F(q) from the
+ * weights in the unbiased state. */
+static void test_general_states(synthetic *s, const char *name) {
+    int64_t N = 0;
+    for (int k = 0; k < s->K; ++k) N += s->n[k];
+    double *u = malloc(sizeof *u * (size_t)(s->K * N)), *log_w = malloc(sizeof *log_w * (size_t)N);
+    double *zero = calloc((size_t)N, sizeof *zero);
+    int32_t *q = malloc(sizeof *q * (size_t)N);
+    REQUIRE(u && log_w && zero && q, "out of memory");
+    int64_t n = 0;
+    for (int k = 0; k < s->K; ++k)
+        for (int64_t t = 0; t < s->n[k]; ++t) q[n++] = s->x[k][t];
+    for (int k = 0; k < s->K; ++k)
+        for (int64_t i = 0; i < N; ++i) u[k * N + i] = s->bias[k * SYN_NQ + q[i]];
+    const fe_states st = {.nstates = s->K, .nsamples_total = N, .nsamples = s->n, .u = u};
+    double f_states[SYN_MAX_WINDOWS], f[SYN_MAX_WINDOWS], F[SYN_NQ];
+    fe_info info;
+    const fe_solver_options tight = {.tolerance = 1e-12, .max_iterations = 100000};
+    FE_OK(fe_mbar_states(&st, &tight, f_states, &info));
+    CHECK(info.converged, "%s: MBAR over states did not converge", name);
+    FE_OK(fe_mbar(&s->w, &tight, F, f, &info));
+    double df = 0;
+    for (int k = 0; k < s->K; ++k) df = fmax(df, fabs((f_states[k] - f_states[0]) - (f[k] - f[0])));
+    FE_OK(fe_mbar_states_log_weights(&st, f_states, zero, log_w));
+    double mass[SYN_NQ] = {0}, dF = 0;
+    for (int64_t i = 0; i < N; ++i) mass[q[i]] += exp(log_w[i]);
+    for (int v = 0; v <= SYN_QMAX; ++v)
+        if (isfinite(F[v])) dF = fmax(dF, fabs((-log(mass[v]) + log(mass[0])) - (F[v] - F[0])));
+    printf("%s: MBAR over states vs fe_mbar: f %.1e, F %.1e kT\n", name, df, dF);
+    CHECK(df < 1e-8 && dF < 1e-8, "%s: MBAR over states differs from fe_mbar: f %g, F %g kT",
+          name, df, dF);
+    free(u), free(log_w), free(zero), free(q);
+}
+
 int main(void) {
     test_exact_histograms();
 
@@ -570,9 +605,11 @@ int main(void) {
     test_bootstrap_redraws();
     test_short_windows();
     test_convergence_info(&hard);
+    test_general_states(&hard, "hard walls");
     syn_harmonic(&harmonic, 0.5, 2000);
     syn_draw_iid(&harmonic, 12);
     test_synthetic("harmonic", &harmonic);
+    test_general_states(&harmonic, "harmonic");
     syn_free(&hard);
     syn_free(&harmonic);
 

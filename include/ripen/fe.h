@@ -168,4 +168,27 @@ typedef struct {
 int fe_balance_point(const double *F, int32_t qmin, int32_t qmax, int32_t q_start, int32_t q_end,
                      const double *resamples, int nresamples, fe_balance *out);
 
+/* ---- MBAR over general states (fe_mbar_states.c) ----
+ *
+ * States that differ in more than a bias on q (a ladder in the shell's cohesion beside umbrella
+ * windows): the reduced potential of every pooled sample in every state, as a dense matrix. The
+ * samples are pooled state by state (the first nsamples[0] drawn from state 0, ...), which only
+ * matters to the caller's bookkeeping: MBAR uses the counts. */
+typedef struct {
+    int nstates;             /* K, in [1, FE_MAX_WINDOWS] */
+    int64_t nsamples_total;  /* N = sum of nsamples */
+    const int64_t *nsamples; /* K: samples drawn from each state (>= 1) */
+    const double *u;         /* K x N, row-major: u[k * N + n] = u_k(x_n) (kT; INFINITY where
+                                state k excludes x_n, e.g. outside its walls) */
+} fe_states;
+
+/* The state free energies f (K, f_0 = 0): Newton's method on MBAR's convex objective. Returns 0
+ * with info->converged = 0 if max_iterations ran out. */
+int fe_mbar_states(const fe_states *s, const fe_solver_options *opt, double *f, fe_info *info);
+
+/* ln w_n of every sample in a target state of reduced potential u_target (N values), normalised
+ * so that sum_n w_n = 1: expectations in the target are sums over w_n. */
+int fe_mbar_states_log_weights(const fe_states *s, const double *f, const double *u_target,
+                               double *log_w);
+
 #endif

@@ -49,6 +49,8 @@ int fq_analyze(const job *j, const task_set *set, task_loader load, void *contex
                const set_analysis_options *o, void **result);
 /* The result's fields for sharing it between ranks (task_kind.code_result). */
 void fq_code(codec *c, const task_set *set, void **result);
+/* The same for a result held inside another (its arrays NULL before reading). */
+void fq_code_fields(codec *c, fq_result *f);
 void fq_release(void *result);
 
 /* Creates /windows/<name>/fq in `set_group` (collective: every rank calls it with the same

@@ -26,6 +26,8 @@ typedef struct {
     int lx, ly, lz;                /* lattice extents (sites) */
     model_params model;            /* energies (kT) and readings */
     const dynamics_kind *dynamics; /* how the replica advances */
+    int threads;                   /* threads a task's dynamics may use (dynamics_set_threads):
+                                      the same trajectory for any count */
     int64_t core_sites;            /* requested initial core size (sites) */
     int shell_thickness;           /* initial shell thickness (in-plane sites; 0 = none) */
 } system_spec;

@@ -47,6 +47,7 @@ enum philox_purpose {
     PURPOSE_WINDOW = 4,         /* umbrella windows: bias moves */
     PURPOSE_FFS_PICK = 5,       /* forward flux sampling: a shot's starting configuration */
     PURPOSE_FFS_BOOTSTRAP = 6,  /* forward flux sampling: walker resamples of the rate */
+    PURPOSE_EXCHANGE = 7,       /* window exchange: accept a swap of two states' configurations */
     PURPOSE_TEST = 255          /* tests only */
 };
 

@@ -193,7 +193,8 @@ static void select_rows(hid_t file_space, int rank, int n, const hsize_t *dims,
     if (n == 0) return;
     const hsize_t step = n > 1 ? starts[rank] - starts[0] : 1;
     int regular = step > 0;
-    for (int i = 1; i < n && regular; ++i) regular = starts[i * rank] - starts[(i - 1) * rank] == step;
+    for (int i = 1; i < n && regular; ++i)
+        regular = starts[i * rank] - starts[(i - 1) * rank] == step;
     block[0] = 1;
     if (regular) {
         start[0] = starts[0], stride[0] = step, count[0] = (hsize_t)n;
@@ -298,6 +299,7 @@ int h5_system_attributes(hid_t g, const system_spec *s, const char *more_units) 
     if (!status) status = h5_attr_int(g, "bond_neighbours", m->bond_directions);
     if (!status) status = h5_attr_double(g, "p_swap", m->p_swap);
     if (!status) status = h5_attr_string(g, "dynamics", s->dynamics->name);
+    if (!status) status = h5_attr_int(g, "threads", s->threads);
     if (!status) status = h5_attr_int(g, "core_sites_requested", s->core_sites);
     if (!status) status = h5_attr_int(g, "shell_thickness", s->shell_thickness);
     char units[1024];

@@ -20,9 +20,9 @@ enum { JOB_MAX_FILE_BYTES = 16 << 20 };
 #define JOB_MAX_TASKS 100000000
 
 /* Keys of the job object besides one array per task kind. */
-static const char *const root_keys_common[] = {"name",    "seed",    "output",
-                                               "lattice", "model",   "dynamics",
-                                               "initial", "comment", "output_limit_gib"};
+static const char *const root_keys_common[] = {
+    "name",     "seed",    "output",  "lattice",          "model",
+    "dynamics", "initial", "comment", "output_limit_gib", "threads"};
 enum { ROOT_KEYS_COMMON = sizeof root_keys_common / sizeof *root_keys_common };
 static const char *const system_keys_lattice[] = {"lx", "ly", "lz", NULL};
 static const char *const system_keys_initial[] = {"core_sites", "shell_thickness", NULL};
@@ -33,7 +33,8 @@ static const char *const model_keys[] = {
 /* ---- the physical system ---- */
 
 static void system_default(system_spec *s) {
-    *s = (system_spec){.lx = 80, .ly = 80, .lz = 4, .core_sites = 200, .shell_thickness = 2};
+    *s = (system_spec){
+        .lx = 80, .ly = 80, .lz = 4, .core_sites = 200, .shell_thickness = 2, .threads = 1};
     model_params_default(&s->model);
     s->dynamics = &dynamics_random_sequential;
 }
@@ -122,6 +123,10 @@ int job_entry_system(const cJSON *obj, const char *path, system_spec *s) {
             return ripen_fail(RIPEN_EINVAL, "%s: must be a string naming a dynamics", where);
         if (!(s->dynamics = dynamics_find(item->valuestring, where))) return RIPEN_EINVAL;
     }
+    int64_t threads = s->threads;
+    if ((status = json_get_int(obj, "threads", path, 1, DYNAMICS_MAX_THREADS, &threads)))
+        return status;
+    s->threads = (int)threads;
     return RIPEN_OK;
 }
 

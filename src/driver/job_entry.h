@@ -13,7 +13,7 @@
 
 /* Keys every entry accepts: the system overrides, sweeps and comments. */
 #define ENTRY_SYSTEM_KEYS                                                                          \
-    "shell_thickness", "lattice", "model", "dynamics", "initial", "sweep", "comment"
+    "shell_thickness", "lattice", "model", "dynamics", "threads", "initial", "sweep", "comment"
 
 /* Applies the system keys present in `obj` (lattice, model, dynamics, initial, and the
  * shell_thickness shortcut) on top of `s`. */

@@ -58,6 +58,8 @@ int task_sim_open(task_sim *s, const system_spec *sys, uint64_t seed, uint32_t s
     if (!status) status = model_tables_build(&s->tab, &sys->model, &s->lat);
     if (!status) status = replica_init(&s->rep, &s->lat, &s->tab, seed, stream);
     if (!status) status = dynamics_open(&s->dyn, sys->dynamics, &s->lat, &s->tab);
+    s->threads = sys->threads;
+    if (!status) status = dynamics_set_threads(&s->dyn, s->threads);
     if (!status && !(s->scratch = malloc(sizeof *s->scratch * 2 * (size_t)s->lat.nsites)))
         status = ripen_fail(RIPEN_ENOMEM, "out of memory for a replica");
     if (status) task_sim_close(s);
@@ -85,6 +87,7 @@ int task_sim_use_model(task_sim *s, const model_params *p) {
     dynamics_close(&s->dyn);
     int status = model_tables_build(&s->tab, p, &s->lat);
     if (!status) status = dynamics_open(&s->dyn, s->dynamics_kind, &s->lat, &s->tab);
+    if (!status) status = dynamics_set_threads(&s->dyn, s->threads);
     return status;
 }
 

@@ -18,6 +18,7 @@ typedef struct {
     replica rep;
     dynamics dyn;
     const dynamics_kind *dynamics_kind;
+    int threads;
     int32_t *scratch; /* 2 * nsites, for cluster searches */
 } task_sim;
 

@@ -9,52 +9,16 @@ give the same exact F(q) once WHAM and MBAR remove their tilts.
 Bound: |F_est(q) - F_exact(q)| < 4 sigma(q) at every q (F relative to q = 0, sigma the bootstrap
 standard deviation, which fe's calibration test shows is well calibrated). With ~13 correlated q
 values per profile, a correct estimator fails this with probability < 1e-3 per profile."""
-import itertools
 import os
 
 import h5py
 import numpy as np
 
 import ripentest as rt
+from exact_lattice import LX, LY, LZ, exact_free_energy
 
-LX, LY, LZ = 3, 2, 2
 MODEL = {"eps_core": 0.6, "eps_shell": 0.4, "eps_interface": 0.3, "mu_core": -1.5,
          "mu_shell": -1.2, "p_swap": 0.25}
-DIRECTIONS = [(1, 0, 0), (-1, 0, 0), (0, 1, 0), (0, -1, 0), (1, -1, 0), (-1, 1, 0), (0, 0, 1),
-              (0, 0, -1)]
-
-
-def neighbour_table():
-    """Bonds as (i, j) pairs listed once per direction from the lower index (multiplicity kept),
-    exactly as ripen counts them (lattice.c, replica_count_states)."""
-    index = lambda x, y, z: (x % LX) + LX * ((y % LY) + LY * (z % LZ))
-    pairs = []
-    for z, y, x in itertools.product(range(LZ), range(LY), range(LX)):
-        i = index(x, y, z)
-        for dx, dy, dz in DIRECTIONS:
-            j = index(x + dx, y + dy, z + dz)
-            if j > i:
-                pairs.append((i, j))
-    return np.array(pairs)
-
-
-def exact_free_energy(n0, qmin, qmax):
-    """F(q) - F(0) by enumerating every configuration (numpy, vectorised over all of them)."""
-    n = LX * LY * LZ
-    codes = np.arange(3 ** n, dtype=np.int64)
-    states = np.stack([(codes // 3 ** k) % 3 for k in range(n)], axis=1).astype(np.int8)
-    pairs = neighbour_table()
-    a, b = states[:, pairs[:, 0]], states[:, pairs[:, 1]]
-    b_cc = ((a == 1) & (b == 1)).sum(axis=1)
-    b_ss = ((a == 2) & (b == 2)).sum(axis=1)
-    b_cs = (((a == 1) & (b == 2)) | ((a == 2) & (b == 1))).sum(axis=1)
-    n_c, n_s = (states == 1).sum(axis=1), (states == 2).sum(axis=1)
-    energy = -(MODEL["eps_core"] * b_cc + MODEL["eps_shell"] * b_ss +
-               MODEL["eps_interface"] * b_cs) - (MODEL["mu_core"] * n_c + MODEL["mu_shell"] * n_s)
-    weight = np.exp(-(energy - energy.min()))
-    q = np.arange(qmin, qmax + 1)
-    p = np.array([weight[n_c == n0 + k].sum() for k in q])
-    return q, -np.log(p) + np.log(p[q == 0][0])
 
 
 TILT_OFFSET = -3.0  # the tilted set samples at mu_core + this, and must tune it back
@@ -87,7 +51,7 @@ rt.run(["run", path, "--out", out, "--quiet", "--bootstrap", "100"], ranks=2, cw
 
 with h5py.File(out, "r") as f:
     n0 = int(f["windows/windows-rs/core_sites"][0])
-    q_exact, f_exact = exact_free_energy(n0, -2, 10)
+    q_exact, f_exact = exact_free_energy(MODEL, n0, -2, 10)
     for name in ("windows-rs", "windows-cb", "brute", "windows-tilt"):
         mu_windows = f[f"windows/{name}/mu_core"][()]
         if name == "windows-tilt":

@@ -7,7 +7,8 @@ import h5py
 import ripentest as rt
 
 directory = rt.workdir("ranks")
-job = rt.write_job(directory, "job.json", rt.quick_job(replicas=3, relay=True, ffs=True))
+job = rt.write_job(directory, "job.json", rt.quick_job(replicas=3, relay=True, ffs=True,
+                                                       exchange=True))
 files = {}
 for ranks in (1, 2, 3, 4):
     out = os.path.join(directory, f"np{ranks}.h5")
@@ -47,4 +48,22 @@ for ranks in (1, 4):
 differences = rt.same_results(outs[0], outs[1])
 rt.check(not differences, f"2 tasks: np 1 vs np 4: {differences[:5]}")
 print(f"2 tasks on 4 ranks: {'identical to np 1' if not differences else 'DIFFERENT'}")
+
+# The job key "threads": checkerboard on a lattice whose colour classes are big enough for 2
+# threads to share (64x64x4) gives the same results as 1 thread; only the job text and the
+# recorded thread count differ.
+threaded = {}
+for threads in (1, 2):
+    spec = rt.quick_job(seed=8, replicas=2, steps=300, windows=False, lattice=64)
+    spec.update({"dynamics": "checkerboard", "threads": threads})
+    path = rt.write_job(directory, f"threads{threads}.json", spec)
+    threaded[threads] = os.path.join(directory, f"threads{threads}.h5")
+    rt.run(["run", path, "--out", threaded[threads], "--quiet"], ranks=1, cwd=directory,
+           env={"OMP_WAIT_POLICY": "PASSIVE"})
+with h5py.File(threaded[2], "r") as f:
+    rt.check(f["ensembles/shelled"].attrs["threads"] == 2, "threads not recorded")
+differences = [d for d in rt.same_results(threaded[1], threaded[2])
+               if not d.startswith(("/job/", "/@job_hash")) and "@threads" not in d]
+rt.check(not differences, f"threads 1 vs 2: {differences[:5]}")
+print(f"threads 1 vs 2: {'identical' if not differences else 'DIFFERENT'}")
 rt.finish("test_ranks")

@@ -24,7 +24,7 @@ rng = random.Random(20261125)
 def long_job():
     """Replicas that run to the step limit (no early stop), plus windows: a few seconds on 2
     ranks, so that kills land in every phase (journal creation, tasks, the final write)."""
-    job = rt.quick_job(seed=9, replicas=4, steps=40000, relay=True, ffs=True)
+    job = rt.quick_job(seed=9, replicas=4, steps=40000, relay=True, ffs=True, exchange=True)
     for e in job["ensembles"]:
         e["stop_at_doubling"] = False
         e["sample_interval"] = 200
@@ -33,6 +33,8 @@ def long_job():
     job["windows"][1].update({"equilibration_steps": 20000, "sampling_steps": 20000})
     # Stages of 3 tasks: kills land inside a stage and between stages.
     job["relay"][0]["steps"] = 8000
+    # Epochs long enough that kills land inside them and between them.
+    job["exchange"][0].update({"interval": 3000, "sample_interval": 100})
     return job
 
 

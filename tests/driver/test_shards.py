@@ -10,7 +10,8 @@ import h5py
 import ripentest as rt
 
 directory = rt.workdir("shards")
-job = rt.write_job(directory, "job.json", rt.quick_job(replicas=3, relay=True, ffs=True))
+job = rt.write_job(directory, "job.json", rt.quick_job(replicas=3, relay=True, ffs=True,
+                                                       exchange=True))
 single = os.path.join(directory, "single.h5")
 rt.run(["run", job, "--out", single, "--quiet", "--bootstrap", "20"], ranks=2, cwd=directory)
 
@@ -23,9 +24,9 @@ rt.run(["run", job, "--quiet"], ranks=2, cwd=directory,
 rt.run(["run", job, "--shard", "2/3", "--quiet"], ranks=1, cwd=directory)
 shards = [os.path.join(directory, f"job.shard-{i}-of-3.h5") for i in range(3)]
 with h5py.File(single, "r") as f:
-    # staged sets (relay, ffs) go whole to the shard of their first task
+    # staged sets (relay, ffs, exchange) go whole to the shard of their first task
     firsts = {}
-    for group in ("relay/relay", "ffs/ffs"):
+    for group in ("relay/relay", "ffs/ffs", "exchange/exchange"):
         first = int(f[group].attrs["first_task"])
         firsts[(int(f["tasks/kind"][first]), int(f["tasks/group"][first]))] = first
     shard_key = [firsts.get((int(k), int(g)), t) for t, (k, g) in

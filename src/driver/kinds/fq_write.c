@@ -109,8 +109,11 @@ void fq_code(codec *c, const task_set *set, void **result) {
     (void)set;
     if (!c->writing && !c->status && !(*result = calloc(1, sizeof(fq_result))))
         c->status = RIPEN_ENOMEM;
+    if (!c->status) fq_code_fields(c, *result);
+}
+
+void fq_code_fields(codec *c, fq_result *f) {
     if (c->status) return;
-    fq_result *f = *result;
     fq_result fixed = *f; /* the scalars and strings, pointers excluded */
     fixed.f_sampling = fixed.f_wham = fixed.sigma_wham = fixed.f_mbar = fixed.sigma_mbar = NULL;
     fixed.inefficiency = NULL;
