@@ -415,7 +415,7 @@ static int write_attributes(hid_t g, const task_set *set) {
 }
 
 static void data_extent(const task_set *set, int64_t member, const task_record *r,
-                        int64_t extent[2]) {
+                        int64_t extent[TASK_EXTENTS]) {
     (void)set, (void)member;
     const replica_result *x = r->data;
     extent[0] = x->nsamples, extent[1] = x->nsnapshots;
@@ -551,7 +551,7 @@ static void create_series_datasets(hid_t g, const task_set *set, hsize_t r, cons
                               .description = "snapshots taken by each replica that keeps them"});
 }
 
-static int h5_create(hid_t g, const job *j, const task_set *set, const int64_t extent[2],
+static int h5_create(hid_t g, const job *j, const task_set *set, const int64_t extent[TASK_EXTENTS],
                      void **out) {
     (void)j;
     handles *h = malloc(sizeof *h);
@@ -715,7 +715,8 @@ static int h5_load_task(hid_t g, const task_set *set, int64_t member, task_recor
     return status;
 }
 
-static void h5_size(const task_set *set, const int64_t extent[2], double *bytes, double *objects) {
+static void h5_size(const task_set *set, const int64_t extent[TASK_EXTENTS], double *bytes,
+                    double *objects) {
     const ensemble_spec *e = ensemble_of(set);
     const double r = e->replicas, s = (double)extent[0];
     const double p = e->snapshot_replicas, t = (double)extent[1];
