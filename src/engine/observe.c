@@ -39,18 +39,49 @@ void doubling_update(doubling_tracker *d, const replica *r) {
     }
 }
 
-observation observe_without_cluster(const replica *r) {
+/* Whether site i has a solution neighbour among all 8, from the neighbours' states (the codes
+ * count only bonded neighbours, which may be the 6 in-plane ones). */
+static int touches_solution(const replica *r, int32_t i) {
+    const int32_t *neighbour = r->lat->neighbour + (int64_t)i * LATTICE_DIRECTIONS;
+    for (int d = 0; d < LATTICE_DIRECTIONS; ++d)
+        if (site_state(r->site[neighbour[d]]) == STATE_SOLUTION) return 1;
+    return 0;
+}
+
+int64_t replica_exposed_core(const replica *r) {
+    const lattice *lat = r->lat;
+    /* With 8 bonded directions a site's code counts its core and shell neighbours over all 8
+     * (an extent-2 axis counts its one neighbour twice, as the code does): one byte per site. */
+    const int from_code = r->tab->bond_directions == LATTICE_DIRECTIONS;
+    const uint8_t core_lo = STATE_CORE * SITE_STATE_STRIDE, core_hi = core_lo + SITE_STATE_STRIDE;
+    int64_t exposed = 0;
+    for (int32_t column = 0; column < lat->ncolumns; ++column) {
+        if (!r->column_core[column]) continue;
+        for (int32_t i = column; i < lat->nsites; i += lat->ncolumns) {
+            const uint8_t code = r->site[i];
+            if (code < core_lo || code >= core_hi) continue;
+            exposed += from_code ? site_core_neighbours(code) + site_shell_neighbours(code) <
+                                       LATTICE_DIRECTIONS
+                                 : touches_solution(r, i);
+        }
+    }
+    return exposed;
+}
+
+observation observe_counts(const replica *r) {
     return (observation){.step = r->step,
                          .ncore = r->counts.ncore,
                          .nshell = r->counts.nshell,
                          .area_core = r->area_core,
                          .area_shell = r->area_shell,
                          .largest_cluster = -1,
+                         .exposed_core = -1,
                          .energy = replica_energy(r)};
 }
 
 observation observe(const replica *r, int32_t *scratch) {
-    observation o = observe_without_cluster(r);
+    observation o = observe_counts(r);
     o.largest_cluster = replica_largest_core_cluster(r, scratch);
+    o.exposed_core = replica_exposed_core(r);
     return o;
 }

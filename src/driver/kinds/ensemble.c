@@ -241,7 +241,7 @@ static int take_sample(replica_result *x, const ensemble_spec *e, task_sim *s) {
     /* The cluster search is O(N); a rejection-free step often changes nothing, so reuse the
      * last sample's cluster when the lattice has not changed since. */
     const int same = x->nsamples > 0 && s->rep.changes == x->sampled_at;
-    const observation o = same ? observe_without_cluster(&s->rep) : observe(&s->rep, s->scratch);
+    const observation o = same ? observe_counts(&s->rep) : observe(&s->rep, s->scratch);
     x->sampled_at = s->rep.changes;
     const int64_t k = x->nsamples++;
     x->n_core[k] = (int32_t)o.ncore, x->n_shell[k] = (int32_t)o.nshell;
