@@ -227,6 +227,8 @@ class PairResults:
     shell_free: str
     parameters: dict   # the shelled ensemble's system
     results: list      # Result, in NAMES order
+    medians: tuple = (math.nan, math.nan)  # KM medians shelled, shell-free (inf: not reached)
+    horizon: float = math.nan              # the shelled ensemble's step limit
 
     @property
     def verdict(self):
@@ -268,7 +270,9 @@ def evaluate_file(path, summaries=None):
         if name not in summaries:
             summaries[name] = rr.summarise(ensembles[name])
     return [PairResults(path, s, fr, {k: ensembles[s].attrs.get(k) for k in SYSTEM_KEYS},
-                        evaluate_pair(summaries, cracks, windows, s, fr)) for s, fr in found]
+                        evaluate_pair(summaries, cracks, windows, s, fr),
+                        (summaries[s].median, summaries[fr].median), summaries[s].horizon)
+            for s, fr in found]
 
 
 # ----------------------------------------------------------------------------------------------
