@@ -26,6 +26,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: 
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ripen_results as rr  # noqa: E402
+import criteria  # noqa: E402
 
 SNAPSHOT_SPACING = 10000   # MC steps between the panels of Fig. 5a, as in the paper
 MAX_PANELS = 6
@@ -680,7 +681,8 @@ def results_markdown(results):
                  f"{results.example.replica}), fig5b.png (its projected areas), fig5c.png "
                  f"(`{results.shelled}` vs `{results.shell_free}`), fig5d.png (F(q)). Times in MC "
                  "steps, energies in kT.")
-        sections = (doubling_section, window_section, reading_section, provenance_section)
+        sections = (doubling_section, criteria.results_section, window_section, reading_section,
+                    provenance_section)
     lines = [f"# ripen results: {os.path.basename(results.path)}", "", intro, ""]
     for section in sections:
         lines += section(results)

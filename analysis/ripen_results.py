@@ -179,6 +179,35 @@ def series(f, name, replica, field):
     return _member(g, "series_step")[:n], _member(g, field)[replica, :n]
 
 
+CRACK_SUMMARIES = ("first_exposure", "onset", "growth_time", "shell_change", "crack_episodes",
+                   "healed_episodes")
+
+
+@dataclasses.dataclass
+class Cracks:
+    """An ensemble's crack observables (docs/hdf5-layout.md, "Cracks"), per replica: -1 (NaN for
+    shell_change) where undefined. Only as fine as `sample_interval` (MC steps)."""
+    first_exposure: np.ndarray
+    onset: np.ndarray
+    growth_time: np.ndarray
+    shell_change: np.ndarray   # N_shell(tau) - N_shell(0), NaN if not doubled
+    crack_episodes: np.ndarray
+    healed_episodes: np.ndarray
+    shell_sites: np.ndarray    # N_shell(0)
+    sample_interval: int
+
+
+def read_cracks(f, name):
+    """The crack observables of ensemble `name`, or None for a file written before ripen
+    recorded them."""
+    g = _member(f["ensembles"], name)
+    if not all(key in g for key in CRACK_SUMMARIES):
+        return None
+    columns = {key: _member(g, key)[()] for key in CRACK_SUMMARIES}
+    return Cracks(**columns, shell_sites=_member(g, "shell_sites")[()],
+                  sample_interval=int(plain(g.attrs.get("sample_interval", 0))))
+
+
 def snapshot_replicas(f, name):
     """Indices of the replicas of an ensemble that have at least one snapshot."""
     g = _member(f["ensembles"], name)

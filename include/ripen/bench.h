@@ -9,6 +9,7 @@
 #define RIPEN_BENCH_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "ripen/dynamics.h"
 
@@ -54,6 +55,9 @@ void bench_run_close(bench_run *b);
 int bench_measure(const dynamics_kind *kind, const lattice *lat, const model_tables *tab,
                   const uint8_t *initial, uint64_t seed, double seconds, uint64_t segment_steps,
                   bench_figures *out);
+
+/* The kernel options and what they measure, for `ripen bench --help` (cmd_bench.c). */
+void bench_print_options(FILE *to);
 
 /* `ripen bench [--seconds S] [--lattice LxLyLz] [--segment STEPS] [--threads N] [--help]`: prints
  * the table to stdout; returns the process exit status (0, or 2 for bad arguments, with a message

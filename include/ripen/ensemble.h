@@ -33,14 +33,16 @@ typedef struct {
 
 /* One replica's result (task_record.data). The series grow as they are sampled. */
 typedef struct {
-    int64_t initial[DOUBLING_CRITERIA];   /* cluster, A_core, N_core at step 0 */
-    int64_t tau[DOUBLING_CRITERIA];       /* first step at 2x initial; -1 = censored */
-    int64_t nsamples, capacity;           /* samples taken (steps 0, dt, 2 dt, ...), room for */
-    int32_t *n_core, *n_shell;            /* sites, per sample */
-    int32_t *a_core, *a_shell;            /* projected areas (columns), per sample */
-    int32_t *cluster;                     /* largest core cluster (sites), per sample */
-    double *energy;                       /* kT, per sample */
-    int keeps_snapshots;                  /* this replica's lattice snapshots are kept */
+    int64_t initial[DOUBLING_CRITERIA]; /* cluster, A_core, N_core at step 0 */
+    int64_t tau[DOUBLING_CRITERIA];     /* first step at 2x initial; -1 = censored */
+    int64_t nsamples, capacity;         /* samples taken (steps 0, dt, 2 dt, ...), room for */
+    int32_t *n_core, *n_shell;          /* sites, per sample */
+    int32_t *a_core, *a_shell;          /* projected areas (columns), per sample */
+    int32_t *cluster;                   /* largest core cluster (sites), per sample */
+    int32_t *exposed;                   /* exposed core (sites, replica_exposed_core), per sample */
+    double *energy;                     /* kT, per sample */
+    int64_t shell_at_tau;               /* N_shell at tau by the ensemble's criterion; -1 before */
+    int keeps_snapshots;                /* this replica's lattice snapshots are kept */
     double passage[ENSEMBLE_MAX_PASSAGE]; /* MC steps (fractional: the attempt within the step)
                                              to reach each passage level; -1 = not reached */
     int64_t nsnapshots, snapshot_capacity;

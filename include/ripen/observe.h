@@ -41,17 +41,26 @@ static inline int doubling_done(const doubling_tracker *d, doubling_criterion c)
     return d->tau[c] >= 0;
 }
 
+/* Exposed core: core sites with at least one solution neighbour among the 8 neighbours (the
+ * geometry, whatever bond_neighbours says), i.e. core that touches the solution through a crack
+ * in the shell or on a bare facet. Scans only the (x, y) columns that hold core
+ * (replica.column_core), so its cost follows the particle, not the box. */
+int64_t replica_exposed_core(const replica *r);
+
 /* One sample of the time series (the HDF5 file's series columns). */
 typedef struct {
     uint64_t step;                 /* MC steps */
     int64_t ncore, nshell;         /* sites */
     int32_t area_core, area_shell; /* columns */
     int64_t largest_cluster;       /* sites */
+    int64_t exposed_core;          /* sites (replica_exposed_core) */
     double energy;                 /* kT */
 } observation;
 
+/* Everything, the cluster search (O(N)) and the exposed core (O(columns)) included. */
 observation observe(const replica *r, int32_t *scratch);
-/* The same without the O(N) cluster search (largest_cluster = -1). */
-observation observe_without_cluster(const replica *r);
+/* The O(1) part only: the counts, areas and energy (largest_cluster = exposed_core = -1), for
+ * a sample whose lattice has not changed since the last one (replica.changes). */
+observation observe_counts(const replica *r);
 
 #endif

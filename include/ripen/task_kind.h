@@ -28,6 +28,11 @@
 struct cJSON;
 struct task_runtime; /* src/driver/task_runtime.h: the simulation helpers a kind runs with */
 
+/* The most extents (dataset sizes that follow the data: samples, snapshots, episodes, ...) a
+ * kind's tasks report; a kind uses as many as it needs from the start. Raise it when a kind
+ * needs more: the writer (h5out.c) keeps TASK_EXTENTS per set and nothing else depends on it. */
+enum { TASK_EXTENTS = 3 };
+
 /* Options of a set's analysis (the F(q) of a window set). */
 typedef struct {
     int bootstrap; /* resamples for bootstrap errors */
@@ -73,14 +78,15 @@ typedef struct task_kind {
                 byte_buffer *plan);
 
     /* ---- the result file (h5out.c) ---- */
-    /* Optional: the extents of a task's data (samples, snapshots, ...). Datasets are sized by
-     * the largest over the set's tasks in the file (h5_create's `extent`), not by the job's
-     * limits. */
-    void (*h5_extent)(const task_set *set, int64_t member, const task_record *r, int64_t extent[2]);
+    /* Optional: the extents of a task's data (samples, snapshots, ...), up to TASK_EXTENTS of
+     * them (the rest left 0). Datasets are sized by the largest over the set's tasks in the file
+     * (h5_create's `extent`), not by the job's limits. */
+    void (*h5_extent)(const task_set *set, int64_t member, const task_record *r,
+                      int64_t extent[TASK_EXTENTS]);
     /* Creates the set's group content under `group` (/<key>/<name>, created by the caller) with
      * every rank calling it identically (collective metadata); returns the kind's handles. */
-    int (*h5_create)(hid_t group, const job *j, const task_set *set, const int64_t extent[2],
-                     void **handles);
+    int (*h5_create)(hid_t group, const job *j, const task_set *set,
+                     const int64_t extent[TASK_EXTENTS], void **handles);
     /* Rank 0 only (independent writes, uncompressed datasets): data that belongs to the set,
      * not to a task (steps, window bounds). May be NULL. */
     int (*h5_write_set)(void *handles, const job *j, const task_set *set);
@@ -94,7 +100,8 @@ typedef struct task_kind {
     int (*h5_load_task)(hid_t group, const task_set *set, int64_t member, task_record *r);
     /* Upper bound of the set's raw bytes (uncompressed) and HDF5 objects in the file, for
      * datasets of the given extents. */
-    void (*h5_size)(const task_set *set, const int64_t extent[2], double *bytes, double *objects);
+    void (*h5_size)(const task_set *set, const int64_t extent[TASK_EXTENTS], double *bytes,
+                    double *objects);
 
     /* ---- analysis of a whole set (optional: NULL if the kind has none) ---- */
     /* Rank 0, when every task of the set is present: computes the set's result. A result the

@@ -192,8 +192,8 @@ int bench_command(int argc, char **argv) {
         if (strcmp(argv[k], "--help") == 0) {
             if (rank == 0) {
                 fputs(usage, stdout);
-                char *help[] = {argv[0], "--help", NULL};
-                bench_main(2, help);
+                fputs("\nkernel options:\n", stdout);
+                bench_print_options(stdout);
             }
             return RIPEN_OK;
         }

@@ -273,8 +273,8 @@ static int create_layout(layout *l, const job *j, const run_provenance *p, int c
         if (l->set_groups[s] < 0)
             status = ripen_fail(RIPEN_EIO, "cannot create group /%s/%s", set->kind->key, set->name);
         else
-            status =
-                set->kind->h5_create(l->set_groups[s], j, set, extents + 2 * s, &l->set_handles[s]);
+            status = set->kind->h5_create(l->set_groups[s], j, set, extents + TASK_EXTENTS * s,
+                                          &l->set_handles[s]);
     }
     return status;
 }
@@ -327,23 +327,23 @@ static int measure_extents(const job *j, const uint8_t *present, task_loader loa
     int status = RIPEN_OK;
     for (int s = 0; s < j->nsets; ++s) {
         const task_set *set = &j->sets[s];
-        extents[2 * s] = extents[2 * s + 1] = 0;
+        for (int k = 0; k < TASK_EXTENTS; ++k) extents[TASK_EXTENTS * s + k] = 0;
         if (!set->kind->h5_extent) continue;
         for (int64_t id = set->first_task; id < set->first_task + set->ntasks && !status; ++id) {
             if (!present[id] || id % nranks != rank) continue;
             task_record r;
-            int64_t e[2] = {0, 0};
+            int64_t e[TASK_EXTENTS] = {0};
             status = task_record_init(&r, j, id);
             if (!status) status = load(context, id, &r);
             if (!status) set->kind->h5_extent(set, j->tasks[id].member, &r, e);
             task_record_free(&r);
-            for (int k = 0; k < 2; ++k)
-                if (e[k] > extents[2 * s + k]) extents[2 * s + k] = e[k];
+            for (int k = 0; k < TASK_EXTENTS; ++k)
+                if (e[k] > extents[TASK_EXTENTS * s + k]) extents[TASK_EXTENTS * s + k] = e[k];
         }
     }
     int worst = status;
     MPI_Allreduce(&status, &worst, 1, MPI_INT, MPI_MAX, comm);
-    MPI_Allreduce(MPI_IN_PLACE, extents, 2 * j->nsets, MPI_INT64_T, MPI_MAX, comm);
+    MPI_Allreduce(MPI_IN_PLACE, extents, TASK_EXTENTS * j->nsets, MPI_INT64_T, MPI_MAX, comm);
     if (worst && !status) ripen_fail(worst, "reading the tasks failed on another rank");
     return worst;
 }
@@ -460,7 +460,7 @@ static double file_size_bound(const job *j, const int64_t *extents) {
     raw += (double)j->ntasks * (1 + 1 + 4 + 4 + 8);
     for (int s = 0; s < j->nsets; ++s) {
         double bytes, count;
-        j->sets[s].kind->h5_size(&j->sets[s], extents + 2 * s, &bytes, &count);
+        j->sets[s].kind->h5_size(&j->sets[s], extents + TASK_EXTENTS * s, &bytes, &count);
         raw += bytes, objects += count;
     }
     return raw * 1.01 + objects * 1024 + 65536;
@@ -502,7 +502,7 @@ int h5out_write(MPI_Comm comm, const job *j, const char *path, const uint8_t *pr
     int complete = 1;
     for (int64_t id = 0; id < j->ntasks; ++id) complete &= present[id];
 
-    int64_t *extents = calloc(2 * (size_t)j->nsets + 2, sizeof *extents);
+    int64_t *extents = calloc(TASK_EXTENTS * ((size_t)j->nsets + 1), sizeof *extents);
     if (!extents) MPI_Abort(comm, 3);
     int room = measure_extents(j, present, load, context, rank, nranks, comm, extents);
     if (!room && rank == 0) room = check_room(partial, path, file_size_bound(j, extents));

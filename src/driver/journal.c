@@ -18,7 +18,10 @@
  *   "RIPENREC" | u32 version | u64 job hash | the generic fields of record_fields() | the kind's
  *   fields (task_kind.code) | the lattice if kept | u64 FNV-1a of everything before it. */
 #define RECORD_MAGIC "RIPENREC"
-enum { RECORD_VERSION = 3 }; /* 3: a generic part and the kind's own fields */
+enum {
+    RECORD_VERSION = 4
+}; /* 3: a generic part and the kind's own fields; 4: ensembles'
+     exposed core and N_shell at tau */
 
 void journal_directory(const char *output, char *out, size_t capacity) {
     snprintf(out, capacity, "%s.journal", output);

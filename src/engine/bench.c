@@ -18,6 +18,7 @@
 #include "kernel_philox.h"
 #include "ripen/error.h"
 #include "ripen/initial.h"
+#include "ripen/observe.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,19 +143,24 @@ typedef struct {
     int threads; /* > 1: an extra checkerboard row on this many threads */
 } bench_options;
 
-static void print_usage(FILE *to) {
+void bench_print_options(FILE *to) {
     fprintf(to,
-            "usage: ripen bench [--seconds S] [--lattice LxLyLz] [--segment STEPS] [--threads N]\n"
-            "                   [--help]\n"
             "  Monte Carlo throughput of every dynamics on one core, against the reference kernel\n"
             "  measured in the same run, at the paper's parameters, from the shelled (200 core,\n"
-            "  shell 2) and shell-free initial prisms.\n"
+            "  shell 2) and shell-free initial prisms, and the cost of a sample of the series.\n"
             "  --seconds S       timed wall time per measurement (default 2)\n"
             "  --lattice LxLyLz  lattice extents (default 80x80x4, the paper's)\n"
             "  --segment STEPS   restart from the initial state every STEPS steps (default 200)\n"
             "  --threads N       also run checkerboard on N threads (1..%d) and report its\n"
             "                    speed-up over one thread in wall time\n",
             DYNAMICS_MAX_THREADS);
+}
+
+static void print_usage(FILE *to) {
+    fprintf(to,
+            "usage: ripen bench [--seconds S] [--lattice LxLyLz] [--segment STEPS] [--threads N]\n"
+            "                   [--help]\n");
+    bench_print_options(to);
 }
 
 /* Fills *o from the arguments; *help = 1 if --help was given (usage printed). */
@@ -380,6 +386,69 @@ static void print_state_table(const bench_state *state, const initial_report *re
             lat->nsites, steps_rs > 0 ? steps_rf / steps_rs : 0.0, rebuild * 1e3);
 }
 
+/* ---- the cost of a sample ---- */
+
+/* ns per call of `sample` on `r` (CPU time, best of 3 tries of >= 0.05 s each). */
+static double ns_per_sample(int64_t (*sample)(const replica *, int32_t *), const replica *r,
+                            int32_t *scratch) {
+    double best = 0;
+    volatile int64_t sink = 0; /* keeps the calls from being optimised away */
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        uint64_t calls = 0;
+        const double start = cpu_seconds();
+        double elapsed;
+        do {
+            for (int k = 0; k < 64; ++k, ++calls) sink += sample(r, scratch);
+            elapsed = cpu_seconds() - start;
+        } while (elapsed < 0.05);
+        const double ns = elapsed * 1e9 / (double)calls;
+        if (attempt == 0 || ns < best) best = ns;
+    }
+    (void)sink;
+    return best;
+}
+
+/* The three parts of an ensemble's sample (ensemble.c, take_sample). */
+static int64_t sample_counts(const replica *r, int32_t *scratch) {
+    (void)scratch;
+    const observation o = observe_counts(r);
+    return o.ncore + o.area_shell + (int64_t)o.energy;
+}
+static int64_t sample_exposed(const replica *r, int32_t *scratch) {
+    (void)scratch;
+    return replica_exposed_core(r);
+}
+static int64_t sample_cluster(const replica *r, int32_t *scratch) {
+    return replica_largest_core_cluster(r, scratch);
+}
+
+/* What a sample of the series costs at this state, with and without the exposed-core count,
+ * against one MC step of the dynamics measured above (`runs`): a sample's cost divided by a
+ * step's is the slowdown of a run that samples every step; every n steps, it is that over n.
+ * The cluster search runs only when the lattice changed since the last sample. */
+static int print_sample_cost(const replica *r, const bench_run *runs, int rows) {
+    int32_t *scratch = malloc(sizeof *scratch * 2 * (size_t)r->lat->nsites);
+    if (!scratch) return ripen_fail(RIPEN_ENOMEM, "out of memory for the cluster search");
+    const double counts = ns_per_sample(sample_counts, r, scratch);
+    const double exposed = ns_per_sample(sample_exposed, r, scratch);
+    const double cluster = ns_per_sample(sample_cluster, r, scratch);
+    free(scratch);
+    const double without = counts + cluster, with = without + exposed;
+    printf("  sampling cost at this state (%lld exposed core sites): counts + energy %.0f ns, "
+           "exposed core\n  %.0f ns, cluster search %.0f ns: a sample costs %.0f ns with the "
+           "exposed-core count,\n  %.0f ns without (x%.3f)\n",
+           (long long)replica_exposed_core(r), counts, exposed, cluster, with, without,
+           with / without);
+    for (int k = 0; k < rows; ++k) {
+        if (runs[k].threads > 1) continue;
+        const bench_figures *f = &runs[k].figures;
+        const double step = f->seconds * 1e9 / (double)f->steps;
+        printf("    %-18s step %9.0f ns: sample / step %8.3f with, %8.3f without the count\n",
+               runs[k].kind->name, step, with / step, without / step);
+    }
+    return RIPEN_OK;
+}
+
 /* All rows of one initial state, measured in turns of a tenth of the time each, so that every
  * row sees the same mix of machine load and the ratios compare like with like. */
 static int bench_state_table(const bench_options *o, const lattice *lat, const model_tables *tab,
@@ -410,6 +479,8 @@ static int bench_state_table(const bench_options *o, const lattice *lat, const m
     for (int turn = 0; turn < TURNS && !status; ++turn)
         for (int k = 0; k < rows; ++k) bench_run_for(&runs[k], o->seconds / TURNS);
     if (!status) print_state_table(state, &report, lat, runs, rows);
+    if (!status && rows > 0 && replica_load_states(&runs[0].rep, initial) == RIPEN_OK)
+        status = print_sample_cost(&runs[0].rep, runs, rows);
     for (int k = 0; k < rows; ++k) bench_run_close(&runs[k]);
     free(initial);
     return status;

@@ -2,6 +2,7 @@
  * core doubles or a step limit, sampled as time series; Kaplan-Meier medians in the summary. */
 #include "ripen/ensemble.h"
 
+#include "ensemble_crack.h"
 #include "h5util.h"
 #include "job_entry.h"
 #include "json_read.h"
@@ -149,7 +150,7 @@ static void task(const task_set *set, int64_t member, int *stage, double *cost) 
 
 static double output_bytes(const task_set *set) {
     const ensemble_spec *e = ensemble_of(set);
-    return (double)e->replicas * (double)ensemble_series_length(e) * (5 * 4 + 8) +
+    return (double)e->replicas * (double)ensemble_series_length(e) * (6 * 4 + 8) +
            (double)e->snapshot_replicas * (double)ensemble_snapshot_count(e) * set_sites(set);
 }
 
@@ -166,15 +167,16 @@ static void describe(const task_set *set) {
 static void record_free(task_record *r) {
     replica_result *x = r->data;
     free(x->n_core), free(x->n_shell), free(x->a_core), free(x->a_shell), free(x->cluster);
-    free(x->energy), free(x->snapshots), free(x);
+    free(x->exposed), free(x->energy), free(x->snapshots), free(x);
     r->data = NULL;
 }
 
 /* Room for n samples in every series. */
 static int reserve_samples(replica_result *x, int64_t n) {
     if (n <= x->capacity) return RIPEN_OK;
-    int32_t **const series[5] = {&x->n_core, &x->n_shell, &x->a_core, &x->a_shell, &x->cluster};
-    for (int k = 0; k < 5; ++k) {
+    int32_t **const series[] = {&x->n_core,  &x->n_shell, &x->a_core,
+                                &x->a_shell, &x->cluster, &x->exposed};
+    for (size_t k = 0; k < sizeof series / sizeof *series; ++k) {
         int32_t *grown = realloc(*series[k], sizeof **series[k] * (size_t)n);
         if (!grown) return RIPEN_ENOMEM;
         *series[k] = grown;
@@ -198,6 +200,7 @@ static int record_init(const task_set *set, int64_t member, task_record *r) {
     replica_result *x = calloc(1, sizeof *x);
     if (!(r->data = x)) return RIPEN_ENOMEM;
     for (int c = 0; c < DOUBLING_CRITERIA; ++c) x->tau[c] = -1;
+    x->shell_at_tau = -1;
     for (int k = 0; k < ENSEMBLE_MAX_PASSAGE; ++k) x->passage[k] = -1;
     x->keeps_snapshots = member < e->snapshot_replicas && e->snapshot_interval;
     const int64_t first = ensemble_series_length(e) < 1024 ? ensemble_series_length(e) : 1024;
@@ -210,6 +213,7 @@ static void code(codec *c, const task_set *set, int64_t member, task_record *r) 
     replica_result *x = r->data;
     codec_scalar(c, x->initial, sizeof x->initial);
     codec_scalar(c, x->tau, sizeof x->tau);
+    codec_scalar(c, &x->shell_at_tau, sizeof x->shell_at_tau);
     codec_scalar(c, x->passage, sizeof x->passage);
     codec_scalar(c, &x->nsamples, sizeof x->nsamples);
     if (!c->writing && !c->status && x->nsamples >= 0 && x->nsamples <= ensemble_series_length(e) &&
@@ -222,6 +226,7 @@ static void code(codec *c, const task_set *set, int64_t member, task_record *r) 
     codec_array(c, (void **)&x->a_core, sizeof(int32_t), x->nsamples, &room, limit);
     codec_array(c, (void **)&x->a_shell, sizeof(int32_t), x->nsamples, &room, limit);
     codec_array(c, (void **)&x->cluster, sizeof(int32_t), x->nsamples, &room, limit);
+    codec_array(c, (void **)&x->exposed, sizeof(int32_t), x->nsamples, &room, limit);
     codec_array(c, (void **)&x->energy, sizeof(double), x->nsamples, &room, limit);
     codec_scalar(c, &x->nsnapshots, sizeof x->nsnapshots);
     codec_array(c, (void **)&x->snapshots, (size_t)r->nsites, x->nsnapshots, &x->snapshot_capacity,
@@ -238,15 +243,16 @@ static int take_sample(replica_result *x, const ensemble_spec *e, task_sim *s) {
             return ripen_fail(RIPEN_ENOMEM, "out of memory for %lld samples",
                               (long long)x->nsamples + 1);
     }
-    /* The cluster search is O(N); a rejection-free step often changes nothing, so reuse the
-     * last sample's cluster when the lattice has not changed since. */
+    /* The cluster search is O(N) and the exposed core O(columns); a rejection-free step often
+     * changes nothing, so reuse the last sample's when the lattice has not changed since. */
     const int same = x->nsamples > 0 && s->rep.changes == x->sampled_at;
-    const observation o = same ? observe_without_cluster(&s->rep) : observe(&s->rep, s->scratch);
+    const observation o = same ? observe_counts(&s->rep) : observe(&s->rep, s->scratch);
     x->sampled_at = s->rep.changes;
     const int64_t k = x->nsamples++;
     x->n_core[k] = (int32_t)o.ncore, x->n_shell[k] = (int32_t)o.nshell;
     x->a_core[k] = o.area_core, x->a_shell[k] = o.area_shell;
     x->cluster[k] = same ? x->cluster[k - 1] : (int32_t)o.largest_cluster;
+    x->exposed[k] = same ? x->exposed[k - 1] : (int32_t)o.exposed_core;
     x->energy[k] = o.energy;
     return RIPEN_OK;
 }
@@ -321,6 +327,9 @@ static int run_replica(const ensemble_spec *e, task_record *r, task_sim *s, task
         dynamics_run(&s->dyn, &s->rep, 1);
         doubling_update(&tracker, &s->rep);
         memcpy(x->tau, tracker.tau, sizeof x->tau);
+        /* The shell at the moment of doubling, exact (the series may not sample that step). */
+        if (x->shell_at_tau < 0 && x->tau[e->criterion] >= 0)
+            x->shell_at_tau = s->rep.counts.nshell;
         if (s->rep.stopped) break; /* the last passage level, mid-step: the replica is done */
         if (s->rep.step % e->sample_interval == 0) status = take_sample(x, e, s);
         if (!status && x->keeps_snapshots && s->rep.step % e->snapshot_interval == 0)
@@ -379,6 +388,7 @@ enum {
     E_A_CORE,
     E_A_SHELL,
     E_CLUSTER,
+    E_EXPOSED,
     E_ENERGY,
     E_SERIES_STEP,
     E_SNAPSHOTS,
@@ -391,7 +401,8 @@ enum {
 
 typedef struct {
     hid_t d[E_COUNT];
-    int64_t samples, snapshots; /* the datasets' extents: the most any replica took */
+    hid_t crack[CRACK_DATASETS];          /* ensemble_crack.h */
+    int64_t samples, snapshots, episodes; /* the datasets' extents: the most any replica took */
 } handles;
 
 static int write_attributes(hid_t g, const task_set *set) {
@@ -415,10 +426,11 @@ static int write_attributes(hid_t g, const task_set *set) {
 }
 
 static void data_extent(const task_set *set, int64_t member, const task_record *r,
-                        int64_t extent[2]) {
+                        int64_t extent[TASK_EXTENTS]) {
     (void)set, (void)member;
     const replica_result *x = r->data;
-    extent[0] = x->nsamples, extent[1] = x->nsnapshots;
+    const crack_series s = ensemble_crack_series(ensemble_of(set), x);
+    extent[0] = x->nsamples, extent[1] = x->nsnapshots, extent[2] = crack_episodes(&s, NULL, 0);
 }
 
 /* Per replica: scalars [R], the initial sizes [R, 3] and the passage times [R, L]. */
@@ -490,6 +502,8 @@ static void create_series_datasets(hid_t g, const task_set *set, hsize_t r, cons
         {E_A_SHELL, "a_shell", "columns",
          "projected shell area: (x, y) columns with shell, per sample"},
         {E_CLUSTER, "largest_cluster", "sites", "largest core cluster, per sample"},
+        {E_EXPOSED, "exposed_core", "sites",
+         "exposed core: core sites with a solution neighbour (of the 8), per sample"},
     };
     const hsize_t s = (hsize_t)h->samples;
     for (size_t k = 0; k < sizeof series / sizeof *series; ++k)
@@ -551,21 +565,24 @@ static void create_series_datasets(hid_t g, const task_set *set, hsize_t r, cons
                               .description = "snapshots taken by each replica that keeps them"});
 }
 
-static int h5_create(hid_t g, const job *j, const task_set *set, const int64_t extent[2],
+static int h5_create(hid_t g, const job *j, const task_set *set, const int64_t extent[TASK_EXTENTS],
                      void **out) {
     (void)j;
     handles *h = malloc(sizeof *h);
     if (!(*out = h)) return ripen_fail(RIPEN_ENOMEM, "out of memory");
     for (int k = 0; k < E_COUNT; ++k) h->d[k] = -1;
-    h->samples = extent[0], h->snapshots = extent[1];
+    for (int k = 0; k < CRACK_DATASETS; ++k) h->crack[k] = -1;
+    h->samples = extent[0], h->snapshots = extent[1], h->episodes = extent[2];
     const int status = write_attributes(g, set);
     if (status) return status;
     const hsize_t r = (hsize_t)ensemble_of(set)->replicas;
     create_replica_datasets(g, r, ensemble_of(set)->npassage, h->d);
     create_series_datasets(g, set, r, h, h->d);
-    for (int k = 0; k < E_COUNT; ++k)
-        if (h->d[k] < 0)
-            return ripen_fail(RIPEN_EIO, "cannot create datasets in /ensembles/%s", set->name);
+    ensemble_crack_create(g, r, (hsize_t)h->episodes, h->crack);
+    int failed = 0;
+    for (int k = 0; k < E_COUNT; ++k) failed |= h->d[k] < 0;
+    for (int k = 0; k < CRACK_DATASETS; ++k) failed |= h->crack[k] < 0;
+    if (failed) return ripen_fail(RIPEN_EIO, "cannot create datasets in /ensembles/%s", set->name);
     return RIPEN_OK;
 }
 
@@ -634,13 +651,13 @@ static int write_series(const hid_t *d, const task_set *set, int n, const int64_
         memcpy(counts5 + 5 * kept, size, sizeof size);
         ++kept;
     }
-    const int series[] = {E_N_CORE, E_N_SHELL, E_A_CORE, E_A_SHELL, E_CLUSTER, E_ENERGY};
+    const int series[] = {E_N_CORE, E_N_SHELL, E_A_CORE, E_A_SHELL, E_CLUSTER, E_EXPOSED, E_ENERGY};
     int status = RIPEN_OK;
     for (size_t k = 0; k < sizeof series / sizeof *series; ++k) {
         for (int i = 0; i < n; ++i) {
             const replica_result *x = records[i]->data;
-            const void *const columns[] = {x->n_core,  x->n_shell, x->a_core,
-                                           x->a_shell, x->cluster, x->energy};
+            const void *const columns[] = {x->n_core,  x->n_shell, x->a_core, x->a_shell,
+                                           x->cluster, x->exposed, x->energy};
             data[i] = columns[k];
         }
         const int written = h5_write_blocks(d[series[k]], series[k] == E_ENERGY ? H5_F64 : H5_I32,
@@ -659,12 +676,13 @@ static int write_series(const hid_t *d, const task_set *set, int n, const int64_
 /* Collective (h5out.c): every rank calls it in each round, n = 0 if it has no replica left. */
 static int h5_write_tasks(void *handles_, const task_set *set, int n, const int64_t *members,
                           task_record *const *records) {
-    const hid_t *d = ((const handles *)handles_)->d;
+    const handles *h = handles_;
     int status = RIPEN_OK;
     for (int i = 0; i < n && !status; ++i)
-        status = write_scalars(d, ensemble_of(set), members[i], records[i]);
-    const int series = write_series(d, set, n, members, records);
-    return status ? status : series;
+        status = write_scalars(h->d, ensemble_of(set), members[i], records[i]);
+    const int series = write_series(h->d, set, n, members, records);
+    const int cracks = ensemble_crack_write(h->crack, ensemble_of(set), n, members, records);
+    return status ? status : series ? series : cracks;
 }
 
 static void h5_close(void *handles_) {
@@ -672,6 +690,8 @@ static void h5_close(void *handles_) {
     if (!h) return;
     for (int k = 0; k < E_COUNT; ++k)
         if (h->d[k] > 0) H5Dclose(h->d[k]);
+    for (int k = 0; k < CRACK_DATASETS; ++k)
+        if (h->crack[k] > 0) H5Dclose(h->crack[k]);
     free(h);
 }
 
@@ -693,13 +713,15 @@ static int h5_load_task(hid_t g, const task_set *set, int64_t member, task_recor
     if (!status && (x->nsamples < 0 || x->nsamples > ensemble_series_length(e))) status = RIPEN_EIO;
     if (!status && reserve_samples(x, x->nsamples)) status = RIPEN_ENOMEM;
     const hsize_t n[2] = {1, (hsize_t)(status ? 0 : x->nsamples)};
-    const char *const names[5] = {"n_core", "n_shell", "a_core", "a_shell", "largest_cluster"};
-    int32_t *const data[5] = {x->n_core, x->n_shell, x->a_core, x->a_shell, x->cluster};
-    for (int k = 0; k < 5 && !status; ++k)
+    const char *const names[] = {"n_core",  "n_shell",         "a_core",
+                                 "a_shell", "largest_cluster", "exposed_core"};
+    int32_t *const data[] = {x->n_core, x->n_shell, x->a_core, x->a_shell, x->cluster, x->exposed};
+    for (size_t k = 0; k < sizeof names / sizeof *names && !status; ++k)
         status = h5_read_from(g, names[k], H5_I32, 2, start2, n, data[k]);
     if (!status) status = h5_read_from(g, "energy", H5_F64, 2, start2, n, x->energy);
     const hsize_t levels[2] = {1, (hsize_t)e->npassage};
     if (!status) status = h5_read_from(g, "passage_time", H5_F64, 2, start2, levels, x->passage);
+    if (!status) status = ensemble_crack_load(g, member, r, &x->shell_at_tau);
     if (!status && x->keeps_snapshots) {
         status = h5_read_from(g, "snapshot_count", H5_I64, 1, row, one, &x->nsnapshots);
         if (!status && (x->nsnapshots < 0 || x->nsnapshots > ensemble_snapshot_count(e)))
@@ -715,13 +737,14 @@ static int h5_load_task(hid_t g, const task_set *set, int64_t member, task_recor
     return status;
 }
 
-static void h5_size(const task_set *set, const int64_t extent[2], double *bytes, double *objects) {
+static void h5_size(const task_set *set, const int64_t extent[TASK_EXTENTS], double *bytes,
+                    double *objects) {
     const ensemble_spec *e = ensemble_of(set);
     const double r = e->replicas, s = (double)extent[0];
     const double p = e->snapshot_replicas, t = (double)extent[1];
-    *bytes = r * (9 * 8 + 1 + 3 * 8) + r * s * (5 * 4 + 8) + s * 8 + p * t * set_sites(set) +
-             t * 8 + p * 8 + r * 7 * 8;
-    *objects = 1 + E_COUNT + 8;
+    *bytes = r * (9 * 8 + 1 + 3 * 8) + r * s * (6 * 4 + 8) + s * 8 + p * t * set_sites(set) +
+             t * 8 + p * 8 + r * 7 * 8 + ensemble_crack_bytes(r, (double)extent[2]);
+    *objects = 1 + E_COUNT + CRACK_DATASETS + 8;
 }
 
 /* ---- the set's analysis: the Kaplan-Meier curve ---- */

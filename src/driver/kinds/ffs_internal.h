@@ -93,15 +93,17 @@ void ffs_summary(const job *j, const task_kind *kind, task_loader load, void *co
                  void *const *results);
 
 /* ffs_write.c */
-void ffs_h5_extent(const task_set *set, int64_t member, const task_record *r, int64_t extent[2]);
-int ffs_h5_create(hid_t group, const job *j, const task_set *set, const int64_t extent[2],
-                  void **handles);
+void ffs_h5_extent(const task_set *set, int64_t member, const task_record *r,
+                   int64_t extent[TASK_EXTENTS]);
+int ffs_h5_create(hid_t group, const job *j, const task_set *set,
+                  const int64_t extent[TASK_EXTENTS], void **handles);
 int ffs_h5_write_set(void *handles, const job *j, const task_set *set);
 int ffs_h5_write_tasks(void *handles, const task_set *set, int n, const int64_t *members,
                        task_record *const *records);
 void ffs_h5_close(void *handles);
 int ffs_h5_load_task(hid_t group, const task_set *set, int64_t member, task_record *r);
-void ffs_h5_size(const task_set *set, const int64_t extent[2], double *bytes, double *objects);
+void ffs_h5_size(const task_set *set, const int64_t extent[TASK_EXTENTS], double *bytes,
+                 double *objects);
 int ffs_h5_write_result(hid_t group, const task_set *set, const void *result, int writer);
 
 #endif

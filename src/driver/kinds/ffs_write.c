@@ -37,7 +37,8 @@ static const int64_t fill_i64 = -1;
 static const uint8_t fill_u8 = 255;
 static const double fill_nan = NAN;
 
-void ffs_h5_extent(const task_set *set, int64_t member, const task_record *r, int64_t extent[2]) {
+void ffs_h5_extent(const task_set *set, int64_t member, const task_record *r,
+                   int64_t extent[TASK_EXTENTS]) {
     (void)set, (void)member;
     const ffs_result *x = r->data;
     extent[0] = x->nconfigs, extent[1] = x->nshots;
@@ -66,7 +67,8 @@ static int write_attributes(hid_t g, const task_set *set) {
     return status;
 }
 
-int ffs_h5_create(hid_t g, const job *j, const task_set *set, const int64_t extent[2], void **out) {
+int ffs_h5_create(hid_t g, const job *j, const task_set *set, const int64_t extent[TASK_EXTENTS],
+                  void **out) {
     (void)j;
     const ffs_spec *f = ffs_of(set);
     handles *h = malloc(sizeof *h);
@@ -285,7 +287,8 @@ int ffs_h5_load_task(hid_t g, const task_set *set, int64_t member, task_record *
     return status;
 }
 
-void ffs_h5_size(const task_set *set, const int64_t extent[2], double *bytes, double *objects) {
+void ffs_h5_size(const task_set *set, const int64_t extent[TASK_EXTENTS], double *bytes,
+                 double *objects) {
     const double t = (double)set->ntasks, c = (double)extent[0], s = (double)extent[1];
     const double sites = (double)set->system.lx * set->system.ly * set->system.lz;
     const ffs_spec *f = ffs_of(set);

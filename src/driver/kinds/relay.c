@@ -204,7 +204,7 @@ typedef struct {
 static const int64_t fill_i64 = -1;
 static const double fill_nan = NAN;
 
-static int h5_create(hid_t g, const job *j, const task_set *set, const int64_t extent[2],
+static int h5_create(hid_t g, const job *j, const task_set *set, const int64_t extent[TASK_EXTENTS],
                      void **out) {
     (void)j, (void)extent;
     const relay_spec *spec = relay_of(set);
@@ -283,7 +283,8 @@ static int h5_load_task(hid_t g, const task_set *set, int64_t member, task_recor
     return status;
 }
 
-static void h5_size(const task_set *set, const int64_t extent[2], double *bytes, double *objects) {
+static void h5_size(const task_set *set, const int64_t extent[TASK_EXTENTS], double *bytes,
+                    double *objects) {
     (void)extent;
     *bytes = output_bytes(set);
     *objects = 1 + R_COUNT;

@@ -1,0 +1,347 @@
+#!/usr/bin/python3
+"""The paper's observations of its lattice model (Fig. 5) as named criteria, evaluated for every
+pair of a shelled and a shell-free ensemble that simulate the same system.
+
+    /usr/bin/python3 analysis/criteria.py RESULTS.h5 [MORE.h5 ...] [-o criteria.md] [--json F]
+
+Each criterion is pass, fail or undetermined, with the number behind it (docs/reproduction.md,
+section 5, says where the thresholds come from):
+
+  1 ratio     the ratio of Kaplan-Meier median doubling times shelled / shell-free has a 95%
+              bootstrap CI overlapping [14, 28] (the paper: "20x faster")
+  2 time      the shelled median doubling time lies in [10^4, 10^5] MC steps (Fig. 5a: snapshots
+              "approximately 10000 MC steps apart")
+  3 burst     wait, then burst ("persists at a constant size until a fluctuation in the shell
+              exposes the core, after which the core can grow rapidly"): the median of onset / tau
+              over the doubled shelled replicas is >= 0.7, and the onset times are close to
+              exponential (censored Weibull shape <= 2)
+  4 shell     "the core grows with the shell nearly unchanged": the median of
+              |N_shell(tau) - N_shell(0)| / N_shell(0) over the doubled shelled replicas <= 15%
+  5 healing   "if the shell heals by covering the exposed core, growth stops": a median of at
+              least one healed crack episode per shelled replica (resolution: sample_interval)
+  6 barrier   ΔΔF‡ = ΔF‡_shelled − ΔF‡_shell-free within 1 kT of both ln(ratio) and 3 kT, from
+              the WHAM barriers of window sets of both kinds at the same parameters (μ_c aside:
+              F(q) is reweighted to its balance point); undetermined without them
+
+Writes a markdown table (stdout, or -o) and optionally every number as JSON. Errors: one line
+"criteria: ..." on stderr, exit status 2.
+"""
+import argparse
+import dataclasses
+import json
+import math
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ripen_results as rr  # noqa: E402
+
+RATIO_RANGE = (14.0, 28.0)
+TIME_RANGE = (1e4, 1e5)
+BURST_FRACTION = 0.7
+BURST_SHAPE = 2.0
+SHELL_CHANGE = 0.15
+HEALED = 1.0
+BARRIER = 3.0
+BARRIER_TOLERANCE = 1.0
+
+PASS, FAIL, UNDETERMINED = "pass", "fail", "undetermined"
+NAMES = ("ratio", "time", "burst", "shell", "healing", "barrier")
+TITLES = {
+    "ratio": "1 ratio CI ∩ [14, 28]",
+    "time": "2 shelled τ in [1e4, 1e5]",
+    "burst": "3 onset/τ ≥ 0.7, shape ≤ 2",
+    "shell": "4 shell change ≤ 15%",
+    "healing": "5 healed ≥ 1",
+    "barrier": "6 ΔΔF‡ ≈ ln ratio ≈ 3 kT",
+}
+# What makes two ensembles (or window sets) the same system: everything in the group's
+# attributes that describes the simulated system, except the shell (which tells the kinds apart).
+SYSTEM_KEYS = ("lx", "ly", "lz", "eps_core", "eps_shell", "eps_interface", "mu_core", "mu_shell",
+               "energy_form", "move_set", "proposals", "shell_ensemble", "bond_neighbours",
+               "p_swap", "dynamics", "core_sites_requested")
+
+
+class Failure(Exception):
+    """Ends the program with a one-line message and exit status 2."""
+
+
+@dataclasses.dataclass
+class Result:
+    name: str     # one of NAMES
+    status: str   # PASS, FAIL or UNDETERMINED
+    value: float  # the number the threshold is applied to (NaN if none)
+    text: str     # the number(s) behind the verdict, for the table
+
+
+def _result(name, holds, value, text):
+    """holds: True, False or None (undetermined)."""
+    status = UNDETERMINED if holds is None else PASS if holds else FAIL
+    return Result(name, status, float(value), text)
+
+
+def _steps(value):
+    return "∞" if math.isinf(value) else f"{value:,.0f}"
+
+
+# ----------------------------------------------------------------------------------------------
+# The criteria, each from the summaries and crack observables of one pair
+
+
+def ratio_criterion(shelled, free):
+    """1: the bootstrap CI of the ratio of KM medians overlaps RATIO_RANGE. With the shelled
+    median not reached, the ratio is only bounded below (horizon / shell-free median): a fail if
+    that bound exceeds the range, else undetermined."""
+    value, (low, high) = rr.median_ratio(shelled, free)
+    lo, hi = RATIO_RANGE
+    if math.isinf(shelled.median) and math.isfinite(free.median):
+        bound = shelled.horizon / free.median
+        return _result("ratio", False if bound > hi else None, bound, f"> {bound:.1f}")
+    if not math.isfinite(value):
+        return _result("ratio", None, math.nan, "not determined")
+    text = f"{value:.1f} [{low:.1f}, {'∞' if math.isinf(high) else f'{high:.1f}'}]"
+    return _result("ratio", low <= hi and high >= lo, value, text)
+
+
+def time_criterion(shelled):
+    """2: the shelled KM median doubling time lies in TIME_RANGE."""
+    lo, hi = TIME_RANGE
+    if math.isinf(shelled.median):
+        return _result("time", False if shelled.horizon >= hi else None, math.inf,
+                       f"> {shelled.horizon:,.0f}")
+    ci = shelled.median_ci
+    return _result("time", lo <= shelled.median <= hi, shelled.median,
+                   f"{shelled.median:,.0f} [{_steps(ci[0])}, {_steps(ci[1])}]")
+
+
+def takeoff_times(ensemble, cracks):
+    """(times, events) of the take-off of growth for the Weibull fit: a replica whose onset is
+    known took off within the sample interval after it, at its midpoint (or midway to tau if tau
+    came sooner); one whose onset is undefined had not taken off by steps_run (censored)."""
+    present = ensemble.present
+    onset = cracks.onset[present].astype(float)
+    end = np.where(ensemble.censored, ensemble.steps_run, ensemble.tau)[present].astype(float)
+    dt = float(cracks.sample_interval)
+    known = onset >= 0
+    times = np.where(known, 0.5 * (onset + np.minimum(onset + dt, end)), end)
+    return times, known
+
+
+def burst_criterion(ensemble, cracks):
+    """3: median onset / tau >= BURST_FRACTION over the doubled replicas, and a censored Weibull
+    shape <= BURST_SHAPE for the take-off times."""
+    doubled = ensemble.present & ~ensemble.censored & (cracks.onset >= 0)
+    if not doubled.any():
+        return _result("burst", None, math.nan, "no doubled replica")
+    fraction = float(np.median(cracks.onset[doubled] / ensemble.tau[doubled]))
+    fit = rr.weibull_fit(*takeoff_times(ensemble, cracks))
+    if fit is None:
+        holds = False if fraction < BURST_FRACTION else None
+        return _result("burst", holds, fraction, f"{fraction:.2f}; shape not determined")
+    holds = fraction >= BURST_FRACTION and fit.shape <= BURST_SHAPE
+    return _result("burst", holds, fraction,
+                   f"{fraction:.2f}; shape {fit.shape:.1f} ± {fit.shape_se:.1f}")
+
+
+def shell_criterion(ensemble, cracks):
+    """4: the median relative change of N_shell from step 0 to tau over the doubled replicas."""
+    doubled = ensemble.present & ~ensemble.censored & np.isfinite(cracks.shell_change) & \
+        (cracks.shell_sites > 0)
+    if not doubled.any():
+        return _result("shell", None, math.nan, "no doubled replica")
+    change = np.abs(cracks.shell_change[doubled]) / cracks.shell_sites[doubled]
+    median = float(np.median(change))
+    signed = float(np.median(cracks.shell_change[doubled] / cracks.shell_sites[doubled]))
+    return _result("shell", median <= SHELL_CHANGE, median,
+                   f"{100 * median:.0f}% (median change {100 * signed:+.0f}%)")
+
+
+def healing_criterion(ensemble, cracks):
+    """5: median healed crack episodes per present shelled replica >= HEALED."""
+    healed = cracks.healed_episodes[ensemble.present]
+    if len(healed) == 0:
+        return _result("healing", None, math.nan, "no replica")
+    median = float(np.median(healed))
+    episodes = float(np.median(cracks.crack_episodes[ensemble.present]))
+    return _result("healing", median >= HEALED, median,
+                   f"{median:g} of {episodes:g} episodes (sampled every "
+                   f"{cracks.sample_interval:,} steps)")
+
+
+def barrier_criterion(ratio_value, barriers):
+    """6: ΔΔF‡ within BARRIER_TOLERANCE of ln(ratio) and of BARRIER; barriers = (shelled,
+    shell-free) WHAM barriers or None."""
+    if barriers is None:
+        return _result("barrier", None, math.nan, "no determined F(q) of both kinds")
+    ddf = barriers[0] - barriers[1]
+    if not (math.isfinite(ratio_value) and ratio_value > 0):
+        return _result("barrier", None, ddf, f"ΔΔF‡ {ddf:.1f} kT; ratio not determined")
+    log_ratio = math.log(ratio_value)
+    holds = abs(ddf - log_ratio) <= BARRIER_TOLERANCE and abs(ddf - BARRIER) <= BARRIER_TOLERANCE
+    return _result("barrier", holds, ddf, f"ΔΔF‡ {ddf:.1f} kT, ln ratio {log_ratio:.1f}")
+
+
+def missing_cracks(name):
+    return _result(name, None, math.nan, "no crack observables in the file")
+
+
+# ----------------------------------------------------------------------------------------------
+# Pairs and files
+
+
+def system_of(attrs, ignore=()):
+    return tuple(attrs.get(k) for k in SYSTEM_KEYS if k not in ignore)
+
+
+def pairs(ensembles):
+    """(shelled, shell-free) names of every two ensembles of the same system, shelled first, in
+    file order."""
+    shelled = [e for e in ensembles.values() if e.shell_thickness > 0]
+    free = [e for e in ensembles.values() if e.shell_thickness == 0]
+    return [(s.name, f.name) for s in shelled for f in free
+            if system_of(s.attrs) == system_of(f.attrs)]
+
+
+def window_barriers(windows, shelled_attrs):
+    """WHAM barriers (shelled, shell-free) of determined window sets of the ensembles' system
+    (μ_c may differ: F(q) is reweighted), the shelled one with the ensemble's shell thickness;
+    None unless both exist."""
+    system = system_of(shelled_attrs, ignore=("mu_core",))
+    found = {}
+    for ws in windows:
+        if ws.fq is None or "barrier_wham" not in ws.fq or \
+                system_of(ws.attrs, ignore=("mu_core",)) != system:
+            continue
+        thickness = ws.shell_thickness
+        if thickness == 0 or thickness == shelled_attrs.get("shell_thickness"):
+            found.setdefault(thickness > 0, float(ws.fq["barrier_wham"]))
+    return (found[True], found[False]) if True in found and False in found else None
+
+
+@dataclasses.dataclass
+class PairResults:
+    file: str
+    shelled: str
+    shell_free: str
+    parameters: dict   # the shelled ensemble's system
+    results: list      # Result, in NAMES order
+    medians: tuple = (math.nan, math.nan)  # KM medians shelled, shell-free (inf: not reached)
+    horizon: float = math.nan              # the shelled ensemble's step limit
+
+    @property
+    def verdict(self):
+        statuses = [r.status for r in self.results]
+        if FAIL in statuses:
+            return FAIL
+        return PASS if all(s == PASS for s in statuses) else UNDETERMINED
+
+    def result(self, name):
+        return next(r for r in self.results if r.name == name)
+
+
+def evaluate_pair(summaries, cracks, windows, shelled, free):
+    """The six results of one pair (names into `summaries` and `cracks`)."""
+    s, fr = summaries[shelled], summaries[free]
+    ratio = ratio_criterion(s, fr)
+    c = cracks.get(shelled)
+    out = [ratio, time_criterion(s)]
+    if c is None:
+        out += [missing_cracks(n) for n in ("burst", "shell", "healing")]
+    else:
+        out += [burst_criterion(s.ensemble, c), shell_criterion(s.ensemble, c),
+                healing_criterion(s.ensemble, c)]
+    ratio_value = float(rr.ratio(s.median, fr.median))
+    out.append(barrier_criterion(ratio_value, window_barriers(windows, s.ensemble.attrs)))
+    return out
+
+
+def evaluate_file(path, summaries=None):
+    """PairResults for every pair in the file. `summaries` (name -> rr.Summary) may be given
+    when the caller has them already (figures.py): the bootstrap is the costly part."""
+    with rr.open_results(path) as f:
+        ensembles = {n: rr.read_ensemble(f, n) for n in rr.ensemble_names(f)}
+        cracks = {n: rr.read_cracks(f, n) for n in ensembles}
+        windows = [rr.read_window_set(f, n) for n in rr.window_names(f)]
+    found = pairs(ensembles)
+    summaries = dict(summaries or {})
+    for name in {n for pair in found for n in pair}:
+        if name not in summaries:
+            summaries[name] = rr.summarise(ensembles[name])
+    return [PairResults(path, s, fr, {k: ensembles[s].attrs.get(k) for k in SYSTEM_KEYS},
+                        evaluate_pair(summaries, cracks, windows, s, fr),
+                        (summaries[s].median, summaries[fr].median), summaries[s].horizon)
+            for s, fr in found]
+
+
+# ----------------------------------------------------------------------------------------------
+# Output
+
+
+def cell(result):
+    return f"{result.status}: {result.text}"
+
+
+def table(rows, label=None):
+    """Markdown table, one row per pair; `label(pair)` names a row (default: the two names)."""
+    label = label or (lambda p: f"{p.shelled} / {p.shell_free}")
+    lines = ["| pair | " + " | ".join(TITLES[n] for n in NAMES) + " | all |",
+             "| --- |" + " --- |" * (len(NAMES) + 1)]
+    for p in rows:
+        lines.append(f"| {label(p)} | " + " | ".join(cell(p.result(n)) for n in NAMES) +
+                     f" | {p.verdict} |")
+    return lines
+
+
+def results_section(results):
+    """figures.py's "Criteria" section of results.md (its Results object: path and summaries)."""
+    lines = ["## Criteria (analysis/criteria.py)", ""]
+    rows = evaluate_file(results.path, results.summaries)
+    if not rows:
+        return lines + ["No shelled and shell-free ensembles of the same system in this file.", ""]
+    return lines + ["The paper's observations of Fig. 5 as criteria (definitions: "
+                    "analysis/criteria.py, docs/reproduction.md section 5).", ""] + \
+        table(rows) + [""]
+
+
+def as_json(rows):
+    return [{"file": p.file, "shelled": p.shelled, "shell_free": p.shell_free,
+             "parameters": p.parameters, "verdict": p.verdict,
+             "results": {r.name: {"status": r.status, "value": None if math.isnan(r.value)
+                                  else r.value, "text": r.text} for r in p.results}}
+            for p in rows]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="criteria", description=__doc__.splitlines()[0])
+    parser.add_argument("results", nargs="+", help="ripen result files (HDF5)")
+    parser.add_argument("-o", "--output", help="markdown file (default: stdout)")
+    parser.add_argument("--json", help="also write every number to this JSON file")
+    args = parser.parse_args(argv)
+    try:
+        rows = [p for path in args.results for p in evaluate_file(path)]
+        if not rows:
+            raise Failure("no shelled and shell-free ensembles of the same system in "
+                          f"{', '.join(args.results)}")
+        text = "\n".join(table(rows, lambda p: f"{os.path.basename(p.file)}: {p.shelled} / "
+                                               f"{p.shell_free}")) + "\n"
+        if args.output:
+            with open(args.output, "w") as out:
+                out.write(text)
+        else:
+            sys.stdout.write(text)
+        if args.json:
+            with open(args.json, "w") as out:
+                json.dump(as_json(rows), out, indent=1, ensure_ascii=False)
+    except (rr.ResultFileError, Failure) as error:
+        print(f"criteria: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"criteria: {error.filename or ''}: {error.strerror or error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
