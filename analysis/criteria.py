@@ -205,7 +205,7 @@ def pairs(ensembles):
 
 
 def window_barriers(windows, shelled_attrs):
-    """WHAM barriers (shelled, shell-free) of determined window sets of the ensembles' system
+    """Barriers (shelled, shell-free; WindowSet.barrier) of determined window or exchange sets of the ensembles' system
     (μ_c may differ: F(q) is reweighted), the shelled one with the ensemble's shell thickness;
     None unless both exist."""
     system = system_of(shelled_attrs, ignore=("mu_core",))
@@ -216,7 +216,7 @@ def window_barriers(windows, shelled_attrs):
             continue
         thickness = ws.shell_thickness
         if thickness == 0 or thickness == shelled_attrs.get("shell_thickness"):
-            found.setdefault(thickness > 0, float(ws.fq["barrier_wham"]))
+            found.setdefault(thickness > 0, ws.barrier)
     return (found[True], found[False]) if True in found and False in found else None
 
 
@@ -263,7 +263,7 @@ def evaluate_file(path, summaries=None):
     with rr.open_results(path) as f:
         ensembles = {n: rr.read_ensemble(f, n) for n in rr.ensemble_names(f)}
         cracks = {n: rr.read_cracks(f, n) for n in ensembles}
-        windows = [rr.read_window_set(f, n) for n in rr.window_names(f)]
+        windows = rr.fq_sets(f)
     found = pairs(ensembles)
     summaries = dict(summaries or {})
     for name in {n for pair in found for n in pair}:

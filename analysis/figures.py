@@ -148,7 +148,7 @@ def load(path, shelled, shell_free):
     """Reads and summarises everything; raises rr.ResultFileError or Failure."""
     with rr.open_results(path) as f:
         ensembles = {name: rr.read_ensemble(f, name) for name in rr.ensemble_names(f)}
-        windows = [rr.read_window_set(f, name) for name in rr.window_names(f)]
+        windows = rr.fq_sets(f)
         if not ensembles:
             if not windows:
                 raise Failure(f"{path}: neither ensembles nor window sets: nothing to plot")
@@ -383,19 +383,27 @@ def figure_5c(results, path):
 # Fig. 5d: F(q) of every window set
 
 
+METHOD_LABELS = {("windows", "wham"): "WHAM", ("windows", "mbar"): "MBAR",
+                 ("exchange", "mbar"): "MBAR, every state", ("exchange", "wham"): "WHAM, rung 0"}
+
+
 def draw_fq(ax, ws):
-    """WHAM as a thick line with a shaded band, MBAR dashed on top with dashed band edges: the
-    two estimators usually agree, and both must stay visible when they do."""
+    """The set's primary estimate (WHAM for windows, MBAR over every state for an exchange set)
+    as a thick line with a shaded band, the other dashed on top with dotted band edges: the two
+    usually agree, and both must stay visible when they do."""
     fq = ws.fq
     q = np.asarray(fq["q"], float)
     ax.axvspan(fq["q_start"], fq["q_end"], color="#fdd0a2", alpha=0.35, lw=0,
                label="one layer: q_start → q_end")
-    F, sigma = np.asarray(fq["F_wham"]), np.asarray(fq["sigma_wham"])
+    primary = ws.method
+    secondary = "mbar" if primary == "wham" else "wham"
+    F, sigma = np.asarray(fq[f"F_{primary}"]), np.asarray(fq[f"sigma_{primary}"])
     ax.fill_between(q, F - sigma, F + sigma, color=FQ_COLOURS["wham"], alpha=0.25)
     ax.plot(q, F, color=FQ_COLOURS["wham"], lw=3.5, alpha=0.8, marker="o", ms=5,
-            label="WHAM (band: ±1σ)")
-    F, sigma = np.asarray(fq["F_mbar"]), np.asarray(fq["sigma_mbar"])
-    ax.plot(q, F, "--", color=FQ_COLOURS["mbar"], lw=1.6, label="MBAR (dotted: ±1σ)")
+            label=f"{METHOD_LABELS[ws.kind, primary]} (band: ±1σ)")
+    F, sigma = np.asarray(fq[f"F_{secondary}"]), np.asarray(fq[f"sigma_{secondary}"])
+    ax.plot(q, F, "--", color=FQ_COLOURS["mbar"], lw=1.6,
+            label=f"{METHOD_LABELS[ws.kind, secondary]} (dotted: ±1σ)")
     for edge in (F - sigma, F + sigma):
         ax.plot(q, edge, ":", color=FQ_COLOURS["mbar"], lw=1)
     layer = ws.attrs.get("layer_sites", 0)
@@ -407,8 +415,30 @@ def draw_fq(ax, ws):
     ax.grid(alpha=0.3)
     ax.set_title(f"{ws.name} (shell {ws.shell_thickness}), μ_c* = {fq['mu_star']:.3f} ± "
                  f"{fq['mu_star_sigma']:.3f} kT\nΔF‡ = {fq['barrier_wham']:.2f} ± "
-                 f"{fq['barrier_wham_sigma']:.2f} kT (WHAM), {fq['barrier_mbar']:.2f} ± "
-                 f"{fq['barrier_mbar_sigma']:.2f} kT (MBAR)", fontsize=10.5)
+                 f"{fq['barrier_wham_sigma']:.2f} kT ({METHOD_LABELS[ws.kind, 'wham']}), "
+                 f"{fq['barrier_mbar']:.2f} ± {fq['barrier_mbar_sigma']:.2f} kT "
+                 f"({METHOD_LABELS[ws.kind, 'mbar']})", fontsize=10.5)
+
+
+def draw_fq_pair(ax, shelled, free):
+    """Fig. 5d as the paper draws it: the shelled and the shell-free F(q) on one axis, each with
+    its ±1σ band, and their barrier difference."""
+    for ws, colour in ((shelled, "#d95f02"), (free, "#1b9e77")):
+        fq = ws.fq
+        q = np.asarray(fq["q"], float)
+        F, sigma = np.asarray(fq[f"F_{ws.method}"]), np.asarray(fq[f"sigma_{ws.method}"])
+        ax.fill_between(q, F - sigma, F + sigma, color=colour, alpha=0.25)
+        ax.plot(q, F, color=colour, lw=2.5, marker="o", ms=4,
+                label=f"{'shelled' if ws.shell_thickness else 'shell-free'}: {ws.name}, "
+                      f"ΔF‡ = {ws.barrier:.2f} ± {ws.barrier_sigma:.2f} kT")
+    difference = shelled.barrier - free.barrier
+    sigma = math.hypot(shelled.barrier_sigma, free.barrier_sigma)
+    ax.set_xlabel("q = N_core − N_core(0) (sites)")
+    ax.set_ylabel("F(q) at μ_c* (kT)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8.5, loc="upper right")
+    ax.set_title(f"shelled vs shell-free: ΔΔF‡ = {difference:.2f} ± {sigma:.2f} kT "
+                 f"(exp: {exp_text(difference)})", fontsize=10.5)
 
 
 def draw_fq_missing(ax, ws, reason):
@@ -426,10 +456,18 @@ def figure_5d(results, path):
                   "it has no window sets: add umbrella windows to the job (docs/jobs.md)")
         warn(f"{results.path}: no F(q) to plot ({reason}); fig5d.png only says so")
         return message_figure(path, "Fig. 5d: F(q)", f"No F(q) in this file: {reason}.")
-    columns = min(len(sets), 3)
-    rows = math.ceil(len(sets) / columns)
+    good = [ws for ws in sets if ws.fq is not None and "error" not in ws.fq]
+    shelled = [ws for ws in good if ws.shell_thickness > 0]
+    free = [ws for ws in good if ws.shell_thickness == 0]
+    pair = (shelled[0], free[0]) if shelled and free else None
+    panels = len(sets) + (pair is not None)
+    columns = min(panels, 3)
+    rows = math.ceil(panels / columns)
     fig, axes = plt.subplots(rows, columns, figsize=(5.6 * columns, 4.8 * rows), squeeze=False)
-    for ax, ws in zip(axes.flat, sets):
+    flat = list(axes.flat)
+    if pair:
+        draw_fq_pair(flat.pop(0), *pair)
+    for ax, ws in zip(flat, sets):
         if ws.fq is None:
             draw_fq_missing(ax, ws, "no fq group in this file (`ripen merge` the shards or run "
                             "`ripen analyze`)")
@@ -437,9 +475,9 @@ def figure_5d(results, path):
             draw_fq_missing(ax, ws, "F(q) not determined: " + ws.fq["error"])
         else:
             draw_fq(ax, ws)
-    for ax in list(axes.flat)[len(sets):]:
+    for ax in flat[len(sets):]:
         ax.axis("off")
-    drawn = [ax for ax, ws in zip(axes.flat, sets) if ws.fq is not None and "error" not in ws.fq]
+    drawn = [ax for ax, ws in zip(flat, sets) if ws.fq is not None and "error" not in ws.fq]
     if drawn:
         fig.legend(*drawn[0].get_legend_handles_labels(), loc="lower center", ncol=3,
                    frameon=False)
@@ -552,7 +590,9 @@ def comparable_differences(window_set, summary):
 
 
 def window_row(ws):
-    head = f"| {ws.name} | {ws.shell_thickness} | {ws.attrs.get('layer_sites')} | " \
+    label = ws.name if ws.kind == "windows" else \
+        f"{ws.name} (exchange, {ws.attrs.get('nrungs')} rung(s))"
+    head = f"| {label} | {ws.shell_thickness} | {ws.attrs.get('layer_sites')} | " \
            f"{ws.attrs.get('sampling_mu_core', ws.attrs.get('mu_core'))} | "
     if ws.fq is None:
         return head + "no fq group | | | | `ripen merge` the shards or run `ripen analyze` |"
@@ -587,16 +627,21 @@ def repeat_section(windows):
     return lines + [""]
 
 
+def exp_text(x, digits=3):
+    """e^x for a table or title; beyond a float's range (an undetermined barrier), say so."""
+    return f"{math.exp(x):.{digits}g}" if abs(x) < 700 else "out of range"
+
+
 def predicted_ratio(shelled, free, method):
     """exp(dF_shelled - dF_free) and the range from +-1 sigma of the barrier difference."""
     diff = shelled.fq[f"barrier_{method}"] - free.fq[f"barrier_{method}"]
     sigma = math.hypot(shelled.fq[f"barrier_{method}_sigma"], free.fq[f"barrier_{method}_sigma"])
-    return (f"{diff:.2f} ± {sigma:.2f} | {math.exp(diff):.2f} "
-            f"[{math.exp(diff - sigma):.2f}, {math.exp(diff + sigma):.2f}]")
+    return (f"{diff:.2f} ± {sigma:.2f} | {exp_text(diff)} "
+            f"[{exp_text(diff - sigma)}, {exp_text(diff + sigma)}]")
 
 
 def window_section(results):
-    lines = ["## Free energy of a new layer (window sets)", ""]
+    lines = ["## Free energy of a new layer (window and exchange sets)", ""]
     if not results.windows:
         return lines + ["No window sets in this file.", ""]
     lines += ["mu_core* is the core chemical potential at which F(q_start) = F(q_end) (one full "
@@ -610,6 +655,7 @@ def window_section(results):
     shelled = [ws for ws in good if ws.shell_thickness > 0]
     free = [ws for ws in good if ws.shell_thickness == 0]
     lines.append("")
+    lines += exchange_section(results)
     lines += repeat_section(results.windows)
     if shelled and free and results.shelled is None:
         return lines + ["No ensembles in this file: no measured doubling-time ratio to set "
@@ -640,6 +686,35 @@ def window_section(results):
     return lines + [""]
 
 
+def exchange_section(results):
+    """How well each exchange set's configurations travelled: swaps accepted between window
+    neighbours and between rungs, and round trips."""
+    sets = [ws for ws in results.windows if ws.kind == "exchange" and ws.statistics]
+    if not sets:
+        return []
+    lines = ["Exchanges (swaps of configurations between neighbouring windows and rungs; a "
+             "round trip: from the first window (rung) to the last and back):", "",
+             "| exchange set | windows x rungs | epochs | window swaps accepted | rung swaps "
+             "accepted (lowest pair) | window round trips | rung round trips | warnings |",
+             "|" + " --- |" * 8]
+    for ws in sets:
+        st, K = ws.statistics, int(ws.attrs.get("nwindows", 1))
+        first, other = np.asarray(st["pair_first"]), np.asarray(st["pair_other"])
+        tried, accepted = np.asarray(st["attempts"], float), np.asarray(st["accepts"], float)
+        along = other - first == K
+        window = f"{accepted[~along].sum() / max(tried[~along].sum(), 1):.1%}"
+        rung = "—"
+        if along.any():
+            fraction = accepted[along] / np.maximum(tried[along], 1)
+            rung = f"{accepted[along].sum() / max(tried[along].sum(), 1):.1%} " \
+                   f"({fraction.min():.1%})"
+        lines.append(f"| {ws.name} | {K} x {ws.attrs.get('nrungs')} | {ws.attrs.get('epochs')} | "
+                     f"{window} | {rung} | {int(np.sum(st['window_round_trips']))} | "
+                     f"{int(np.sum(st['rung_round_trips']))} | "
+                     f"{(st.get('warnings') or '').replace('|', '/')} |")
+    return lines + [""]
+
+
 def reading_row(name, kind, attrs):
     lattice = f"{attrs.get('lx')}x{attrs.get('ly')}x{attrs.get('lz')}"
     params = ", ".join(f"{attrs.get(k):g}" if isinstance(attrs.get(k), float) else
@@ -655,7 +730,8 @@ def reading_section(results):
              "(kT) | " + " | ".join(rr.READING_KEYS) + " |",
              "|" + " --- |" * (4 + len(rr.READING_KEYS))]
     lines += [reading_row(n, "ensemble", s.ensemble.attrs) for n, s in results.summaries.items()]
-    lines += [reading_row(ws.name, "window set", ws.attrs) for ws in results.windows]
+    lines += [reading_row(ws.name, "window set" if ws.kind == "windows" else "exchange set",
+                          ws.attrs) for ws in results.windows]
     return lines + [""]
 
 

@@ -98,6 +98,13 @@ def window_names(f):
     return _names(f, "windows")
 
 
+def fq_sets(f):
+    """Every set with an F(q) in file order: window sets, then exchange sets (both as WindowSet,
+    `kind` telling them apart)."""
+    return [read_window_set(f, n) for n in window_names(f)] + \
+        [read_window_set(f, n, "exchange") for n in _names(f, "exchange")]
+
+
 def provenance(f):
     """How the file was made (ripen version, git commit, host, ...); empty if absent."""
     return attributes(f["provenance"]) if "provenance" in f else {}
@@ -247,10 +254,26 @@ class WindowSet:
     name: str
     attrs: dict
     fq: dict
+    kind: str = "windows"     # or "exchange": windows that swap configurations (with a ladder)
+    statistics: dict = None   # exchange sets: acceptance, round trips (arrays and attributes)
 
     @property
     def shell_thickness(self):
         return self.attrs.get("shell_thickness", 0)
+
+    @property
+    def method(self):
+        """The estimate to quote: MBAR over every state for an exchange set (its WHAM sees
+        rung 0 alone), WHAM for a window set (MBAR agrees with it to 1e-6 kT there)."""
+        return "mbar" if self.kind == "exchange" else "wham"
+
+    @property
+    def barrier(self):
+        return float(self.fq[f"barrier_{self.method}"])
+
+    @property
+    def barrier_sigma(self):
+        return float(self.fq[f"barrier_{self.method}_sigma"])
 
 
 def repeat_base(name):
@@ -267,7 +290,7 @@ def repeat_base(name):
 
 @dataclasses.dataclass
 class RepeatSummary:
-    """Barriers (WHAM) of independent repeats of one window set."""
+    """Barriers (WindowSet.barrier) of independent repeats of one window or exchange set."""
     base: str
     count: int               # repeats in the file
     barriers: np.ndarray     # of the repeats whose F(q) is determined
@@ -286,26 +309,32 @@ def repeat_summaries(windows):
             groups.setdefault(base, []).append(ws)
     out = []
     for base, sets in groups.items():
-        good = [ws.fq for ws in sets if ws.fq is not None and "error" not in ws.fq]
-        barriers = np.array([fq["barrier_wham"] for fq in good], float)
+        good = [ws for ws in sets if ws.fq is not None and "error" not in ws.fq]
+        barriers = np.array([ws.barrier for ws in good], float)
         n = len(barriers)
         sd = float(np.std(barriers, ddof=1)) if n >= 2 else math.nan
         out.append(RepeatSummary(
             base, len(sets), barriers,
-            float(np.median([fq["barrier_wham_sigma"] for fq in good])) if n else math.nan,
+            float(np.median([ws.barrier_sigma for ws in good])) if n else math.nan,
             float(barriers.mean()) if n else math.nan, sd, sd / math.sqrt(n) if n >= 2 else math.nan))
     return out
 
 
-def read_window_set(f, name):
-    g = _member(f["windows"], name)
+def read_window_set(f, name, kind="windows"):
+    """A window set (kind "windows") or an exchange set (kind "exchange") and its F(q)."""
+    g = _member(f[kind], name)
+    statistics = None
+    if "statistics" in g:
+        statistics = attributes(g["statistics"])
+        for key in g["statistics"]:
+            statistics[key] = g["statistics"][key][()]
     if "fq" not in g:
-        return WindowSet(name, attributes(g), None)
+        return WindowSet(name, attributes(g), None, kind, statistics)
     fq = attributes(g["fq"])
     if "error" not in fq:
         for key in ("q", "F_wham", "sigma_wham", "F_mbar", "sigma_mbar"):
             fq[key] = _member(g["fq"], key)[()]
-    return WindowSet(name, attributes(g), fq)
+    return WindowSet(name, attributes(g), fq, kind, statistics)
 
 
 # ----------------------------------------------------------------------------------------------

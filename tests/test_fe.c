@@ -589,8 +589,8 @@ static void test_general_states(synthetic *s, const char *name) {
     for (int v = 0; v <= SYN_QMAX; ++v)
         if (isfinite(F[v])) dF = fmax(dF, fabs((-log(mass[v]) + log(mass[0])) - (F[v] - F[0])));
     printf("%s: MBAR over states vs fe_mbar: f %.1e, F %.1e kT\n", name, df, dF);
-    CHECK(df < 1e-8 && dF < 1e-8, "%s: MBAR over states differs from fe_mbar: f %g, F %g kT",
-          name, df, dF);
+    CHECK(df < 1e-8 && dF < 1e-8, "%s: MBAR over states differs from fe_mbar: f %g, F %g kT", name,
+          df, dF);
     free(u), free(log_w), free(zero), free(q);
 }
 

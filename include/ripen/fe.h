@@ -172,8 +172,7 @@ int fe_balance_point(const double *F, int32_t qmin, int32_t qmax, int32_t q_star
  *
  * States that differ in more than a bias on q (a ladder in the shell's cohesion beside umbrella
  * windows): the reduced potential of every pooled sample in every state, as a dense matrix. The
- * samples are pooled state by state (the first nsamples[0] drawn from state 0, ...), which only
- * matters to the caller's bookkeeping: MBAR uses the counts. */
+ * samples are pooled state by state (the first nsamples[0] drawn from state 0, ...). */
 typedef struct {
     int nstates;             /* K, in [1, FE_MAX_WINDOWS] */
     int64_t nsamples_total;  /* N = sum of nsamples */
@@ -182,9 +181,17 @@ typedef struct {
                                 state k excludes x_n, e.g. outside its walls) */
 } fe_states;
 
-/* The state free energies f (K, f_0 = 0): Newton's method on MBAR's convex objective. Returns 0
- * with info->converged = 0 if max_iterations ran out. */
+/* The state free energies f (K, f_0 = 0): Newton's method on MBAR's convex objective, from
+ * opt->initial_f or else from each state's mean u over its own samples (the first nsamples[0]
+ * pooled samples are state 0's, and so on). Returns 0 with info->converged = 0 if
+ * max_iterations ran out. */
 int fe_mbar_states(const fe_states *s, const fe_solver_options *opt, double *f, fe_info *info);
+
+/* Whether every state is linked to state 0 both ways in the graph with an edge a -> b when one of
+ * a's own samples lies inside b (finite u_b): *unlinked = the first state that is not, or -1.
+ * MBAR's f is determined only if they all are; a state that never left part of its range (a
+ * window that never moved q) breaks the chain even when its neighbours visit that part. */
+int fe_states_linked(const fe_states *s, int *unlinked);
 
 /* ln w_n of every sample in a target state of reduced potential u_target (N values), normalised
  * so that sum_n w_n = 1: expectations in the target are sums over w_n. */

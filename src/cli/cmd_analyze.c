@@ -18,7 +18,8 @@ static const char analyze_usage[] =
     "\n"
     "Recomputes the analysis of every set in FILE.h5 whose tasks are all present: F(q) of a\n"
     "window set (WHAM and MBAR, bootstrap errors, balance point mu_core*, barrier), replacing\n"
-    "/windows/<name>/fq, and prints the results.\n";
+    "/windows/<name>/fq; F(q) and the exchange statistics of an exchange set; the rate of a\n"
+    "forward flux set; the Kaplan-Meier curve of an ensemble; and prints the results.\n";
 
 static int copy_file(const char *from, const char *to) {
     FILE *in = fopen(from, "rb");

@@ -11,6 +11,7 @@
 #include "ripen/error.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,11 +22,39 @@ typedef struct {
     double *log_n, *S, *H, *grad, *step, *trial, *chol, *pi;
     int *support; /* the states where the current sample's pi is not 0 */
     int nsupport;
+    /* u by sample, finite entries only (hard walls leave a sample in a few states of many):
+     * sample n's are state[start[n] .. start[n + 1] - 1] with values value[...] */
+    int64_t *start;
+    int *state;
+    double *value;
 } solver;
 
 static void solver_free(solver *m) {
     free(m->log_n), free(m->S), free(m->H), free(m->grad), free(m->step), free(m->trial);
     free(m->chol), free(m->pi), free(m->support);
+    free(m->start), free(m->state), free(m->value);
+}
+
+/* The finite entries of u, sample by sample. */
+static int solver_index(solver *m) {
+    const fe_states *s = m->s;
+    const size_t N = (size_t)m->N;
+    int64_t count = 0;
+    for (size_t i = 0; i < (size_t)m->K * N; ++i) count += isfinite(s->u[i]);
+    m->start = malloc(sizeof *m->start * (N + 1));
+    m->state = malloc(sizeof *m->state * (size_t)(count + 1));
+    m->value = malloc(sizeof *m->value * (size_t)(count + 1));
+    if (!m->start || !m->state || !m->value) return RIPEN_ENOMEM;
+    int64_t at = 0;
+    for (size_t n = 0; n < N; ++n) {
+        m->start[n] = at;
+        for (int k = 0; k < m->K; ++k) {
+            const double u = s->u[(size_t)k * N + n];
+            if (isfinite(u)) m->state[at] = k, m->value[at++] = u;
+        }
+    }
+    m->start[N] = at;
+    return RIPEN_OK;
 }
 
 static int solver_init(solver *m, const fe_states *s) {
@@ -37,7 +66,7 @@ static int solver_init(solver *m, const fe_states *s) {
     m->chol = malloc(K * K * sizeof(double)), m->pi = malloc(K * sizeof(double));
     m->support = malloc(K * sizeof(int));
     if (!m->log_n || !m->S || !m->H || !m->grad || !m->step || !m->trial || !m->chol || !m->pi ||
-        !m->support) {
+        !m->support || solver_index(m)) {
         solver_free(m);
         return ripen_fail(RIPEN_ENOMEM, "out of memory for MBAR over %d states", m->K);
     }
@@ -48,18 +77,24 @@ static int solver_init(solver *m, const fe_states *s) {
 /* ln sum_k N_k exp(f_k - u_kn), and pi_k (the posterior of each state) in m->pi, the states
  * where it is not 0 in m->support (hard walls leave a sample in a few states of many). */
 static double denominator(solver *m, const double *f, int64_t n) {
+    const int64_t first = m->start[n], last = m->start[n + 1];
+    if (first == last) { /* in no state's walls: weight 0 everywhere */
+        m->nsupport = 0;
+        return INFINITY;
+    }
     double top = -INFINITY;
-    for (int k = 0; k < m->K; ++k) {
-        const double u = m->s->u[(size_t)k * (size_t)m->N + (size_t)n];
-        m->pi[k] = isfinite(u) ? m->log_n[k] + f[k] - u : -INFINITY;
+    for (int64_t e = first; e < last; ++e) {
+        const int k = m->state[e];
+        m->pi[k] = m->log_n[k] + f[k] - m->value[e];
         if (m->pi[k] > top) top = m->pi[k];
     }
     double sum = 0;
-    for (int k = 0; k < m->K; ++k) sum += m->pi[k] == -INFINITY ? 0 : exp(m->pi[k] - top);
+    for (int64_t e = first; e < last; ++e) sum += exp(m->pi[m->state[e]] - top);
     const double log_sum = top + log(sum);
     m->nsupport = 0;
-    for (int k = 0; k < m->K; ++k) {
-        m->pi[k] = m->pi[k] == -INFINITY ? 0 : exp(m->pi[k] - log_sum);
+    for (int64_t e = first; e < last; ++e) {
+        const int k = m->state[e];
+        m->pi[k] = exp(m->pi[k] - log_sum);
         if (m->pi[k] != 0) m->support[m->nsupport++] = k;
     }
     return log_sum;
@@ -135,17 +170,83 @@ static double self_consistent_change(const solver *m) {
     return change;
 }
 
+/* f_k ~ the mean of u_k over state k's own samples (pooled state by state): states whose
+ * potentials differ by large constants (a tilt times N_core: thousands of kT) would otherwise
+ * start with every posterior of some state underflowing to 0, and no step could recover. */
+static void initial_guess(const fe_states *s, double *f) {
+    int64_t start = 0;
+    for (int k = 0; k < s->nstates; ++k) {
+        fe_sum sum = {0};
+        int64_t finite = 0;
+        for (int64_t n = start; n < start + s->nsamples[k]; ++n) {
+            const double u = s->u[(size_t)k * (size_t)s->nsamples_total + (size_t)n];
+            if (isfinite(u)) fe_sum_add(&sum, u), ++finite;
+        }
+        f[k] = finite ? fe_sum_value(&sum) / (double)finite : 0;
+        start += s->nsamples[k];
+    }
+    for (int k = s->nstates - 1; k >= 0; --k) f[k] -= f[0];
+}
+
+/* Marks in `seen` every state reachable from state 0 along edges a -> b (forward) or b -> a. */
+static void reach(const uint8_t *edge, int K, int forward, uint8_t *seen, int *queue) {
+    int head = 0, tail = 0;
+    seen[0] = 1, queue[tail++] = 0;
+    while (head < tail) {
+        const int a = queue[head++];
+        for (int b = 0; b < K; ++b) {
+            const uint8_t e = forward ? edge[(size_t)a * K + b] : edge[(size_t)b * K + a];
+            if (e && !seen[b]) seen[b] = 1, queue[tail++] = b;
+        }
+    }
+}
+
+int fe_states_linked(const fe_states *s, int *unlinked) {
+    const int K = s->nstates;
+    const size_t N = (size_t)s->nsamples_total;
+    uint8_t *edge = calloc((size_t)K * (size_t)K, 1), *ahead = calloc((size_t)K, 1),
+            *behind = calloc((size_t)K, 1);
+    int *queue = malloc(sizeof *queue * (size_t)K);
+    if (!edge || !ahead || !behind || !queue) {
+        free(edge), free(ahead), free(behind), free(queue);
+        return ripen_fail(RIPEN_ENOMEM, "out of memory");
+    }
+    size_t n = 0;
+    for (int a = 0; a < K; ++a)
+        for (int64_t t = 0; t < s->nsamples[a]; ++t, ++n)
+            for (int b = 0; b < K; ++b)
+                if (isfinite(s->u[(size_t)b * N + n])) edge[(size_t)a * K + b] = 1;
+    reach(edge, K, 1, ahead, queue);
+    reach(edge, K, 0, behind, queue);
+    *unlinked = -1;
+    for (int k = 1; k < K && *unlinked < 0; ++k)
+        if (!ahead[k] || !behind[k]) *unlinked = k;
+    free(edge), free(ahead), free(behind), free(queue);
+    return RIPEN_OK;
+}
+
 int fe_mbar_states(const fe_states *s, const fe_solver_options *opt, double *f, fe_info *info) {
     if (s->nstates < 1 || s->nstates > FE_MAX_WINDOWS || s->nsamples_total < 1)
         return ripen_fail(RIPEN_EINVAL, "MBAR: %d states, %lld samples", s->nstates,
                           (long long)s->nsamples_total);
     for (int k = 0; k < s->nstates; ++k)
         if (s->nsamples[k] < 1) return ripen_fail(RIPEN_EINVAL, "MBAR: state %d has no samples", k);
+    int unlinked, status = fe_states_linked(s, &unlinked);
+    if (status) return status;
+    if (unlinked >= 0)
+        return ripen_fail(RIPEN_EINVAL,
+                          "MBAR: state %d is not linked to state 0 (no chain of states each "
+                          "with samples the next can hold, both ways), so its free energy is "
+                          "undetermined",
+                          unlinked);
     solver m;
-    int status = solver_init(&m, s);
+    status = solver_init(&m, s);
     if (status) return status;
     const fe_solver_options o = opt ? *opt : fe_solver_defaults();
-    for (int k = 0; k < s->nstates; ++k) f[k] = o.initial_f ? o.initial_f[k] - o.initial_f[0] : 0;
+    if (o.initial_f)
+        for (int k = 0; k < s->nstates; ++k) f[k] = o.initial_f[k] - o.initial_f[0];
+    else
+        initial_guess(s, f);
     *info = (fe_info){0};
     double L = objective(&m, f, 1);
     while (info->iterations < o.max_iterations) {
@@ -173,6 +274,12 @@ int fe_mbar_states(const fe_states *s, const fe_solver_options *opt, double *f, 
         memcpy(f, m.trial, sizeof(double) * (size_t)m.K);
         L = objective(&m, f, 1);
     }
+    for (int k = 0; k < m.K && !status; ++k)
+        if (!isfinite(f[k]))
+            status = ripen_fail(RIPEN_EINVAL,
+                                "MBAR over states: f of state %d is not finite (states that share "
+                                "no samples?)",
+                                k);
     solver_free(&m);
     return status;
 }

@@ -74,7 +74,7 @@ def table_row(markdown, first_cell):
 def make_results(directory):
     """quick_job with enough replicas, snapshots every 100 steps, and a step limit short enough
     that some replicas are censored (the weak-coupling window set gives a determined F(q))."""
-    job = rt.quick_job(replicas=8, steps=800)
+    job = rt.quick_job(replicas=8, steps=800, exchange=True)
     job["ensembles"][0]["snapshot_interval"] = 100
     # Three repeats of the weakly coupled set, for results.md's "Repeats" table.
     repeats = dict(job["windows"][0], name="rep", sweep={"repeat": [1, 2, 3]})
@@ -120,6 +120,28 @@ def check_ensemble_row(markdown, g, name):
     return median
 
 
+def check_exchange_rows(markdown, g):
+    """The exchange set's row (MBAR over every state quoted) and its exchange statistics against
+    the datasets."""
+    row = table_row(markdown, "exchange (exchange, 2 rung(s))")
+    fq = g["fq"].attrs
+    if rt.check(row is not None and "error" not in fq, "exchange set row or F(q) missing"):
+        rt.check(row[6] == f"{fq['barrier_mbar']:.2f} ± {fq['barrier_mbar_sigma']:.2f}",
+                 f"exchange MBAR barrier {row[6]}")
+    st = g["statistics"]
+    first, other = st["pair_first"][()], st["pair_other"][()]
+    tried, accepted = st["attempts"][()], st["accepts"][()]
+    along = other - first == int(g.attrs["nwindows"])
+    row = table_row(markdown, "exchange")
+    if rt.check(row is not None and len(row) >= 8, "exchange statistics row missing"):
+        rt.check(row[3] == f"{accepted[~along].sum() / tried[~along].sum():.1%}",
+                 f"window swaps accepted {row[3]}")
+        rt.check(row[4].startswith(f"{accepted[along].sum() / tried[along].sum():.1%}"),
+                 f"rung swaps accepted {row[4]}")
+        rt.check(row[5] == str(int(st["window_round_trips"][()].sum())),
+                 f"window round trips {row[5]}")
+
+
 def check_results_md(markdown, path):
     with h5py.File(path, "r") as f:
         medians = {n: check_ensemble_row(markdown, f["ensembles"][n], n)
@@ -134,6 +156,7 @@ def check_results_md(markdown, path):
                      f"WHAM barrier {row[5]}")
             rt.check(row[6] == f"{fq['barrier_mbar']:.2f} ± {fq['barrier_mbar_sigma']:.2f}",
                      f"MBAR barrier {row[6]}")
+        check_exchange_rows(markdown, f["exchange/exchange"])
         commit = f["provenance"].attrs["git_commit"]
         rt.check(f"git_commit: {commit}" in markdown, "git commit missing from results.md")
     match = re.search(r"\*\*Ratio of KM medians shelled / shell-free\*\* .*?: (\S+), 95% CI",
@@ -168,11 +191,12 @@ def check_repeats_row(markdown, path):
 
 
 def check_no_windows(work, path):
-    """Without window sets fig5d.png still exists (saying so) and stderr warns."""
+    """Without window or exchange sets fig5d.png still exists (saying so) and stderr warns."""
     copy = os.path.join(work, "no-windows.h5")
     shutil.copy(path, copy)
     with h5py.File(copy, "r+") as f:
         del f["windows"]
+        del f["exchange"]  # exchange sets are F(q) sets too
     result = run_figures([copy, "-o", "out-nowin"], work)
     rt.check(result.returncode == 0, f"no windows: exit {result.returncode}: {result.stderr}")
     rt.check("warning" in result.stderr and "F(q)" in result.stderr,

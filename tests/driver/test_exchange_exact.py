@@ -77,7 +77,8 @@ class ExchangeSet:
         self.core0 = int(g["core_sites"][0])
         self.final = g["final_counts"][()].reshape(self.E + 1, self.S, 5)
         counts = g["sample_count"][()].reshape(self.E + 1, self.S)
-        samples = g["samples"][()].reshape(self.E + 1, self.S, -1, 5)
+        raw_samples = g["samples"][()]
+        samples = raw_samples.reshape(self.E + 1, self.S, -1, raw_samples.shape[-1])
         # thinned as ripen thins the pool for MBAR (exchange_write.c): every stride-th sample of
         # each state's sampled epochs, stride = ceil(raw / budget)
         per_epoch = samples.shape[2]

@@ -56,6 +56,7 @@ threaded = {}
 for threads in (1, 2):
     spec = rt.quick_job(seed=8, replicas=2, steps=300, windows=False, lattice=64)
     spec.update({"dynamics": "checkerboard", "threads": threads})
+    spec["ensembles"][0]["snapshot_interval"] = 100
     path = rt.write_job(directory, f"threads{threads}.json", spec)
     threaded[threads] = os.path.join(directory, f"threads{threads}.h5")
     rt.run(["run", path, "--out", threaded[threads], "--quiet"], ranks=1, cwd=directory,

@@ -242,7 +242,7 @@ int64_t exchange_samples_per_epoch(const exchange_spec *x) {
 
 static double output_bytes(const task_set *set) {
     const exchange_spec *x = exchange_of(set);
-    return (double)set->ntasks * (double)exchange_samples_per_epoch(x) * 5 * 4;
+    return (double)set->ntasks * (double)exchange_samples_per_epoch(x) * EXCHANGE_FIELDS * 4;
 }
 
 static void describe(const task_set *set) {
@@ -415,6 +415,7 @@ static int sample_epoch(const task_set *set, task_record *r, task_sim *s, task_r
             row[0] = (int32_t)c->ncore, row[1] = (int32_t)c->nshell;
             row[2] = (int32_t)c->bonds_cc, row[3] = (int32_t)c->bonds_ss;
             row[4] = (int32_t)c->bonds_cs;
+            row[5] = (int32_t)replica_exposed_core(&s->rep);
             y->nsamples++;
         }
         status = task_between_steps(rt, s, r);

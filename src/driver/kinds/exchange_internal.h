@@ -8,7 +8,9 @@
 
 struct task_runtime;
 
-enum { EXCHANGE_FIELDS = 5 }; /* per sample: N_core, N_shell, B_cc, B_ss, B_cs */
+/* Per sample: N_core, N_shell, B_cc, B_ss, B_cs (every state's reduced potential) and the exposed
+ * core (replica_exposed_core: where the shell is open). */
+enum { EXCHANGE_FIELDS = 6 };
 
 /* One state's epoch (task_record.data); the final lattice stays in the record's states. */
 typedef struct {
@@ -51,14 +53,15 @@ int exchange_plan(const job *j, const task_set *set, int epoch, task_loader load
 int exchange_read_plan(const task_inputs *in, int states, const exchange_plan_state **p,
                        const int64_t **pairs, int64_t *npairs);
 
-int exchange_h5_create(hid_t group, const job *j, const task_set *set, const int64_t extent[2],
-                       void **handles);
+int exchange_h5_create(hid_t group, const job *j, const task_set *set,
+                       const int64_t extent[TASK_EXTENTS], void **handles);
 int exchange_h5_write_set(void *handles, const job *j, const task_set *set);
 int exchange_h5_write_tasks(void *handles, const task_set *set, int n, const int64_t *members,
                             task_record *const *records);
 void exchange_h5_close(void *handles);
 int exchange_h5_load_task(hid_t group, const task_set *set, int64_t member, task_record *r);
-void exchange_h5_size(const task_set *set, const int64_t extent[2], double *bytes, double *objects);
+void exchange_h5_size(const task_set *set, const int64_t extent[TASK_EXTENTS], double *bytes,
+                      double *objects);
 int exchange_analyze(const job *j, const task_set *set, task_loader load, void *context,
                      const set_analysis_options *o, void **result);
 void exchange_code_result(codec *c, const task_set *set, void **result);

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { MBAR_MAX_RESAMPLES = 40 };
+enum { MBAR_MAX_RESAMPLES = 40, MBAR_RESAMPLE_ITERATIONS = 1000 };
 
 /* The pooled samples MBAR sees: 40,000, or 1000 per state for many states, but never a reduced-
  * potential matrix (states x samples) above 2^25 entries (256 MiB). */
@@ -48,8 +48,8 @@ static const int64_t fill_i64 = -1;
 static const int32_t fill_i32 = -1;
 static const double fill_nan = NAN;
 
-int exchange_h5_create(hid_t g, const job *j, const task_set *set, const int64_t extent[2],
-                       void **out) {
+int exchange_h5_create(hid_t g, const job *j, const task_set *set,
+                       const int64_t extent[TASK_EXTENTS], void **out) {
     (void)j, (void)extent;
     const exchange_spec *x = exchange_of(set);
     handles *h = malloc(sizeof *h);
@@ -149,10 +149,11 @@ int exchange_h5_create(hid_t g, const job *j, const task_set *set, const int64_t
         {.name = "samples",
          .type = H5_I32,
          .rank = 3,
-         .dims = {T, M, 5},
+         .dims = {T, M, EXCHANGE_FIELDS},
          .fill = &fill_i32,
-         .units = "N_core, N_shell, B_cc, B_ss, B_cs",
-         .description = "per sample, everything every state's reduced potential needs",
+         .units = "N_core, N_shell, B_cc, B_ss, B_cs, exposed core (sites)",
+         .description = "per sample, everything every state's reduced potential needs, and the "
+                        "core sites with a solution neighbour",
          .compress = 1},
     };
     for (int k = 0; k < X_COUNT; ++k)
@@ -202,7 +203,8 @@ int exchange_h5_write_tasks(void *handles_, const task_set *set, int n, const in
             status = h5_write_block(d[X_CORE0], H5_I64, 1, row, one, &records[i]->core_initial);
         if (!status) status = h5_write_block(d[X_FINAL], H5_I64, 2, start2, five, final);
         starts[3 * i] = (hsize_t)members[i];
-        counts[3 * i] = 1, counts[3 * i + 1] = (hsize_t)x->nsamples, counts[3 * i + 2] = 5;
+        counts[3 * i] = 1, counts[3 * i + 1] = (hsize_t)x->nsamples,
+                   counts[3 * i + 2] = EXCHANGE_FIELDS;
         data[i] = x->samples;
     }
     const int written = h5_write_blocks(d[X_SAMPLES], H5_I32, 3, n, starts, counts, data);
@@ -230,20 +232,21 @@ int exchange_h5_load_task(hid_t g, const task_set *set, int64_t member, task_rec
     if (!status) status = h5_read_from(g, "final_counts", H5_I64, 2, start2, five, final);
     if (!status && (x->nsamples < 0 || x->nsamples > exchange_samples_per_epoch(exchange_of(set))))
         status = RIPEN_EIO;
-    const hsize_t start3[3] = {(hsize_t)member, 0, 0}, n3[3] = {1, (hsize_t)x->nsamples, 5};
+    const hsize_t start3[3] = {(hsize_t)member, 0, 0},
+                  n3[3] = {1, (hsize_t)x->nsamples, EXCHANGE_FIELDS};
     if (!status) status = h5_read_from(g, "samples", H5_I32, 3, start3, n3, x->samples);
     x->final = (site_counts){final[0], final[1], final[2], final[3], final[4]};
     r->step = x->epoch == 0 ? exchange_of(set)->equilibration_steps : exchange_of(set)->interval;
     return status;
 }
 
-void exchange_h5_size(const task_set *set, const int64_t extent[2], double *bytes,
+void exchange_h5_size(const task_set *set, const int64_t extent[TASK_EXTENTS], double *bytes,
                       double *objects) {
     (void)extent;
     const exchange_spec *x = exchange_of(set);
     const double T = (double)set->ntasks, M = (double)exchange_samples_per_epoch(x);
     const double nq = (double)(x->q_max - x->q_min + 1);
-    *bytes = T * (M * 20 + 96) + nq * 64 + (double)x->nwindows * 16 +
+    *bytes = T * (M * 4 * EXCHANGE_FIELDS + 96) + nq * 64 + (double)x->nwindows * 16 +
              (double)exchange_states(set) * 8 * ((double)x->epochs + 8);
     *objects = 1 + X_COUNT + 24;
 }
@@ -350,13 +353,13 @@ static int profile(const pool *p, const task_set *set, const fe_states *fs, cons
     return RIPEN_OK;
 }
 
-/* A circular block resample of each state's series, block length `block` samples. */
-static void resample(const pool *p, uint64_t seed, int b, int64_t block, int64_t *pick) {
+/* A circular block resample of each state's series, state s in blocks of block[s] samples. */
+static void resample(const pool *p, uint64_t seed, int b, const int64_t *block, int64_t *pick) {
     philox_stream st;
     philox_stream_init(&st, philox_key_from_seed(seed), (uint64_t)b, 0xE7u, FE_PURPOSE_BOOTSTRAP);
     for (int s = 0; s < p->S; ++s) {
         const int64_t n = p->count[s], base = p->offset[s];
-        const int64_t l = block < n ? block : n;
+        const int64_t l = block[s] < n ? block[s] : n;
         for (int64_t at = 0; at < n;) {
             const int64_t start =
                 (int64_t)philox_uniform_below(philox_stream_next(&st), (uint32_t)n, &st);
@@ -428,14 +431,22 @@ static int statistics(const task_set *set, const pool *p, exchange_outcome *out)
                 }
             }
     }
+    /* pairs below 5%: how many, and the first three (statistics/ has them all) */
+    int low = 0;
+    char examples[400] = "";
     for (int k = 0; k < out->npairs; ++k)
-        if (out->attempts[k] && out->accepts[k] < 0.05 * (double)out->attempts[k]) {
-            char text[160];
-            snprintf(text, sizeof text, "states %lld-%lld accept %lld of %lld swaps (< 5%%)",
-                     (long long)out->pair_first[k], (long long)out->pair_other[k],
+        if (out->attempts[k] && out->accepts[k] < 0.05 * (double)out->attempts[k] && ++low <= 3) {
+            const size_t used = strlen(examples);
+            snprintf(examples + used, sizeof examples - used, "%sstates %lld-%lld: %lld of %lld",
+                     used ? ", " : "", (long long)out->pair_first[k], (long long)out->pair_other[k],
                      (long long)out->accepts[k], (long long)out->attempts[k]);
-            warn(out->warnings, sizeof out->warnings, text);
         }
+    if (low) {
+        char text[600];
+        snprintf(text, sizeof text, "%d of %d neighbouring pairs accept < 5%% of swaps (%s%s)", low,
+                 out->npairs, examples, low > 3 ? ", ..." : "");
+        warn(out->warnings, sizeof out->warnings, text);
+    }
     int stuck = 0;
     for (int rep = 0; rep < S; ++rep) stuck += K > 1 && out->window_trips[rep] == 0;
     if (stuck) {
@@ -447,26 +458,32 @@ static int statistics(const task_set *set, const pool *p, exchange_outcome *out)
     return RIPEN_OK;
 }
 
-/* The block length: 5 statistical inefficiencies of q in the longest-correlated state (each
- * state's kept in `inefficiency`). */
-static int64_t block_length(const pool *p, double *inefficiency) {
-    double worst = 1;
+/* Each state's block length, 5 statistical inefficiencies of its q series (kept in
+ * `inefficiency`); returns the states whose series hold fewer than FE_MIN_BLOCKS blocks (or never
+ * change q): the bootstrap cannot see their errors. */
+static int block_lengths(const pool *p, double *inefficiency, int64_t *block) {
+    int short_states = 0;
     for (int s = 0; s < p->S; ++s) {
-        double *q = malloc(sizeof *q * (size_t)(p->count[s] + 1));
-        if (!q) continue;
-        for (int64_t n = 0; n < p->count[s]; ++n)
-            q[n] = (double)(p->x[p->offset[s] + n].ncore - p->core0);
-        double g = 1;
-        if (!fe_statistical_inefficiency(q, p->count[s], &g) && g > worst) worst = g;
-        inefficiency[s] = g;
+        const int64_t n = p->count[s];
+        double *q = malloc(sizeof *q * (size_t)(n + 1));
+        double g = (double)n;
+        int moved = 0;
+        for (int64_t k = 0; q && k < n; ++k) {
+            q[k] = (double)(p->x[p->offset[s] + k].ncore - p->core0);
+            moved |= k > 0 && q[k] != q[k - 1];
+        }
+        if (q && moved && fe_statistical_inefficiency(q, n, &g)) g = (double)n;
         free(q);
+        inefficiency[s] = moved ? g : INFINITY;
+        block[s] = (int64_t)ceil(FE_BLOCK_FACTOR * fmin(g, (double)n));
+        short_states += !moved || (double)n < FE_MIN_BLOCKS * (double)block[s];
     }
-    return (int64_t)ceil(FE_BLOCK_FACTOR * worst);
+    return short_states;
 }
 
 /* MBAR's F(q) over every state with its bootstrap, into fq's f_sampling / f_mbar fields. */
 static int mbar_profile(const job *j, const task_set *set, const pool *p, int resamples,
-                        fq_result *fq, fe_balance *balance) {
+                        fq_result *fq, fe_balance *balance, int *short_states, int *dropped) {
     const exchange_spec *x = exchange_of(set);
     const int nq = x->q_max - x->q_min + 1;
     const size_t N = (size_t)p->total;
@@ -474,21 +491,35 @@ static int mbar_profile(const job *j, const task_set *set, const pool *p, int re
     double *F = malloc(sizeof *F * (size_t)nq), *log_w = malloc(sizeof *log_w * N);
     double *u_target = malloc(sizeof *u_target * N);
     double *rows = malloc(sizeof *rows * (size_t)nq * (size_t)(resamples + 1));
-    int64_t *pick = malloc(sizeof *pick * N);
-    int status = u && f && F && log_w && u_target && rows && pick
+    int64_t *pick = malloc(sizeof *pick * N), *block = malloc(sizeof *block * (size_t)p->S);
+    int status = u && f && F && log_w && u_target && rows && pick && block
                      ? RIPEN_OK
                      : ripen_fail(RIPEN_ENOMEM, "out of memory for MBAR over the states");
     const fe_states fs = {
         .nstates = p->S, .nsamples_total = p->total, .nsamples = p->count, .u = u};
     fe_info info = {0};
+    int unlinked = -1;
     if (!status) {
         fill_u(p, NULL, u);
-        status = fe_mbar_states(&fs, NULL, f, &info);
+        status = fe_states_linked(&fs, &unlinked);
     }
+    if (!status && unlinked >= 0) {
+        const exchange_spec *x = exchange_of(set);
+        const int w = unlinked % x->nwindows, r = unlinked / x->nwindows;
+        status = ripen_fail(RIPEN_EINVAL,
+                            "window %d (q %d..%d) of rung %d (eps_scale %g, mu_shell %g) is not "
+                            "linked to window 0 of rung 0: no chain of states each with samples "
+                            "the next allows, both ways, so F(q) is undetermined (a window "
+                            "that never moved q cuts it: sample longer, or add rungs where q "
+                            "moves)",
+                            w, p->state[unlinked].lo, p->state[unlinked].hi, r, x->eps_scale[r],
+                            x->mu_shell[r]);
+    }
+    if (!status) status = fe_mbar_states(&fs, NULL, f, &info);
     if (!status) status = profile(p, set, &fs, f, NULL, F, log_w, u_target);
     fq->mbar_iterations = info.iterations, fq->mbar_converged = info.converged;
     const int32_t q_start = fq->q_start;
-    const int64_t block = status ? 1 : block_length(p, fq->inefficiency);
+    if (!status) *short_states = block_lengths(p, fq->inefficiency, block);
     int done = 0;
     for (int b = 0; b < resamples && !status; ++b) {
         resample(p, j->seed ^ (uint64_t)set->first_task, b, block, pick);
@@ -496,12 +527,21 @@ static int mbar_profile(const job *j, const task_set *set, const pool *p, int re
         double *fb = malloc(sizeof *fb * (size_t)p->S);
         fe_solver_options o = fe_solver_defaults();
         o.initial_f = f;
-        fe_info ib;
+        o.max_iterations = MBAR_RESAMPLE_ITERATIONS;
+        fe_info ib = {0};
         if (!fb) {
             status = ripen_fail(RIPEN_ENOMEM, "out of memory");
             break;
         }
         status = fe_mbar_states(&fs, &o, fb, &ib);
+        if (status == RIPEN_EINVAL || (!status && !ib.converged)) {
+            /* a resample that cuts a link (a rare crossing left out) or does not settle: dropped,
+             * and counted */
+            free(fb);
+            status = RIPEN_OK;
+            ++*dropped;
+            continue;
+        }
         double *row = rows + (size_t)done * (size_t)nq;
         if (!status) status = profile(p, set, &fs, fb, pick, row, log_w, u_target);
         free(fb);
@@ -534,7 +574,7 @@ static int mbar_profile(const job *j, const task_set *set, const pool *p, int re
         fq->sigma_mbar[i] = m > 1 ? sqrt(fmax(0, (square - m * mean * mean) / (m - 1))) : INFINITY;
     }
     fq->bootstrap_samples = done;
-    free(u), free(f), free(F), free(log_w), free(u_target), free(rows), free(pick);
+    free(u), free(f), free(F), free(log_w), free(u_target), free(rows), free(pick), free(block);
     return status;
 }
 
@@ -606,6 +646,25 @@ static int fq_alloc(fq_result *fq, const task_set *set) {
     return fq->inefficiency ? RIPEN_OK : RIPEN_ENOMEM;
 }
 
+/* WHAM over rung 0's windows beside MBAR; when rung 0 alone does not determine F(q), its
+ * profile is NaN and a warning says why. */
+static int wham_check(const job *j, const task_set *set, const pool *p, int resamples,
+                      exchange_outcome *out, fe_balance *bw) {
+    const int status = wham_profile(j, set, p, resamples, &out->fq, bw);
+    if (status != RIPEN_EINVAL) {
+        if (!status)
+            out->fq.barrier_wham = bw->barrier, out->fq.barrier_wham_sigma = bw->barrier_sd;
+        return status;
+    }
+    char text[1200];
+    snprintf(text, sizeof text, "WHAM over rung 0's windows alone not determined (%s)",
+             ripen_last_error());
+    warn(out->warnings, sizeof out->warnings, text);
+    for (int i = 0; i < out->fq.nq; ++i) out->fq.f_wham[i] = out->fq.sigma_wham[i] = NAN;
+    out->fq.barrier_wham = out->fq.barrier_wham_sigma = NAN;
+    return RIPEN_OK;
+}
+
 int exchange_analyze(const job *j, const task_set *set, task_loader load, void *context,
                      const set_analysis_options *o, void **result) {
     exchange_outcome *out = calloc(1, sizeof *out);
@@ -616,8 +675,27 @@ int exchange_analyze(const job *j, const task_set *set, task_loader load, void *
     if (!status) status = statistics(set, &p, out);
     fe_balance bw = {0}, bm = {0};
     const int resamples = o->bootstrap < MBAR_MAX_RESAMPLES ? o->bootstrap : MBAR_MAX_RESAMPLES;
-    int determined = status ? -1 : wham_profile(j, set, &p, o->bootstrap, &out->fq, &bw);
-    if (!determined) determined = mbar_profile(j, set, &p, resamples, &out->fq, &bm);
+    /* MBAR over every state is the estimate; WHAM over rung 0's windows, a check that may
+     * fail alone (rung 0 may never move q: that is why the ladder is there) */
+    int short_states = 0, dropped = 0;
+    int determined =
+        status ? -1 : mbar_profile(j, set, &p, resamples, &out->fq, &bm, &short_states, &dropped);
+    if (!determined && dropped) {
+        char text[200];
+        snprintf(text, sizeof text,
+                 "%d of %d bootstrap resamples dropped (they cut a link between states, or MBAR "
+                 "did not settle in %d iterations): the errors rest on the others",
+                 dropped, resamples, MBAR_RESAMPLE_ITERATIONS);
+        warn(out->warnings, sizeof out->warnings, text);
+    }
+    if (!determined && short_states) {
+        char text[200];
+        snprintf(text, sizeof text,
+                 "%d of %d states changed q too rarely for their bootstrap (fewer than %d "
+                 "blocks of 5 correlation times, or never): the errors are too small",
+                 short_states, p.S, FE_MIN_BLOCKS);
+        warn(out->warnings, sizeof out->warnings, text);
+    }
     if (determined == RIPEN_EINVAL) { /* the data's fault: kept with the reason */
         out->fq.failed = 1;
         snprintf(out->fq.error, sizeof out->fq.error, "%s", ripen_last_error());
@@ -625,8 +703,8 @@ int exchange_analyze(const job *j, const task_set *set, task_loader load, void *
         status = determined;
     } else if (!status) {
         out->fq.mu_star = out->fq.mu_sampling + bm.dmu, out->fq.mu_star_sigma = bm.dmu_sd;
-        out->fq.barrier_wham = bw.barrier, out->fq.barrier_wham_sigma = bw.barrier_sd;
         out->fq.barrier_mbar = bm.barrier, out->fq.barrier_mbar_sigma = bm.barrier_sd;
+        status = wham_check(j, set, &p, o->bootstrap, out, &bw);
     }
     out->samples_used = p.total;
     snprintf(out->fq.warnings, sizeof out->fq.warnings, "%s", out->warnings);
@@ -688,6 +766,10 @@ static int write_vector(hid_t g, const char *name, h5_type type, int rank, const
 int exchange_h5_write_result(hid_t set_group, const task_set *set, const void *result, int writer) {
     const exchange_outcome *o = result;
     int status = fq_write(set_group, set, &o->fq, writer);
+    /* `ripen analyze` replaces the result group (fq); the statistics beside it go too */
+    if (!status && H5Lexists(set_group, "statistics", H5P_DEFAULT) > 0 &&
+        H5Ldelete(set_group, "statistics", H5P_DEFAULT) < 0)
+        status = ripen_fail(RIPEN_EIO, "cannot replace %s/statistics", set->name);
     const hid_t g = status ? -1
                            : h5_group_create(set_group, "statistics",
                                              "the exchanges: acceptance of each neighbouring pair, "
@@ -753,9 +835,12 @@ void exchange_summary(const job *j, const task_kind *kind, task_loader load, voi
             printf("  F(q) %-22s not determined (see the warning)\n", j->sets[s].name);
             continue;
         }
-        printf("  F(q) %-22s mu_core* = %.3f kT, barrier %.2f +- %.2f kT (MBAR, all states), "
-               "%.2f +- %.2f kT (WHAM, rung 0)\n",
-               j->sets[s].name, o->fq.mu_star, o->fq.barrier_mbar, o->fq.barrier_mbar_sigma,
-               o->fq.barrier_wham, o->fq.barrier_wham_sigma);
+        printf("  F(q) %-22s mu_core* = %.3f kT, barrier %.2f +- %.2f kT (MBAR, all states), ",
+               j->sets[s].name, o->fq.mu_star, o->fq.barrier_mbar, o->fq.barrier_mbar_sigma);
+        if (isnan(o->fq.barrier_wham))
+            printf("rung 0 alone: not determined\n");
+        else
+            printf("%.2f +- %.2f kT (WHAM, rung 0)\n", o->fq.barrier_wham,
+                   o->fq.barrier_wham_sigma);
     }
 }

@@ -302,7 +302,7 @@ static int write_attributes(hid_t g, const task_set *set) {
     return status;
 }
 
-static int h5_create(hid_t g, const job *j, const task_set *set, const int64_t extent[2],
+static int h5_create(hid_t g, const job *j, const task_set *set, const int64_t extent[TASK_EXTENTS],
                      void **out) {
     (void)j, (void)extent;
     const window_set_spec *w = window_set_of(set);
@@ -441,7 +441,8 @@ static int h5_load_task(hid_t g, const task_set *set, int64_t member, task_recor
     return status;
 }
 
-static void h5_size(const task_set *set, const int64_t extent[2], double *bytes, double *objects) {
+static void h5_size(const task_set *set, const int64_t extent[TASK_EXTENTS], double *bytes,
+                    double *objects) {
     (void)extent;
     const window_set_spec *w = window_set_of(set);
     const double k = w->nwindows, m = (double)window_sample_count(w);
