@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Where, if anywhere, do all of the paper's observations hold at once? A search along the
-ratio-20 ridge beyond jobs/scan.json's grid (docs/reproduction.md, section 5).
+ratio-20 ridge beyond jobs/scan.json's grid (docs/reproduction.md, "All of the paper's
+observations at once").
 
     /usr/bin/python3 analysis/ridge_search.py jobs/ridge.json --out search/ [options]
 

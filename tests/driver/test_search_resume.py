@@ -71,7 +71,8 @@ reference = points("reference")
 with open(os.path.join(directory, "reference", "ridge.json")) as f:
     ridge = json.load(f)["ridge"]
 branches = sorted(r["branch"] for r in ridge)
-print(f"reference: {len(reference)} points, ridge {[(r['branch'], r['results']['ratio']['text']) for r in ridge]}, {duration:.1f} s")
+found = [(r["branch"], r["results"]["ratio"]["text"]) for r in ridge]
+print(f"reference: {len(reference)} points, ridge {found}, {duration:.1f} s")
 rt.check(branches == ["high μ_s", "low μ_s"], f"crossings found: {branches}")
 # Both brackets were halved once: each crossing's final bracket is one coarse step over 2.
 rt.check(all(abs(r["bracket"][1] - r["bracket"][0] - 0.5) < 1e-12 for r in ridge) and
