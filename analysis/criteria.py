@@ -5,7 +5,7 @@ pair of a shelled and a shell-free ensemble that simulate the same system.
     /usr/bin/python3 analysis/criteria.py RESULTS.h5 [MORE.h5 ...] [-o criteria.md] [--json F]
 
 Each criterion is pass, fail or undetermined, with the number behind it (docs/reproduction.md,
-section 5, says where the thresholds come from):
+"All of the paper's observations at once", says where the thresholds come from):
 
   1 ratio     the ratio of Kaplan-Meier median doubling times shelled / shell-free has a 95%
               bootstrap CI overlapping [14, 28] (the paper: "20x faster")
@@ -301,7 +301,8 @@ def results_section(results):
     if not rows:
         return lines + ["No shelled and shell-free ensembles of the same system in this file.", ""]
     return lines + ["The paper's observations of Fig. 5 as criteria (definitions: "
-                    "analysis/criteria.py, docs/reproduction.md section 5).", ""] + \
+                    "analysis/criteria.py; docs/reproduction.md, \"All of the paper's "
+                    "observations at once\").", ""] + \
         table(rows) + [""]
 
 

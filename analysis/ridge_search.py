@@ -1,16 +1,18 @@
 #!/usr/bin/python3
 """Where, if anywhere, do all of the paper's observations hold at once? A search along the
-ratio-20 ridge beyond jobs/scan.json's grid (docs/reproduction.md, section 5).
+ratio-20 ridge beyond jobs/scan.json's grid (docs/reproduction.md, "All of the paper's
+observations at once").
 
     /usr/bin/python3 analysis/ridge_search.py jobs/ridge.json --out search/ [options]
 
 The base job (a plain ripen job with one shelled and one shell-free ensemble and no sweep) fixes
 everything but the searched parameters. For every line (ε_i, μ_c, p_swap) of the given lists the
 search looks for the μ_s where the ratio of Kaplan-Meier median doubling times shelled /
-shell-free equals --target: a coarse pass over --mu-shell LO,HI in steps of --mu-shell-step
-(the ratio rises and falls again along μ_s, so it can cross the target twice: the shell grows
-from the solution towards high μ_s and dissolves towards low μ_s, and either opens the core),
-then --bisections halvings of every bracket where log(ratio / target) changes sign. The point
+shell-free equals --target: a coarse pass up from LO of --mu-shell LO,HI in steps of
+--mu-shell-step (the ratio rises and falls again along μ_s, so it can cross the target twice:
+the shell grows from the solution towards high μ_s and dissolves towards low μ_s, and either
+opens the core), which stops at the first point below the target after one above it, then
+--bisections halvings of every bracket where log(ratio / target) changes sign. The point
 of each crossing with the ratio closest to the target is a ridge point; analysis/criteria.py
 evaluates every point. Every point is a job file and a result file in OUT/points/ (the same
 seed everywhere: common random numbers make the ratio a smoother function of μ_s).
@@ -27,8 +29,8 @@ Options:
   --p-swap LIST           p_swap values (default: the base job's)
   --mu-shell LO,HI        μ_s range of the coarse pass (kT; default -27,-21)
   --mu-shell-step S       its spacing (kT; default 1)
-  --extend N              coarse steps added beyond an end where the ratio still exceeds the
-                          target (default 2)
+  --extend N              coarse steps added beyond LO or HI where the ratio there still
+                          exceeds the target (default 2)
   --bisections N          halvings of each bracket (default 3)
   --target R              the ratio sought (default 20)
   --ranks K               MPI ranks per point (default 2; 1 runs ripen without mpirun)
@@ -349,33 +351,47 @@ def side(point, target):
     return 1 if point.ratio > target else -1
 
 
-def coarse_values(options):
+def coarse_value(options, k):
+    """The k-th coarse μ_s (k < 0 or beyond HI: the extensions), always computed alike so that
+    a resumed search names the same points."""
+    return options.mu_shell[0] + k * options.mu_shell_step
+
+
+def coarse_count(options):
     lo, hi = options.mu_shell
-    n = int(math.floor((hi - lo) / options.mu_shell_step + 1e-9))
-    return [lo + k * options.mu_shell_step for k in range(n + 1)]
+    return int(math.floor((hi - lo) / options.mu_shell_step + 1e-9)) + 1
 
 
 def coarse_pass(runner, line):
-    """The coarse points, extended past an end where the ratio still exceeds the target."""
+    """The coarse points in increasing μ_s: from LO (extended downwards while the ratio there
+    still exceeds the target) up to the first point below the target after one above it (the
+    far side of the ridge: beyond it the shell fills the box, so points cost their whole step
+    limit, and the ratio does not come back), or up to HI (extended upwards while still above)."""
     o = runner.options
-    values = coarse_values(o)
-    points = [runner.point(line, mu) for mu in values]
-    for direction in (-1, +1):
-        for _ in range(o.extend):
-            end = points[0] if direction < 0 else points[-1]
-            if side(end, o.target) <= 0:
-                break
-            mu = end.mu_shell + direction * o.mu_shell_step
-            if abs(mu) > PARAMETER_LIMIT:
-                break
-            p = runner.point(line, mu)
-            points = [p] + points if direction < 0 else points + [p]
+
+    def usable(k):
+        return abs(coarse_value(o, k)) <= PARAMETER_LIMIT
+
+    points = [runner.point(line, coarse_value(o, 0))]
+    low = 0
+    while side(points[0], o.target) > 0 and -low < o.extend and usable(low - 1):
+        low -= 1
+        points.insert(0, runner.point(line, coarse_value(o, low)))
+    above = any(side(p, o.target) > 0 for p in points)
+    last, k = coarse_count(o) - 1, 0
+    while not (above and side(points[-1], o.target) < 0):
+        k += 1
+        if k > last and (k - last > o.extend or side(points[-1], o.target) <= 0 or
+                         not usable(k)):
+            break
+        points.append(runner.point(line, coarse_value(o, k)))
+        above |= side(points[-1], o.target) > 0
     return points
 
 
 def bisect(runner, line, a, b):
     """Halves the bracket [a, b] (points on either side of the target) --bisections times;
-    returns every point evaluated, the ends included."""
+    returns every point evaluated, the ends included, and the final bracket (μ_s, μ_s)."""
     o = runner.options
     seen = [a, b]
     for _ in range(o.bisections):
@@ -388,7 +404,7 @@ def bisect(runner, line, a, b):
             a = mid
         else:
             b = mid
-    return seen
+    return seen, tuple(sorted((a.mu_shell, b.mu_shell)))
 
 
 @dataclasses.dataclass
@@ -407,14 +423,13 @@ def search_line(runner, line):
         sa, sb = side(a, o.target), side(b, o.target)
         if sa == 0 or sb == 0 or sa == sb:
             continue
-        seen = bisect(runner, line, a, b)
+        seen, bracket = bisect(runner, line, a, b)
         finite = [p for p in seen if math.isfinite(p.ratio) and p.ratio > 0]
         if not finite:
             continue
         best = min(finite, key=lambda p: (abs(math.log(p.ratio / o.target)), p.mu_shell))
-        inside = sorted(p.mu_shell for p in seen)
         branch = "low μ_s" if sa < sb else "high μ_s"  # rising ratio: the dissolving side
-        crossings.append(Crossing(line, branch, best, (inside[0], inside[-1])))
+        crossings.append(Crossing(line, branch, best, bracket))
     if not crossings:
         runner.log(f"line {line.label()}: no crossing of ratio {o.target:g} between μ_s "
                    f"{coarse[0].mu_shell:g} and {coarse[-1].mu_shell:g}")

@@ -140,7 +140,8 @@ with h5py.File(path, "r") as f:
 print(f"real run: {checked}")
 # The run must exercise what it checks.
 rt.check(checked["episodes"] >= 10 and checked["healed"] >= 3 and checked["doubled"] >= 2 and
-         checked["censored"] >= 2 and checked["snapshots"] >= 100, f"too little to check: {checked}")
+         checked["censored"] >= 2 and checked["snapshots"] >= 100,
+         f"too little to check: {checked}")
 
 # ----------------------------------------------------------------------------------------------
 # 2. A synthetic file with known answers
@@ -227,7 +228,8 @@ with h5py.File(synthetic, "w") as f:
 rows = {p.shelled: p for p in criteria.evaluate_file(synthetic)}
 rt.check(sorted(rows) == ["bad-shelled", "good-shelled", "slow-shelled"] and
          [rows[s].shell_free for s in ("good-shelled", "bad-shelled", "slow-shelled")] ==
-         ["good-free", "bad-free", "slow-free"], f"pairs: {[(p, rows[p].shell_free) for p in rows]}")
+         ["good-free", "bad-free", "slow-free"],
+         f"pairs: {[(p, rows[p].shell_free) for p in rows]}")
 good, bad, slow = rows["good-shelled"], rows["bad-shelled"], rows["slow-shelled"]
 statuses = lambda p: {r.name: r.status for r in p.results}  # noqa: E731
 rt.check(all(s == "pass" for s in statuses(good).values()) and good.verdict == "pass",

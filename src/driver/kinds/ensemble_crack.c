@@ -118,22 +118,16 @@ static int write_summary(const hid_t *d, const ensemble_spec *e, int64_t member,
 
 /* Column `which` of a replica's episodes, in its dataset's memory type. */
 static void episode_column(int which, const crack_episode *ep, int64_t n, void *out) {
-    for (int64_t k = 0; k < n; ++k) switch (which) {
-            case CRACK_EPISODE_START:
-                ((int64_t *)out)[k] = ep[k].start;
-                break;
-            case CRACK_EPISODE_END:
-                ((int64_t *)out)[k] = ep[k].end;
-                break;
-            case CRACK_EPISODE_PEAK:
-                ((int32_t *)out)[k] = ep[k].peak;
-                break;
-            case CRACK_EPISODE_GROWTH:
-                ((int64_t *)out)[k] = ep[k].growth;
-                break;
-            default:
-                ((uint8_t *)out)[k] = ep[k].closed;
-        }
+    int64_t *i64 = out;
+    int32_t *i32 = out;
+    uint8_t *u8 = out;
+    for (int64_t k = 0; k < n; ++k) {
+        if (which == CRACK_EPISODE_START) i64[k] = ep[k].start;
+        if (which == CRACK_EPISODE_END) i64[k] = ep[k].end;
+        if (which == CRACK_EPISODE_PEAK) i32[k] = ep[k].peak;
+        if (which == CRACK_EPISODE_GROWTH) i64[k] = ep[k].growth;
+        if (which == CRACK_EPISODE_CLOSED) u8[k] = ep[k].closed;
+    }
 }
 
 int ensemble_crack_write(const hid_t *d, const ensemble_spec *e, int n, const int64_t *members,
