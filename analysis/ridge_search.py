@@ -445,6 +445,37 @@ def point_label(p):
             f"p_swap {p.line.p_swap:.3g}")
 
 
+def passes(point):
+    return sum(r.status == criteria.PASS for r in point.pair.results)
+
+
+def best_points(points, target, count=5):
+    def closeness(p):
+        return abs(math.log(p.ratio / target)) if math.isfinite(p.ratio) and p.ratio > 0 \
+            else math.inf
+    return sorted(points, key=lambda p: (-passes(p), closeness(p)))[:count]
+
+
+def agreement_table(points):
+    """For every two criteria a and b: of the points where a passes, how many pass b too. A
+    pair of criteria that never pass together at any point is a conflict the search measured
+    (within its ranges)."""
+    points = list(points)
+    names = [n for n in criteria.NAMES
+             if any(p.pair.result(n).status != criteria.UNDETERMINED for p in points)]
+    passing = {n: {id(p) for p in points if p.pair.result(n).status == criteria.PASS}
+               for n in names}
+    lines = [f"Of {len(points)} points: row criterion passes at n points; each cell, how many "
+             "of those n pass the column criterion too (criteria undetermined everywhere left "
+             "out).", "",
+             "| passes | n | " + " | ".join(criteria.TITLES[n] for n in names) + " |",
+             "| --- | --- |" + " --- |" * len(names)]
+    for a in names:
+        cells = [str(len(passing[a] & passing[b])) for b in names]
+        lines.append(f"| {criteria.TITLES[a]} | {len(passing[a])} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def report(runner, crossings, wall):
     o = runner.options
     lines = [f"# Ridge search: {os.path.basename(o.base_path)}", "",
@@ -463,6 +494,12 @@ def report(runner, crossings, wall):
     lines += criteria.table([c.ridge.pair for c in crossings],
                             lambda pair: next(f"{point_label(c.ridge)} ({c.branch})"
                                               for c in crossings if c.ridge.pair is pair))
+    lines += ["", "## Best points (most criteria passed; ties: ratio closest to the target)", ""]
+    best = best_points(runner.points.values(), o.target)
+    lines += criteria.table([p.pair for p in best],
+                            lambda pair: next(f"{point_label(p)}: {passes(p)} passed"
+                                              for p in best if p.pair is pair))
+    lines += ["", "## Which criteria hold together", ""] + agreement_table(runner.points.values())
     lines += ["", "## Every point", ""]
     ordered = sorted(runner.points.values(),
                      key=lambda p: (p.line.eps_interface, p.line.mu_core, p.line.p_swap,

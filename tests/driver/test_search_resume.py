@@ -79,6 +79,32 @@ rt.check(all(abs(r["bracket"][1] - r["bracket"][0] - 0.5) < 1e-12 for r in ridge
          len(reference) >= 6, f"points: {sorted(reference)}, brackets "
          f"{[r['bracket'] for r in ridge]}")
 
+# The agreement table ("Which criteria hold together") against the criteria of every point file,
+# evaluated here afresh: cell (a, b) counts the points where both a and b pass.
+sys.path.insert(0, os.path.join(rt.SOURCE, "analysis"))
+import criteria  # noqa: E402
+
+verdicts = [{r.name: r.status for r in criteria.evaluate_file(path)[0].results}
+            for path in reference.values()]
+with open(os.path.join(directory, "reference", "search.md")) as f:
+    text = f.read()
+section = text.split("## Which criteria hold together")[1].split("## Every point")[0]
+rows = [line.split(" | ") for line in section.splitlines() if re.match(r"\| \d ", line)]
+named = {criteria.TITLES[n]: n for n in criteria.NAMES}
+for row in rows:
+    a = named[row[0].lstrip("| ")]
+    columns = [named[c] for c in section.split("| passes | n | ")[1].split(" |\n")[0].split(" | ")]
+    want = [sum(v[a] == v[b] == criteria.PASS for v in verdicts) for b in columns]
+    got = [int(c.rstrip(" |")) for c in row[2:]]
+    rt.check(int(row[1]) == sum(v[a] == criteria.PASS for v in verdicts) and got == want,
+             f"agreement row {a}: {row[1:]} vs {want}")
+rt.check(len(rows) >= 3, f"agreement table: {len(rows)} rows")
+best = text.split("## Best points")[1].split("## Which")[0]
+most = max(sum(s == criteria.PASS for s in v.values()) for v in verdicts)
+rt.check(f": {most} passed |" in best.splitlines()[4], f"best point: {best.splitlines()[4]}")
+print(f"agreement table: {len(rows)} criteria checked against {len(verdicts)} point files; "
+      f"best point passes {most}")
+
 # Kill the search once at least two points are complete (and a third is likely running).
 process = subprocess.Popen(command("run"), cwd=directory, env=rt.environment(),
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
