@@ -437,8 +437,11 @@ def draw_fq_pair(ax, shelled, free):
     ax.set_ylabel("F(q) at μ_c* (kT)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8.5, loc="upper right")
+    warned = [ws.name for ws in (shelled, free) if ws.warnings]
+    caution = f"\nwarnings on {', '.join(warned)}: see results.md before trusting this" \
+        if warned else ""
     ax.set_title(f"shelled vs shell-free: ΔΔF‡ = {difference:.2f} ± {sigma:.2f} kT "
-                 f"(exp: {exp_text(difference)})", fontsize=10.5)
+                 f"(exp: {exp_text(difference)}){caution}", fontsize=10.5)
 
 
 def draw_fq_missing(ax, ws, reason):

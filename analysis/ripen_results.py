@@ -275,6 +275,12 @@ class WindowSet:
     def barrier_sigma(self):
         return float(self.fq[f"barrier_{self.method}_sigma"])
 
+    @property
+    def warnings(self):
+        """The warnings ripen stored with an exchange set's statistics ("" if none)."""
+        text = (self.statistics or {}).get("warnings", "")
+        return text.decode() if isinstance(text, bytes) else str(text)
+
 
 def repeat_base(name):
     """The name a set of repeats shares: `name` without its sweep label's `repeat=...` part
