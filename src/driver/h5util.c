@@ -311,3 +311,8 @@ int h5_system_attributes(hid_t g, const system_spec *s, const char *more_units) 
     if (!status) status = h5_attr_string(g, "units", units);
     return status;
 }
+
+void h5_close_datasets(const hid_t *d, int n) {
+    for (int k = 0; k < n; ++k)
+        if (d[k] > 0) H5Dclose(d[k]);
+}

@@ -63,6 +63,9 @@ int h5_read_from(hid_t group, const char *name, h5_type type, int rank, const hs
 /* The extent of dimension `axis` of dataset `name` (-1 if it has none). */
 int64_t h5_extent(hid_t group, const char *name, int axis);
 
+/* Closes the open datasets among d[0..n) (those not yet created hold 0 or a negative id). */
+void h5_close_datasets(const hid_t *d, int n);
+
 /* The system a set simulates, as attributes of its group (lattice, model, readings, dynamics,
  * initial particle), with the group's "units" attribute naming the units of these and of
  * `more_units` (the kind's own attributes, e.g. "max_steps: MC steps"). */

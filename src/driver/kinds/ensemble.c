@@ -688,10 +688,8 @@ static int h5_write_tasks(void *handles_, const task_set *set, int n, const int6
 static void h5_close(void *handles_) {
     handles *h = handles_;
     if (!h) return;
-    for (int k = 0; k < E_COUNT; ++k)
-        if (h->d[k] > 0) H5Dclose(h->d[k]);
-    for (int k = 0; k < CRACK_DATASETS; ++k)
-        if (h->crack[k] > 0) H5Dclose(h->crack[k]);
+    h5_close_datasets(h->d, E_COUNT);
+    h5_close_datasets(h->crack, CRACK_DATASETS);
     free(h);
 }
 

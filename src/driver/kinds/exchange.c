@@ -35,20 +35,36 @@ static const char *const ladder_keys[] = {"eps_scale", "mu_shell", NULL};
 
 /* ---- the rules ---- */
 
+/* The windows of the set, in the windows kind's terms (its grid rules apply unchanged). */
+static window_set_spec grid_of(const exchange_spec *x) {
+    return (window_set_spec){.q_min = x->q_min,
+                             .q_max = x->q_max,
+                             .width = x->width,
+                             .overlap = x->overlap,
+                             .nwindows = x->nwindows,
+                             .layer_sites = x->layer_sites};
+}
+
+/* The model of rung r: the shell's cohesion scaled, its own mu_shell, the given mu_core. */
+static model_params rung_model(const exchange_spec *x, const model_params *model, int r,
+                               double mu_core) {
+    model_params p = *model;
+    p.eps_shell *= x->eps_scale[r], p.eps_interface *= x->eps_scale[r];
+    p.mu_shell = x->mu_shell[r], p.mu_core = mu_core;
+    return p;
+}
+
+static void set_grid(exchange_spec *x, const window_set_spec *g) {
+    x->q_min = g->q_min, x->q_max = g->q_max, x->width = g->width, x->overlap = g->overlap;
+    x->nwindows = g->nwindows, x->layer_sites = g->layer_sites;
+}
+
 exchange_state exchange_state_of(const exchange_spec *spec, const model_params *model, int w, int r,
                                  double mu_core) {
-    model_params p = *model;
-    p.eps_shell *= spec->eps_scale[r];
-    p.eps_interface *= spec->eps_scale[r];
-    p.mu_shell = spec->mu_shell[r];
-    p.mu_core = mu_core;
+    const model_params p = rung_model(spec, model, r, mu_core);
     exchange_state st = {.weights = model_energy_weights(&p)};
-    const window_set_spec geometry = {.q_min = spec->q_min,
-                                      .q_max = spec->q_max,
-                                      .width = spec->width,
-                                      .overlap = spec->overlap,
-                                      .nwindows = spec->nwindows};
-    window_bounds(&geometry, w, &st.lo, &st.hi);
+    const window_set_spec grid = grid_of(spec);
+    window_bounds(&grid, w, &st.lo, &st.hi);
     return st;
 }
 
@@ -151,14 +167,11 @@ static int parse(const cJSON *obj, const char *path, task_set *set) {
                          .interval = 1000,
                          .epochs = 100,
                          .sample_interval = 10};
-    int64_t v[5] = {x->q_min, x->q_max, x->width, x->overlap, 0}, epochs = x->epochs, repeat = 0;
+    window_set_spec grid = grid_of(x);
+    int64_t epochs = x->epochs, repeat = 0;
     int status;
     if ((status = json_get_string(obj, "name", path, set->name, sizeof set->name)) ||
-        (status = json_get_int(obj, "q_min", path, -LATTICE_MAX_SITES, LATTICE_MAX_SITES, &v[0])) ||
-        (status = json_get_int(obj, "q_max", path, -LATTICE_MAX_SITES, LATTICE_MAX_SITES, &v[1])) ||
-        (status = json_get_int(obj, "width", path, 2, LATTICE_MAX_SITES, &v[2])) ||
-        (status = json_get_int(obj, "overlap", path, 1, LATTICE_MAX_SITES, &v[3])) ||
-        (status = json_get_int(obj, "layer_sites", path, 1, LATTICE_MAX_SITES, &v[4])) ||
+        (status = window_grid_parse(obj, path, &grid)) ||
         (status = json_get_uint(obj, "equilibration_steps", path, 1, (uint64_t)JOB_MAX_STEPS,
                                 &x->equilibration_steps)) ||
         (status = json_get_uint(obj, "interval", path, 1, (uint64_t)JOB_MAX_STEPS, &x->interval)) ||
@@ -170,8 +183,8 @@ static int parse(const cJSON *obj, const char *path, task_set *set) {
         (status = job_entry_system(obj, path, &set->system)) ||
         (status = parse_ladder(obj, path, &set->system, x)))
         return status;
-    x->q_min = (int)v[0], x->q_max = (int)v[1], x->width = (int)v[2], x->overlap = (int)v[3];
-    x->layer_sites = (int)v[4], x->epochs = (int)epochs, x->repeat = (int)repeat;
+    set_grid(x, &grid);
+    x->epochs = (int)epochs, x->repeat = (int)repeat;
     if (x->sample_interval > x->interval)
         return ripen_fail(RIPEN_EINVAL,
                           "%s.sample_interval = %llu: must not exceed interval = %llu", path,
@@ -184,29 +197,13 @@ static int parse(const cJSON *obj, const char *path, task_set *set) {
 
 static int prepare(task_set *set, const char *path, const initial_report *report) {
     exchange_spec *x = set->spec;
-    const int64_t core0 = report->core_sites;
-    const int64_t nsites = (int64_t)set->system.lx * set->system.ly * set->system.lz;
-    if (x->q_min < -core0 || x->q_max > nsites - core0 || x->q_min >= x->q_max)
-        return ripen_fail(RIPEN_EINVAL,
-                          "%s: q range [%d, %d] must satisfy %lld <= q_min < q_max "
-                          "<= %lld",
-                          path, x->q_min, x->q_max, (long long)-core0, (long long)(nsites - core0));
-    if (x->width > x->q_max - x->q_min + 1)
-        return ripen_fail(RIPEN_EINVAL, "%s.width = %d: must be in [2, %d]", path, x->width,
-                          x->q_max - x->q_min + 1);
-    if (x->overlap >= x->width)
-        return ripen_fail(RIPEN_EINVAL, "%s.overlap = %d: must be in [1, width - 1 = %d]", path,
-                          x->overlap, x->width - 1);
-    const int span = x->q_max - x->q_min + 1, stride = x->width - x->overlap;
-    x->nwindows = 1 + (span - x->width + stride - 1) / stride;
-    if (x->layer_sites == 0) x->layer_sites = q_layer_sites(report, set->system.lz);
-    if (q_profile_start(x->q_min, x->q_max) + x->layer_sites > x->q_max)
-        return ripen_fail(RIPEN_EINVAL, "%s: q_max = %d must reach one full layer (%d sites)", path,
-                          x->q_max, x->layer_sites);
+    window_set_spec grid = grid_of(x);
+    const int status =
+        window_grid_prepare(&grid, path, report, set->system.lx, set->system.ly, set->system.lz);
+    if (status) return status;
+    set_grid(x, &grid);
     for (int r = 0; r < x->nrungs; ++r) {
-        model_params p = set->system.model;
-        p.eps_shell *= x->eps_scale[r], p.eps_interface *= x->eps_scale[r];
-        p.mu_shell = x->mu_shell[r];
+        const model_params p = rung_model(x, &set->system.model, r, set->system.model.mu_core);
         if (model_params_validate(&p))
             return ripen_fail_context(RIPEN_EINVAL, "%s.ladder rung %d: ", path, r);
     }
@@ -365,11 +362,7 @@ int exchange_read_plan(const task_inputs *in, int states, const exchange_plan_st
 
 static model_params state_model(const task_set *set, int s, double mu_core) {
     const exchange_spec *x = exchange_of(set);
-    model_params p = set->system.model;
-    const int r = s / x->nwindows;
-    p.eps_shell *= x->eps_scale[r], p.eps_interface *= x->eps_scale[r];
-    p.mu_shell = x->mu_shell[r], p.mu_core = mu_core;
-    return p;
+    return rung_model(x, &set->system.model, s / x->nwindows, mu_core);
 }
 
 /* Epoch 0: the initial particle brought into the window, equilibrated, a tilt tuned. */

@@ -214,8 +214,7 @@ int exchange_h5_write_tasks(void *handles_, const task_set *set, int n, const in
 void exchange_h5_close(void *handles_) {
     handles *h = handles_;
     if (!h) return;
-    for (int k = 0; k < X_COUNT; ++k)
-        if (h->d[k] > 0) H5Dclose(h->d[k]);
+    h5_close_datasets(h->d, X_COUNT);
     free(h);
 }
 

@@ -228,8 +228,7 @@ int ffs_h5_write_tasks(void *handles_, const task_set *set, int n, const int64_t
 void ffs_h5_close(void *handles_) {
     handles *h = handles_;
     if (!h) return;
-    for (int k = 0; k < F_COUNT; ++k)
-        if (h->d[k] > 0) H5Dclose(h->d[k]);
+    h5_close_datasets(h->d, F_COUNT);
     free(h);
 }
 

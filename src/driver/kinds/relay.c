@@ -266,8 +266,7 @@ static int h5_write_tasks(void *handles_, const task_set *set, int n, const int6
 static void h5_close(void *handles_) {
     handles *h = handles_;
     if (!h) return;
-    for (int k = 0; k < R_COUNT; ++k)
-        if (h->d[k] > 0) H5Dclose(h->d[k]);
+    h5_close_datasets(h->d, R_COUNT);
     free(h);
 }
 

@@ -40,6 +40,49 @@ void window_bounds(const window_set_spec *w, int k, int *lo, int *hi) {
     if (k == w->nwindows - 1 && *hi < w->q_max) *hi = w->q_max;
 }
 
+int window_grid_parse(const cJSON *obj, const char *path, window_set_spec *g) {
+    int64_t v[5] = {g->q_min, g->q_max, g->width, g->overlap, g->layer_sites};
+    int status;
+    if ((status = json_get_int(obj, "q_min", path, -LATTICE_MAX_SITES, LATTICE_MAX_SITES, &v[0])) ||
+        (status = json_get_int(obj, "q_max", path, -LATTICE_MAX_SITES, LATTICE_MAX_SITES, &v[1])) ||
+        (status = json_get_int(obj, "width", path, 2, LATTICE_MAX_SITES, &v[2])) ||
+        (status = json_get_int(obj, "overlap", path, 1, LATTICE_MAX_SITES, &v[3])) ||
+        (status = json_get_int(obj, "layer_sites", path, 1, LATTICE_MAX_SITES, &v[4])))
+        return status;
+    g->q_min = (int)v[0], g->q_max = (int)v[1], g->width = (int)v[2], g->overlap = (int)v[3];
+    g->layer_sites = (int)v[4];
+    return RIPEN_OK;
+}
+
+int window_grid_prepare(window_set_spec *w, const char *path, const initial_report *report, int lx,
+                        int ly, int lz) {
+    const int64_t core0 = report->core_sites;
+    const int64_t nsites = (int64_t)lx * ly * lz;
+    if (w->q_min < -core0 || w->q_max > nsites - core0 || w->q_min >= w->q_max)
+        return ripen_fail(RIPEN_EINVAL,
+                          "%s: q range [%d, %d] must satisfy %lld <= q_min < q_max <= %lld "
+                          "(N_core from 0 to the lattice size)",
+                          path, w->q_min, w->q_max, (long long)-core0, (long long)(nsites - core0));
+    if (w->width < 2 || w->width > w->q_max - w->q_min + 1)
+        return ripen_fail(RIPEN_EINVAL, "%s.width = %d: must be in [2, %d] (q values per window)",
+                          path, w->width, w->q_max - w->q_min + 1);
+    if (w->overlap < 1 || w->overlap >= w->width)
+        return ripen_fail(RIPEN_EINVAL,
+                          "%s.overlap = %d: must be in [1, width - 1 = %d]: neighbouring windows "
+                          "must share q values to be combined",
+                          path, w->overlap, w->width - 1);
+    const int span = w->q_max - w->q_min + 1, stride = w->width - w->overlap;
+    w->nwindows = 1 + (span - w->width + stride - 1) / stride;
+    if (w->layer_sites == 0) w->layer_sites = q_layer_sites(report, lz);
+    /* F(q) is read over one layer from q_start. */
+    const int q_start = q_profile_start(w->q_min, w->q_max);
+    if (q_start + w->layer_sites > w->q_max)
+        return ripen_fail(RIPEN_EINVAL,
+                          "%s: q_max = %d must reach one full layer, q = %d + layer_sites = %d",
+                          path, w->q_max, q_start, q_start + w->layer_sites);
+    return RIPEN_OK;
+}
+
 /* ---- the job file ---- */
 
 static int parse_mode(const cJSON *obj, const char *path, window_set_spec *w) {
@@ -69,14 +112,10 @@ static int parse(const cJSON *obj, const char *path, task_set *set) {
                            .equilibration_steps = 1000,
                            .sampling_steps = 10000,
                            .sample_interval = 1};
-    int64_t v[5] = {w->q_min, w->q_max, w->width, w->overlap, 0}, repeat = 0;
+    int64_t repeat = 0;
     int status;
     if ((status = json_get_string(obj, "name", path, set->name, sizeof set->name)) ||
-        (status = json_get_int(obj, "q_min", path, -LATTICE_MAX_SITES, LATTICE_MAX_SITES, &v[0])) ||
-        (status = json_get_int(obj, "q_max", path, -LATTICE_MAX_SITES, LATTICE_MAX_SITES, &v[1])) ||
-        (status = json_get_int(obj, "width", path, 2, LATTICE_MAX_SITES, &v[2])) ||
-        (status = json_get_int(obj, "overlap", path, 1, LATTICE_MAX_SITES, &v[3])) ||
-        (status = json_get_int(obj, "layer_sites", path, 1, LATTICE_MAX_SITES, &v[4])) ||
+        (status = window_grid_parse(obj, path, w)) ||
         (status = json_get_uint(obj, "equilibration_steps", path, 0, (uint64_t)JOB_MAX_STEPS,
                                 &w->equilibration_steps)) ||
         (status = json_get_uint(obj, "sampling_steps", path, 1, (uint64_t)JOB_MAX_STEPS,
@@ -87,8 +126,6 @@ static int parse(const cJSON *obj, const char *path, task_set *set) {
         (status = json_get_int(obj, "repeat", path, 0, JOB_MAX_SWEEP_POINTS, &repeat)) ||
         (status = job_entry_system(obj, path, &set->system)))
         return status;
-    w->q_min = (int)v[0], w->q_max = (int)v[1], w->width = (int)v[2], w->overlap = (int)v[3];
-    w->layer_sites = (int)v[4];
     w->repeat = (int)repeat;
     if ((status = parse_mode(obj, path, w))) return status;
     if (w->tilt && w->equilibration_steps < WINDOW_TILT_MIN_EQUILIBRATION)
@@ -107,30 +144,9 @@ static int parse(const cJSON *obj, const char *path, task_set *set) {
 /* The windows along the range, once the initial particle is known. */
 static int prepare(task_set *set, const char *path, const initial_report *report) {
     window_set_spec *w = set->spec;
-    const int64_t core0 = report->core_sites;
-    const int64_t nsites = (int64_t)set->system.lx * set->system.ly * set->system.lz;
-    if (w->q_min < -core0 || w->q_max > nsites - core0 || w->q_min >= w->q_max)
-        return ripen_fail(RIPEN_EINVAL,
-                          "%s: q range [%d, %d] must satisfy %lld <= q_min < q_max <= %lld "
-                          "(N_core from 0 to the lattice size)",
-                          path, w->q_min, w->q_max, (long long)-core0, (long long)(nsites - core0));
-    if (w->width < 2 || w->width > w->q_max - w->q_min + 1)
-        return ripen_fail(RIPEN_EINVAL, "%s.width = %d: must be in [2, %d] (q values per window)",
-                          path, w->width, w->q_max - w->q_min + 1);
-    if (w->overlap < 1 || w->overlap >= w->width)
-        return ripen_fail(RIPEN_EINVAL,
-                          "%s.overlap = %d: must be in [1, width - 1 = %d]: neighbouring windows "
-                          "must share q values to be combined",
-                          path, w->overlap, w->width - 1);
-    const int span = w->q_max - w->q_min + 1, stride = w->width - w->overlap;
-    w->nwindows = 1 + (span - w->width + stride - 1) / stride;
-    if (w->layer_sites == 0) w->layer_sites = q_layer_sites(report, set->system.lz);
-    /* F(q) is read over one layer from q_start. */
-    const int q_start = q_profile_start(w->q_min, w->q_max);
-    if (q_start + w->layer_sites > w->q_max)
-        return ripen_fail(RIPEN_EINVAL,
-                          "%s: q_max = %d must reach one full layer, q = %d + layer_sites = %d",
-                          path, w->q_max, q_start, q_start + w->layer_sites);
+    const int status =
+        window_grid_prepare(w, path, report, set->system.lx, set->system.ly, set->system.lz);
+    if (status) return status;
     set->ntasks = w->nwindows;
     return RIPEN_OK;
 }
@@ -419,8 +435,7 @@ static int h5_write_tasks(void *handles_, const task_set *set, int n, const int6
 static void h5_close(void *handles_) {
     handles *h = handles_;
     if (!h) return;
-    for (int k = 0; k < W_COUNT; ++k)
-        if (h->d[k] > 0) H5Dclose(h->d[k]);
+    h5_close_datasets(h->d, W_COUNT);
     free(h);
 }
 
