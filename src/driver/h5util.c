@@ -302,11 +302,21 @@ int h5_system_attributes(hid_t g, const system_spec *s, const char *more_units) 
     if (!status) status = h5_attr_int(g, "threads", s->threads);
     if (!status) status = h5_attr_int(g, "core_sites_requested", s->core_sites);
     if (!status) status = h5_attr_int(g, "shell_thickness", s->shell_thickness);
+    const initial_layout *l = &s->layout;
+    if (!status && l->defect.sites > 0) {
+        status = h5_attr_string(g, "defect_place", defect_place_names[l->defect.place]);
+        if (!status) status = h5_attr_int(g, "defect_sites", l->defect.sites);
+    }
+    if (!status && l->nparticles > 0) {
+        status = h5_attr_int(g, "particles", l->nparticles);
+        if (!status) status = h5_attr_int(g, "particle_gap", l->gap);
+    }
     char units[1024];
     snprintf(units, sizeof units,
              "eps_core, eps_shell, eps_interface, mu_core, mu_shell: kT; lx, ly, lz, "
-             "core_sites_requested, shell_thickness: sites; p_swap: probability per attempt; "
+             "core_sites_requested, shell_thickness%s%s: sites; p_swap: probability per attempt; "
              "bond_neighbours: neighbours%s%s",
+             l->defect.sites > 0 ? ", defect_sites" : "", l->nparticles > 0 ? ", particle_gap" : "",
              more_units ? "; " : "", more_units ? more_units : "");
     if (!status) status = h5_attr_string(g, "units", units);
     return status;
