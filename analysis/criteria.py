@@ -58,10 +58,12 @@ TITLES = {
     "barrier": "6 ΔΔF‡ ≈ ln ratio ≈ 3 kT",
 }
 # What makes two ensembles (or window sets) the same system: everything in the group's
-# attributes that describes the simulated system, except the shell (which tells the kinds apart).
+# attributes that describes the simulated system, except the shell (which tells the kinds apart);
+# a seeded defect or a list of particles (optional attributes) makes another system.
 SYSTEM_KEYS = ("lx", "ly", "lz", "eps_core", "eps_shell", "eps_interface", "mu_core", "mu_shell",
                "energy_form", "move_set", "proposals", "shell_ensemble", "bond_neighbours",
-               "p_swap", "dynamics", "core_sites_requested")
+               "p_swap", "dynamics", "core_sites_requested", "defect_place", "defect_sites",
+               "particles")
 
 
 class Failure(Exception):
@@ -269,7 +271,8 @@ def evaluate_file(path, summaries=None):
     for name in {n for pair in found for n in pair}:
         if name not in summaries:
             summaries[name] = rr.summarise(ensembles[name])
-    return [PairResults(path, s, fr, {k: ensembles[s].attrs.get(k) for k in SYSTEM_KEYS},
+    return [PairResults(path, s, fr, {k: ensembles[s].attrs[k] for k in SYSTEM_KEYS
+                                      if k in ensembles[s].attrs},
                         evaluate_pair(summaries, cracks, windows, s, fr),
                         (summaries[s].median, summaries[fr].median), summaries[s].horizon)
             for s, fr in found]

@@ -20,18 +20,17 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 (the backend must be chosen first)
 import numpy as np  # noqa: E402
-from matplotlib.collections import PolyCollection  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ripen_results as rr  # noqa: E402
 import criteria  # noqa: E402
+import particles  # noqa: E402
+from topview import STATE_COLOURS, STATE_NAMES, draw_view, view_box  # noqa: E402
 
 SNAPSHOT_SPACING = 10000   # MC steps between the panels of Fig. 5a, as in the paper
 MAX_PANELS = 6
-STATE_NAMES = ("solution", "core", "shell")
-STATE_COLOURS = ("#eeeeee", "#e6550d", "#3182bd")
 KIND_COLOURS = {"shelled": "#3182bd", "shell-free": "#e6550d"}
 FQ_COLOURS = {"wham": "#3182bd", "mbar": "#252525"}
 CRITERIA = {
@@ -80,6 +79,7 @@ class Results:
     shell_free: str
     windows: list               # rr.WindowSet
     example: Example            # None in a file with window sets only
+    particles: object = None    # particles.ParticleResults: seeded defects, tracked particles
 
 
 def choose(ensembles, requested, wanted_shell, option):
@@ -147,68 +147,33 @@ def example_replica(f, summary):
 def load(path, shelled, shell_free):
     """Reads and summarises everything; raises rr.ResultFileError or Failure."""
     with rr.open_results(path) as f:
-        ensembles = {name: rr.read_ensemble(f, name) for name in rr.ensemble_names(f)}
+        # Fig. 5a-c and the criteria are about one plain particle: sets with a seeded defect or
+        # a list of particles have sections of their own (analysis/particles.py).
+        ensembles = {name: rr.read_ensemble(f, name) for name in rr.ensemble_names(f)
+                     if particles.plain(rr.attributes(f["ensembles"][name]))}
         windows = rr.fq_sets(f)
         if not ensembles:
-            if not windows:
+            extra = particles.load(f, path)
+            if not windows and extra.empty:
                 raise Failure(f"{path}: neither ensembles nor window sets: nothing to plot")
             if shelled or shell_free:
                 raise Failure(f"{path}: --shelled/--shell-free given, but the file has no "
-                              "ensembles (only window sets)")
+                              "ensembles of one plain particle")
             return Results(path, rr.attributes(f), rr.provenance(f), {}, None, None, windows,
-                           None)
+                           None, extra)
         shelled = choose(ensembles, shelled, True, "--shelled")
         shell_free = choose(ensembles, shell_free, False, "--shell-free")
         if shelled == shell_free:
             raise Failure(f"--shelled and --shell-free both name {shelled!r}")
         summaries = {name: rr.summarise(e) for name, e in ensembles.items()}
         example = example_replica(f, summaries[shelled])
+        extra = particles.load(f, path, summaries)
         return Results(path, rr.attributes(f), rr.provenance(f), summaries, shelled, shell_free,
-                       windows, example)
+                       windows, example, extra)
 
 
 # ----------------------------------------------------------------------------------------------
 # Fig. 5a: top views on the true triangular geometry
-
-
-def hexagon():
-    """Vertices of the Wigner-Seitz cell of a unit triangular lattice (flat sides facing the six
-    neighbours), so a compact particle shows hexagonal facets."""
-    angles = np.radians(30 + 60 * np.arange(6))
-    return np.stack([np.cos(angles), np.sin(angles)], axis=1) / math.sqrt(3)
-
-
-def plot_coordinates(shape):
-    """Cartesian centres of the (y, x) columns: axial coordinates sheared by 60 degrees."""
-    y, x = np.indices(shape)
-    return x + y / 2.0, y * math.sqrt(3) / 2.0
-
-
-def view_box(views, margin=2.5):
-    """A common window around every non-solution column of all panels, so growth shows as
-    growth and not as a change of scale."""
-    px, py = plot_coordinates(views[0].shape)
-    occupied = np.any([v > 0 for v in views], axis=0)
-    if not occupied.any():
-        occupied[:] = True
-    return (px[occupied].min() - margin, px[occupied].max() + margin,
-            py[occupied].min() - margin, py[occupied].max() + margin)
-
-
-def draw_view(ax, view, box):
-    px, py = plot_coordinates(view.shape)
-    x0, x1, y0, y1 = box
-    inside = (px > x0 - 1) & (px < x1 + 1) & (py > y0 - 1) & (py < y1 + 1)
-    centres = np.stack([px[inside], py[inside]], axis=1)
-    cells = centres[:, None, :] + hexagon()[None, :, :]
-    colours = np.array(STATE_COLOURS)[view[inside]]
-    ax.add_collection(PolyCollection(cells, facecolors=colours, edgecolors="white",
-                                     linewidths=0.3))
-    ax.set_xlim(x0, x1)
-    ax.set_ylim(y0, y1)
-    ax.set_aspect("equal")
-    ax.set_xticks([])
-    ax.set_yticks([])
 
 
 def figure_5a(results, path):
@@ -751,17 +716,28 @@ def provenance_section(results):
     return lines + [""]
 
 
+def particle_sections(results):
+    return results.particles.lines if results.particles is not None else []
+
+
 def results_markdown(results):
-    if results.shelled is None:  # window sets only
+    extra = results.particles is not None and not results.particles.empty
+    figures = particles.figure_names(results.particles) if extra else ""
+    if results.shelled is None and not extra:  # window sets only
         intro = "A file with window sets only. Figure: fig5d.png (F(q)). Energies in kT."
         sections = (window_section, reading_section, provenance_section)
+    elif results.shelled is None:  # seeded defects or tracked particles, no plain pair
+        intro = (f"Figures: {figures}" + (", fig5d.png (F(q))" if results.windows else "") +
+                 ". Times in MC steps, energies in kT.")
+        sections = (particle_sections,) + ((window_section,) if results.windows else ()) + \
+            (reading_section, provenance_section)
     else:
         intro = (f"Figures: fig5a.png (top views of `{results.shelled}` replica "
                  f"{results.example.replica}), fig5b.png (its projected areas), fig5c.png "
-                 f"(`{results.shelled}` vs `{results.shell_free}`), fig5d.png (F(q)). Times in MC "
-                 "steps, energies in kT.")
-        sections = (doubling_section, criteria.results_section, window_section, reading_section,
-                    provenance_section)
+                 f"(`{results.shelled}` vs `{results.shell_free}`), fig5d.png (F(q))" +
+                 (f", {figures}" if figures else "") + ". Times in MC steps, energies in kT.")
+        sections = (doubling_section, criteria.results_section, particle_sections,
+                    window_section, reading_section, provenance_section)
     lines = [f"# ripen results: {os.path.basename(results.path)}", "", intro, ""]
     for section in sections:
         lines += section(results)
@@ -804,7 +780,10 @@ def write_outputs(results, directory):
     os.makedirs(directory, exist_ok=True)
     if results.shelled is not None:
         write_doubling_figures(results, directory)
-    figure_5d(results, os.path.join(directory, "fig5d.png"))
+    if results.shelled is not None or results.windows:
+        figure_5d(results, os.path.join(directory, "fig5d.png"))
+    if results.particles is not None:
+        particles.write_figures(results.particles, results.path, directory)
     with open(os.path.join(directory, "results.md"), "w") as f:
         f.write(results_markdown(results))
 

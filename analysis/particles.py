@@ -1,0 +1,645 @@
+#!/usr/bin/python3
+"""Seeded defects and several particles in one box (issue 20): statistics, figures and the
+results.md sections, from ripen result files.
+
+    /usr/bin/python3 analysis/particles.py RESULTS.h5 [MORE.h5 ...] -o DIR [--movie SET[:REPLICA]]
+
+writes catalysis.png (tau(k)/tau(0) against the seeded sites k, one panel per file),
+particles-<set>.png (per-particle sizes over time, coloured by kind, and top views with the
+particles labelled) for every tracked ensemble, particles.md (the tables), and with --movie an
+animated GIF of one replica's snapshots (particles-<set>-<replica>.gif). analysis/figures.py
+calls the same functions for the sets of one file. Errors: one line "particles: ..." on stderr,
+exit status 2.
+
+Catalysis. A defect set (an ensemble whose particle has a seeded defect: attributes
+defect_place, defect_sites) is compared with the plain shelled ensemble of the same system in
+the same file (equal system attributes, no defect): the ratio of Kaplan-Meier medians
+tau(k)/tau(0) with its bootstrap 95% CI (ripen_results.median_ratio). The seeded hole is the
+crack episode that starts at step 0 (a seeded particle starts with exposed core); it *healed
+before growth* if it closed with no net growth of N_core (crack.h: crack_healed), and healed at
+its episode_end (as fine as sample_interval). The fraction healed has a Wilson 95% interval.
+"""
+import argparse
+import dataclasses
+import math
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import criteria  # noqa: E402
+import ripen_results as rr  # noqa: E402
+import topview  # noqa: E402
+
+KIND_COLOURS = {"shelled": "#3182bd", "shell-free": "#e6550d", "appeared": "#31a354"}
+FATES = ("healed by shell", "filled by core", "grew through")
+ONSET_FRACTION = 0.05  # crack.h's CRACK_ONSET_PERCENT: growth beyond this is growth
+
+
+class Failure(Exception):
+    """A condition that ends the program with a one-line message and exit status 2."""
+
+
+def system_key(attrs, shell=True):
+    """The set's system without its defect (criteria.SYSTEM_KEYS less the defect's keys); with
+    shell=False also without its shell thickness (to pair the shell-free set)."""
+    keys = [k for k in criteria.SYSTEM_KEYS if k not in ("defect_place", "defect_sites")]
+    key = tuple(attrs.get(k) for k in keys)
+    return key + ((attrs.get("shell_thickness", 0),) if shell else ())
+
+
+def wilson(successes, n, z=1.959963984540054):
+    """Wilson score interval of a binomial proportion (good at 0 and 1, unlike the Wald one)."""
+    if n == 0:
+        return math.nan, math.nan
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+# ----------------------------------------------------------------------------------------------
+# Catalysis
+
+
+@dataclasses.dataclass
+class Holes:
+    """The seeded hole of each replica: the crack episode that starts at step 0."""
+    fate: np.ndarray     # per replica: index into FATES (0 healed by shell, 1 filled by core:
+    #                      closed after growing by at most ONSET_FRACTION, 2 grew through: open
+    #                      when the series ended or closed after more growth); -1 no hole / absent
+    closed: np.ndarray   # per replica: the step at which it closed (episode_end), -1 if open
+    interval: int        # sample_interval: the resolution of `closed`
+
+    def count(self, fate):
+        return int((self.fate == fate).sum())
+
+    @property
+    def replicas(self):
+        return int((self.fate >= 0).sum())
+
+    @property
+    def closed_before_growth(self):
+        return self.count(0) + self.count(1)
+
+
+def seeded_holes(f, name, present):
+    """What became of each present replica's seeded hole (None for a file without episodes)."""
+    episodes = rr.read_episodes(f, name)
+    if episodes is None:
+        return None
+    counts, e = episodes
+    g = f["ensembles"][name]
+    attrs = rr.attributes(g)
+    initial = g["core_sites"][()]
+    seeded = present & (counts > 0) & (e["episode_start"][:, 0] == 0)
+    closed = seeded & (e["episode_closed"][:, 0] == 1)
+    growth = e["episode_growth"][:, 0]
+    fate = np.where(closed & (growth <= 0), 0,
+                    np.where(closed & (growth <= ONSET_FRACTION * initial), 1, 2))
+    return Holes(np.where(seeded, fate, -1), np.where(closed, e["episode_end"][:, 0], -1),
+                 int(attrs.get("sample_interval", 0)))
+
+
+@dataclasses.dataclass
+class CatalysisRow:
+    name: str
+    place: str
+    sites: int
+    summary: rr.Summary
+    ratio: tuple             # (tau(k)/tau(0), (lower, upper)); NaN without a baseline
+    holes: Holes             # from this set's episodes (None without)
+    fate_medians: tuple      # KM median tau of the replicas of each fate (NaN if none)
+    watch: object            # Holes of the watch set of the same defect (1-step), or None
+
+
+@dataclasses.dataclass
+class Catalysis:
+    path: str
+    baseline: rr.Summary     # the plain shelled set (k = 0)
+    shell_free: rr.Summary   # the shell-free set of the same system, or None
+    rows: list               # CatalysisRow, by place then sites
+
+
+def fate_medians(ensemble, holes):
+    """KM median tau of the replicas of each fate."""
+    out = []
+    times = np.where(ensemble.censored, ensemble.steps_run, ensemble.tau).astype(float)
+    for fate in range(len(FATES)):
+        keep = holes.fate == fate if holes is not None else np.zeros(len(times), bool)
+        out.append(rr.km_median(times[keep], ~ensemble.censored[keep]) if keep.any()
+                   else math.nan)
+    return tuple(out)
+
+
+def is_watch(attrs):
+    """A watch set follows seeded particles for a while without stopping at doubling: the
+    timing of their holes, not a doubling time."""
+    return not attrs.get("stop_at_doubling", 1)
+
+
+def catalysis(f, path, summaries=None):
+    """Every group of defect sets in the file with its baseline: a list of Catalysis (empty if
+    the file has no defect sets). `summaries` (name -> rr.Summary) avoids summarising twice."""
+    summaries = dict(summaries or {})
+    names = rr.ensemble_names(f)
+    attrs = {n: rr.attributes(f["ensembles"][n]) for n in names}
+
+    def summary(n):
+        if n not in summaries:
+            summaries[n] = rr.summarise(rr.read_ensemble(f, n))
+        return summaries[n]
+
+    plain_sets = [n for n in names if rr.defect(attrs[n]) is None and "particles" not in attrs[n]
+                  and not is_watch(attrs[n])]
+    groups, watches = {}, {}
+    for n in names:
+        d = rr.defect(attrs[n])
+        if d is None:
+            continue
+        if is_watch(attrs[n]):
+            watches[(system_key(attrs[n]), d)] = n
+        else:
+            groups.setdefault(system_key(attrs[n]), []).append((d, n))
+    out = []
+    for key, members in groups.items():
+        base = [n for n in plain_sets if system_key(attrs[n]) == key]
+        free = [n for n in plain_sets if attrs[n].get("shell_thickness", 0) == 0 and
+                system_key(attrs[n], shell=False) == key[:-1]]
+        baseline = summary(base[0]) if len(base) == 1 else None
+        rows = []
+        for (place, sites), n in sorted(members, key=lambda m: (
+                rr.DEFECT_PLACES.index(m[0][0]) if m[0][0] in rr.DEFECT_PLACES else 9, m[0][1])):
+            s = summary(n)
+            value = rr.median_ratio(s, baseline) if baseline else (math.nan, (math.nan,) * 2)
+            holes = seeded_holes(f, n, s.ensemble.present)
+            w = watches.get((key, (place, sites)))
+            watch = seeded_holes(f, w, rr.read_ensemble(f, w).present) if w else None
+            rows.append(CatalysisRow(n, place, sites, s, value, holes,
+                                     fate_medians(s.ensemble, holes), watch))
+        out.append(Catalysis(path, baseline, summary(free[0]) if len(free) == 1 else None, rows))
+    return out
+
+
+def steps_text(x):
+    if not math.isfinite(x):
+        return "not reached" if x > 0 else "-"
+    return f"{x:,.0f}"
+
+
+def interval_text(ci, digits=None):
+    lo, hi = ci
+    if digits is None:
+        return f"[{steps_text(lo)}, {steps_text(hi)}]"
+    fmt = (lambda v: f"{v:.{digits}f}" if math.isfinite(v) else ("∞" if v > 0 else "?"))
+    return f"[{fmt(lo)}, {fmt(hi)}]"
+
+
+def baseline_lines(g):
+    if g.baseline is None:
+        return ["No plain shelled ensemble of the same system: ratios undetermined.", ""]
+    b = g.baseline
+    lines = [f"Baseline `{b.ensemble.name}` (k = 0): median τ {steps_text(b.median)} "
+             f"{interval_text(b.median_ci)}, {b.doubled} of {b.replicas} doubled."]
+    if g.shell_free is not None:
+        s = g.shell_free
+        r = rr.median_ratio(b, s)
+        lines.append(f"Shell-free `{s.ensemble.name}`: median τ {steps_text(s.median)} "
+                     f"{interval_text(s.median_ci)}; τ(0)/τ(shell-free) = {r[0]:.1f} "
+                     f"{interval_text(r[1], 1)}.")
+    return lines + [""]
+
+
+def catalysis_row(row):
+    s, h = row.summary, row.holes
+    fates = " / ".join(str(h.count(k)) for k in range(len(FATES))) if h else "-"
+    closed = h.closed_before_growth if h else 0
+    fraction = (f"{closed / h.replicas:.2f} {interval_text(wilson(closed, h.replicas), 2)}"
+                if h and h.replicas else "-")
+    medians = " / ".join(steps_text(m) for m in row.fate_medians)
+    return (f"| `{row.name}` | {row.place} | {row.sites} | {s.doubled}/{s.replicas} | "
+            f"{steps_text(s.median)} {interval_text(s.median_ci)} | {row.ratio[0]:.3f} "
+            f"{interval_text(row.ratio[1], 3)} | {fates} | {fraction} | {medians} |")
+
+
+def watch_row(row):
+    w = row.watch
+    closed = w.closed[(w.fate == 0) | (w.fate == 1)]
+    quantiles = (f"{np.percentile(closed, 50):.0f} / {np.percentile(closed, 90):.0f} / "
+                 f"{closed.max():.0f}") if len(closed) else "-"
+    return (f"| {row.place} | {row.sites} | {w.replicas} | {w.count(0)} | {w.count(1)} | "
+            f"{w.count(2)} | {quantiles} |")
+
+
+def catalysis_section(groups):
+    """The "Seeded defects: catalysis" section of results.md."""
+    if not groups:
+        return []
+    lines = ["## Seeded defects: catalysis", "",
+             "τ(k)/τ(0): Kaplan-Meier medians of the shelled particle with k shell sites "
+             "removed at a place (docs/model.md, \"Seeded defects\") over the plain shelled one "
+             "of the same system, bootstrap 95% CI. The seeded hole is the crack episode that "
+             "starts at step 0; its fate: *healed by shell* (closed with no net growth of "
+             "N_core), *filled by core* (closed after the core grew into it by at most 5% of its "
+             "sites), *grew through* (still open when the replica doubled, or closed after more "
+             "growth). Closed before growth = the first two, with a Wilson 95% interval; the "
+             "fates as fine as sample_interval.", ""]
+    for g in groups:
+        lines += baseline_lines(g)
+        lines += ["| set | place | k | doubled | median τ [95% CI] | τ(k)/τ(0) [95% CI] | "
+                  "healed by shell / filled by core / grew through | closed before growth "
+                  "[95% CI] | median τ by fate |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+        lines += [catalysis_row(row) for row in g.rows]
+        lines.append("")
+        watched = [row for row in g.rows if row.watch is not None]
+        if watched:
+            interval = watched[0].watch.interval
+            lines += [f"When the holes close: the watch sets (the same seeded particles, "
+                      f"sampled every {interval} step(s) for their first steps; fates at the end "
+                      "of the watch, an open hole counted as grown through):", "",
+                      "| place | k | replicas | healed by shell | filled by core | still open | "
+                      "closing step: median / 90% / last |",
+                      "| --- | --- | --- | --- | --- | --- | --- |"]
+            lines += [watch_row(row) for row in watched]
+            lines.append("")
+    return lines
+
+
+def draw_catalysis(ax, group, title):
+    """τ(k)/τ(0) against k, one line per place, with the 95% CIs; k = 0 is 1 by definition."""
+    places = []
+    for row in group.rows:
+        if row.place not in places:
+            places.append(row.place)
+    markers = {"facet": "o", "edge": "s", "corner": "^"}
+    for i, place in enumerate(places):
+        rows = [r for r in group.rows if r.place == place]
+        k = np.array([0] + [r.sites for r in rows], float)
+        value = np.array([1.0] + [r.ratio[0] for r in rows])
+        lo = np.array([1.0] + [r.ratio[1][0] for r in rows])
+        hi = np.array([1.0] + [r.ratio[1][1] for r in rows])
+        shift = 1.0 + 0.04 * (i - (len(places) - 1) / 2)  # keep the error bars apart
+        x = np.where(k > 0, k * shift, 0.5)
+        ax.errorbar(x, value, yerr=[value - lo, hi - value], marker=markers.get(place, "o"),
+                    capsize=3, label=place)
+    if group.shell_free is not None and group.baseline is not None:
+        r = rr.median_ratio(group.shell_free, group.baseline)
+        ax.axhline(r[0], color=KIND_COLOURS["shell-free"], linestyle=":",
+                   label="shell-free particle")
+    ax.set_xscale("log", base=2)
+    ax.set_xticks([0.5, 1, 2, 4, 8])
+    ax.set_xticklabels(["0", "1", "2", "4", "8"])
+    ax.set_yscale("log")
+    ax.set_xlabel("seeded sites k (shell sites removed)")
+    ax.set_ylabel("τ(k) / τ(0), KM medians")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=9)
+
+
+def figure_catalysis(groups, path):
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, len(groups), figsize=(5.2 * len(groups), 4.6), squeeze=False)
+    for ax, g in zip(axes[0], groups):
+        b = g.baseline
+        title = os.path.basename(g.path)
+        if b is not None:
+            a = b.ensemble.attrs
+            title += (f"\nε_i {a.get('eps_interface'):g}, μ_c {a.get('mu_core'):g}, "
+                      f"μ_s {a.get('mu_shell'):g} kT; τ(0) = {steps_text(b.median)}")
+        draw_catalysis(ax, g, title)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+# ----------------------------------------------------------------------------------------------
+# Tracked particles: sizes by kind, survivors, who wins
+
+
+def kinds_of(parts, replica):
+    """The kind of every id the replica gave."""
+    return [parts.kind(replica, p) for p in range(int(parts.count[replica]))]
+
+
+def by_kind(parts):
+    """Per kind: the mean core size of its particles present at each sample (NaN where none)
+    and the mean number of them present, over the replicas present (samples beyond a replica's
+    series are left out)."""
+    kinds = ("shelled", "shell-free", "appeared")
+    steps = len(parts.steps)
+    total = {k: np.zeros(steps) for k in kinds}
+    alive = {k: np.zeros(steps) for k in kinds}
+    replicas = np.zeros(steps)
+    for r in np.flatnonzero(parts.present):
+        n = int(parts.length[r])
+        replicas[:n] += 1
+        for p, kind in enumerate(kinds_of(parts, r)):
+            core = parts.core[r, :n, p]
+            total[kind][:n] += np.where(core >= 0, core, 0)
+            alive[kind][:n] += core >= 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = {k: np.where(alive[k] > 0, total[k] / alive[k], np.nan) for k in kinds}
+        survivors = {k: np.where(replicas > 0, alive[k] / replicas, np.nan) for k in kinds}
+    return mean, survivors
+
+
+@dataclasses.dataclass
+class Outcome:
+    """The initial particles of one replica at its end."""
+    replica: int
+    final_core: np.ndarray   # per initial particle: core at the last sample (0 if gone)
+    gone_at: np.ndarray      # per initial particle: step it vanished or merged (-1: still there)
+    winner: int              # the initial particle with the largest final core
+
+
+def outcomes(parts):
+    """Per present replica: the fate of each initial particle (the id of the particle itself,
+    not its fragments)."""
+    n0 = len(parts.initial)
+    out = []
+    for r in np.flatnonzero(parts.present):
+        last = int(parts.length[r]) - 1
+        final = np.array([max(int(parts.core[r, last, p]), 0) for p in range(n0)])
+        gone = np.full(n0, -1, np.int64)
+        for step, kind, pid, other in parts.events[r]:
+            if pid < n0 and kind in ("vanish", "merge") and gone[pid] < 0:
+                gone[pid] = step
+        out.append(Outcome(int(r), final, gone, int(np.argmax(final))))
+    return out
+
+
+def particle_table(parts):
+    lines = ["| id | x | y | kind | core sites | shell sites | defect |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    for k, row in enumerate(parts.initial):
+        x, y, _, shell, place, sites, core, shell_sites = (int(v) for v in row)
+        kind = "shelled" if shell > 0 else "shell-free"
+        d = f"{sites} at the {rr.DEFECT_PLACES[place]}" if sites > 0 and place >= 0 else "-"
+        lines.append(f"| {k} | {x} | {y} | {kind} | {core} | {shell_sites} | {d} |")
+    return lines
+
+
+def pair_lines(parts, results):
+    """Two initial particles: which one ends larger, and when the other one went."""
+    n = len(results)
+    wins0 = sum(o.winner == 0 for o in results)
+    lines = [f"Particle 0 ends the larger in {wins0} of {n} replicas ({wins0 / n:.2f} "
+             f"{interval_text(wilson(wins0, n), 2)}), particle 1 in {n - wins0}."]
+    for p in range(2):
+        times = np.array([o.gone_at[p] if o.gone_at[p] >= 0 else parts.steps[parts.length[o.replica] - 1]
+                          for o in results], float)
+        events = np.array([o.gone_at[p] >= 0 for o in results])
+        median = rr.km_median(times, events) if n else math.nan
+        lines.append(f"Particle {p} ({'shelled' if parts.shelled[p] else 'shell-free'}) vanished "
+                     f"or merged in {int(events.sum())} of {n} replicas; KM median time to go "
+                     f"{steps_text(median)} MC steps.")
+    return lines
+
+
+def particles_section(f, names):
+    """The "Particles" section of results.md: every tracked ensemble of the file."""
+    lines = []
+    for name in names:
+        parts = rr.read_particles(f, name)
+        if parts is None:
+            continue
+        results = outcomes(parts)
+        if not lines:
+            lines = ["## Particles", "",
+                     "Ensembles that start from a list of particles, tracked at every sample "
+                     "(docs/model.md, \"Particles and their identity\"); kinds by the initial "
+                     "particle an id descends from. Figures: particles-<set>.png.", ""]
+        mean, survivors = by_kind(parts)
+        lines += [f"### `{name}`", "", f"{int(parts.present.sum())} replicas, particles of at "
+                  f"least {parts.min_core} core sites:", ""] + particle_table(parts) + [""]
+        end = -1
+        lines.append("| kind | mean particles at the start | at the end | mean core size at the "
+                     "start | at the end |")
+        lines.append("| --- | --- | --- | --- | --- |")
+        for kind in ("shelled", "shell-free", "appeared"):
+            if np.nansum(survivors[kind]) == 0:
+                continue
+            last = np.flatnonzero(np.isfinite(survivors[kind]))
+            end = last[-1] if len(last) else 0
+            lines.append(f"| {kind} | {survivors[kind][0]:.2f} | {survivors[kind][end]:.2f} | "
+                         f"{mean[kind][0]:.1f} | {mean[kind][end]:.1f} |")
+        counts = {k: 0 for k in rr.TRACK_EVENTS}
+        for r in np.flatnonzero(parts.present):
+            for _, kind, _, _ in parts.events[r]:
+                counts[kind] += 1
+        lines += ["", "Events over all replicas: " +
+                  ", ".join(f"{counts[k]} {k}" for k in rr.TRACK_EVENTS) +
+                  f" (resolution: the sample interval, {int(np.diff(parts.steps[:2])[0]) if len(parts.steps) > 1 else 0} steps).", ""]
+        if len(parts.initial) == 2 and results:
+            lines += pair_lines(parts, results) + [""]
+    return lines
+
+
+def _label_particles(ax, parts, replica, sample):
+    """Each particle's id at its centre, in its kind's colour."""
+    for p in range(int(parts.count[replica])):
+        if parts.core[replica, sample, p] < 0:
+            continue
+        x, y = topview.cartesian(*parts.centre[replica, sample, p])
+        ax.text(x, y, str(p), ha="center", va="center", fontsize=8, fontweight="bold",
+                color="black", bbox=dict(boxstyle="round,pad=0.15", fc="white", alpha=0.7,
+                                         ec=KIND_COLOURS[parts.kind(replica, p)]))
+
+
+def nearest_sample(parts, replica, step):
+    n = int(parts.length[replica])
+    return int(np.argmin(np.abs(parts.steps[:n] - step)))
+
+
+def figure_particles(f, name, parts, path):
+    """Per-particle core sizes of one replica and by kind over all, and top views of the
+    replica at three snapshots with the particles labelled."""
+    import matplotlib.pyplot as plt
+    kept = rr.snapshot_replicas(f, name)
+    replica = kept[0] if kept else int(np.flatnonzero(parts.present)[0])
+    n = int(parts.length[replica])
+    fig = plt.figure(figsize=(14, 7.5))
+    grid = fig.add_gridspec(2, 3, width_ratios=(1.3, 1, 1))
+    ax = fig.add_subplot(grid[0, 0])
+    for p in range(int(parts.count[replica])):
+        core = parts.core[replica, :n, p].astype(float)
+        core[core < 0] = np.nan
+        kind = parts.kind(replica, p)
+        ax.plot(parts.steps[:n], core, color=KIND_COLOURS[kind], lw=1.2)
+        alive = np.flatnonzero(np.isfinite(core))
+        if len(alive):
+            ax.text(parts.steps[alive[-1]], core[alive[-1]], f" {p}", fontsize=7,
+                    color=KIND_COLOURS[kind], va="center")
+    ax.set_title(f"{name}, replica {replica}: core sites of each particle", fontsize=10)
+    ax.set_xlabel("MC steps")
+    ax.set_ylabel("core sites")
+    mean, survivors = by_kind(parts)
+    ax2 = fig.add_subplot(grid[1, 0])
+    for kind in ("shelled", "shell-free", "appeared"):
+        if np.nansum(survivors[kind]) == 0:
+            continue
+        ax2.plot(parts.steps, mean[kind], color=KIND_COLOURS[kind], lw=1.6,
+                 label=f"{kind}: mean core size")
+    ax2.set_xlabel("MC steps")
+    ax2.set_ylabel("mean core sites per particle")
+    twin = ax2.twinx()
+    for kind in ("shelled", "shell-free", "appeared"):
+        if np.nansum(survivors[kind]) == 0:
+            continue
+        twin.plot(parts.steps, survivors[kind], color=KIND_COLOURS[kind], lw=1.0, ls="--",
+                  label=f"{kind}: particles left")
+    twin.set_ylabel("particles left (dashed), mean over replicas")
+    ax2.set_title(f"all {int(parts.present.sum())} replicas, by kind", fontsize=10)
+    handles = ax2.get_legend_handles_labels()
+    more = twin.get_legend_handles_labels()
+    ax2.legend(handles[0] + more[0], handles[1] + more[1], fontsize=8, loc="best")
+    steps = rr.snapshot_steps(f, name, replica) if kept else []
+    if len(steps):
+        chosen = sorted({0, len(steps) // 2, len(steps) - 1})
+        views = [rr.top_view(v) for v in rr.snapshots(f, name, replica, chosen)]
+        box = topview.whole_box(views[0].shape)
+        for i, (view, k) in enumerate(zip(views, chosen)):
+            axv = fig.add_subplot(grid[i // 2, 1 + i % 2])
+            topview.draw_view(axv, view, box)
+            _label_particles(axv, parts, replica, nearest_sample(parts, replica, steps[k]))
+            axv.set_title(f"t = {int(steps[k]):,} MC steps", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def movie(f, name, replica, path, fps=6):
+    """An animated GIF of a replica's snapshots, the particles labelled (Pillow)."""
+    import matplotlib.pyplot as plt
+    from matplotlib.animation import FuncAnimation, PillowWriter
+    parts = rr.read_particles(f, name)
+    steps = rr.snapshot_steps(f, name, replica)
+    if not len(steps):
+        raise Failure(f"{name} replica {replica} kept no snapshots (snapshot_replicas)")
+    fig, ax = plt.subplots(figsize=(6.4, 6.0))
+    shape = f["ensembles"][name]["snapshots"].shape[3:]
+    box = topview.whole_box(shape)
+
+    def frame(k):
+        ax.clear()
+        view = rr.top_view(rr.snapshots(f, name, replica, [k])[0])
+        topview.draw_view(ax, view, box)
+        if parts is not None:
+            _label_particles(ax, parts, replica, nearest_sample(parts, replica, steps[k]))
+        ax.set_title(f"{name}, replica {replica}: t = {int(steps[k]):,} MC steps\n"
+                     "core orange, shell blue; labels: particle ids", fontsize=10)
+        return []
+
+    animation = FuncAnimation(fig, frame, frames=len(steps), blit=False)
+    animation.save(path, writer=PillowWriter(fps=fps))
+    plt.close(fig)
+
+
+# ----------------------------------------------------------------------------------------------
+# Command line
+
+
+@dataclasses.dataclass
+class ParticleResults:
+    """What figures.py shows of a file's seeded defects and tracked particles."""
+    groups: list    # Catalysis
+    tracked: list   # names of the tracked ensembles
+    lines: list     # their results.md sections
+
+    @property
+    def empty(self):
+        return not self.groups and not self.tracked
+
+
+def plain(attrs):
+    """An ensemble of one plain particle: no seeded defect, no list of particles."""
+    return rr.defect(attrs) is None and "particles" not in attrs
+
+
+def load(f, path, summaries=None):
+    """The catalysis groups and tracked ensembles of an open file, with their sections."""
+    groups = catalysis(f, path, summaries)
+    tracked = [n for n in rr.ensemble_names(f) if "particles" in f["ensembles"][n]]
+    return ParticleResults(groups, tracked, catalysis_section(groups) +
+                           particles_section(f, tracked))
+
+
+def figure_names(results):
+    names = (["catalysis.png (τ(k)/τ(0))"] if results.groups else []) + \
+        [f"particles-{n}.png" for n in results.tracked]
+    return ", ".join(names)
+
+
+def write_figures(results, path, directory):
+    """catalysis.png and particles-<set>.png (the file is opened again for the snapshots)."""
+    if results.groups:
+        figure_catalysis(results.groups, os.path.join(directory, "catalysis.png"))
+    if results.tracked:
+        with rr.open_results(path) as f:
+            write_particle_figures(f, results.tracked, directory)
+
+
+def write_particle_figures(f, names, directory):
+    """particles-<set>.png for every tracked ensemble of the file."""
+    for name in names:
+        parts = rr.read_particles(f, name)
+        if parts is not None:
+            figure_particles(f, name, parts, os.path.join(directory, f"particles-{name}.png"))
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise Failure(message)
+
+
+def parse_args(argv):
+    parser = Parser(prog="particles", description=__doc__.splitlines()[0])
+    parser.add_argument("results", nargs="+", help="ripen result files (HDF5)")
+    parser.add_argument("-o", "--output", default="particles", help="output directory")
+    parser.add_argument("--movie", action="append", default=[],
+                        help="SET[:REPLICA]: an animated GIF of that replica's snapshots")
+    return parser.parse_args(argv)
+
+
+def run(argv):
+    import matplotlib
+    matplotlib.use("Agg")
+    args = parse_args(argv)
+    os.makedirs(args.output, exist_ok=True)
+    groups, lines = [], []
+    for path in args.results:
+        with rr.open_results(path) as f:
+            found = catalysis(f, path)
+            groups += found
+            names = rr.ensemble_names(f)
+            lines += [f"# {os.path.basename(path)}", ""] + catalysis_section(found) + \
+                particles_section(f, names)
+            write_particle_figures(f, names, args.output)
+            for request in args.movie:
+                name, _, replica = request.partition(":")
+                if name in names:
+                    movie(f, name, int(replica or 0),
+                          os.path.join(args.output, f"particles-{name}-{int(replica or 0)}.gif"))
+    if groups:
+        figure_catalysis(groups, os.path.join(args.output, "catalysis.png"))
+    with open(os.path.join(args.output, "particles.md"), "w") as out:
+        out.write("\n".join(lines).rstrip() + "\n")
+
+
+def main(argv=None):
+    try:
+        run(sys.argv[1:] if argv is None else argv)
+    except (Failure, rr.ResultFileError) as error:
+        print(f"particles: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"particles: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
