@@ -86,6 +86,11 @@ int initial_prism(uint8_t *states, const lattice *lat, int64_t core_target, int 
 int initial_build(uint8_t *states, const lattice *lat, int64_t core_target, int shell_thickness,
                   const initial_layout *layout, initial_report *report);
 
+/* initial_build on an lx x ly x lz lattice's bare geometry (no neighbour table), the states
+ * thrown away: the report of what a system would start from (its checks and its counts). */
+int initial_report_of(int lx, int ly, int lz, int64_t core_target, int shell_thickness,
+                      const initial_layout *layout, initial_report *report);
+
 /* Whether the layout asks for anything beyond one plain centred particle. */
 static inline int initial_layout_used(const initial_layout *l) {
     return l->nparticles > 0 || l->defect.sites > 0;

@@ -213,21 +213,13 @@ int job_entry_system(const cJSON *obj, const char *path, system_spec *s) {
 }
 
 /* The whole system must make sense together: extents, parameters, and an initial particle that
- * fits. Builds the particle on a bare geometry (no neighbour table) to find out. */
+ * fits (built on a bare geometry to find out). */
 static int check_system(const system_spec *s, const char *path, initial_report *report) {
     int status = lattice_check_extents(s->lx, s->ly, s->lz);
     if (!status) status = model_params_validate(&s->model);
     if (status) return ripen_fail_context(status, "%s: ", path);
-    const lattice geometry = {.lx = s->lx,
-                              .ly = s->ly,
-                              .lz = s->lz,
-                              .ncolumns = s->lx * s->ly,
-                              .nsites = s->lx * s->ly * s->lz};
-    uint8_t *states = malloc((size_t)geometry.nsites);
-    if (!states) return ripen_fail(RIPEN_ENOMEM, "%s: out of memory checking the lattice", path);
-    status =
-        initial_build(states, &geometry, s->core_sites, s->shell_thickness, &s->layout, report);
-    free(states);
+    status = initial_report_of(s->lx, s->ly, s->lz, s->core_sites, s->shell_thickness, &s->layout,
+                               report);
     if (status) return ripen_fail_context(status, "%s.initial: ", path);
     return RIPEN_OK;
 }

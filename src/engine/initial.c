@@ -482,3 +482,15 @@ int initial_prism(uint8_t *states, const lattice *lat, int64_t core_target, int 
                   initial_report *report) {
     return initial_build(states, lat, core_target, shell_thickness, NULL, report);
 }
+
+int initial_report_of(int lx, int ly, int lz, int64_t core_target, int shell_thickness,
+                      const initial_layout *layout, initial_report *report) {
+    const lattice geometry = {
+        .lx = lx, .ly = ly, .lz = lz, .ncolumns = lx * ly, .nsites = lx * ly * lz};
+    uint8_t *states = malloc((size_t)geometry.nsites);
+    if (!states) return ripen_fail(RIPEN_ENOMEM, "out of memory building the initial state");
+    const int status =
+        initial_build(states, &geometry, core_target, shell_thickness, layout, report);
+    free(states);
+    return status;
+}

@@ -235,17 +235,9 @@ void ensemble_particles_create(hid_t g, const task_set *set, hsize_t replicas, h
 
 int ensemble_particles_write_set(const hid_t *d, const task_set *set) {
     const system_spec *s = &set->system;
-    const lattice geometry = {.lx = s->lx,
-                              .ly = s->ly,
-                              .lz = s->lz,
-                              .ncolumns = s->lx * s->ly,
-                              .nsites = s->lx * s->ly * s->lz};
-    uint8_t *states = malloc((size_t)geometry.nsites);
-    if (!states) return ripen_fail(RIPEN_ENOMEM, "out of memory");
     initial_report report;
-    int status =
-        initial_build(states, &geometry, s->core_sites, s->shell_thickness, &s->layout, &report);
-    free(states);
+    int status = initial_report_of(s->lx, s->ly, s->lz, s->core_sites, s->shell_thickness,
+                                   &s->layout, &report);
     const int n = s->layout.nparticles;
     int64_t table[INITIAL_MAX_PARTICLES][8];
     for (int k = 0; k < n && !status; ++k) {
