@@ -42,7 +42,7 @@ typedef struct {
     int64_t particle_capacity;
 } work;
 
-static work *work_of(tracker *t) {
+static work *work_of(const tracker *t) {
     return t->work;
 }
 
@@ -218,7 +218,7 @@ static int find_clusters(tracker *t, const replica *r, int64_t *visited) {
 /* ---- identity ---- */
 
 static int is_particle(const tracker *t, int64_t m) {
-    return work_of((tracker *)t)->size[m] >= t->min_core;
+    return work_of(t)->size[m] >= t->min_core;
 }
 
 /* The particles of the previous sample, by increasing id, marked alive. */

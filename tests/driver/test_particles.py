@@ -33,6 +33,10 @@ job["ensembles"][3] = {"name": "facet", "replicas": 8, "max_steps": 20000, "samp
                        "model": paper_like, "dynamics": "rejection-free",
                        "initial": {"defect": {"place": "facet"}},
                        "sweep": {"initial.defect.sites": [2, 8]}}
+# Two shelled particles at the paper's couplings for a few steps: tracked, no event at all.
+job["ensembles"].append({"name": "quiet", "replicas": 2, "max_steps": 60, "sample_interval": 20,
+                         "stop_at_doubling": False, "initial": {"core_sites": 28, "particles": [
+                             {"x": 7, "y": 7}, {"x": 22, "y": 20}]}})
 job["lattice"] = {"lx": 30, "ly": 30, "lz": 4}
 path = rt.write_job(directory, "job.json", job)
 out = os.path.join(directory, "job.h5")
@@ -85,6 +89,10 @@ with h5py.File(out, "r") as f:
         rt.check(list(p["origin"][r, :ids]) == origin, f"replica {r}: origins")
     rt.check(events_seen > 0, "the tracked set should have events")
     print(f"tracked set: {len(length)} replicas, {events_seen} events, sums hold")
+    q = f["ensembles/quiet/particles"]
+    rt.check(list(q["event_count"][()]) == [0, 0] and q["events"].shape[1] == 0 and
+             np.all(q["core"][()] == f["ensembles/quiet/particles/initial"][:, 6]),
+             "a tracked set without events")
     d = f["ensembles/facet@sites=2"]
     rt.check(d.attrs["defect_place"] == "facet" and d.attrs["defect_sites"] == 2,
              "defect attributes")

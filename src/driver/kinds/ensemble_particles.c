@@ -328,7 +328,10 @@ static int write_rows(const hid_t *d, const particle_dataset *ds, int n, const i
             if (ds->shape == SHAPE_RSP2) count[3] = 2;
             data[i] = owned[i] = dense(p, ds->index, ids);
         }
-        if (!data[i] && !status) status = ripen_fail(RIPEN_ENOMEM, "out of memory");
+        /* The series and events are the record's own (NULL with no events: nothing to copy);
+         * only the rows built here can fail. */
+        if (!status && ds->shape != SHAPE_RS && ds->shape != SHAPE_RE4 && !owned[i])
+            status = ripen_fail(RIPEN_ENOMEM, "out of memory for the particles' rows");
     }
     /* Collective: the same call on every rank, with no rows after a failure. */
     const int written =
