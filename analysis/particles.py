@@ -516,6 +516,9 @@ def movie(f, name, replica, path, fps=6):
     import matplotlib.pyplot as plt
     from matplotlib.animation import FuncAnimation, PillowWriter
     parts = rr.read_particles(f, name)
+    replicas = int(rr.plain(f["ensembles"][name].attrs["replicas"]))
+    if replica >= replicas:
+        raise Failure(f"{name} has replicas 0 to {replicas - 1}, not {replica}")
     steps = rr.snapshot_steps(f, name, replica)
     if not len(steps):
         raise Failure(f"{name} replica {replica} kept no snapshots (snapshot_replicas)")
@@ -542,16 +545,112 @@ def movie(f, name, replica, path, fps=6):
 # Command line
 
 
+# ----------------------------------------------------------------------------------------------
+# Where a single shell-free particle moves at a fixed μ_c (jobs/ostwald-balance.json)
+
+
+@dataclasses.dataclass
+class BalancePoint:
+    """One tracked shell-free particle at a fixed μ_c: how many replicas grew (N_core doubled),
+    dissolved (the particle vanished) or did neither by the step limit."""
+    eps: float
+    core: int        # core sites built
+    mu: float
+    replicas: int
+    grew: int
+    dissolved: int
+    steps: int       # the step limit
+
+    @property
+    def delta(self):
+        """μ_c above bulk coexistence with 8 neighbours, μ_c + 4 ε_c."""
+        return self.mu + 4 * self.eps
+
+
+def balance_points(f):
+    """Every tracked ensemble of one shell-free particle in the file, as a BalancePoint."""
+    out = []
+    for name in rr.ensemble_names(f):
+        g = f["ensembles"][name]
+        attrs = rr.attributes(g)
+        parts = rr.read_particles(f, name)
+        if parts is None or len(parts.initial) != 1 or parts.initial[0, 3] != 0:
+            continue
+        e = rr.read_ensemble(f, name)
+        grew = int((e.tau >= 0)[e.present].sum())
+        gone = sum(1 for r in np.flatnonzero(e.present) if e.tau[r] < 0 and any(
+            ev[2] == 0 and ev[1] in ("vanish", "merge") for ev in parts.events[r]))
+        out.append(BalancePoint(attrs["eps_core"], int(parts.initial[0, 6]), attrs["mu_core"],
+                                int(e.present.sum()), grew, gone, int(attrs["max_steps"])))
+    return out
+
+
+def window(points):
+    """(highest δ at which every replica dissolved, lowest δ at which every replica grew) of
+    points of one (ε, size): between them the particle is stuck or undecided."""
+    dissolve = [p.delta for p in points if p.dissolved == p.replicas]
+    grow = [p.delta for p in points if p.grew == p.replicas]
+    return (max(dissolve) if dissolve else math.nan, min(grow) if grow else math.nan)
+
+
+def balance_section(points):
+    if not points:
+        return []
+    steps = points[0].steps
+    lines = ["## Where a shell-free particle moves at a fixed μ_c", "",
+             f"One shell-free particle at μ_c = −4 ε_c + δ (−4 ε_c: bulk coexistence with 8 "
+             f"neighbours), {points[0].replicas} replicas per point, at most {steps:,} MC steps: "
+             "the highest δ at which every replica dissolved and the lowest at which every "
+             "replica grew (N_core doubled); between them the particle does neither within the "
+             "step limit (or the replicas disagree). Ostwald ripening of two particles needs a μ_c "
+             "at which the smaller dissolves while the larger grows.", "",
+             "| ε_c (kT) | core sites | all dissolve up to δ = | all grow from δ = | window "
+             "(kT) |", "| --- | --- | --- | --- | --- |"]
+    for eps in sorted({p.eps for p in points}):
+        for core in sorted({p.core for p in points if p.eps == eps}):
+            lo, hi = window([p for p in points if p.eps == eps and p.core == core])
+            text = lambda v: f"{v:g}" if math.isfinite(v) else "none"
+            width = f"{hi - lo:g}" if math.isfinite(lo) and math.isfinite(hi) else "-"
+            lines.append(f"| {eps:g} | {core} | {text(lo)} | {text(hi)} | {width} |")
+    return lines + [""]
+
+
+def figure_balance(points, path):
+    """Per ε_c: the fraction grown minus the fraction dissolved against δ, one line per size."""
+    import matplotlib.pyplot as plt
+    epsilons = sorted({p.eps for p in points})
+    fig, axes = plt.subplots(1, len(epsilons), figsize=(2.6 * len(epsilons), 3.6), sharey=True,
+                             squeeze=False)
+    for ax, eps in zip(axes[0], epsilons):
+        for core in sorted({p.core for p in points if p.eps == eps}):
+            pts = sorted((p for p in points if p.eps == eps and p.core == core),
+                         key=lambda p: p.delta)
+            ax.plot([p.delta for p in pts], [(p.grew - p.dissolved) / p.replicas for p in pts],
+                    marker="o", ms=3, label=f"{core} sites")
+        ax.axhline(0, color="grey", lw=0.6)
+        ax.set_title(f"ε_c = {eps:g} kT", fontsize=10)
+        ax.set_xlabel("δ = μ_c + 4 ε_c (kT)")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("grew − dissolved (fraction)")
+    axes[0][-1].legend(fontsize=8)
+    fig.suptitle(f"One shell-free particle at fixed μ_c: +1 all grow, −1 all dissolve, 0 "
+                 f"neither within {points[0].steps:,} MC steps", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
 @dataclasses.dataclass
 class ParticleResults:
     """What figures.py shows of a file's seeded defects and tracked particles."""
     groups: list    # Catalysis
-    tracked: list   # names of the tracked ensembles
+    tracked: list   # names of the tracked ensembles (not those of the balance map)
+    balance: list   # BalancePoint: tracked sets of one shell-free particle
     lines: list     # their results.md sections
 
     @property
     def empty(self):
-        return not self.groups and not self.tracked
+        return not self.groups and not self.tracked and not self.balance
 
 
 def plain(attrs):
@@ -562,13 +661,16 @@ def plain(attrs):
 def load(f, path, summaries=None):
     """The catalysis groups and tracked ensembles of an open file, with their sections."""
     groups = catalysis(f, path, summaries)
-    tracked = [n for n in rr.ensemble_names(f) if "particles" in f["ensembles"][n]]
-    return ParticleResults(groups, tracked, catalysis_section(groups) +
-                           particles_section(f, tracked))
+    tracked = [n for n in rr.ensemble_names(f) if "particles" in f["ensembles"][n] and
+               f["ensembles"][n]["particles/initial"].shape[0] > 1]
+    balance = balance_points(f)
+    return ParticleResults(groups, tracked, balance, catalysis_section(groups) +
+                           balance_section(balance) + particles_section(f, tracked))
 
 
 def figure_names(results):
     names = (["catalysis.png (τ(k)/τ(0))"] if results.groups else []) + \
+        (["balance.png (where one particle moves)"] if results.balance else []) + \
         [f"particles-{n}.png" for n in results.tracked]
     return ", ".join(names)
 
@@ -577,6 +679,8 @@ def write_figures(results, path, directory):
     """catalysis.png and particles-<set>.png (the file is opened again for the snapshots)."""
     if results.groups:
         figure_catalysis(results.groups, os.path.join(directory, "catalysis.png"))
+    if results.balance:
+        figure_balance(results.balance, os.path.join(directory, "balance.png"))
     if results.tracked:
         with rr.open_results(path) as f:
             write_particle_figures(f, results.tracked, directory)
@@ -609,20 +713,27 @@ def run(argv):
     matplotlib.use("Agg")
     args = parse_args(argv)
     os.makedirs(args.output, exist_ok=True)
-    groups, lines = [], []
+    groups, lines, movies = [], [], set()
     for path in args.results:
         with rr.open_results(path) as f:
-            found = catalysis(f, path)
-            groups += found
+            found = load(f, path)
+            groups += found.groups
+            lines += [f"# {os.path.basename(path)}", ""] + found.lines
             names = rr.ensemble_names(f)
-            lines += [f"# {os.path.basename(path)}", ""] + catalysis_section(found) + \
-                particles_section(f, names)
-            write_particle_figures(f, names, args.output)
+            write_particle_figures(f, found.tracked, args.output)
+            if found.balance:
+                figure_balance(found.balance, os.path.join(args.output, "balance.png"))
             for request in args.movie:
                 name, _, replica = request.partition(":")
+                if not replica.isdigit() and replica:
+                    raise Failure(f"--movie {request}: give SET or SET:REPLICA (a number)")
                 if name in names:
                     movie(f, name, int(replica or 0),
                           os.path.join(args.output, f"particles-{name}-{int(replica or 0)}.gif"))
+                    movies.add(request)
+    missing = [m for m in args.movie if m not in movies]
+    if missing:
+        raise Failure(f"--movie {missing[0]}: no ensemble of that name in the files")
     if groups:
         figure_catalysis(groups, os.path.join(args.output, "catalysis.png"))
     with open(os.path.join(args.output, "particles.md"), "w") as out:
