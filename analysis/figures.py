@@ -157,8 +157,9 @@ def load(path, shelled, shell_free):
             if not windows and extra.empty:
                 raise Failure(f"{path}: neither ensembles nor window sets: nothing to plot")
             if shelled or shell_free:
+                what = "only window sets" if extra.empty else "only seeded or tracked ones"
                 raise Failure(f"{path}: --shelled/--shell-free given, but the file has no "
-                              "ensembles of one plain particle")
+                              f"ensembles ({what})")
             return Results(path, rr.attributes(f), rr.provenance(f), {}, None, None, windows,
                            None, extra)
         shelled = choose(ensembles, shelled, True, "--shelled")
