@@ -352,7 +352,22 @@ class Outcome:
     replica: int
     final_core: np.ndarray   # per initial particle: core at the last sample (0 if gone)
     gone_at: np.ndarray      # per initial particle: step it vanished or merged (-1: still there)
-    winner: int              # the initial particle with the largest final core
+    settled_at: np.ndarray   # per initial particle still there: the first sample step from which
+    #                          its core stays within STILL of its final size (-1: gone, or still
+    #                          changing at the last sample)
+    winner: int              # the initial particle with the largest final core (-1: a tie)
+
+
+STILL = 0.05  # a particle has stopped once its core stays within 5% of its final size
+
+
+def settled(core, steps, lz):
+    """The step from which `core` (a particle's series) stays within STILL of its last value
+    (and within one column, lz sites, for small ones); -1 if that is only the last sample."""
+    tolerance = max(STILL * core[-1], lz)
+    moving = np.flatnonzero(np.abs(core - core[-1]) > tolerance)
+    first = moving[-1] + 1 if len(moving) else 0
+    return int(steps[first]) if first < len(core) - 1 else -1
 
 
 def outcomes(parts):
@@ -367,7 +382,10 @@ def outcomes(parts):
         for step, kind, pid, other in parts.events[r]:
             if pid < n0 and kind in ("vanish", "merge") and gone[pid] < 0:
                 gone[pid] = step
-        out.append(Outcome(int(r), final, gone, int(np.argmax(final))))
+        still = np.array([settled(parts.core[r, :last + 1, p], parts.steps, parts.lz)
+                          if gone[p] < 0 else -1 for p in range(n0)])
+        best = np.flatnonzero(final == final.max())
+        out.append(Outcome(int(r), final, gone, still, int(best[0]) if len(best) == 1 else -1))
     return out
 
 
@@ -383,19 +401,36 @@ def particle_table(parts):
 
 
 def pair_lines(parts, results):
-    """Two initial particles: which one ends larger, and when the other one went."""
+    """Two initial particles: which one ends larger (with a Wilson 95% interval), and when the
+    other went (vanished or merged: KM median, censored at the end of the run) or stopped
+    changing (its core within 5% of its final size from then on)."""
     n = len(results)
-    wins0 = sum(o.winner == 0 for o in results)
-    lines = [f"Particle 0 ends the larger in {wins0} of {n} replicas ({wins0 / n:.2f} "
-             f"{interval_text(wilson(wins0, n), 2)}), particle 1 in {n - wins0}."]
+    kinds = ["shelled" if parts.shelled[p] else "shell-free" for p in range(2)]
+    lines = []
     for p in range(2):
-        times = np.array([o.gone_at[p] if o.gone_at[p] >= 0 else parts.steps[parts.length[o.replica] - 1]
-                          for o in results], float)
-        events = np.array([o.gone_at[p] >= 0 for o in results])
-        median = rr.km_median(times, events) if n else math.nan
-        lines.append(f"Particle {p} ({'shelled' if parts.shelled[p] else 'shell-free'}) vanished "
-                     f"or merged in {int(events.sum())} of {n} replicas; KM median time to go "
-                     f"{steps_text(median)} MC steps.")
+        wins = sum(o.winner == p for o in results)
+        lines.append(f"Particle {p} ({kinds[p]}, {int(parts.initial[p, 6])} core sites) ends "
+                     f"the larger in {wins} of {n} replicas: {wins / n:.2f} "
+                     f"{interval_text(wilson(wins, n), 2)}.")
+    ties = sum(o.winner < 0 for o in results)
+    if ties:
+        lines.append(f"Ties (both gone, or equal): {ties}.")
+    for p in range(2):
+        lost = [o for o in results if o.winner == 1 - p]
+        if not lost:
+            continue
+        end = np.array([parts.steps[parts.length[o.replica] - 1] for o in lost], float)
+        gone = np.array([o.gone_at[p] for o in lost], float)
+        median = rr.km_median(np.where(gone >= 0, gone, end), gone >= 0)
+        stops = np.array([o.settled_at[p] for o in lost if o.gone_at[p] < 0 and
+                          o.settled_at[p] >= 0], float)
+        still = sum(o.gone_at[p] < 0 and o.settled_at[p] < 0 for o in lost)
+        lines.append(f"When particle {p} ({kinds[p]}) lost ({len(lost)} replicas): it went in "
+                     f"{int((gone >= 0).sum())} (KM median {steps_text(median)} MC steps), "
+                     f"stopped changing in {len(stops)}"
+                     + (f" (median from {steps_text(float(np.median(stops)))})"
+                        if len(stops) else "") +
+                     f", still changing at the end in {still}.")
     return lines
 
 

@@ -263,6 +263,7 @@ class Particles:
     free_shell: np.ndarray  # [R, S]
     events: list            # per replica: [(step, kind name, id, other), ...]
     present: np.ndarray     # [R] bool: the replica's task is in this file
+    lz: int = 4             # the lattice's layers (sites per column)
 
     @property
     def shelled(self):
@@ -301,7 +302,8 @@ def read_particles(f, name):
                      _member(g, "series_step")[()], _member(g, "series_length")[()],
                      p["count"][()], p["origin"][()], p["core"][()], p["shell"][()],
                      p["exposed_core"][()], p["centre"][()], p["free_core"][()],
-                     p["free_shell"][()], events, _present(f, attrs, replicas))
+                     p["free_shell"][()], events, _present(f, attrs, replicas),
+                     int(attrs.get("lz", 4)))
 
 
 def snapshot_replicas(f, name):
