@@ -18,6 +18,7 @@ walkers) and ln 2 / k (the median of an exponential wait). Pairs of sets of the 
 for the shell give the ratio of their mean waits (shelled / shell-free). Errors: one line
 "ffs: ..." on stderr, exit status 2, nothing written.
 """
+import dataclasses
 import math
 import os
 import sys
@@ -122,6 +123,50 @@ def predicted_passage(r):
                                         float(r["mfpt_upper"]) + transit)
 
 
+@dataclasses.dataclass
+class Comparison:
+    """An ffs set beside one brute-force ensemble of its system (ensemble None: none found)."""
+    set: dict
+    ensemble: str = None
+    arrived: int = 0
+    replicas: int = 0
+    mean: float = math.nan           # brute force: mean first passage, with its 95% interval
+    mean_ci: tuple = (math.nan, math.nan)
+    median: float = math.nan         # brute force: KM median, with its 95% interval
+    median_ci: tuple = (math.nan, math.nan)
+    weibull: object = None           # rr.WeibullFit of the passage times, or None
+    predicted: float = math.nan      # FFS: 1/k + transit, with its 95% interval
+    predicted_ci: tuple = (math.nan, math.nan)
+    ffs_median: float = math.nan     # FFS: ln 2 / k, with its 95% interval
+    ffs_median_ci: tuple = (math.nan, math.nan)
+
+    @property
+    def agree(self):
+        """The 95% intervals overlap (None: nothing to compare)."""
+        if self.ensemble is None or not np.isfinite(self.predicted_ci).all():
+            return None
+        return self.mean_ci[0] <= self.predicted_ci[1] and self.predicted_ci[0] <= self.mean_ci[1]
+
+
+def comparisons(f, s):
+    """The set `s` beside every brute-force ensemble of its system and target (Comparison)."""
+    r = s["rate"]
+    predicted, predicted_ci = predicted_passage(r)
+    common = dict(set=s, predicted=predicted, predicted_ci=predicted_ci,
+                  ffs_median=float(r["median"]),
+                  ffs_median_ci=(float(r["median_lower"]), float(r["median_upper"])))
+    found = []
+    for name, times, events in brute_force(f, s):
+        rng = rr.bootstrap_rng(name)
+        means = rr.bootstrap(times, events, mean_wait, rng, 1000)
+        medians = rr.bootstrap(times, events, rr.km_median, rng, 1000)
+        found.append(Comparison(ensemble=name, arrived=int(events.sum()), replicas=len(events),
+                                mean=mean_wait(times, events), mean_ci=interval(means),
+                                median=rr.km_median(times, events), median_ci=interval(medians),
+                                weibull=rr.weibull_fit(times, events), **common))
+    return found or [Comparison(**common)]
+
+
 def comparison_rows(f, sets):
     rows = [
         "| FFS set | λ | target (sites) | brute-force ensemble | arrived | BF mean [95%] | BF KM "
@@ -129,32 +174,18 @@ def comparison_rows(f, sets):
         "agree |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for s in sets:
-        r = s["rate"]
-        predicted, predicted_ci = predicted_passage(r)
-        median_ci = (float(r["median_lower"]), float(r["median_upper"]))
-        matches = brute_force(f, s) or [(None, None, None)]
-        for name, times, events in matches:
-            head = f"| {s['name']} | {s['attrs'].get('order_parameter')} | {target_sites(s)} | "
-            if name is None:
-                rows.append(f"{head}none in this file | | | | | {number(predicted)} "
-                            f"{span(predicted_ci)} | {number(float(r['median']))} "
-                            f"{span(median_ci)} | |")
+        head = f"| {s['name']} | {s['attrs'].get('order_parameter')} | {target_sites(s)} | "
+        for c in comparisons(f, s):
+            ffs_cells = f"{number(c.predicted)} {span(c.predicted_ci)} | " \
+                        f"{number(c.ffs_median)} {span(c.ffs_median_ci)} |"
+            if c.ensemble is None:
+                rows.append(f"{head}none in this file | | | | | {ffs_cells} |")
                 continue
-            rng = rr.bootstrap_rng(name)
-            means = rr.bootstrap(times, events, mean_wait, rng, 1000)
-            medians = rr.bootstrap(times, events, rr.km_median, rng, 1000)
-            mean, mean_ci = mean_wait(times, events), interval(means)
-            weibull = rr.weibull_fit(times, events)
-            shape = f"{weibull.shape:.2f} ± {weibull.shape_se:.2f}" if weibull else "—"
-            agree = mean_ci[0] <= predicted_ci[1] and predicted_ci[0] <= mean_ci[1]
-            verdict = "yes" if agree else "NO" if np.isfinite(predicted_ci).all() else "—"
-            rows.append(
-                f"{head}{name} | "
-                f"{int(events.sum())}/{len(events)} | {number(mean)} {span(mean_ci)} | "
-                f"{number(rr.km_median(times, events))} {span(interval(medians))} | {shape} | "
-                f"{number(predicted)} {span(predicted_ci)} | "
-                f"{number(float(r['median']))} {span(median_ci)} | "
-                f"{verdict} |")
+            shape = f"{c.weibull.shape:.2f} ± {c.weibull.shape_se:.2f}" if c.weibull else "—"
+            verdict = {True: "yes", False: "NO", None: "—"}[c.agree]
+            rows.append(f"{head}{c.ensemble} | {c.arrived}/{c.replicas} | {number(c.mean)} "
+                        f"{span(c.mean_ci)} | {number(c.median)} {span(c.median_ci)} | "
+                        f"{shape} | {ffs_cells} {verdict} |")
     return rows
 
 

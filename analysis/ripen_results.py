@@ -621,10 +621,11 @@ class BoundedRatio:
     def text(self, digits=2):
         if self.kind == "undetermined":
             return "undetermined (neither median reached)"
+        bound = f"{self.value:,.0f}" if self.value >= 100 else f"{self.value:.{digits}f}"
         if self.kind == "above":
-            return f"> {self.value:.{digits}f}"
+            return f"> {bound}"
         if self.kind == "below":
-            return f"< {self.value:.{digits}f}"
+            return f"< {bound}"
 
         def show(v):
             return "undetermined" if math.isnan(v) else "∞" if math.isinf(v) else \

@@ -17,6 +17,9 @@
 
 /* Below this many walkers with crossings the bootstrap's 95% interval is called rough. */
 enum { FFS_ROUGH_WALKERS = 10 };
+/* The fraction of λ_0's crossings that reach the target from which the walkers' own excursions
+ * say the transition is not rare from the basin. */
+#define FFS_NOT_RARE 0.1
 
 /* Every record of the set, loaded once. */
 typedef struct {
@@ -383,12 +386,14 @@ static void diagnose(const task_set *set, const set_records *s, ffs_rate *out) {
              "the 95%% interval resamples only %lld walkers that crossed λ_0: it is rough "
              "(a percentile bootstrap over fewer than %d units undercovers)",
              (long long)out->walkers_crossing, FFS_ROUGH_WALKERS);
-    if (resets)
+    /* not a bias (the flux leaves those excursions out) but a question of cost: interfaces
+     * past λ_0 save little when a tenth or more of its crossings go on to the target */
+    if (out->flux_crossings > 0 && (double)resets >= FFS_NOT_RARE * (double)out->flux_crossings)
         warn(out,
-             "walkers reached the target %lld time(s) in stage 0 (each put back in A, its "
-             "excursion left out of the flux time): the transition is not rare from the basin, "
-             "and brute force may be as cheap",
-             (long long)resets);
+             "walkers went on to the target from %lld of their %lld crossings of λ_0 (each put "
+             "back in A, its excursion left out of the flux time): the transition is not rare "
+             "from the basin, and brute force may be as cheap",
+             (long long)resets, (long long)out->flux_crossings);
     for (int i = 0; i < out->n; ++i) {
         if (out->successes[i] < 10)
             warn(out, "interface %d (λ = %lld): only %lld successes of %lld trials", i + 1,
