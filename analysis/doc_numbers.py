@@ -106,7 +106,8 @@ def pair_numbers(prefix, shelled, free):
                     f"{prefix}.{kind}.median_only": median_only(s),
                     f"{prefix}.{kind}.weibull": weibull(s),
                     f"{prefix}.{kind}.replicas": str(s.replicas),
-                    f"{prefix}.{kind}.doubled": str(s.doubled)})
+                    f"{prefix}.{kind}.doubled": str(s.doubled),
+                    f"{prefix}.{kind}.censored": f"{s.censored}/{s.replicas}"})
     if r.kind in ("above", "below"):
         out[f"{prefix}.ln_bound"] = f"{'>' if r.kind == 'above' else '<'} {math.log(r.value):.2f}"
     if r.kind == "value":
@@ -174,7 +175,28 @@ def scan_numbers(path):
         if r.kind == "value":  # the scan's table gives one decimal
             numbers[f"scan.{mu:g},{eps:g}.ratio"] = numbers[f"scan.{mu:g},{eps:g}.ratio1"]
         out.update(numbers)
+    out["scan.crossing_6.7"] = scan_crossing(path, 6.7)
     return out
+
+
+def scan_crossing(path, eps, target=20.0):
+    """Where the ratio crosses `target` along μ_s at one ε (log-linear between the grid points
+    that bracket it, from the low-μ_s side): the μ_s the docs call the paper's point."""
+    with cli.reading(path), rr.open_results(path) as f:
+        names = rr.ensemble_names(f)
+        points = sorted({float(n.split("mu_shell=")[1].split(",")[0]) for n in names
+                         if n.endswith(f"eps_shell+eps_interface={eps:g}")})
+        pairs = {mu: (rr.summarise(rr.read_ensemble(f, f"shelled@mu_shell={mu:g},"
+                                                     f"eps_shell+eps_interface={eps:g}")),
+                      rr.summarise(rr.read_ensemble(f, f"shell-free@mu_shell={mu:g},"
+                                                       f"eps_shell+eps_interface={eps:g}")))
+                 for mu in points}
+    ratios = [(mu, rr.bounded_ratio(*pairs[mu])) for mu in points]
+    for (a, ra), (b, rb) in zip(ratios, ratios[1:]):
+        if ra.kind == rb.kind == "value" and (ra.value - target) * (rb.value - target) <= 0:
+            la, lb = math.log(ra.value), math.log(rb.value)
+            return f"{a + (math.log(target) - la) / (lb - la) * (b - a):.1f}"
+    return "not bracketed"
 
 
 def window_statistics(g):
@@ -584,6 +606,7 @@ def run(argv):
     parser.add_argument("--ranks", type=int, default=2)
     parser.add_argument("--root", default=ROOT, help="the source tree (default: this one)")
     options = parser.parse_args(argv)
+    options.ripen = os.path.abspath(options.ripen)  # the jobs run in a scratch directory
     if options.jobs is None:
         options.jobs = "" if options.command == "regenerate" and options.from_files else "short"
     needs_ripen = options.command == "check" and options.rerun or \

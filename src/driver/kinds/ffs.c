@@ -230,8 +230,12 @@ static double output_bytes(const task_set *set) {
 
 static void describe(const task_set *set) {
     const ffs_spec *f = ffs_of(set);
-    printf("  ffs %s: λ = %s grown, basin λ <= %lld, interfaces", set->name,
-           lambda_kind_names[f->measure], (long long)f->basin);
+    if (f->measure == LAMBDA_CRACK)
+        printf("  ffs %s: λ = %d x sites grown + exposed core (crack), basin λ <= %lld, interfaces",
+               set->name, LAMBDA_CRACK_STRIDE, (long long)f->basin);
+    else
+        printf("  ffs %s: λ = %s grown, basin λ <= %lld, interfaces", set->name,
+               lambda_kind_names[f->measure], (long long)f->basin);
     for (int k = 0; k < f->ninterfaces; ++k) printf(" %lld", (long long)f->lambda[k]);
     printf(", target %lld (%s); %lld crossings by %d walkers, ",
            (long long)f->lambda[f->ninterfaces], f->target, (long long)f->crossings, f->walkers);
