@@ -19,7 +19,6 @@ crack episode that starts at step 0 (a seeded particle starts with exposed core)
 before growth* if it closed with no net growth of N_core (crack.h: crack_healed), and healed at
 its episode_end (as fine as sample_interval). The fraction healed has a Wilson 95% interval.
 """
-import argparse
 import dataclasses
 import math
 import os
@@ -28,6 +27,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cli  # noqa: E402
 import criteria  # noqa: E402
 import ripen_results as rr  # noqa: E402
 import topview  # noqa: E402
@@ -37,8 +37,7 @@ FATES = ("healed by shell", "filled by core", "grew through")
 ONSET_FRACTION = 0.05  # crack.h's CRACK_ONSET_PERCENT: growth beyond this is growth
 
 
-class Failure(Exception):
-    """A condition that ends the program with a one-line message and exit status 2."""
+Failure = cli.Failure
 
 
 def system_key(attrs, shell=True):
@@ -299,7 +298,7 @@ def draw_catalysis(ax, group, title):
     ax.legend(fontsize=9)
 
 
-def figure_catalysis(groups, path):
+def figure_catalysis(groups, out):
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, len(groups), figsize=(5.2 * len(groups), 4.6), squeeze=False)
     for ax, g in zip(axes[0], groups):
@@ -311,8 +310,7 @@ def figure_catalysis(groups, path):
                       f"μ_s {a.get('mu_shell'):g} kT; τ(0) = {steps_text(b.median)}")
         draw_catalysis(ax, g, title)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    out.save_figure(fig, "catalysis.png")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -489,7 +487,7 @@ def nearest_sample(parts, replica, step):
     return int(np.argmin(np.abs(parts.steps[:n] - step)))
 
 
-def figure_particles(f, name, parts, path):
+def figure_particles(f, name, parts, out):
     """Per-particle core sizes of one replica and by kind over all, and top views of the
     replica at three snapshots with the particles labelled."""
     import matplotlib.pyplot as plt
@@ -542,14 +540,14 @@ def figure_particles(f, name, parts, path):
             _label_particles(axv, parts, replica, nearest_sample(parts, replica, steps[k]))
             axv.set_title(f"t = {int(steps[k]):,} MC steps", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    out.save_figure(fig, f"particles-{name}.png")
 
 
-def movie(f, name, replica, path, fps=6):
-    """An animated GIF of a replica's snapshots, the particles labelled (Pillow)."""
+def movie(f, name, replica, out, fps=6):
+    """particles-<set>-<replica>.gif: an animated GIF of a replica's snapshots, the particles
+    labelled (Pillow)."""
     import matplotlib.pyplot as plt
-    from matplotlib.animation import FuncAnimation, PillowWriter
+    from matplotlib.animation import FuncAnimation
     parts = rr.read_particles(f, name)
     replicas = int(rr.plain(f["ensembles"][name].attrs["replicas"]))
     if replica >= replicas:
@@ -572,8 +570,7 @@ def movie(f, name, replica, path, fps=6):
         return []
 
     animation = FuncAnimation(fig, frame, frames=len(steps), blit=False)
-    animation.save(path, writer=PillowWriter(fps=fps))
-    plt.close(fig)
+    out.save_animation(animation, fig, f"particles-{name}-{replica}.gif", fps=fps)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -650,7 +647,7 @@ def balance_section(points):
     return lines + [""]
 
 
-def figure_balance(points, path):
+def figure_balance(points, out):
     """Per ε_c: the fraction grown minus the fraction dissolved against δ, one line per size."""
     import matplotlib.pyplot as plt
     epsilons = sorted({p.eps for p in points})
@@ -671,8 +668,7 @@ def figure_balance(points, path):
     fig.suptitle(f"One shell-free particle at fixed μ_c: +1 all grow, −1 all dissolve, 0 "
                  f"neither within {points[0].steps:,} MC steps", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    out.save_figure(fig, "balance.png")
 
 
 @dataclasses.dataclass
@@ -710,32 +706,28 @@ def figure_names(results):
     return ", ".join(names)
 
 
-def write_figures(results, path, directory):
-    """catalysis.png and particles-<set>.png (the file is opened again for the snapshots)."""
+def write_figures(results, path, out):
+    """catalysis.png, balance.png and particles-<set>.png (the file is opened again for the
+    snapshots) into `out` (cli.Outputs)."""
     if results.groups:
-        figure_catalysis(results.groups, os.path.join(directory, "catalysis.png"))
+        figure_catalysis(results.groups, out)
     if results.balance:
-        figure_balance(results.balance, os.path.join(directory, "balance.png"))
+        figure_balance(results.balance, out)
     if results.tracked:
         with rr.open_results(path) as f:
-            write_particle_figures(f, results.tracked, directory)
+            write_particle_figures(f, results.tracked, out)
 
 
-def write_particle_figures(f, names, directory):
+def write_particle_figures(f, names, out):
     """particles-<set>.png for every tracked ensemble of the file."""
     for name in names:
         parts = rr.read_particles(f, name)
         if parts is not None:
-            figure_particles(f, name, parts, os.path.join(directory, f"particles-{name}.png"))
-
-
-class Parser(argparse.ArgumentParser):
-    def error(self, message):
-        raise Failure(message)
+            figure_particles(f, name, parts, out)
 
 
 def parse_args(argv):
-    parser = Parser(prog="particles", description=__doc__.splitlines()[0])
+    parser = cli.Parser(prog="particles", description=__doc__.splitlines()[0])
     parser.add_argument("results", nargs="+", help="ripen result files (HDF5)")
     parser.add_argument("-o", "--output", default="particles", help="output directory")
     parser.add_argument("--movie", action="append", default=[],
@@ -743,48 +735,48 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
+def movie_requests(requests):
+    """(set, replica) of each --movie SET[:REPLICA]."""
+    out = []
+    for request in requests:
+        name, _, replica = request.partition(":")
+        if replica and not replica.isdigit():
+            raise Failure(f"--movie {request}: give SET or SET:REPLICA (a number)")
+        out.append((name, int(replica or 0)))
+    return out
+
+
 def run(argv):
     import matplotlib
     matplotlib.use("Agg")
     args = parse_args(argv)
-    os.makedirs(args.output, exist_ok=True)
-    groups, lines, movies = [], [], set()
-    for path in args.results:
-        with rr.open_results(path) as f:
-            found = load(f, path)
-            groups += found.groups
-            lines += [f"# {os.path.basename(path)}", ""] + found.lines
-            names = rr.ensemble_names(f)
-            write_particle_figures(f, found.tracked, args.output)
-            if found.balance:
-                figure_balance(found.balance, os.path.join(args.output, "balance.png"))
-            for request in args.movie:
-                name, _, replica = request.partition(":")
-                if not replica.isdigit() and replica:
-                    raise Failure(f"--movie {request}: give SET or SET:REPLICA (a number)")
-                if name in names:
-                    movie(f, name, int(replica or 0),
-                          os.path.join(args.output, f"particles-{name}-{int(replica or 0)}.gif"))
-                    movies.add(request)
-    missing = [m for m in args.movie if m not in movies]
-    if missing:
-        raise Failure(f"--movie {missing[0]}: no ensemble of that name in the files")
-    if groups:
-        figure_catalysis(groups, os.path.join(args.output, "catalysis.png"))
-    with open(os.path.join(args.output, "particles.md"), "w") as out:
-        out.write("\n".join(lines).rstrip() + "\n")
+    requests = movie_requests(args.movie)
+    cli.output_directory(args.output)
+    groups, lines, made = [], [], set()
+    with cli.Outputs(args.output) as out:
+        for path in args.results:
+            with cli.reading(path), rr.open_results(path) as f:
+                found = load(f, path)
+                groups += found.groups
+                lines += [f"# {os.path.basename(path)}", ""] + found.lines
+                write_particle_figures(f, found.tracked, out)
+                if found.balance:
+                    figure_balance(found.balance, out)
+                names = rr.ensemble_names(f)
+                for name, replica in requests:
+                    if name in names:
+                        movie(f, name, replica, out)
+                        made.add((name, replica))
+        missing = [r for r in requests if r not in made]
+        if missing:
+            raise Failure(f"--movie {missing[0][0]}: no ensemble of that name in the files")
+        if groups:
+            figure_catalysis(groups, out)
+        out.write_text("particles.md", "\n".join(lines).rstrip() + "\n")
 
 
 def main(argv=None):
-    try:
-        run(sys.argv[1:] if argv is None else argv)
-    except (Failure, rr.ResultFileError) as error:
-        print(f"particles: {error}", file=sys.stderr)
-        return 2
-    except OSError as error:
-        print(f"particles: {error}", file=sys.stderr)
-        return 2
-    return 0
+    return cli.main("particles", run, argv)
 
 
 if __name__ == "__main__":

@@ -7,14 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static void describe_system(const system_spec *s) {
-    const model_params *m = &s->model;
-    printf("    %dx%dx%d, eps %g/%g/%g, mu %g/%g kT, %s form, %s/%s moves, shell %s, %d bonds, "
-           "p_swap %.4g, %s\n",
-           s->lx, s->ly, s->lz, m->eps_core, m->eps_shell, m->eps_interface, m->mu_core,
-           m->mu_shell, energy_form_names[m->form], move_set_names[m->moves],
-           proposal_kind_names[m->proposals], shell_ensemble_names[m->shell], m->bond_directions,
-           m->p_swap, s->dynamics->name);
+static void describe_initial(const system_spec *s) {
     const initial_layout *l = &s->layout;
     if (l->nparticles == 0) {
         printf("    initial: %lld core sites requested, shell %d", (long long)s->core_sites,
@@ -35,6 +28,23 @@ static void describe_system(const system_spec *s) {
             printf(", defect of %d shell sites at the %s", q->defect.sites,
                    defect_place_names[q->defect.place]);
         printf("\n");
+    }
+}
+
+static void describe_system(const system_spec *s) {
+    const model_params *m = &s->model;
+    printf("    %dx%dx%d, eps %g/%g/%g, mu %g/%g kT, %s form, %s/%s moves, shell %s, %d bonds, "
+           "p_swap %.4g, %s\n",
+           s->lx, s->ly, s->lz, m->eps_core, m->eps_shell, m->eps_interface, m->mu_core,
+           m->mu_shell, energy_form_names[m->form], move_set_names[m->moves],
+           proposal_kind_names[m->proposals], shell_ensemble_names[m->shell], m->bond_directions,
+           m->p_swap, s->dynamics->name);
+    describe_initial(s);
+    if (s->shell_band.given) {
+        char given[128];
+        shell_band_describe(&s->shell_band, given, sizeof given);
+        printf("    shell band: N_shell in [%lld, %lld] (%s)\n", (long long)s->shell_band.shell_min,
+               (long long)s->shell_band.shell_max, given);
     }
 }
 

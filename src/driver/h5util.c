@@ -311,13 +311,22 @@ int h5_system_attributes(hid_t g, const system_spec *s, const char *more_units) 
         status = h5_attr_int(g, "particles", l->nparticles);
         if (!status) status = h5_attr_int(g, "particle_gap", l->gap);
     }
+    const shell_band_spec *band = &s->shell_band;
+    if (band->given) { /* only with a band: files without one stay as they were */
+        char given[128];
+        shell_band_describe(band, given, sizeof given);
+        if (!status) status = h5_attr_string(g, "shell_band", given);
+        if (!status) status = h5_attr_int(g, "shell_min", band->shell_min);
+        if (!status) status = h5_attr_int(g, "shell_max", band->shell_max);
+    }
     char units[1024];
     snprintf(units, sizeof units,
              "eps_core, eps_shell, eps_interface, mu_core, mu_shell: kT; lx, ly, lz, "
-             "core_sites_requested, shell_thickness%s%s: sites; p_swap: probability per attempt; "
-             "bond_neighbours: neighbours%s%s",
+             "core_sites_requested, shell_thickness%s%s%s: sites; p_swap: probability per "
+             "attempt; bond_neighbours: neighbours%s%s",
              l->defect.sites > 0 ? ", defect_sites" : "", l->nparticles > 0 ? ", particle_gap" : "",
-             more_units ? "; " : "", more_units ? more_units : "");
+             band->given ? ", shell_min, shell_max" : "", more_units ? "; " : "",
+             more_units ? more_units : "");
     if (!status) status = h5_attr_string(g, "units", units);
     return status;
 }
