@@ -466,6 +466,14 @@ def particles_section(f, names):
         lines += ["", "Events over all replicas: " +
                   ", ".join(f"{counts[k]} {k}" for k in rr.TRACK_EVENTS) +
                   f" (resolution: the sample interval, {int(np.diff(parts.steps[:2])[0]) if len(parts.steps) > 1 else 0} steps).", ""]
+        mu = solution_mu(f, name)
+        if mu is not None:
+            last = np.array([mu[r, int(parts.length[r]) - 1] for r in np.flatnonzero(parts.present)])
+            a = rr.attributes(f["ensembles"][name])
+            lines += [f"A finite solution: {int(a['reservoir_core_units'])} core units at step 0 "
+                      f"(reference {int(a['reservoir_core_reference'])}), μ_c {mu[0, 0]:.2f} kT "
+                      f"then; at the end {np.median(last):.2f} kT (median over the replicas; "
+                      f"{last.min():.2f} to {last.max():.2f}).", ""]
         if len(parts.initial) == 2 and results:
             lines += pair_lines(parts, results) + [""]
     return lines
@@ -485,6 +493,35 @@ def _label_particles(ax, parts, replica, sample):
 def nearest_sample(parts, replica, step):
     n = int(parts.length[replica])
     return int(np.argmin(np.abs(parts.steps[:n] - step)))
+
+
+def solution_mu(f, name):
+    """μ_c of a finite solution at every sample of every replica, [R, S] (NaN beyond a
+    replica's series; -inf once it is empty): μ_c + ln(n / N_ref), n = total − N_core
+    (docs/model.md, "Finite solution"); None at a fixed μ_c."""
+    g = f["ensembles"][name]
+    attrs = rr.attributes(g)
+    if "reservoir_core_total" not in attrs:
+        return None
+    content = attrs["reservoir_core_total"] - g["n_core"][()].astype(float)
+    length = g["series_length"][()]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mu = attrs["mu_core"] + np.log(content / attrs["reservoir_core_reference"])
+    for r, n in enumerate(length):
+        mu[r, n:] = np.nan
+    return mu
+
+
+def draw_solution(ax, parts, mu, replica):
+    """μ_c(t) of the finite solution: every replica faint, the example bold."""
+    for r in np.flatnonzero(parts.present):
+        n = int(parts.length[r])
+        ax.plot(parts.steps[:n], mu[r, :n], color="grey" if r != replica else "black",
+                lw=0.6 if r != replica else 1.4, alpha=0.5 if r != replica else 1.0)
+    ax.set_xlabel("MC steps")
+    ax.set_ylabel("μ_c of the solution (kT)")
+    ax.set_title("the finite solution: μ_c + ln(n / N_ref)", fontsize=10)
+    ax.grid(alpha=0.3)
 
 
 def figure_particles(f, name, parts, out):
@@ -529,9 +566,14 @@ def figure_particles(f, name, parts, out):
     handles = ax2.get_legend_handles_labels()
     more = twin.get_legend_handles_labels()
     ax2.legend(handles[0] + more[0], handles[1] + more[1], fontsize=8, loc="best")
+    mu = solution_mu(f, name)
+    if mu is not None:
+        draw_solution(fig.add_subplot(grid[1, 2]), parts, mu, replica)
     steps = rr.snapshot_steps(f, name, replica) if kept else []
     if len(steps):
-        chosen = sorted({0, len(steps) // 2, len(steps) - 1})
+        last = len(steps) - 1
+        chosen = sorted({0, last // 2, last} if mu is not None else
+                        {0, last // 3, 2 * last // 3, last})
         views = [rr.top_view(v) for v in rr.snapshots(f, name, replica, chosen)]
         box = topview.whole_box(views[0].shape)
         for i, (view, k) in enumerate(zip(views, chosen)):
