@@ -143,6 +143,13 @@ static int prepare(task_set *set, const char *path, const initial_report *partic
                           "%s: the last interface %lld must lie below the target λ_n = %lld "
                           "(\"%s\")",
                           path, (long long)f->lambda[n - 1], (long long)target, f->target);
+    const reservoir_spec *solution = &set->system.reservoir;
+    if (solution->given && target > solution->core_units)
+        return ripen_fail(RIPEN_EINVAL,
+                          "%s: the target λ_n = %lld needs %lld core units from the finite "
+                          "solution, which holds %lld (reservoir.core_units)",
+                          path, (long long)target, (long long)target,
+                          (long long)solution->core_units);
     f->lambda[n] = target;
     const int64_t crossings_per_walker = (f->crossings + f->walkers - 1) / f->walkers;
     if (crossings_per_walker < 1)
