@@ -19,6 +19,7 @@
 #include "ripen/initial.h"
 #include "ripen/model.h"
 #include "ripen/observe.h"
+#include "ripen/reservoir_spec.h"
 #include "ripen/shell_band.h"
 
 enum { JOB_NAME_CAPACITY = 128, JOB_PATH_CAPACITY = 4096 };
@@ -34,6 +35,7 @@ typedef struct {
     int shell_thickness;           /* initial shell thickness (in-plane sites; 0 = none) */
     initial_layout layout;         /* a seeded defect, or a list of particles (initial.h) */
     shell_band_spec shell_band; /* hard walls on N_shell, resolved against the initial particle */
+    reservoir_spec reservoir;   /* a finite solution, resolved likewise (none: a fixed mu) */
 } system_spec;
 
 struct task_kind;

@@ -46,6 +46,12 @@ static void describe_system(const system_spec *s) {
         printf("    shell band: N_shell in [%lld, %lld] (%s)\n", (long long)s->shell_band.shell_min,
                (long long)s->shell_band.shell_max, given);
     }
+    if (s->reservoir.given) {
+        char given[192];
+        reservoir_spec_describe(&s->reservoir, given, sizeof given);
+        printf("    finite solution: %s; mu0_core %.4g kT\n", given,
+               reservoir_spec_mu0(&s->reservoir, s->model.mu_core, s->reservoir.core_reference));
+    }
 }
 
 int check_main(int argc, char **argv) {

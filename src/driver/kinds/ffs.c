@@ -173,6 +173,12 @@ static int prepare(task_set *set, const char *path, const initial_report *partic
                           set->system.ly, set->system.lz, (long long)particle->core_sites,
                           conserved);
     }
+    const reservoir_spec *solution = &set->system.reservoir;
+    if (solution->given && sites > solution->core_units)
+        return ripen_fail(RIPEN_EINVAL,
+                          "%s.target = \"%s\": %lld sites grown need as many core units from the "
+                          "finite solution, which holds %lld (reservoir.core_units)",
+                          path, f->target, (long long)sites, (long long)solution->core_units);
     const int64_t target = unit * sites;
     const int n = f->ninterfaces;
     if (f->basin >= f->lambda[0])

@@ -54,10 +54,16 @@ int window_grid_parse(const cJSON *obj, const char *path, window_set_spec *g) {
     return RIPEN_OK;
 }
 
-int window_grid_prepare(window_set_spec *w, const char *path, const initial_report *report, int lx,
-                        int ly, int lz) {
+int window_grid_prepare(window_set_spec *w, const char *path, const initial_report *report,
+                        const system_spec *sys) {
     const int64_t core0 = report->core_sites;
-    const int64_t nsites = (int64_t)lx * ly * lz;
+    const int64_t nsites = (int64_t)sys->lx * sys->ly * sys->lz;
+    const reservoir_spec *solution = &sys->reservoir;
+    if (solution->given && w->q_max > solution->core_units)
+        return ripen_fail(RIPEN_EINVAL,
+                          "%s: q_max = %d needs %d core units from the finite solution, which "
+                          "holds %lld (reservoir.core_units)",
+                          path, w->q_max, w->q_max, (long long)solution->core_units);
     if (w->q_min < -core0 || w->q_max > nsites - core0 || w->q_min >= w->q_max)
         return ripen_fail(RIPEN_EINVAL,
                           "%s: q range [%d, %d] must satisfy %lld <= q_min < q_max <= %lld "
@@ -73,7 +79,7 @@ int window_grid_prepare(window_set_spec *w, const char *path, const initial_repo
                           path, w->overlap, w->width - 1);
     const int span = w->q_max - w->q_min + 1, stride = w->width - w->overlap;
     w->nwindows = 1 + (span - w->width + stride - 1) / stride;
-    if (w->layer_sites == 0) w->layer_sites = q_layer_sites(report, lz);
+    if (w->layer_sites == 0) w->layer_sites = q_layer_sites(report, sys->lz);
     /* F(q) is read over one layer from q_start. */
     const int q_start = q_profile_start(w->q_min, w->q_max);
     if (q_start + w->layer_sites > w->q_max)
@@ -144,8 +150,7 @@ static int parse(const cJSON *obj, const char *path, task_set *set) {
 /* The windows along the range, once the initial particle is known. */
 static int prepare(task_set *set, const char *path, const initial_report *report) {
     window_set_spec *w = set->spec;
-    const int status =
-        window_grid_prepare(w, path, report, set->system.lx, set->system.ly, set->system.lz);
+    const int status = window_grid_prepare(w, path, report, &set->system);
     if (status) return status;
     set->ntasks = w->nwindows;
     return RIPEN_OK;
