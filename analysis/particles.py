@@ -424,7 +424,8 @@ def pair_lines(parts, results):
                           o.settled_at[p] >= 0], float)
         still = sum(o.gone_at[p] < 0 and o.settled_at[p] < 0 for o in lost)
         lines.append(f"When particle {p} ({kinds[p]}) lost ({len(lost)} replicas): it went in "
-                     f"{int((gone >= 0).sum())} (KM median {steps_text(median)} MC steps), "
+                     f"{int((gone >= 0).sum())} (KM median time "
+                     f"{steps_text(median) if math.isfinite(median) else 'not reached'}), "
                      f"stopped changing in {len(stops)}"
                      + (f" (median from {steps_text(float(np.median(stops)))})"
                         if len(stops) else "") +
@@ -470,10 +471,15 @@ def particles_section(f, names):
         if mu is not None:
             last = np.array([mu[r, int(parts.length[r]) - 1] for r in np.flatnonzero(parts.present)])
             a = rr.attributes(f["ensembles"][name])
+            empty = int(np.sum(~np.isfinite(last)))
+            ends = last[np.isfinite(last)]
+            text = (f"at the end {np.median(ends):.2f} kT (median over the replicas whose "
+                    f"solution is not empty; {ends.min():.2f} to {ends.max():.2f})"
+                    if len(ends) else "at the end empty")
             lines += [f"A finite solution: {int(a['reservoir_core_units'])} core units at step 0 "
                       f"(reference {int(a['reservoir_core_reference'])}), μ_c {mu[0, 0]:.2f} kT "
-                      f"then; at the end {np.median(last):.2f} kT (median over the replicas; "
-                      f"{last.min():.2f} to {last.max():.2f}).", ""]
+                      f"then; {text}" + (f"; emptied (μ_c → −∞) in {empty} of {len(last)} "
+                                        "replicas" if empty else "") + ".", ""]
         if len(parts.initial) == 2 and results:
             lines += pair_lines(parts, results) + [""]
     return lines
@@ -713,12 +719,107 @@ def figure_balance(points, out):
     out.save_figure(fig, "balance.png")
 
 
+# ----------------------------------------------------------------------------------------------
+# Ostwald ripening: two shell-free particles in a finite solution (jobs/ostwald.json)
+
+
+@dataclasses.dataclass
+class OstwaldPoint:
+    """A tracked set of two shell-free particles: when the smaller one went, in each replica."""
+    name: str
+    eps: float
+    large: int          # core sites of particle 0 at step 0
+    small: int          # of particle 1
+    times: np.ndarray   # per replica: the step it vanished or merged, else the end of the run
+    gone: np.ndarray    # per replica: True if it went
+    growth: np.ndarray  # per replica: the larger particle's final core minus its initial
+    interval: int       # sample_interval: the resolution of `times`
+
+    @property
+    def median(self):
+        return rr.km_median(self.times, self.gone)
+
+
+def ostwald_points(f):
+    out = []
+    for name in rr.ensemble_names(f):
+        parts = rr.read_particles(f, name)
+        if parts is None or len(parts.initial) != 2 or parts.shelled.any():
+            continue
+        results = outcomes(parts)
+        end = np.array([parts.steps[parts.length[o.replica] - 1] for o in results], float)
+        gone = np.array([o.gone_at[1] >= 0 for o in results])
+        attrs = rr.attributes(f["ensembles"][name])
+        out.append(OstwaldPoint(name, attrs["eps_core"],
+                                int(parts.initial[0, 6]), int(parts.initial[1, 6]),
+                                np.where(gone, [o.gone_at[1] for o in results], end), gone,
+                                np.array([o.final_core[0] for o in results]) -
+                                int(parts.initial[0, 6]), int(attrs["sample_interval"])))
+    return out
+
+
+def ostwald_section(points):
+    if len(points) < 2:
+        return []
+    larges = sorted({p.large for p in points})
+    smalls = sorted({p.small for p in points})
+    lines = ["## Ostwald ripening of two shell-free particles", "",
+             f"The smaller particle's time to go (vanish or merge), Kaplan-Meier median in MC "
+             f"steps over the replicas (how many went), against ε_c and its size; the larger "
+             f"has {', '.join(str(x) for x in larges)} core sites. In brackets the larger "
+             "particle's median growth (sites). Times are as fine as the sample interval "
+             f"({points[0].interval:,} MC steps).", "",
+             "| ε_c (kT) | " + " | ".join(f"{s} sites" for s in smalls) + " |",
+             "| --- |" + " --- |" * len(smalls)]
+    for eps in sorted({p.eps for p in points}):
+        cells = []
+        for small in smalls:
+            found = [p for p in points if p.eps == eps and p.small == small]
+            if not found:
+                cells.append("-")
+                continue
+            p = found[0]
+            median = p.median
+            text = f"{median:,.0f}" if math.isfinite(median) else f"> {p.times.max():,.0f}"
+            cells.append(f"{text} ({int(p.gone.sum())}/{len(p.gone)}; "
+                         f"{np.median(p.growth):+.0f})")
+        lines.append(f"| {eps:g} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
+def figure_ostwald(points, out):
+    """The smaller particle's time to go against its size, one line per ε_c; open markers
+    where over half the replicas kept it to the end (the median is beyond the run)."""
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    for eps in sorted({p.eps for p in points}):
+        pts = sorted((p for p in points if p.eps == eps), key=lambda p: p.small)
+        sizes = [p.small for p in pts]
+        medians = [p.median for p in pts]
+        shown = [m if math.isfinite(m) else p.times.max() for m, p in zip(medians, pts)]
+        line, = ax.plot(sizes, shown, marker="o", label=f"ε_c = {eps:g} kT")
+        for x, y, m in zip(sizes, shown, medians):
+            if not math.isfinite(m):
+                ax.plot([x], [y], marker="^", mfc="white", color=line.get_color(), ms=9)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("the smaller particle's core sites")
+    ax.set_ylabel("its time to go, KM median (MC steps)")
+    ax.set_title("Ostwald ripening in a finite solution\n(open triangles: not gone in most "
+                 "replicas by the end of the run)", fontsize=10)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    out.save_figure(fig, "ostwald.png")
+
+
 @dataclasses.dataclass
 class ParticleResults:
     """What figures.py shows of a file's seeded defects and tracked particles."""
     groups: list    # Catalysis
     tracked: list   # names of the tracked ensembles (not those of the balance map)
     balance: list   # BalancePoint: tracked sets of one shell-free particle
+    ostwald: list   # OstwaldPoint: tracked sets of two shell-free particles
     lines: list     # their results.md sections
 
     @property
@@ -737,13 +838,20 @@ def load(f, path, summaries=None):
     tracked = [n for n in rr.ensemble_names(f) if "particles" in f["ensembles"][n] and
                f["ensembles"][n]["particles/initial"].shape[0] > 1]
     balance = balance_points(f)
-    return ParticleResults(groups, tracked, balance, catalysis_section(groups) +
-                           balance_section(balance) + particles_section(f, tracked))
+    ostwald = ostwald_points(f)
+    # Many two-particle sets (a map): their table and figure; their own sections only if few.
+    many = len(ostwald) >= 2
+    names = [n for n in tracked if not many or n not in {p.name for p in ostwald}]
+    return ParticleResults(groups, names, balance, ostwald, catalysis_section(groups) +
+                           balance_section(balance) + ostwald_section(ostwald) +
+                           particles_section(f, names))
 
 
 def figure_names(results):
     names = (["catalysis.png (τ(k)/τ(0))"] if results.groups else []) + \
         (["balance.png (where one particle moves)"] if results.balance else []) + \
+        (["ostwald.png (the smaller particle's time to go)"] if len(results.ostwald) >= 2
+         else []) + \
         [f"particles-{n}.png" for n in results.tracked]
     return ", ".join(names)
 
@@ -755,6 +863,8 @@ def write_figures(results, path, out):
         figure_catalysis(results.groups, out)
     if results.balance:
         figure_balance(results.balance, out)
+    if len(results.ostwald) >= 2:
+        figure_ostwald(results.ostwald, out)
     if results.tracked:
         with rr.open_results(path) as f:
             write_particle_figures(f, results.tracked, out)
@@ -804,6 +914,8 @@ def run(argv):
                 write_particle_figures(f, found.tracked, out)
                 if found.balance:
                     figure_balance(found.balance, out)
+                if len(found.ostwald) >= 2:
+                    figure_ostwald(found.ostwald, out)
                 names = rr.ensemble_names(f)
                 for name, replica in requests:
                     if name in names:

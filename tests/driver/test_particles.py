@@ -22,7 +22,8 @@ ANALYSIS = os.path.join(rt.SOURCE, "analysis")
 directory = rt.workdir("particles")
 job = rt.quick_job(seed=21, replicas=4, steps=2000, windows=False, particles=True)
 # The tracked set: weak bonds near balance, snapshots for the movie.
-job["ensembles"][2].update({"sample_interval": 20, "snapshot_interval": 200})
+job["ensembles"][2].update({"sample_interval": 20, "snapshot_interval": 200,
+                            "reservoir": {"core_units": 60}})
 # Seeded holes at the paper-like point (a plain shelled baseline of the same system first).
 paper_like = {"eps_interface": 5.2, "mu_core": -29, "mu_shell": -26.25}
 job["ensembles"][0].update({"model": paper_like, "dynamics": "rejection-free", "replicas": 8,
@@ -140,6 +141,14 @@ with rr.open_results(out) as f:
                     ("vanish", "merge")]
             rt.check(o.gone_at[q] == (went[0] if went else -1), "outcome against the events")
     snapshots = int(f["ensembles/particles/snapshot_count"][0])
+    # The finite solution: mu_c at step 0 is the job's (N = N_ref), the content total - N_core.
+    g = f["ensembles/particles"]
+    mu = particles.solution_mu(f, "particles")
+    rt.check(g.attrs["reservoir_core_total"] == 60 + g["core_sites"][0] and
+             np.allclose(mu[:, 0], g.attrs["mu_core"]), "the solution at step 0")
+    content = g.attrs["reservoir_core_total"] - g["n_core"][0, :g["series_length"][0]]
+    rt.check(np.all(content >= 0) and np.allclose(
+        mu[0, :len(content)], g.attrs["mu_core"] + np.log(content / 60.0)), "mu_c(t)")
 
 figures = os.path.join(directory, "figures")
 result = subprocess.run(["/usr/bin/python3", os.path.join(ANALYSIS, "particles.py"), out, "-o",
