@@ -20,13 +20,13 @@ enum { ASSIGN_FINISHED = -1, ASSIGN_STOP = -2 }; /* assign.task when there is no
 enum { STATUS_DONE = 0, STATUS_INTERRUPTED = 1, STATUS_FAILED = 2 };
 
 typedef struct {
-    int64_t task;      /* finished task, or REPORT_NONE */
-    int64_t status;    /* STATUS_* */
-    int64_t error;     /* the ripen status of a failure (RIPEN_ENOMEM, ...) */
-    int64_t outcome;   /* the kind's outcome (task_kind.outcome; -1 if none) */
-    int64_t steps;     /* MC steps the task ran */
-    double wall;       /* seconds inside the task */
-    char message[480]; /* the error, if it failed */
+    int64_t task;                         /* finished task, or REPORT_NONE */
+    int64_t status;                       /* STATUS_* */
+    int64_t error;                        /* the ripen status of a failure (RIPEN_ENOMEM, ...) */
+    int64_t outcome;                      /* the kind's outcome (task_kind.outcome; -1 if none) */
+    int64_t steps;                        /* MC steps the task ran */
+    double wall;                          /* seconds inside the task */
+    char message[RIPEN_MESSAGE_CAPACITY]; /* the error, if it failed */
 } report_msg;
 
 typedef struct {
@@ -184,7 +184,7 @@ typedef struct {
     int64_t *stops_sent; /* per rank: TAG_STOP messages sent */
     int *retired;        /* per rank: got its final assignment */
     int stopping, failed, failure_status;
-    char failure[480];
+    char failure[RIPEN_MESSAGE_CAPACITY];
     int64_t todo_count, done_count, done_before; /* done_before: finished before this run */
     int *set_done, *set_hits; /* this run's finished tasks and outcomes >= 0, per set */
     double started, last_progress, done_cost, remaining_cost, busy_seconds;
