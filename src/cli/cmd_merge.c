@@ -92,15 +92,14 @@ int merge_main(int argc, char **argv) {
     }
     if (!status && npaths < 2)
         status = ripen_fail(RIPEN_EINVAL, "merge: give the output file and at least one shard");
+    for (int k = 1; k < npaths && !status; ++k)
+        status = cli_refuse_output_on_input(paths[0], paths[k], "shard");
     struct stat st;
     if (!status && stat(paths[0], &st) == 0 && !S_ISREG(st.st_mode))
         status = ripen_fail(RIPEN_EINVAL, "%s is %s, not a result file: choose another output",
                             paths[0], S_ISDIR(st.st_mode) ? "a directory" : "not a regular file");
     if (!status && stat(paths[0], &st) == 0 && !force)
         status = ripen_fail(RIPEN_EINVAL, "%s exists: pass --force to overwrite it", paths[0]);
-    for (int k = 1; k < npaths && !status; ++k)
-        if (strcmp(paths[k], paths[0]) == 0)
-            status = ripen_fail(RIPEN_EINVAL, "merge: the output %s is also an input", paths[0]);
     shard_set shards = {0};
     if (!status) status = open_shards(&shards, paths + 1, npaths - 1);
     /* Every rank opened the same files; agree on the outcome before anything collective. */

@@ -487,8 +487,11 @@ static int check_room(const char *path, const char *name, double bytes) {
     if (!error) return RIPEN_OK;
     unlink(path);
     return ripen_fail(RIPEN_EIO,
-                      "cannot write %s: no room for about %.1f MiB (%s); nothing written", name,
-                      bytes / 1048576.0, strerror(error));
+                      "cannot write %s: no room to reserve %.2f MiB (%s), the file's uncompressed "
+                      "size: an upper bound held free while parallel HDF5 writes (the file is "
+                      "compressed and usually far smaller; docs/hdf5-layout.md, \"Room on "
+                      "disk\"); nothing written",
+                      name, bytes / 1048576.0, strerror(error));
 }
 
 int h5out_write(MPI_Comm comm, const job *j, const char *path, const uint8_t *present,
@@ -718,10 +721,11 @@ int h5in_load_task(void *h5in_context, int64_t id, task_record *r) {
     if (!in->present[id])
         return ripen_fail(RIPEN_EINVAL, "task %lld is not in this file", (long long)id);
     const task_set *set = job_task_set(j, id);
-    char path[JOB_NAME_CAPACITY + 64];
-    snprintf(path, sizeof path, "/%s/%s", set->kind->key, set->name);
-    const hid_t g = H5Gopen2(in->file, path, H5P_DEFAULT);
-    if (g < 0) return ripen_fail(RIPEN_EINVAL, "damaged ripen file: no group %s", path);
+    char group[JOB_NAME_CAPACITY + 64];
+    snprintf(group, sizeof group, "/%s/%s", set->kind->key, set->name);
+    const hid_t g = H5Gopen2(in->file, group, H5P_DEFAULT);
+    if (g < 0)
+        return ripen_fail(RIPEN_EINVAL, "%s: damaged ripen file: no group %s", in->path, group);
     int status = set->kind->h5_load_task(g, set, j->tasks[id].member, r);
     H5Gclose(g);
     const hid_t d = H5Dopen2(in->file, "/provenance/task_wall_seconds", H5P_DEFAULT);
@@ -730,7 +734,8 @@ int h5in_load_task(void *h5in_context, int64_t id, task_record *r) {
         status = RIPEN_EIO;
     if (d >= 0) H5Dclose(d);
     if (status)
-        return ripen_fail(RIPEN_EINVAL, "damaged ripen file: cannot read task %lld", (long long)id);
+        return ripen_fail(RIPEN_EINVAL, "%s: damaged ripen file: cannot read task %lld (%s %s)",
+                          in->path, (long long)id, set->kind->set_noun, set->name);
     r->complete = 1;
     return RIPEN_OK;
 }
