@@ -129,9 +129,9 @@ static int parse(const cJSON *obj, const char *path, task_set *set) {
 }
 
 static int prepare(task_set *set, const char *path, const initial_report *particle) {
-    (void)path, (void)particle;
+    (void)particle;
     set->ntasks = ensemble_of(set)->replicas;
-    return RIPEN_OK;
+    return job_entry_check_steps(path, "max_steps", ensemble_of(set)->max_steps, &set->system);
 }
 
 static void free_spec(void *spec) {

@@ -6,6 +6,7 @@
 #include "job_entry.h"
 #include "json_read.h"
 #include "ripen/error.h"
+#include "ripen/fe.h"
 #include "ripen/fq.h"
 #include "task_runtime.h"
 
@@ -72,7 +73,19 @@ int window_grid_prepare(window_set_spec *w, const char *path, const initial_repo
                           "must share q values to be combined",
                           path, w->overlap, w->width - 1);
     const int span = w->q_max - w->q_min + 1, stride = w->width - w->overlap;
+    if (span > FE_MAX_GRID)
+        return ripen_fail(RIPEN_EINVAL,
+                          "%s: q range [%d, %d] holds %d values of q: at most %d (F(q) is solved "
+                          "on every q of the range)",
+                          path, w->q_min, w->q_max, span, FE_MAX_GRID);
     w->nwindows = 1 + (span - w->width + stride - 1) / stride;
+    if (w->nwindows > FE_MAX_WINDOWS)
+        return ripen_fail(RIPEN_EINVAL,
+                          "%s: %d windows of width %d and overlap %d over q in [%d, %d]: at most "
+                          "%d (WHAM and MBAR solve for every window's free energy): widen the "
+                          "windows or narrow the range",
+                          path, w->nwindows, w->width, w->overlap, w->q_min, w->q_max,
+                          FE_MAX_WINDOWS);
     if (w->layer_sites == 0) w->layer_sites = q_layer_sites(report, lz);
     /* F(q) is read over one layer from q_start. */
     const int q_start = q_profile_start(w->q_min, w->q_max);
@@ -148,7 +161,9 @@ static int prepare(task_set *set, const char *path, const initial_report *report
         window_grid_prepare(w, path, report, set->system.lx, set->system.ly, set->system.lz);
     if (status) return status;
     set->ntasks = w->nwindows;
-    return RIPEN_OK;
+    /* A window runs its equilibration and its sampling as one trajectory. */
+    return job_entry_check_steps(path, "equilibration_steps + sampling_steps",
+                                 w->equilibration_steps + w->sampling_steps, &set->system);
 }
 
 static void free_spec(void *spec) {
