@@ -216,13 +216,24 @@ static int earlier_stages_done(const coordinator *c, int s, int stage) {
     return 1;
 }
 
+/* Whether stage `stage` of set `s` has tasks this run must still do. */
+static int stage_has_todo(const coordinator *c, int s, int stage) {
+    const task_set *set = &c->j->sets[s];
+    for (int64_t id = set->first_task; id < set->first_task + set->ntasks; ++id)
+        if (c->todo[id] && c->j->tasks[id].stage == stage) return 1;
+    return 0;
+}
+
 /* Queues the todo tasks of `stage` of set `s`, computing its plan first if it is a later stage
- * (a pure function of the set's finished records). */
+ * (a pure function of the set's finished records). A stage with nothing to do (its records kept
+ * while an earlier one lost a record: a resume after a record was discarded) is passed over to
+ * the next one with work left, so one resume finishes the set. */
 static int open_stage(coordinator *c, int s, int stage) {
     const task_set *set = &c->j->sets[s];
+    while (stage + 1 < set->nstages && !stage_has_todo(c, s, stage)) ++stage;
     c->stage_ready[s] = stage;
     byte_buffer_free(&c->plans[s]);
-    if (stage > 0) {
+    if (stage > 0 && stage_has_todo(c, s, stage)) {
         journal_loader loader = {c->jn, c->j};
         const int status = set->kind->plan(c->j, set, stage, load_done, &loader, &c->plans[s]);
         if (status)
