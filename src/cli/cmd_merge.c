@@ -114,6 +114,8 @@ int merge_main(int argc, char **argv) {
         for (int k = 0; k < shards.nshards; ++k) sources[k] = shards.shards[k].prov;
         sched_install_signal_handlers();
         const results_options options = {.bootstrap = (int)bootstrap,
+                                         .quiet = rank != 0,
+                                         .progress_seconds = 10,
                                          .shard_index = 0,
                                          .shard_count = 1,
                                          .started = started,

@@ -23,6 +23,8 @@ static const char run_usage[] =
     "Runs every task of the job (replicas and umbrella windows) across the MPI ranks and writes\n"
     "one HDF5 result file (docs/hdf5-layout.md). Progress is kept in OUTPUT.journal/ until the\n"
     "file is complete, so an interrupted run loses at most one checkpoint interval per rank.\n"
+    "When every task is done, rank 0 analyses the sets (F(q), rates) with progress lines while\n"
+    "the other ranks wait asleep; a signal stops that too, and --resume redoes only that part.\n"
     "\n"
     "options:\n"
     "  --out PATH              result file (default: the job's \"output\", else JOB.h5); with\n"
@@ -365,6 +367,8 @@ static int finish(MPI_Comm comm, const run_args *a, const job *j, const journal 
     MPI_Comm_rank(comm, &rank);
     journal_loader loader = {jn, j};
     const results_options options = {.bootstrap = (int)a->bootstrap,
+                                     .quiet = a->quiet,
+                                     .progress_seconds = a->progress_seconds,
                                      .shard_index = a->shard_index,
                                      .shard_count = a->shard_count,
                                      .started = started,
@@ -388,22 +392,31 @@ static int finish(MPI_Comm comm, const run_args *a, const job *j, const journal 
     return status;
 }
 
+/* How to continue after a signal: while tasks ran (they are checkpointed), or after all of them
+ * finished, during the analysis of the sets or the writing of the file (a resume redoes only
+ * that). */
 static void report_interrupted(const job *j, const run_args *a, const journal *jn,
-                               const sched_stats *stats) {
+                               const sched_stats *stats, int tasks_finished) {
     const int signal_number = sched_stop_signal();
-    char shard[64] = "";
+    char shard[64] = "", when[JOB_PATH_CAPACITY + 256];
     if (a->shard_count > 1)
         snprintf(shard, sizeof shard, " --shard %lld/%lld", (long long)a->shard_index,
                  (long long)a->shard_count);
-    fprintf(stderr,
-            "ripen: stopped%s%s: %lld task(s) finished in this run, running tasks checkpointed "
-            "in %s; continue with: ripen run %s --resume%s%s%s\n",
+    if (tasks_finished)
+        snprintf(when, sizeof when,
+                 " after every task finished (during the analysis of the sets or the writing of "
+                 "the file): the tasks are kept in %s and a resume redoes only that part",
+                 jn->directory);
+    else
+        snprintf(when, sizeof when,
+                 ": %lld task(s) finished in this run, running tasks checkpointed in %s",
+                 (long long)stats->tasks_run, jn->directory);
+    fprintf(stderr, "ripen: stopped%s%s%s; continue with: ripen run %s --resume%s%s%s\n",
             signal_number ? " by " : "",
             signal_number == SIGTERM  ? "SIGTERM"
             : signal_number == SIGINT ? "SIGINT"
                                       : "",
-            (long long)stats->tasks_run, jn->directory, j->path, a->out ? " --out " : "",
-            a->out ? a->out : "", shard);
+            when, j->path, a->out ? " --out " : "", a->out ? a->out : "", shard);
 }
 
 int run_main(int argc, char **argv) {
@@ -451,6 +464,7 @@ int run_on(MPI_Comm comm, int argc, char **argv, run_report *report) {
     uint8_t *done = calloc((size_t)j.ntasks + 1, 1), *todo = calloc((size_t)j.ntasks + 1, 1);
     if (!done || !todo) MPI_Abort(comm, 3);
     if (rank == 0) status = prepare_journal(&a, &j, &jn, done);
+    sched_wait_quietly(comm); /* checking a large journal takes rank 0 a while */
     MPI_Bcast(&status, 1, MPI_INT, 0, comm);
     if (!status) MPI_Bcast(done, (int)j.ntasks, MPI_UINT8_T, 0, comm);
     int64_t owned = 0, remaining = 0;
@@ -478,13 +492,14 @@ int run_on(MPI_Comm comm, int argc, char **argv, run_report *report) {
                                    .owned = done};
         status = sched_run(comm, &j, &jn, todo, &opt, &stats);
     }
+    const int tasks_finished = !status;
     if (!status) status = finish(comm, &a, &j, &jn, done, started, report);
     if (report) {
         report->wall_seconds = MPI_Wtime() - started;
         report->tasks_run = stats.tasks_run;
     }
     if (rank == 0 && status == RIPEN_EINTERRUPTED)
-        report_interrupted(&j, &a, &jn, &stats);
+        report_interrupted(&j, &a, &jn, &stats, tasks_finished);
     else if (rank == 0 && status)
         cli_error(status);
     free(done), free(todo);

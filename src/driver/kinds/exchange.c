@@ -493,6 +493,7 @@ const task_kind task_kind_exchange = {
     .h5_load_task = exchange_h5_load_task,
     .h5_size = exchange_h5_size,
     .analyze = exchange_analyze,
+    .analysis_cost = exchange_analysis_cost,
     .code_result = exchange_code_result,
     .free_result = exchange_free_result,
     .result_group = "fq",

@@ -299,6 +299,7 @@ int ffs_analyze(const job *j, const task_set *set, task_loader load, void *conte
     if (!out) return ripen_fail(RIPEN_ENOMEM, "out of memory");
     set_records s;
     int status = records_load(j, set, load, context, &s);
+    if (!status) status = analysis_poll(o, "the rate", 0);
     if (!status) {
         estimate(set, &s, out);
         out->bootstrap = o->bootstrap;

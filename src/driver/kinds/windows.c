@@ -492,11 +492,15 @@ static void summary(const job *j, const task_kind *kind, task_loader load, void 
         const char *name = j->sets[s].name;
         if (f && f->failed)
             printf("  F(q) %-22s not determined (see the warning)\n", name);
-        else if (f)
-            printf("  F(q) %-22s mu_core* = %.3f kT, barrier %.2f +- %.2f kT (WHAM), %.2f +- "
-                   "%.2f kT (MBAR)%s%s\n",
-                   name, f->mu_star, f->barrier_wham, f->barrier_wham_sigma, f->barrier_mbar,
-                   f->barrier_mbar_sigma, f->warnings[0] ? "; warning: " : "", f->warnings);
+        else if (f) {
+            char wham[128], mbar[128];
+            fq_format(wham, sizeof wham, f->barrier_wham, f->barrier_wham_sigma, 2);
+            fq_format(mbar, sizeof mbar, f->barrier_mbar, f->barrier_mbar_sigma, 2);
+            printf("  F(q) %-22s mu_core* = %.3f kT, barrier %s (WHAM%s), %s (MBAR%s)%s%s\n", name,
+                   f->mu_star, wham, f->wham_converged ? "" : ", NOT converged", mbar,
+                   f->mbar_converged ? "" : ", NOT converged", f->warnings[0] ? "; warning: " : "",
+                   f->warnings);
+        }
     }
 }
 
@@ -534,6 +538,7 @@ const task_kind task_kind_windows = {
     .h5_load_task = h5_load_task,
     .h5_size = h5_size,
     .analyze = fq_analyze,
+    .analysis_cost = fq_analysis_cost,
     .code_result = fq_code,
     .free_result = fq_release,
     .result_group = "fq",
