@@ -32,6 +32,9 @@ for command in ("run", "check", "merge", "analyze", "bench"):
     rt.check(result.stdout.count("usage:") == 1 and not result.stderr.strip(),
              f"{command} --help: {result.stdout.count('usage:')} usage blocks, stderr "
              f"{result.stderr.strip()[:200]!r}")
+    # Help texts print what they mean: no printf directive left in them ("%%" once was).
+    leftover = re.findall(r"%%|%[-0-9.]*(?:ll)?[sdfgcu]\b", result.stdout)
+    rt.check(not leftover, f"{command} --help prints format directives: {leftover}")
 run_help = rt.run(["run", "--help"], cwd=directory).stdout
 for option in ("--resume", "--continue", "--force", "--shard", "--out", "--checkpoint-seconds",
                "--progress-seconds", "--bootstrap", "--quiet", "--keep-journal", "--no-shard"):

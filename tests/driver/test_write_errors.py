@@ -152,10 +152,10 @@ def rlimit_part(directory, job, reference):
 
     # ripen merge writes through the same writer.
     shards = []
-    for index in range(2):
-        shard = os.path.join(directory, f"shard{index}.h5")
-        rt.run(["run", job, "--out", shard, "--shard", f"{index}/2"] + RUN, cwd=directory)
-        shards.append(shard)
+    for index in range(2):  # --out names the file each shard's name is derived from
+        rt.run(["run", job, "--out", os.path.join(directory, "shard.h5"), "--shard", f"{index}/2"]
+               + RUN, cwd=directory)
+        shards.append(os.path.join(directory, f"shard.shard-{index}-of-2.h5"))
     out = os.path.join(directory, "merged.h5")
     result = limited(["merge", out] + shards + ["--bootstrap", "20"], 64 << 10, directory, ranks=1)
     clean_failure("merge, EFBIG", result, directory, out, "File too large")
