@@ -82,8 +82,9 @@ rt.check(result.returncode == 0 and os.path.exists(empty),
          f"a run over an empty journal directory: exit {result.returncode}, "
          f"{result.stderr.strip()[:200]}")
 
-# A corrupt checkpoint: dropped with a warning, the task restarts, the result is unchanged.
-long = rt.quick_job(seed=4, replicas=2, steps=400000, windows=False)
+# A corrupt checkpoint: dropped with a warning, the task restarts, the result is unchanged. The
+# checkpoint is the one SIGTERM makes while task 0 runs (held there by RIPEN_TEST_HOLD).
+long = rt.quick_job(seed=4, replicas=2, steps=40000, windows=False)
 for e in long["ensembles"]:
     e["stop_at_doubling"] = False
     e["sample_interval"] = 100
@@ -91,13 +92,10 @@ long = rt.write_job(directory, "long.json", long)
 reference = os.path.join(directory, "reference.h5")
 rt.run(["run", long, "--out", reference, "--quiet"], ranks=2, cwd=directory)
 interrupted = os.path.join(directory, "interrupted.h5")
-process = rt.start(["run", long, "--out", interrupted, "--checkpoint-seconds", "1000"], ranks=2,
-                   cwd=directory)
-while not os.path.exists(interrupted + ".journal/job.hash") and process.poll() is None:
-    time.sleep(0.05)
-time.sleep(0.5)
+process, lines, stdout = rt.start_held(["run", long, "--out", interrupted, "--checkpoint-seconds",
+                                        "1000"], "task 0", directory, ranks=2)
 process.send_signal(signal.SIGTERM)
-stdout, stderr = process.communicate(timeout=120)
+stderr = rt.finish_held(process, lines, stdout).stderr
 checkpoints = sorted(glob.glob(interrupted + ".journal/task-*.ckpt"))
 rt.check(checkpoints, "SIGTERM left no checkpoint to corrupt")
 rt.check(f"--out {interrupted}" in stderr, f"the SIGTERM message does not name the output: "
