@@ -24,7 +24,7 @@ OUTPUTS = ("fig5a.png", "fig5b.png", "fig5c.png", "fig5d.png", "results.md")
 
 def run_figures(args, cwd):
     return subprocess.run([sys.executable, FIGURES] + list(args), cwd=cwd, capture_output=True,
-                          text=True, timeout=120)
+                          text=True, timeout=600)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -284,7 +284,7 @@ def check_readings_table(work, path, markdown):
     """readings_table.py pairs the two ensembles (same reading) and repeats figures.py's ratio."""
     result = subprocess.run([sys.executable, os.path.join(rt.SOURCE, "analysis",
                                                            "readings_table.py"), path],
-                            cwd=work, capture_output=True, text=True, timeout=120)
+                            cwd=work, capture_output=True, text=True, timeout=600)
     if not rt.check(result.returncode == 0, f"readings_table failed: {result.stderr}"):
         return
     row = table_row(result.stdout, os.path.basename(path))

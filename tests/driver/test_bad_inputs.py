@@ -180,7 +180,7 @@ for name, kind, args, expected in cases:
     env, args, holder = setup(directory, kind, valid_bytes, template, args, shard_bytes)
     before = snapshot(directory)
     result = subprocess.run([rt.RIPEN] + args, cwd=directory, env=rt.environment(env),
-                            capture_output=True, text=True, timeout=120)
+                            capture_output=True, text=True, timeout=600)
     if holder:
         holder.kill()
         holder.wait()

@@ -53,7 +53,7 @@ def limit_memory():
 
 if os.environ.get("ASAN_OPTIONS") is None and "LSAN_OPTIONS" not in os.environ:
     result = subprocess.run([rt.RIPEN, "run", huge, "--out", "huge.h5", "--quiet"], cwd=directory,
-                            env=rt.environment(), capture_output=True, text=True, timeout=120,
+                            env=rt.environment(), capture_output=True, text=True, timeout=600,
                             preexec_fn=limit_memory)
     rt.check(result.returncode == 3 and "out of memory" in result.stderr,
              f"out of memory in a task: exit {result.returncode}, {result.stderr.strip()[:200]}")

@@ -109,7 +109,7 @@ rt.check("NOT converged" in result.stdout and "+- inf" not in result.stdout,
 
 figures = os.path.join(directory, "figures")
 made = subprocess.run([sys.executable, FIGURES, reference, "-o", figures], capture_output=True,
-                      text=True, timeout=300)
+                      text=True, timeout=600)
 rt.check(made.returncode == 0, f"figures.py failed: {made.stderr[-400:]}")
 if made.returncode == 0:
     with open(os.path.join(figures, "results.md")) as f:

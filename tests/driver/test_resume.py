@@ -98,7 +98,7 @@ for trial in range(TRIALS):
         if single:
             os.kill(rng.choice(ranks), signal.SIGKILL)
             try:  # mpiexec notices and tears the job down
-                process.communicate(timeout=60)
+                process.communicate(timeout=600)
             except subprocess.TimeoutExpired:
                 rt.check(False, f"trial {trial}: job hung after one rank was killed")
         rt.kill_group(process, signal.SIGKILL)

@@ -65,7 +65,7 @@ def limited(args, limit, cwd, ranks=2, xfsz="ignore"):
     command = [rt.MPIEXEC, "-np", str(ranks), sys.executable, THIS, "--exec-limited", str(limit),
                xfsz, rt.RIPEN] + list(args)
     return subprocess.run(command, cwd=cwd, env=rt.environment(), capture_output=True, text=True,
-                          timeout=300)
+                          timeout=600)
 
 
 def ripen_lines(result):
