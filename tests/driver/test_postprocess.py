@@ -54,18 +54,6 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def ranks_of(process):
-    pids = []
-    for pid in rt.session_processes(process):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                if f.read().split(b"\0")[0].endswith(b"ripen"):
-                    pids.append(pid)
-        except OSError:
-            pass
-    return pids
-
-
 directory = rt.workdir("postprocess")
 job = rt.write_job(directory, "stuck.json", stuck_job())
 
@@ -164,7 +152,7 @@ rt.check(result.returncode == 5 and "unchanged" in result.stderr and
 out = os.path.join(directory, "idle.h5")
 process, lines, stdout = rt.start_held(["run", job, "--out", out] + RUN, "analysis", directory,
                                        ranks=2)
-pids = ranks_of(process)
+pids = rt.rank_processes(process)
 usage = {pid: cpu_seconds(pid) for pid in pids}
 started = time.monotonic()
 time.sleep(2.0)  # the length of the stretch measured; no outcome depends on it

@@ -39,26 +39,13 @@ def long_job():
     return job
 
 
-def rank_processes(process):
-    """PIDs of the ripen ranks started by mpiexec."""
-    pids = []
-    for pid in rt.session_processes(process):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                if f.read().split(b"\0")[0].endswith(b"ripen"):
-                    pids.append(pid)
-        except OSError:
-            pass
-    return pids
-
-
 def gone(process):
     """Whether the ranks of a killed run are gone; SIGKILL takes effect when each rank is next
     scheduled, so on a loaded machine this waits for it (up to a minute, for a hung rank)."""
     deadline = time.monotonic() + 60
-    while rank_processes(process) and time.monotonic() < deadline:
+    while rt.rank_processes(process) and time.monotonic() < deadline:
         time.sleep(0.05)
-    return not rank_processes(process)
+    return not rt.rank_processes(process)
 
 
 def finish_run(directory, job, out, ranks):
@@ -93,7 +80,7 @@ for trial in range(TRIALS):
                            cwd=directory)
         moment = rng.uniform(0.05, 0.9) * duration
         time.sleep(moment)
-        ranks = rank_processes(process)
+        ranks = rt.rank_processes(process)
         single = rng.random() < 0.3 and len(ranks) > 0
         if single:
             os.kill(rng.choice(ranks), signal.SIGKILL)
