@@ -71,6 +71,29 @@ int analysis_poll(const set_analysis_options *o, const char *what, int done) {
     return RIPEN_OK;
 }
 
+/* The line at a set's start: what its analysis solves (the kind's cost hook says). */
+static void announce(monitor *m, int bootstrap) {
+    if (m->watch->quiet) return;
+    analysis_cost cost;
+    memset(&cost, 0, sizeof cost);
+    snprintf(cost.what, sizeof cost.what, "its analysis");
+    if (m->set->kind->analysis_cost) m->set->kind->analysis_cost(m->set, bootstrap, &cost);
+    monitor_prefix(m);
+    printf(": %s\n", cost.what);
+    fflush(stdout);
+}
+
+/* The line at a set's end, if it took long enough for progress lines. */
+static void announce_done(const monitor *m) {
+    const double took = monotonic_seconds() - m->set_started;
+    if (m->watch->quiet || took < m->watch->progress_seconds) return;
+    char duration[32];
+    sched_format_duration(took, duration, sizeof duration);
+    monitor_prefix(m);
+    printf(": done in %s\n", duration);
+    fflush(stdout);
+}
+
 static int set_present(const task_set *set, const uint8_t *present) {
     for (int64_t id = set->first_task; id < set->first_task + set->ntasks; ++id)
         if (!present[id]) return 0;
@@ -92,27 +115,11 @@ int results_analyze(const job *j, const uint8_t *present, task_loader load, void
         m.set = set, m.index++, m.polled = 0;
         m.set_started = m.last_line = monotonic_seconds();
         if (m.watch->interrupted && m.watch->interrupted())
-            status = ripen_fail(RIPEN_EINTERRUPTED, "stopped by a signal before %s %s",
-                                set->kind->set_noun, set->name);
-        if (!status && !m.watch->quiet) {
-            analysis_cost cost;
-            memset(&cost, 0, sizeof cost);
-            snprintf(cost.what, sizeof cost.what, "its analysis");
-            if (set->kind->analysis_cost) set->kind->analysis_cost(set, bootstrap, &cost);
-            monitor_prefix(&m);
-            printf(": %s\n", cost.what);
-            fflush(stdout);
-        }
-        if (status) break;
+            return ripen_fail(RIPEN_EINTERRUPTED, "stopped by a signal before %s %s",
+                              set->kind->set_noun, set->name);
+        announce(&m, bootstrap);
         status = set->kind->analyze(j, set, load, context, &o, &results[s]);
-        const double took = monotonic_seconds() - m.set_started;
-        if (!status && !m.watch->quiet && took >= m.watch->progress_seconds) {
-            char duration[32];
-            sched_format_duration(took, duration, sizeof duration);
-            monitor_prefix(&m);
-            printf(": done in %s\n", duration);
-            fflush(stdout);
-        }
+        if (!status) announce_done(&m);
     }
     return status;
 }

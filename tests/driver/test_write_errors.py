@@ -230,6 +230,10 @@ def namespace_part(directory):
     out = os.path.join(fs, "out.h5")
     result = rt.run(["run", job, "--out", out] + RUN, ranks=2, cwd=fs, check_ok=False)
     clean_failure("final write, ENOSPC", result, fs, out, "No space left on device")
+    # The room reserved is the uncompressed size, an upper bound: the refusal says so.
+    rt.check("the file's uncompressed size: an upper bound" in result.stderr,
+             f"final write, ENOSPC: the refusal does not say its size is a bound: "
+             f"{result.stderr.strip()[-300:]}")
     mount("-o", "remount,size=4m", fs)
     result = resume("final write, ENOSPC", job, out, reference, fs)
     rt.check(", 0 to run)" in result.stdout, f"final write, ENOSPC: reran tasks: {result.stdout}")
