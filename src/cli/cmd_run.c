@@ -192,10 +192,11 @@ static int apply_output(const run_args *a, job *j) {
     snprintf(stem, sizeof stem, "%s", j->output);
     char *dot = strrchr(stem, '.');
     if (dot && strcmp(dot, ".h5") == 0) *dot = '\0';
-    if (strlen(stem) + tail >= sizeof j->output)
-        return ripen_fail(RIPEN_EINVAL, "the shard's result file name %s%s is too long", stem,
-                          suffix);
-    snprintf(j->output, sizeof j->output, "%s%s", stem, suffix);
+    char name[sizeof stem + sizeof suffix];
+    snprintf(name, sizeof name, "%s%s", stem, suffix);
+    if (strlen(name) >= sizeof j->output)
+        return ripen_fail(RIPEN_EINVAL, "the shard's result file name %s is too long", name);
+    memcpy(j->output, name, strlen(name) + 1);
     return RIPEN_OK;
 }
 
