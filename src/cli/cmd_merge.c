@@ -130,6 +130,11 @@ int merge_main(int argc, char **argv) {
         free(present);
         free(sources);
     }
+    if (status == RIPEN_EINTERRUPTED)
+        ripen_fail(status,
+                   "merge stopped by a signal (during the analysis of the sets or the writing of "
+                   "%s): nothing written; run the merge again",
+                   paths[0]);
     if (status && rank == 0) cli_error(status);
     close_shards(&shards);
     free(paths);

@@ -76,7 +76,8 @@ static void announce(monitor *m, int bootstrap) {
     if (m->watch->quiet) return;
     analysis_cost cost;
     memset(&cost, 0, sizeof cost);
-    snprintf(cost.what, sizeof cost.what, "its analysis");
+    snprintf(cost.what, sizeof cost.what, "its analysis of %lld %s(s)", (long long)m->set->ntasks,
+             m->set->kind->task_noun);
     if (m->set->kind->analysis_cost) m->set->kind->analysis_cost(m->set, bootstrap, &cost);
     monitor_prefix(m);
     printf(": %s\n", cost.what);

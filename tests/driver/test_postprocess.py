@@ -11,7 +11,8 @@ sample is finite in every state, so the states count as linked).
   - SIGTERM during the analysis (delivered exactly there through the RIPEN_TEST_HOLD hook: no
     sleep, no guessed moment): exit status 5, the journal kept with every task finished, the
     message says a resume redoes only the analysis; the resume runs no task and gives the file an
-    uninterrupted run gives; `ripen analyze` interrupted the same way leaves its file unchanged;
+    uninterrupted run gives; `ripen analyze` interrupted the same way leaves its file unchanged,
+    and `ripen merge` writes nothing;
   - the other ranks do not spin while rank 0 analyses: their CPU time over a stretch of rank 0's
     analysis is a small fraction of it (asleep in an MPI_Ibarrier + nanosleep loop; a rank in a
     blocking broadcast used ~100% of a core).
@@ -142,6 +143,21 @@ with open(analyzed, "rb") as f:
 rt.check(result.returncode == 5 and "unchanged" in result.stderr and
          not os.path.exists(analyzed + ".partial"),
          f"ripen analyze interrupted: exit {result.returncode}, {result.stderr.strip()[-300:]}")
+
+# ---- ripen merge interrupted in its analysis: exit 5, nothing written ----
+shards = []
+for index in range(2):
+    rt.run(["run", job, "--out", os.path.join(directory, "part.h5"), "--shard", f"{index}/2",
+            "--quiet", "--bootstrap", "4"], cwd=directory)
+    shards.append(os.path.join(directory, f"part.shard-{index}-of-2.h5"))
+merged = os.path.join(directory, "merged.h5")
+process, lines, stdout = rt.start_held(["merge", merged] + shards + ["--bootstrap", "4"],
+                                       "analysis", directory)
+process.send_signal(signal.SIGTERM)
+result = rt.finish_held(process, lines, stdout)
+rt.check(result.returncode == 5 and "merge stopped by a signal" in result.stderr and
+         not os.path.exists(merged) and not os.path.exists(merged + ".partial"),
+         f"merge interrupted: exit {result.returncode}, {result.stderr.strip()[-300:]}")
 
 # ---- the other rank waits asleep while rank 0 analyses ----
 # Rank 0 holds inside its analysis (the first solver iteration) until a signal arrives; rank 1 is

@@ -75,7 +75,23 @@ with h5py.File(foreign, "w") as f:
     f["x"] = [1, 2, 3]
 merge_fails([os.path.join(directory, "m5.h5"), foreign], "not a ripen result file",
             "foreign HDF5 file")
-for name in ("m1.h5", "m2.h5", "m3.h5", "m4.h5", "m5.h5"):
+# A shard whose relay set is damaged, merged on 2 ranks: whichever rank reads the damaged tasks,
+# the one error line names the file.
+for k, shard in enumerate(shards):
+    with h5py.File(shard, "r") as f:
+        holds_relay = "relay" in f and f["tasks/done"][int(f["relay/relay"].attrs["first_task"])]
+    if holds_relay:
+        damaged = os.path.join(directory, "damaged.h5")
+        shutil.copy(shard, damaged)
+        with h5py.File(damaged, "a") as f:
+            del f["relay/relay"]
+        result = rt.run(["merge", os.path.join(directory, "m6.h5")] + shards[:k] + [damaged] +
+                        shards[k + 1:], ranks=2, cwd=directory, check_ok=False)
+        lines = [l for l in result.stderr.splitlines() if l.startswith("ripen:")]
+        rt.check(result.returncode != 0 and len(lines) == 1 and
+                 "damaged.h5: damaged ripen file: no group /relay/relay" in lines[0],
+                 f"damaged shard on 2 ranks: exit {result.returncode}, {lines}")
+for name in ("m1.h5", "m2.h5", "m3.h5", "m4.h5", "m5.h5", "m6.h5"):
     rt.check(not os.path.exists(os.path.join(directory, name)),
              f"a failed merge left {name} behind")
 
