@@ -15,7 +15,10 @@ static const char merge_usage[] =
     "usage: ripen merge OUT.h5 SHARD.h5 [SHARD.h5 ...] [--force] [--bootstrap B]\n"
     "\n"
     "Checks that the shards come from the same job and together hold every task exactly once,\n"
-    "then writes OUT.h5 with the same datasets as a single run of the job (F(q) recomputed).\n";
+    "then writes OUT.h5 with the same datasets as a single run of the job (F(q) recomputed on\n"
+    "rank 0, with progress lines; SIGTERM stops it and nothing is written). OUT.h5 may not be\n"
+    "one of the shards, by any name or link, --force or not. Shards of a job run with\n"
+    "--shard I/N are named OUTPUT.shard-I-of-N.h5.\n";
 
 typedef struct {
     h5in *shards;
