@@ -239,7 +239,14 @@ int journal_create(journal *jn, const job *j) {
     int status = write_durably(text, (const uint8_t *)j->text, strlen(j->text));
     if (!status) status = write_durably(hash, (const uint8_t *)hex, strlen(hex));
     if (!status && rename(building.directory, jn->directory) != 0)
-        status = ripen_fail(RIPEN_EIO, "cannot create %s: %s", jn->directory, strerror(errno));
+        status =
+            errno == ENOTEMPTY || errno == EEXIST
+                ? ripen_fail(RIPEN_EINVAL,
+                             "%s appeared while this run was creating it: another ripen run "
+                             "started on the same output at the same moment; wait for it, "
+                             "or stop it",
+                             jn->directory)
+                : ripen_fail(RIPEN_EIO, "cannot create %s: %s", jn->directory, strerror(errno));
     if (status)
         journal_remove(&building, j);
     else
