@@ -71,14 +71,13 @@ int analysis_poll(const set_analysis_options *o, const char *what, int done) {
     return RIPEN_OK;
 }
 
-/* The line at a set's start: what its analysis solves (the kind's cost hook says). */
+/* The line at the start of a set whose analysis solves something (the kind's cost hook says
+ * what); quick ones (a Kaplan-Meier curve, an FFS rate) get lines only if they take a while. */
 static void announce(monitor *m, int bootstrap) {
-    if (m->watch->quiet) return;
+    if (m->watch->quiet || !m->set->kind->analysis_cost) return;
     analysis_cost cost;
     memset(&cost, 0, sizeof cost);
-    snprintf(cost.what, sizeof cost.what, "its analysis of %lld %s(s)", (long long)m->set->ntasks,
-             m->set->kind->task_noun);
-    if (m->set->kind->analysis_cost) m->set->kind->analysis_cost(m->set, bootstrap, &cost);
+    m->set->kind->analysis_cost(m->set, bootstrap, &cost);
     monitor_prefix(m);
     printf(": %s\n", cost.what);
     fflush(stdout);
