@@ -27,6 +27,18 @@ static void describe_system(const system_spec *s) {
            m->p_swap, s->dynamics->name);
     printf("    initial: %lld core sites requested, shell %d\n", (long long)s->core_sites,
            s->shell_thickness);
+    if (s->shell_band.given) {
+        char given[128];
+        shell_band_describe(&s->shell_band, given, sizeof given);
+        printf("    shell band: N_shell in [%lld, %lld] (%s)\n", (long long)s->shell_band.shell_min,
+               (long long)s->shell_band.shell_max, given);
+    }
+    if (s->reservoir.given) {
+        char given[192];
+        reservoir_spec_describe(&s->reservoir, given, sizeof given);
+        printf("    finite solution: %s; mu0_core %.4g kT\n", given,
+               reservoir_spec_mu0(&s->reservoir, s->model.mu_core, s->reservoir.core_reference));
+    }
 }
 
 /* "0.2 s", "14 min", "3.1 h", "2.5 days": a duration at a glance. */

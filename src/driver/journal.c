@@ -19,9 +19,9 @@
  *   fields (task_kind.code) | the lattice if kept | u64 FNV-1a of everything before it. */
 #define RECORD_MAGIC "RIPENREC"
 enum {
-    RECORD_VERSION = 4
+    RECORD_VERSION = 5
 }; /* 3: a generic part and the kind's own fields; 4: ensembles'
-     exposed core and N_shell at tau */
+     exposed core and N_shell at tau; 5: a finite solution's content */
 
 void journal_directory(const char *output, char *out, size_t capacity) {
     snprintf(out, capacity, "%s.journal", output);
@@ -43,6 +43,8 @@ static void record_fields(codec *c, const job *j, task_record *r) {
     codec_scalar(c, &r->step, sizeof r->step);
     codec_scalar(c, &r->core_initial, sizeof r->core_initial);
     codec_scalar(c, &r->shell_initial, sizeof r->shell_initial);
+    codec_scalar(c, &r->reservoir_core, sizeof r->reservoir_core);
+    codec_scalar(c, &r->reservoir_shell, sizeof r->reservoir_shell);
     codec_scalar(c, &r->wall_seconds, sizeof r->wall_seconds);
     if (!c->status && kind != task_kind_code(set->kind)) c->status = RIPEN_EINVAL;
     if (!c->status) set->kind->code(c, set, j->tasks[r->id].member, r);

@@ -42,7 +42,8 @@ static int parse_passage(const cJSON *obj, const char *path, ensemble_spec *e) {
         (status = json_get_string(p, "order_parameter", where, measure, sizeof measure)) ||
         (status = json_get_bool(p, "stop", where, &e->stop_at_passage)))
         return status;
-    const int kind = model_lookup_name(lambda_kind_names, LAMBDA_KINDS, measure);
+    /* levels are sites grown: the measures that count sites (not "crack") */
+    const int kind = model_lookup_name(lambda_kind_names, LAMBDA_Q + 1, measure);
     if (kind < 0)
         return ripen_fail(RIPEN_EINVAL, "%s.order_parameter = \"%s\": must be \"cluster\" or \"q\"",
                           where, measure);

@@ -156,6 +156,7 @@ static int take_over(const job *j, const task_set *set, int64_t member, task_rec
         x->source = source;
         x->value = 2 * ((relay_result *)from.data)->value;
         r->core_initial = from.core_initial, r->shell_initial = from.shell_initial;
+        r->reservoir_core = from.reservoir_core, r->reservoir_shell = from.reservoir_shell;
         r->states = from.states; /* the record takes the lattice over */
         from.states = NULL;
     }

@@ -55,10 +55,16 @@ int window_grid_parse(const cJSON *obj, const char *path, window_set_spec *g) {
     return RIPEN_OK;
 }
 
-int window_grid_prepare(window_set_spec *w, const char *path, const initial_report *report, int lx,
-                        int ly, int lz) {
+int window_grid_prepare(window_set_spec *w, const char *path, const initial_report *report,
+                        const system_spec *sys) {
     const int64_t core0 = report->core_sites;
-    const int64_t nsites = (int64_t)lx * ly * lz;
+    const int64_t nsites = (int64_t)sys->lx * sys->ly * sys->lz;
+    const reservoir_spec *solution = &sys->reservoir;
+    if (solution->given && w->q_max > solution->core_units)
+        return ripen_fail(RIPEN_EINVAL,
+                          "%s: q_max = %d needs %d core units from the finite solution, which "
+                          "holds %lld (reservoir.core_units)",
+                          path, w->q_max, w->q_max, (long long)solution->core_units);
     if (w->q_min < -core0 || w->q_max > nsites - core0 || w->q_min >= w->q_max)
         return ripen_fail(RIPEN_EINVAL,
                           "%s: q range [%d, %d] must satisfy %lld <= q_min < q_max <= %lld "
@@ -86,7 +92,7 @@ int window_grid_prepare(window_set_spec *w, const char *path, const initial_repo
                           "windows or narrow the range",
                           path, w->nwindows, w->width, w->overlap, w->q_min, w->q_max,
                           FE_MAX_WINDOWS);
-    if (w->layer_sites == 0) w->layer_sites = q_layer_sites(report, lz);
+    if (w->layer_sites == 0) w->layer_sites = q_layer_sites(report, sys->lz);
     /* F(q) is read over one layer from q_start. */
     const int q_start = q_profile_start(w->q_min, w->q_max);
     if (q_start + w->layer_sites > w->q_max)
@@ -157,8 +163,7 @@ static int parse(const cJSON *obj, const char *path, task_set *set) {
 /* The windows along the range, once the initial particle is known. */
 static int prepare(task_set *set, const char *path, const initial_report *report) {
     window_set_spec *w = set->spec;
-    const int status =
-        window_grid_prepare(w, path, report, set->system.lx, set->system.ly, set->system.lz);
+    const int status = window_grid_prepare(w, path, report, &set->system);
     if (status) return status;
     set->ntasks = w->nwindows;
     /* A window runs its equilibration and its sampling as one trajectory. */
@@ -258,8 +263,8 @@ static int run_window(const task_set *set, task_record *r, task_sim *s, task_run
                       int fresh) {
     const window_set_spec *w = window_set_of(set);
     window_result *x = r->data;
-    if (fresh) q_drive_into_window(&s->rep, r->core_initial, x->lo, x->hi);
-    int status = q_window_apply(&s->rep, r->core_initial, x->lo, x->hi);
+    int status = fresh ? q_drive_into_window(&s->rep, r->core_initial, x->lo, x->hi) : RIPEN_OK;
+    if (!status) status = q_window_apply(&s->rep, r->core_initial, x->lo, x->hi);
     if (!status && x->mu_core != set->system.model.mu_core)
         status = use_window_mu(s, set, x->mu_core); /* a resumed, tuned window */
     /* Samples carry E at the set's mu_core, whatever the window's own. */
