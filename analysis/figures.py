@@ -352,6 +352,25 @@ METHOD_LABELS = {("windows", "wham"): "WHAM", ("windows", "mbar"): "MBAR",
                  ("exchange", "mbar"): "MBAR, every state", ("exchange", "wham"): "WHAM, rung 0"}
 
 
+def estimate_text(value, sigma, digits):
+    """value ± sigma; where the bootstrap gave no error (sigma infinite or NaN) it says so in
+    words rather than "± inf", and a value that is not finite is "undetermined"."""
+    value, sigma = float(value), float(sigma)
+    if not math.isfinite(value):
+        return "undetermined"
+    if not math.isfinite(sigma):
+        return f"{value:.{digits}f} (error undetermined)"
+    return f"{value:.{digits}f} ± {sigma:.{digits}f}"
+
+
+def unconverged(fq):
+    """The solvers whose solve on all the data did not converge ("" if both did)."""
+    names = [label for key, label in (("wham_converged", "WHAM"), ("mbar_converged", "MBAR"))
+             if key in fq and not int(fq[key]) and math.isfinite(float(fq.get(
+                 "barrier_" + label.lower(), math.nan)))]
+    return " and ".join(names)
+
+
 def draw_fq(ax, ws):
     """The set's primary estimate (WHAM for windows, MBAR over every state for an exchange set)
     as a thick line with a shaded band, the other dashed on top with dotted band edges: the two
@@ -378,11 +397,14 @@ def draw_fq(ax, ws):
     ax.set_xlabel("q = N_core − N_core(0) (sites)")
     ax.set_ylabel("F(q) at μ_c* (kT)")
     ax.grid(alpha=0.3)
-    ax.set_title(f"{ws.name} (shell {ws.shell_thickness}), μ_c* = {fq['mu_star']:.3f} ± "
-                 f"{fq['mu_star_sigma']:.3f} kT\nΔF‡ = {fq['barrier_wham']:.2f} ± "
-                 f"{fq['barrier_wham_sigma']:.2f} kT ({METHOD_LABELS[ws.kind, 'wham']}),\n"
-                 f"{fq['barrier_mbar']:.2f} ± {fq['barrier_mbar_sigma']:.2f} kT "
-                 f"({METHOD_LABELS[ws.kind, 'mbar']})", fontsize=10.5)
+    failed = unconverged(fq)
+    caution = f"\n{failed} NOT converged: see results.md before trusting this" if failed else ""
+    ax.set_title(f"{ws.name} (shell {ws.shell_thickness}), μ_c* = "
+                 f"{estimate_text(fq['mu_star'], fq['mu_star_sigma'], 3)} kT\nΔF‡ = "
+                 f"{estimate_text(fq['barrier_wham'], fq['barrier_wham_sigma'], 2)} kT "
+                 f"({METHOD_LABELS[ws.kind, 'wham']}),\n"
+                 f"{estimate_text(fq['barrier_mbar'], fq['barrier_mbar_sigma'], 2)} kT "
+                 f"({METHOD_LABELS[ws.kind, 'mbar']}){caution}", fontsize=10.5)
 
 
 def draw_fq_pair(ax, shelled, free):
@@ -395,14 +417,14 @@ def draw_fq_pair(ax, shelled, free):
         ax.fill_between(q, F - sigma, F + sigma, color=colour, alpha=0.25)
         ax.plot(q, F, color=colour, lw=2.5, marker="o", ms=4,
                 label=f"{'shelled' if ws.shell_thickness else 'shell-free'}: {ws.name}, "
-                      f"ΔF‡ = {ws.barrier:.2f} ± {ws.barrier_sigma:.2f} kT")
+                      f"ΔF‡ = {estimate_text(ws.barrier, ws.barrier_sigma, 2)} kT")
     difference = shelled.barrier - free.barrier
     sigma = math.hypot(shelled.barrier_sigma, free.barrier_sigma)
     ax.set_xlabel("q = N_core − N_core(0) (sites)")
     ax.set_ylabel("F(q) at μ_c* (kT)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8.5, loc="upper right")
-    warned = [ws.name for ws in (shelled, free) if ws.warnings]
+    warned = [ws.name for ws in (shelled, free) if ws.warnings or unconverged(ws.fq)]
     caution = f"\nwarnings on {', '.join(warned)}: see results.md before trusting this" \
         if warned else ""
     ax.set_title(f"shelled vs shell-free: ΔΔF‡ = {difference:.2f} ± {sigma:.2f} kT "
@@ -573,9 +595,12 @@ def window_row(ws):
         return head + "not determined | | | | " + ws.fq["error"].replace("|", "/") + " |"
     fq = ws.fq
     notes = fq.get("warnings") or ""
-    return head + (f"{fq['mu_star']:.3f} ± {fq['mu_star_sigma']:.3f} | "
-                   f"{fq['barrier_wham']:.2f} ± {fq['barrier_wham_sigma']:.2f} | "
-                   f"{fq['barrier_mbar']:.2f} ± {fq['barrier_mbar_sigma']:.2f} | "
+    failed = unconverged(fq)
+    if failed:
+        notes = f"**{failed} NOT converged** (the file's warning follows); {notes}"
+    return head + (f"{estimate_text(fq['mu_star'], fq['mu_star_sigma'], 3)} | "
+                   f"{estimate_text(fq['barrier_wham'], fq['barrier_wham_sigma'], 2)} | "
+                   f"{estimate_text(fq['barrier_mbar'], fq['barrier_mbar_sigma'], 2)} | "
                    f"{fq['q_start']} → {fq['q_end']} | {notes.replace('|', '/')} |")
 
 

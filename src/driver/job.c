@@ -255,6 +255,18 @@ static int check_name(const char *name, const char *path) {
     return RIPEN_OK;
 }
 
+int job_entry_check_steps(const char *path, const char *key, uint64_t steps, const system_spec *s) {
+    const uint64_t sites = (uint64_t)s->lx * (uint64_t)s->ly * (uint64_t)s->lz;
+    const uint64_t most = (UINT64_C(1) << 63) / (sites + 1);
+    if (steps <= most) return RIPEN_OK;
+    return ripen_fail(RIPEN_EINVAL,
+                      "%s.%s = %llu: on the %d x %d x %d lattice (%llu sites) the random numbers' "
+                      "index, steps x (sites + 1), would pass 2^63 and repeat; at most %llu steps "
+                      "here",
+                      path, key, (unsigned long long)steps, s->lx, s->ly, s->lz,
+                      (unsigned long long)sites, (unsigned long long)most);
+}
+
 int job_entry_name(const cJSON *obj, const char *path, char *name, size_t capacity) {
     const int status = json_get_string(obj, "name", path, name, capacity);
     return status ? status : check_name(name, path);

@@ -20,6 +20,12 @@
  * reservoir and the shell_thickness shortcut) on top of `s`. */
 int job_entry_system(const cJSON *obj, const char *path, system_spec *s);
 
+/* A task of `steps` MC steps on the lattice of `s`: its random numbers are indexed by step x
+ * (sites + 1) + attempt in 64 bits (philox.h), so steps x (sites + 1) must stay below 2^63 (the
+ * counter would wrap and reuse numbers). Error naming `path`.`key` and the most steps allowed
+ * on that lattice otherwise. */
+int job_entry_check_steps(const char *path, const char *key, uint64_t steps, const system_spec *s);
+
 /* Reads a "shell_band" value (an object, or null for none) into `b`; the band is resolved later,
  * against the initial particle (shell_band_resolve). */
 int shell_band_parse(const cJSON *item, const char *path, shell_band_spec *b);

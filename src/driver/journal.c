@@ -241,7 +241,14 @@ int journal_create(journal *jn, const job *j) {
     int status = write_durably(text, (const uint8_t *)j->text, strlen(j->text));
     if (!status) status = write_durably(hash, (const uint8_t *)hex, strlen(hex));
     if (!status && rename(building.directory, jn->directory) != 0)
-        status = ripen_fail(RIPEN_EIO, "cannot create %s: %s", jn->directory, strerror(errno));
+        status =
+            errno == ENOTEMPTY || errno == EEXIST
+                ? ripen_fail(RIPEN_EINVAL,
+                             "%s appeared while this run was creating it: another ripen run "
+                             "started on the same output at the same moment; wait for it, "
+                             "or stop it",
+                             jn->directory)
+                : ripen_fail(RIPEN_EIO, "cannot create %s: %s", jn->directory, strerror(errno));
     if (status)
         journal_remove(&building, j);
     else
@@ -367,5 +374,31 @@ int journal_verify(const journal *jn, const job *j, uint8_t *done) {
                                 "(rm '%s') and resume",
                                 ripen_last_error(), (long long)id, path);
     }
+    return status;
+}
+
+int journal_remove_stale(const journal *jn) {
+    DIR *dir = opendir(jn->directory);
+    if (!dir) return ripen_fail(RIPEN_EIO, "cannot read %s: %s", jn->directory, strerror(errno));
+    const struct dirent *entry;
+    int status = RIPEN_OK, removed = 0;
+    char first[300] = "";
+    while ((entry = readdir(dir)) && !status) {
+        const size_t n = strlen(entry->d_name);
+        if (n < 5 || strcmp(entry->d_name + n - 4, ".tmp") != 0) continue;
+        char path[JOB_PATH_CAPACITY + 300];
+        snprintf(path, sizeof path, "%s/%s", jn->directory, entry->d_name);
+        if (unlink(path) != 0 && errno != ENOENT)
+            status = ripen_fail(RIPEN_EIO, "cannot remove %s: %s", path, strerror(errno));
+        else if (removed++ == 0)
+            snprintf(first, sizeof first, "%s", entry->d_name);
+    }
+    closedir(dir);
+    if (removed)
+        fprintf(stderr,
+                "ripen: note: removed %d temporary file(s) of %s (%s%s) left by a write that was "
+                "cut short (a kill, a full or read-only disk); the records they were to replace "
+                "are intact\n",
+                removed, jn->directory, first, removed > 1 ? ", ..." : "");
     return status;
 }

@@ -91,7 +91,7 @@ def run(directory, args):
     if "--ripen" not in args:
         args = args + ["--ripen", os.path.abspath(rt.RIPEN)]
     return subprocess.run([sys.executable, SEARCH] + args, cwd=directory, env=env,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=600)
 
 
 directory = rt.workdir("search-options")

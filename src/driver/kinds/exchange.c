@@ -214,7 +214,9 @@ static int prepare(task_set *set, const char *path, const initial_report *report
                           path, x->nwindows, x->nrungs, (long long)states, FE_MAX_WINDOWS);
     set->nstages = x->epochs + 1;
     set->ntasks = states * (x->epochs + 1);
-    return RIPEN_OK;
+    const int steps =
+        job_entry_check_steps(path, "equilibration_steps", x->equilibration_steps, &set->system);
+    return steps ? steps : job_entry_check_steps(path, "interval", x->interval, &set->system);
 }
 
 static void free_spec(void *spec) {
@@ -491,6 +493,7 @@ const task_kind task_kind_exchange = {
     .h5_load_task = exchange_h5_load_task,
     .h5_size = exchange_h5_size,
     .analyze = exchange_analyze,
+    .analysis_cost = exchange_analysis_cost,
     .code_result = exchange_code_result,
     .free_result = exchange_free_result,
     .result_group = "fq",

@@ -195,7 +195,10 @@ static int prepare(task_set *set, const char *path, const initial_report *partic
     set->nstages = n + 1;
     set->ntasks = f->walkers + (int64_t)n * f->shot_tasks;
     set->nstreams = (int64_t)f->walkers * FFS_MAX_SEGMENTS + (int64_t)n * f->max_trials;
-    return RIPEN_OK;
+    const int steps =
+        job_entry_check_steps(path, "max_walker_steps", f->max_walker_steps, &set->system);
+    return steps ? steps
+                 : job_entry_check_steps(path, "max_shot_steps", f->max_shot_steps, &set->system);
 }
 
 static void free_spec(void *spec) {

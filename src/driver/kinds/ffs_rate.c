@@ -419,6 +419,7 @@ int ffs_analyze(const job *j, const task_set *set, task_loader load, void *conte
     path_lengths lengths = {0};
     int status = records_load(j, set, load, context, &s);
     if (!status) status = trace_lengths(set, &s, &lengths);
+    if (!status) status = analysis_poll(o, "the rate", 0);
     if (!status) {
         estimate(set, &s, &lengths, out);
         out->bootstrap = o->bootstrap;

@@ -51,10 +51,10 @@ static int parse(const cJSON *obj, const char *path, task_set *set) {
 }
 
 static int prepare(task_set *set, const char *path, const initial_report *particle) {
-    (void)path, (void)particle;
+    (void)particle;
     set->ntasks = (int64_t)relay_of(set)->tasks * relay_of(set)->stages;
     set->nstages = relay_of(set)->stages;
-    return RIPEN_OK;
+    return job_entry_check_steps(path, "steps", relay_of(set)->steps, &set->system);
 }
 
 static void free_spec(void *spec) {
