@@ -344,6 +344,64 @@ def by_kind(parts):
     return mean, survivors
 
 
+POPULATION_TIMES = (0, 0.25, 0.5, 0.75, 1)  # fractions of the run the population table shows
+
+
+def replica_interval(values, rng):
+    """The mean over replicas of `values` (NaN: the replica has none, left out) and the
+    percentile 95% interval of the means of the replicas resampled with replacement."""
+    values = np.asarray(values, float)
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return math.nan, (math.nan, math.nan)
+    picks = rng.integers(0, len(values), size=(rr.BOOTSTRAP_RESAMPLES, len(values)))
+    return float(values.mean()), rr.percentile_interval(values[picks].mean(axis=1))
+
+
+def population(parts, fraction):
+    """At `fraction` of each present replica's series: per kind ("shelled", "shell-free") the
+    initial particles still there under their own id (not vanished, not merged into another;
+    fragments that split off are not counted) and their mean core size, per replica (NaN where
+    none is left)."""
+    out = {"shelled": ([], []), "shell-free": ([], [])}
+    n0 = len(parts.initial)
+    for r in np.flatnonzero(parts.present):
+        k = int(round(fraction * (int(parts.length[r]) - 1)))
+        core = parts.core[r, k, :n0]
+        for kind, shelled in (("shelled", True), ("shell-free", False)):
+            alive = (core >= 0) & (parts.shelled == shelled)
+            out[kind][0].append(int(alive.sum()))
+            out[kind][1].append(float(core[alive].mean()) if alive.any() else math.nan)
+    return out
+
+
+def population_lines(parts):
+    """The mixed population's table: the particles left of each kind and their mean core size
+    at fractions of the run, means over the replicas with bootstrap 95% intervals."""
+    n0 = len(parts.initial)
+    counts = {k: int(np.sum(parts.shelled == (k == "shelled"))) for k in ("shelled", "shell-free")}
+    lines = [f"The {n0} initial particles over time ({counts['shelled']} shelled, "
+             f"{counts['shell-free']} shell-free): how many are left under their own id and their "
+             f"mean core size, means over the {int(parts.present.sum())} replicas [bootstrap 95% "
+             "interval over the replicas]:", "",
+             "| MC steps | shelled left | shelled mean core | shell-free left | shell-free mean "
+             "core |", "| --- | --- | --- | --- | --- |"]
+    rng = rr.bootstrap_rng(parts.name + "/population")
+    longest = int(parts.length[parts.present].max())
+    for fraction in POPULATION_TIMES:
+        cells = []
+        pop = population(parts, fraction)
+        for kind in ("shelled", "shell-free"):
+            left, size = pop[kind]
+            m, ci = replica_interval(left, rng)
+            cells.append(f"{m:.2f} {interval_text(ci, 2)}")
+            m, ci = replica_interval(size, rng)
+            cells.append(f"{m:.0f} {interval_text(ci, 0)}" if math.isfinite(m) else "none left")
+        step = int(parts.steps[int(round(fraction * (longest - 1)))])
+        lines.append(f"| {step:,} | " + " | ".join(cells) + " |")
+    return lines
+
+
 @dataclasses.dataclass
 class Outcome:
     """The initial particles of one replica at its end."""
@@ -430,7 +488,23 @@ def pair_lines(parts, results):
                      + (f" (median from {steps_text(float(np.median(stops)))})"
                         if len(stops) else "") +
                      f", still changing at the end in {still}.")
+        lines.append(settled_line(parts, p, kinds[p], lost))
     return lines
+
+
+def settled_line(parts, p, kind, lost):
+    """When the loser `p` was done, gone or stopped changing (whichever came first; censored
+    where it still changed at the end): KM median over the replicas it lost, bootstrap 95% CI."""
+    end = np.array([parts.steps[parts.length[o.replica] - 1] for o in lost], float)
+    done = np.array([o.gone_at[p] if o.gone_at[p] >= 0 else o.settled_at[p] for o in lost],
+                    float)
+    times, events = np.where(done >= 0, done, end), done >= 0
+    median = rr.km_median(times, events)
+    ci = rr.percentile_interval(rr.bootstrap(times, events, rr.km_median,
+                                             rr.bootstrap_rng(f"{parts.name}/done{p}")))
+    text = steps_text(median) if math.isfinite(median) else "not reached"
+    return (f"Particle {p} ({kind}) gone or stopped changing, whichever first: KM median "
+            f"{text} {interval_text(ci)} MC steps ({int(events.sum())} of {len(lost)}).")
 
 
 def particles_section(f, names):
@@ -482,6 +556,9 @@ def particles_section(f, names):
                                         "replicas" if empty else "") + ".", ""]
         if len(parts.initial) == 2 and results:
             lines += pair_lines(parts, results) + [""]
+        kinds = set(parts.shelled.tolist())
+        if len(parts.initial) >= 4 and len(kinds) == 2:
+            lines += population_lines(parts) + [""]
     return lines
 
 
@@ -725,90 +802,179 @@ def figure_balance(points, out):
 
 @dataclasses.dataclass
 class OstwaldPoint:
-    """A tracked set of two shell-free particles: when the smaller one went, in each replica."""
+    """A tracked set of two shell-free particles sharing a solution: when the smaller one (id 1)
+    went, in each replica, and what the larger (id 0) did meanwhile."""
     name: str
     eps: float
-    large: int          # core sites of particle 0 at step 0
-    small: int          # of particle 1
-    times: np.ndarray   # per replica: the step it vanished or merged, else the end of the run
-    gone: np.ndarray    # per replica: True if it went
-    growth: np.ndarray  # per replica: the larger particle's final core minus its initial
-    interval: int       # sample_interval: the resolution of `times`
+    delta: float         # the solution's μ_c at step 0 above bulk coexistence, μ_c + 4 ε_c
+    large: int           # core sites of particle 0 at step 0
+    small: int           # of particle 1
+    times: np.ndarray    # per replica: the step it vanished or merged, else the end of the run
+    gone: np.ndarray     # per replica: True if it went
+    growth: np.ndarray   # per replica: the larger particle's final core minus its initial
+    solution: np.ndarray  # per replica: the solution's final content minus its initial
+    interval: int        # sample_interval: the resolution of `times`
+    horizon: int         # max_steps
+    median_samples: np.ndarray  # bootstrap KM medians (rr.bootstrap, fixed by the set's name)
 
     @property
     def median(self):
         return rr.km_median(self.times, self.gone)
 
+    @property
+    def median_ci(self):
+        return rr.percentile_interval(self.median_samples)
+
+    @property
+    def resolved(self):
+        """The median was reached and lies beyond the first RESOLVED sample intervals (else it
+        says only "within the first samples" and is no time to fit)."""
+        return math.isfinite(self.median) and self.median > RESOLVED * self.interval
+
+    @property
+    def share(self):
+        """The median over the replicas of the larger particle's growth per site of the smaller:
+        1 when the larger took up all of it, 0 when it all stayed in the solution."""
+        return float(np.median(self.growth)) / self.small
+
+
+RESOLVED = 2  # sample intervals: a median time to go within them is resolution-limited
+
 
 def ostwald_points(f):
+    """Every tracked ensemble of two shell-free particles in the file, as an OstwaldPoint."""
     out = []
     for name in rr.ensemble_names(f):
         parts = rr.read_particles(f, name)
         if parts is None or len(parts.initial) != 2 or parts.shelled.any():
             continue
+        g = f["ensembles"][name]
+        attrs = rr.attributes(g)
         results = outcomes(parts)
-        end = np.array([parts.steps[parts.length[o.replica] - 1] for o in results], float)
+        last = np.array([int(parts.length[o.replica]) - 1 for o in results])
+        end = parts.steps[last].astype(float)
         gone = np.array([o.gone_at[1] >= 0 for o in results])
-        attrs = rr.attributes(f["ensembles"][name])
-        out.append(OstwaldPoint(name, attrs["eps_core"],
-                                int(parts.initial[0, 6]), int(parts.initial[1, 6]),
-                                np.where(gone, [o.gone_at[1] for o in results], end), gone,
-                                np.array([o.final_core[0] for o in results]) -
-                                int(parts.initial[0, 6]), int(attrs["sample_interval"])))
+        times = np.where(gone, [float(o.gone_at[1]) for o in results], end)
+        n_core = g["n_core"][()]
+        solution = np.array([n_core[o.replica, 0] - n_core[o.replica, k]
+                             for o, k in zip(results, last)], float)
+        medians = rr.bootstrap(times, gone, rr.km_median, rr.bootstrap_rng(name))
+        large, small = int(parts.initial[0, 6]), int(parts.initial[1, 6])
+        out.append(OstwaldPoint(name, attrs["eps_core"], attrs["mu_core"] + 4 * attrs["eps_core"],
+                                large, small, times, gone,
+                                np.array([o.final_core[0] for o in results]) - large, solution,
+                                int(attrs["sample_interval"]), int(attrs["max_steps"]), medians))
     return out
 
 
+def ostwald_rows(points):
+    """The (ε_c, δ) of the points, ordered: one row of the map each."""
+    return sorted({(p.eps, p.delta) for p in points})
+
+
+def size_exponent(points):
+    """The slope of ln(median time to go) against ln(the smaller's sites) over the points of one
+    row whose median was reached and resolved (at least 3), least squares, with the 95% interval
+    of the slopes of the bootstrap medians (undetermined if over 10% of the draws miss a median)."""
+    reached = [p for p in sorted(points, key=lambda p: p.small) if p.resolved]
+    if len(reached) < 3:
+        return None
+    x = np.log([p.small for p in reached])
+    slope = float(np.polyfit(x, np.log([p.median for p in reached]), 1)[0])
+    draws = np.array([p.median_samples for p in reached])      # [points, resamples]
+    finite = np.all(np.isfinite(draws) & (draws > 0), axis=0)
+    slopes = [np.polyfit(x, np.log(draws[:, b]), 1)[0] for b in np.flatnonzero(finite)]
+    if len(slopes) < 0.9 * draws.shape[1]:
+        return slope, (math.nan, math.nan), [p.small for p in reached]
+    return slope, rr.percentile_interval(slopes), [p.small for p in reached]
+
+
+def ostwald_cell(p):
+    """"median [CI] (went/replicas; share)": an upper end beyond the run reads "> limit"."""
+    lo, hi = p.median_ci
+    upper = steps_text(hi) if math.isfinite(hi) else f"> {p.horizon:,}"
+    text = f"{p.median:,.0f} [{steps_text(lo)}, {upper}]" if math.isfinite(p.median) else \
+        f"> {p.horizon:,}"
+    if math.isfinite(p.median) and not p.resolved:
+        text = f"≤ {RESOLVED * p.interval:,}*"
+    return f"{text} ({int(p.gone.sum())}/{len(p.gone)}; {p.share:+.2f})"
+
+
 def ostwald_section(points):
+    """The "Ostwald ripening" section of results.md: the map of the smaller particle's time to
+    go over (ε_c, δ) and its size, the larger's share of it, and the size exponent."""
     if len(points) < 2:
         return []
     larges = sorted({p.large for p in points})
     smalls = sorted({p.small for p in points})
     lines = ["## Ostwald ripening of two shell-free particles", "",
-             f"The smaller particle's time to go (vanish or merge), Kaplan-Meier median in MC "
-             f"steps over the replicas (how many went), against ε_c and its size; the larger "
-             f"has {', '.join(str(x) for x in larges)} core sites. In brackets the larger "
-             "particle's median growth (sites). Times are as fine as the sample interval "
-             f"({points[0].interval:,} MC steps).", "",
-             "| ε_c (kT) | " + " | ".join(f"{s} sites" for s in smalls) + " |",
-             "| --- |" + " --- |" * len(smalls)]
-    for eps in sorted({p.eps for p in points}):
+             "Two shell-free particles sharing a finite solution; the larger has "
+             f"{', '.join(str(x) for x in larges)} core sites. Per (ε_c, δ = μ_c + 4 ε_c of the "
+             "solution at step 0) and the smaller's size: the smaller particle's time to go "
+             "(vanished or merged), Kaplan-Meier median in MC steps with its bootstrap 95% CI "
+             "(censored at the end of the run), how many replicas it went in, and the larger "
+             "particle's median growth per site of the smaller (its *share*: +1 it took up "
+             "everything the smaller had, 0 the smaller's units stayed in the solution, < 0 it "
+             "shrank too). Times are as fine as the sample interval (1/1000 of the run); * the median "
+             f"is within the first {RESOLVED} samples (resolution-limited, not in the fit of the "
+             "exponent).", "",
+             "| ε_c (kT) | δ (kT) | steps | " + " | ".join(f"{s} sites" for s in smalls) +
+             " | exponent: t ∝ size^a |",
+             "| --- | --- | --- |" + " --- |" * len(smalls) + " --- |"]
+    for eps, delta in ostwald_rows(points):
+        row = [p for p in points if p.eps == eps and p.delta == delta]
         cells = []
         for small in smalls:
-            found = [p for p in points if p.eps == eps and p.small == small]
-            if not found:
-                cells.append("-")
-                continue
-            p = found[0]
-            median = p.median
-            text = f"{median:,.0f}" if math.isfinite(median) else f"> {p.times.max():,.0f}"
-            cells.append(f"{text} ({int(p.gone.sum())}/{len(p.gone)}; "
-                         f"{np.median(p.growth):+.0f})")
-        lines.append(f"| {eps:g} | " + " | ".join(cells) + " |")
+            found = [p for p in row if p.small == small]
+            cells.append(ostwald_cell(found[0]) if found else "-")
+        fit = size_exponent(row)
+        exponent = "-" if fit is None else \
+            f"{fit[0]:.2f} {interval_text(fit[1], 2)} ({'/'.join(str(s) for s in fit[2])})"
+        lines.append(f"| {eps:g} | {delta:g} | {row[0].horizon:,} | " + " | ".join(cells) +
+                     f" | {exponent} |")
     return lines + [""]
 
 
 def figure_ostwald(points, out):
-    """The smaller particle's time to go against its size, one line per ε_c; open markers
-    where over half the replicas kept it to the end (the median is beyond the run)."""
+    """The smaller particle's time to go against its size, one line per ε_c: one panel for the
+    solutions that start at the lowest δ, one for the highest δ of each ε_c; error bars the
+    bootstrap 95% CIs, open triangles at the step limit where over half the replicas kept it to
+    the end."""
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6.4, 4.6))
-    for eps in sorted({p.eps for p in points}):
-        pts = sorted((p for p in points if p.eps == eps), key=lambda p: p.small)
-        sizes = [p.small for p in pts]
-        medians = [p.median for p in pts]
-        shown = [m if math.isfinite(m) else p.times.max() for m, p in zip(medians, pts)]
-        line, = ax.plot(sizes, shown, marker="o", label=f"ε_c = {eps:g} kT")
-        for x, y, m in zip(sizes, shown, medians):
-            if not math.isfinite(m):
-                ax.plot([x], [y], marker="^", mfc="white", color=line.get_color(), ms=9)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("the smaller particle's core sites")
-    ax.set_ylabel("its time to go, KM median (MC steps)")
-    ax.set_title("Ostwald ripening in a finite solution\n(open triangles: not gone in most "
-                 "replicas by the end of the run)", fontsize=10)
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
+    rows = ostwald_rows(points)
+    lowest = min(d for _, d in rows)
+    epsilons = sorted({e for e, _ in rows})
+    panels = [(f"δ = {lowest:g} kT, just above bulk coexistence",
+               [r for r in rows if r[1] == lowest]),
+              ("δ midway in the larger particle's window (the highest δ of each ε_c)",
+               [(e, max(d for x, d in rows if x == e)) for e in epsilons])]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6), sharey=True)
+    for ax, (title, chosen) in zip(axes, panels):
+        for eps, delta in chosen:
+            pts = sorted((p for p in points if p.eps == eps and p.delta == delta),
+                         key=lambda p: p.small)
+            sizes = np.array([p.small for p in pts], float)
+            medians = np.array([p.median for p in pts])
+            shown = np.where(np.isfinite(medians), medians, [p.horizon for p in pts])
+            lo = np.array([p.median_ci[0] for p in pts])
+            hi = np.array([p.median_ci[1] if math.isfinite(p.median_ci[1]) else p.horizon
+                           for p in pts])
+            reached = np.isfinite(medians)
+            line, = ax.plot(sizes, shown, marker="o", label=f"ε_c = {eps:g} (δ {delta:g})")
+            ax.errorbar(sizes[reached], shown[reached],
+                        yerr=[shown[reached] - lo[reached], hi[reached] - shown[reached]],
+                        fmt="none", color=line.get_color(), capsize=3)
+            ax.plot(sizes[~reached], shown[~reached], marker="^", ls="none", mfc="white",
+                    color=line.get_color(), ms=9)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("the smaller particle's core sites")
+        ax.set_title(title, fontsize=10)
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=7)
+    axes[0].set_ylabel("its time to go, KM median (MC steps)")
+    fig.suptitle("Ostwald ripening in a finite solution: the smaller of two shell-free particles "
+                 "(open triangles: kept to the end in most replicas)", fontsize=10)
     fig.tight_layout()
     out.save_figure(fig, "ostwald.png")
 
@@ -824,7 +990,8 @@ class ParticleResults:
 
     @property
     def empty(self):
-        return not self.groups and not self.tracked and not self.balance
+        return not self.groups and not self.tracked and not self.balance and \
+            len(self.ostwald) < 2
 
 
 def plain(attrs):
