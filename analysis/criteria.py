@@ -211,7 +211,7 @@ def window_barriers(windows, shelled_attrs):
     system = system_of(shelled_attrs, ignore=("mu_core",))
     found = {}
     for ws in windows:
-        if ws.fq is None or "barrier_wham" not in ws.fq or \
+        if ws.fq is None or "barrier_wham" not in ws.fq or ws.shell_lost or \
                 system_of(ws.attrs, ignore=("mu_core",)) != system:
             continue
         thickness = ws.shell_thickness

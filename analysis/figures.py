@@ -413,6 +413,10 @@ def draw_fq(ax, ws):
     ax.set_xlabel("q = N_core − N_core(0) (sites)")
     ax.set_ylabel("F(q) at μ_c* (kT)")
     ax.grid(alpha=0.3)
+    if ws.shell_lost:  # ripen's shell warning: this curve is not the particle it is labelled
+        ax.text(0.02, 0.97, f"{ws.shell_label}: not the particle it started as",
+                transform=ax.transAxes, va="top", color="#b2182b", fontweight="bold",
+                fontsize=10)
     ax.set_title(f"{ws.name} (shell {ws.shell_thickness}), μ_c* = {fq['mu_star']:.3f} ± "
                  f"{fq['mu_star_sigma']:.3f} kT\nΔF‡ = {fq['barrier_wham']:.2f} ± "
                  f"{fq['barrier_wham_sigma']:.2f} kT ({METHOD_LABELS[ws.kind, 'wham']}), "
@@ -444,6 +448,15 @@ def draw_fq_pair(ax, shelled, free):
                  f"(exp: {exp_text(difference)}){caution}", fontsize=10.5)
 
 
+def shelled_and_free(sets):
+    """The determined sets of each kind that still measure what they are labelled: a set whose
+    shell left its initial size (ripen's shell warning) is neither a shelled nor a shell-free
+    F(q), and is never paired as one."""
+    kept = [ws for ws in sets if not ws.shell_lost]
+    return ([ws for ws in kept if ws.shell_thickness > 0],
+            [ws for ws in kept if ws.shell_thickness == 0])
+
+
 def draw_fq_missing(ax, ws, reason):
     ax.axis("off")
     ax.set_title(f"{ws.name} (shell {ws.shell_thickness})", fontsize=11)
@@ -460,8 +473,7 @@ def figure_5d(results, path):
         warn(f"{results.path}: no F(q) to plot ({reason}); fig5d.png only says so")
         return message_figure(path, "Fig. 5d: F(q)", f"No F(q) in this file: {reason}.")
     good = [ws for ws in sets if ws.fq is not None and "error" not in ws.fq]
-    shelled = [ws for ws in good if ws.shell_thickness > 0]
-    free = [ws for ws in good if ws.shell_thickness == 0]
+    shelled, free = shelled_and_free(good)
     pair = (shelled[0], free[0]) if shelled and free else None
     panels = len(sets) + (pair is not None)
     columns = min(panels, 3)
@@ -599,10 +611,14 @@ def window_row(ws):
            f"{ws.attrs.get('sampling_mu_core', ws.attrs.get('mu_core'))} | "
     if ws.fq is None:
         return head + "no fq group | | | | `ripen merge` the shards or run `ripen analyze` |"
+    # ripen's shell warning, its head in bold; the set's other warnings follow it
+    lost = f"**{ws.shell_label}**{ws.shell_warning[len(ws.shell_label):]}" if ws.shell_lost \
+        else ""
     if "error" in ws.fq:
-        return head + "not determined | | | | " + ws.fq["error"].replace("|", "/") + " |"
+        return head + "not determined | | | | " + \
+            ((f"{lost}; " if lost else "") + ws.fq["error"]).replace("|", "/") + " |"
     fq = ws.fq
-    notes = fq.get("warnings") or ""
+    notes = (fq.get("warnings") or "").replace(ws.shell_warning, lost, 1)
     return head + (f"{fq['mu_star']:.3f} ± {fq['mu_star_sigma']:.3f} | "
                    f"{fq['barrier_wham']:.2f} ± {fq['barrier_wham_sigma']:.2f} | "
                    f"{fq['barrier_mbar']:.2f} ± {fq['barrier_mbar_sigma']:.2f} | "
@@ -655,9 +671,12 @@ def window_section(results):
               "notes |", "|" + " --- |" * 9]
     lines += [window_row(ws) for ws in results.windows]
     good = [ws for ws in results.windows if ws.fq is not None and "error" not in ws.fq]
-    shelled = [ws for ws in good if ws.shell_thickness > 0]
-    free = [ws for ws in good if ws.shell_thickness == 0]
+    shelled, free = shelled_and_free(good)
     lines.append("")
+    lost = [ws.name for ws in good if ws.shell_lost]
+    if lost:
+        lines += [f"Sets whose shell left its initial size ({', '.join(lost)}): ripen's shell "
+                  "warning; they are not compared as shelled or shell-free below.", ""]
     lines += exchange_section(results)
     lines += repeat_section(results.windows)
     if shelled and free and results.shelled is None:

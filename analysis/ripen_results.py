@@ -276,6 +276,24 @@ class WindowSet:
         return float(self.fq[f"barrier_{self.method}_sigma"])
 
     @property
+    def shell_warning(self):
+        """Why the set's shell is not the one it started with ("" if it is, or in a file
+        written before ripen checked): its samples held N_shell outside the band of
+        `shell_tolerance` for most of the time (docs/hdf5-layout.md). A "shelled" F(q) with
+        this warning has no shell and must not be shown as a shelled one."""
+        return str((self.fq or {}).get("shell_warning", "") or "")
+
+    @property
+    def shell_lost(self):
+        """True if ripen warned that the set's shell left its initial size."""
+        return bool(self.shell_warning)
+
+    @property
+    def shell_label(self):
+        """"shell lost", "shell grew" or "shell changed" (the warning's head), or ""."""
+        return self.shell_warning.split(":", 1)[0]
+
+    @property
     def warnings(self):
         """The warnings ripen stored with an exchange set's statistics ("" if none)."""
         text = (self.statistics or {}).get("warnings", "")
