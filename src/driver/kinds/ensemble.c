@@ -2,6 +2,7 @@
  * core doubles or a step limit, sampled as time series; Kaplan-Meier medians in the summary. */
 #include "ripen/ensemble.h"
 
+#include "ensemble_basin.h"
 #include "ensemble_crack.h"
 #include "h5util.h"
 #include "job_entry.h"
@@ -742,14 +743,19 @@ static void h5_size(const task_set *set, const int64_t extent[TASK_EXTENTS], dou
     const double p = e->snapshot_replicas, t = (double)extent[1];
     *bytes = r * (9 * 8 + 1 + 3 * 8) + r * s * (6 * 4 + 8) + s * 8 + p * t * set_sites(set) +
              t * 8 + p * 8 + r * 7 * 8 + ensemble_crack_bytes(r, (double)extent[2]);
-    *objects = 1 + E_COUNT + CRACK_DATASETS + 8;
+    *objects = 1 + E_COUNT + CRACK_DATASETS + 8 + 6; /* + crack_free_energy */
 }
 
-/* ---- the set's analysis: the Kaplan-Meier curve ---- */
+/* ---- the set's analysis: the Kaplan-Meier curve and the crack free energy ---- */
 
-/* Every replica's doubling time, or its censoring time. */
-static int collect_times(const job *j, const task_set *set, task_loader load, void *context,
-                         int64_t *times, uint8_t *censored) {
+typedef struct {
+    survival_curve km;  /* P(tau > t) */
+    basin_result basin; /* the crack free energy and transmission (ensemble_basin.h) */
+} ensemble_analysis;
+
+/* Every replica's doubling time (or its censoring time) and its share of the basin. */
+static int collect(const job *j, const task_set *set, task_loader load, void *context,
+                   int64_t *times, uint8_t *censored, basin_replica *shares) {
     const ensemble_spec *e = ensemble_of(set);
     int status = RIPEN_OK;
     for (int k = 0; k < e->replicas && !status; ++k) {
@@ -757,9 +763,12 @@ static int collect_times(const job *j, const task_set *set, task_loader load, vo
         status = task_record_init(&r, j, set->first_task + k);
         if (!status) status = load(context, set->first_task + k, &r);
         if (!status) {
-            const int64_t tau = replica_result_of(&r)->tau[e->criterion];
+            const replica_result *x = replica_result_of(&r);
+            const int64_t tau = x->tau[e->criterion];
             times[k] = tau >= 0 ? tau : (int64_t)r.step;
             censored[k] = tau < 0;
+            const crack_series s = ensemble_crack_series(e, x);
+            status = basin_replica_of(&s, &shares[k]);
         }
         task_record_free(&r);
     }
@@ -768,31 +777,40 @@ static int collect_times(const job *j, const task_set *set, task_loader load, vo
 
 static int analyze(const job *j, const task_set *set, task_loader load, void *context,
                    const set_analysis_options *o, void **result) {
-    (void)o;
     const int n = ensemble_of(set)->replicas;
     int64_t *times = malloc(sizeof *times * (size_t)n);
     uint8_t *censored = malloc((size_t)n);
-    survival_curve *c = calloc(1, sizeof *c);
-    int status = times && censored && c ? RIPEN_OK : ripen_fail(RIPEN_ENOMEM, "out of memory");
-    if (!status) status = collect_times(j, set, load, context, times, censored);
-    if (!status) status = survival_km_curve(times, censored, n, c);
-    free(times), free(censored);
-    if (status) free(c), c = NULL;
-    *result = c;
+    basin_replica *shares = calloc((size_t)n, sizeof *shares);
+    ensemble_analysis *a = calloc(1, sizeof *a);
+    int status =
+        times && censored && shares && a ? RIPEN_OK : ripen_fail(RIPEN_ENOMEM, "out of memory");
+    if (!status) status = collect(j, set, load, context, times, censored, shares);
+    if (!status) status = survival_km_curve(times, censored, n, &a->km);
+    if (!status)
+        status =
+            basin_compute(shares, n, o->bootstrap, j->seed, (uint32_t)set->first_task, &a->basin);
+    for (int k = 0; shares && k < n; ++k) basin_replica_free(&shares[k]);
+    free(times), free(censored), free(shares);
+    if (status && a) survival_curve_free(&a->km), free(a), a = NULL;
+    *result = a;
     return status;
 }
 
 static void free_result(void *result) {
-    survival_curve_free(result);
-    free(result);
+    ensemble_analysis *a = result;
+    survival_curve_free(&a->km);
+    basin_result_free(&a->basin);
+    free(a);
 }
 
 static void code_result(codec *c, const task_set *set, void **result) {
     (void)set;
-    if (!c->writing && !c->status && !(*result = calloc(1, sizeof(survival_curve))))
+    if (!c->writing && !c->status && !(*result = calloc(1, sizeof(ensemble_analysis))))
         c->status = RIPEN_ENOMEM;
     if (c->status) return;
-    survival_curve *k = *result;
+    ensemble_analysis *a = *result;
+    basin_code(c, &a->basin);
+    survival_curve *k = &a->km;
     codec_scalar(c, &k->n, sizeof k->n);
     codec_scalar(c, &k->median, sizeof k->median);
     codec_scalar(c, &k->replicas, sizeof k->replicas);
@@ -840,7 +858,8 @@ static int write_curve_data(hid_t g, const survival_curve *k, int writer) {
 }
 
 static int h5_write_result(hid_t set_group, const task_set *set, const void *result, int writer) {
-    const survival_curve *k = result;
+    const ensemble_analysis *a = result;
+    const survival_curve *k = &a->km;
     const hid_t g = h5_group_create(set_group, "survival",
                                     "P(tau > t): the Kaplan-Meier estimate of the replicas' "
                                     "doubling times, censored replicas included");
@@ -855,17 +874,20 @@ static int h5_write_result(hid_t set_group, const task_set *set, const void *res
                                 "before it); replicas, censored: replicas");
     if (!status) status = write_curve_data(g, k, writer);
     H5Gclose(g);
+    if (!status) status = basin_write(set_group, set->name, &a->basin, writer);
     return status;
 }
 
 static void print_result(const task_set *set, const void *result) {
-    const survival_curve *k = result;
+    const ensemble_analysis *a = result;
+    const survival_curve *k = &a->km;
     printf("%s: %d replicas, %d censored, Kaplan-Meier median tau ", set->name, k->replicas,
            k->censored);
     if (k->median >= 0)
         printf("%.0f MC steps\n", k->median);
     else
         printf("not reached (over half censored)\n");
+    if (set->system.shell_thickness > 0) basin_print("crack free energy:", &a->basin);
 }
 
 /* ---- the summary ---- */
@@ -879,8 +901,9 @@ static void summary(const job *j, const task_kind *kind, task_loader load, void 
     double *medians = calloc((size_t)n + 1, sizeof *medians);
     for (int e = 0; e < n && medians; ++e) {
         const task_set *set = job_set_of_kind(j, kind, e);
-        const survival_curve *k = results[set - j->sets];
-        if (!k) continue;
+        const ensemble_analysis *a = results[set - j->sets];
+        if (!a) continue;
+        const survival_curve *k = &a->km;
         const int loaded = k->replicas, doubled = k->replicas - k->censored;
         medians[e] = k->median;
         if (medians[e] > 0 && (fastest < 0 || medians[e] < fastest)) fastest = medians[e];
@@ -891,6 +914,11 @@ static void summary(const job *j, const task_kind *kind, task_loader load, void 
         else
             printf("median tau > %llu (over half censored)\n",
                    (unsigned long long)ensemble_of(set)->max_steps);
+    }
+    for (int e = 0; e < n; ++e) {
+        const task_set *set = job_set_of_kind(j, kind, e);
+        const ensemble_analysis *a = results[set - j->sets];
+        if (a && set->system.shell_thickness > 0) basin_print(set->name, &a->basin);
     }
     if (fastest > 0 && n > 1)
         for (int e = 0; e < n; ++e)
