@@ -27,6 +27,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ripen_results as rr  # noqa: E402
 import criteria  # noqa: E402
+import crack_report  # noqa: E402
 
 SNAPSHOT_SPACING = 10000   # MC steps between the panels of Fig. 5a, as in the paper
 MAX_PANELS = 6
@@ -157,6 +158,9 @@ def load(path, shelled, shell_free):
                               "ensembles (only window sets)")
             return Results(path, rr.attributes(f), rr.provenance(f), {}, None, None, windows,
                            None)
+        paired = criteria.pairs(ensembles)
+        if shelled is None and shell_free is None and len(paired) == 1:
+            shelled, shell_free = paired[0]  # e.g. beside a shelled ensemble at another mu_c
         shelled = choose(ensembles, shelled, True, "--shelled")
         shell_free = choose(ensembles, shell_free, False, "--shell-free")
         if shelled == shell_free:
@@ -779,8 +783,8 @@ def results_markdown(results):
                  f"{results.example.replica}), fig5b.png (its projected areas), fig5c.png "
                  f"(`{results.shelled}` vs `{results.shell_free}`), fig5d.png (F(q)). Times in MC "
                  "steps, energies in kT.")
-        sections = (doubling_section, criteria.results_section, window_section, reading_section,
-                    provenance_section)
+        sections = (doubling_section, criteria.results_section, crack_report.section,
+                    window_section, reading_section, provenance_section)
     lines = [f"# ripen results: {os.path.basename(results.path)}", "", intro, ""]
     for section in sections:
         lines += section(results)
@@ -832,6 +836,7 @@ def write_doubling_figures(results, directory):
     figure_5a(results, os.path.join(directory, "fig5a.png"))
     figure_5b(results, os.path.join(directory, "fig5b.png"))
     figure_5c(results, os.path.join(directory, "fig5c.png"))
+    crack_report.figure(results, os.path.join(directory, "fig5d-crack.png"))
 
 
 def main(argv=None):

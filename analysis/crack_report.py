@@ -1,0 +1,142 @@
+#!/usr/bin/python3
+"""The shell defect's free energy and the shell's lifetime in a result file (issue 19): the
+"Crack free energy" section of results.md and fig5d-crack.png, for analysis/figures.py.
+
+* beta F_crack = -ln P(exposed core > 0) over each shelled ensemble's basin and F(c) = -ln P(c)
+  (ripen's /ensembles/<name>/crack_free_energy, by brute force: the paper's method), with the
+  transmission kappa, beside ln(tau_s / tau_f): k_shelled ~ k_free P(crack) kappa says
+  ln ratio ~ beta F_crack - ln kappa;
+* the Kaplan-Meier median time to lose a quarter and a half of the shell for every ensemble that
+  timed it (shell_passage), e.g. at the run's mu_c (censored at doubling) and at the balance
+  mu_c*.
+"""
+import math
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ripen_results as rr  # noqa: E402
+
+
+def _ci(triple, digits=2):
+    value, low, high = triple
+    if math.isnan(value):
+        return "—"
+    return f"{value:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+
+
+def _steps(x):
+    return "∞" if math.isinf(x) else "—" if math.isnan(x) else f"{x:,.0f}"
+
+
+def read(path):
+    """(crack free energies, shell lives): name -> rr.CrackFreeEnergy of every shelled ensemble
+    that has one, name -> [rr.ShellLife at 0.25 and 0.5] of every ensemble timing its shell."""
+    with rr.open_results(path) as f:
+        ensembles = {n: rr.read_ensemble(f, n) for n in rr.ensemble_names(f)}
+        crack = {n: rr.read_crack_free_energy(f, n) for n, e in ensembles.items()
+                 if e.shell_thickness > 0}
+        lives = {n: [rr.shell_life(f, e, level) for level in (0.25, 0.5)]
+                 for n, e in ensembles.items()}
+    return ({n: c for n, c in crack.items() if c is not None},
+            {n: v for n, v in lives.items() if v[0] is not None})
+
+
+def crack_table(crack, results):
+    lines = ["| ensemble | replicas (took off) | basin samples | P(c > 0) | βF_crack (kT) | "
+             "βF_crack, replicas that took off (kT) | κ (grew / basin cracks) | mean crack "
+             "length (MC steps) |", "|" + " --- |" * 8]
+    for name, c in crack.items():
+        lines.append(f"| {name} | {c.replicas} ({c.took_off}) | {c.samples:,} | "
+                     f"{_ci(c.p_crack, 3)} | {_ci(c.f_crack)} | {_ci(c.f_crack_onset)} | "
+                     f"{_ci(c.kappa)} ({c.grew} / {c.episodes}) | {_steps(c.mean_duration)} |")
+    return lines
+
+
+def term_by_term(crack, results):
+    """ln(tau_s / tau_f) beside beta F_crack - ln kappa for the figures' pair."""
+    c = crack.get(results.shelled)
+    if c is None or results.shell_free is None:
+        return []
+    value, (low, high) = rr.median_ratio(results.summaries[results.shelled],
+                                         results.summaries[results.shell_free])
+    if not (value > 0 and math.isfinite(value)):
+        return []
+    kappa = c.kappa[0]
+    predicted = c.f_crack[0] - math.log(kappa) if kappa > 0 else math.inf
+    return ["", f"Term by term (k_shelled ≈ k_free · P(crack) · κ, so ln ratio ≈ βF_crack − ln κ): "
+            f"ln(τ_s/τ_f) = {math.log(value):.2f} [{math.log(low):.2f}, "
+            f"{math.log(high) if math.isfinite(high) else math.inf:.2f}] against βF_crack = "
+            f"{c.f_crack[0]:.2f} and βF_crack − ln κ = {predicted:.2f} kT "
+            f"(`{results.shelled}` / `{results.shell_free}`)."]
+
+
+def life_table(lives, results):
+    lines = ["| ensemble | μ_c (kT) | replicas | lost 25%: KM median (MC steps) [95% CI] | "
+             "lost 50%: KM median [95% CI] | kept half to the end (censored) | step limit |",
+             "|" + " --- |" * 7]
+    for name, (quarter, half) in lives.items():
+        cells = [f"{_steps(x.median)} [{_steps(x.median_ci[0])}, {_steps(x.median_ci[1])}]"
+                 for x in (quarter, half)]
+        limit = f"{half.horizon:,.0f}" + (" (or the doubling)" if
+                                          results.summaries[name].ensemble.attrs.get(
+                                              "stop_at_doubling", 1) else "")
+        lines.append(f"| {name} | {half.mu_core:g} | {len(half.times)} | {cells[0]} | "
+                     f"{cells[1]} | {int((~half.events).sum())} | {limit} |")
+    return lines
+
+
+def section(results):
+    """results.md's section (figures.Results)."""
+    crack, lives = read(results.path)
+    if not crack and not lives:
+        return []
+    lines = ["## Crack free energy (brute force) and the shell's lifetime", ""]
+    if crack:
+        lines += ["Over each shelled ensemble's basin (its samples up to the onset of growth; "
+                  "every sample of a replica that never took off), the exposed core c "
+                  "(core sites touching the solution) is histogrammed: βF_crack = −ln P(c > 0), "
+                  "F(c) = −ln P(c) (fig5d-crack.png); κ is the fraction of the crack episodes "
+                  "begun in the basin after which the core had grown. 95% percentile bootstrap "
+                  "over replicas (ripen's, keyed by the job's seed). As fine as sample_interval.",
+                  ""] + crack_table(crack, results) + term_by_term(crack, results) + [""]
+    if lives:
+        lines += ["The shell's lifetime (ensembles with `shell_passage`): the exact first time "
+                  "N_shell fell to 3/4 and to 1/2 of its initial value, right-censored at the "
+                  "replica's last step (at its doubling for an ensemble that stops there); "
+                  "Kaplan-Meier medians with bootstrap 95% CIs. Criterion 7 (analysis/"
+                  "criteria.py) compares the half-life at the balance μ_c* with 10 shelled "
+                  "doubling times.", ""] + life_table(lives, results) + [""]
+    return lines
+
+
+def figure(results, path):
+    """fig5d-crack.png: F(c) with its 95% band for the figures' shelled ensemble (or, if it has
+    none, every shelled ensemble that has one); returns False (and draws nothing) if there is
+    none."""
+    import matplotlib.pyplot as plt
+    crack, _ = read(results.path)
+    if results.shelled in crack:
+        crack = {results.shelled: crack[results.shelled]}
+    if not crack:
+        return False
+    fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    for (name, c), colour in zip(crack.items(), ("#d95f02", "#7570b3", "#1b9e77", "#e7298a")):
+        finite = np.isfinite(c.F)
+        ax.fill_between(c.c[finite], c.F_lower[finite],
+                        np.where(np.isfinite(c.F_upper), c.F_upper, np.nan)[finite],
+                        color=colour, alpha=0.2)
+        ax.plot(c.c[finite], c.F[finite], "o-", color=colour, ms=3.5, lw=1.6,
+                label=f"{name}: βF_crack = {_ci(c.f_crack)} kT, κ = {c.kappa[0]:.2f}")
+    ax.set_xlabel("exposed core c (core sites with a solution neighbour)")
+    ax.set_ylabel("F(c) = −ln P(c) over the basin (kT)")
+    ax.set_title("The shell defect by brute force (band: 95% bootstrap over replicas)",
+                 fontsize=11)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=9, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return True
