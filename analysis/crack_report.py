@@ -140,3 +140,65 @@ def figure(results, path):
     fig.savefig(path)
     plt.close(fig)
     return True
+
+
+# ----------------------------------------------------------------------------------------------
+# ΔΔF‡ of the shelled and shell-free F(q), at each one's balance μ_c* and at another μ_c
+
+T_975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
+         9: 2.262, 10: 2.228}  # Student's t, 97.5% point, by degrees of freedom
+
+
+def barrier_at(ws, mu=None):
+    """(barrier, sigma) of a determined window or exchange set's F(q) (its primary estimate,
+    WindowSet.method): at its own balance point when `mu` is None, else reweighted to the core
+    chemical potential `mu`, F_mu(q) = F(q) - (mu - mu*)(q - q_start), the barrier being
+    max F_mu - F_mu(q_start) over one layer q_start..q_end. sigma is the bootstrap sd of F(q_top)
+    - F(q_start) at the maximum (its argmax taken as known)."""
+    fq = ws.fq
+    if mu is None:
+        return ws.barrier, ws.barrier_sigma
+    q = np.asarray(fq["q"])
+    F = np.asarray(fq[f"F_{ws.method}"], float)
+    sigma = np.asarray(fq[f"sigma_{ws.method}"], float)
+    start, end = int(fq["q_start"]), int(fq["q_end"])
+    layer = (q >= start) & (q <= end)
+    shifted = F - (mu - float(fq["mu_star"])) * (q - start)
+    shifted = shifted - shifted[q == start][0]
+    top = int(np.argmax(np.where(layer, shifted, -np.inf)))
+    return float(shifted[top]), float(sigma[top])
+
+
+def mean_ci(values):
+    """Mean and the 95% t interval of independent repeats (NaN with fewer than two)."""
+    v = np.asarray(values, float)
+    if len(v) < 2:
+        return float(v.mean()) if len(v) else math.nan, (math.nan, math.nan)
+    half = T_975.get(len(v) - 1, 1.96) * float(np.std(v, ddof=1)) / math.sqrt(len(v))
+    return float(v.mean()), (float(v.mean()) - half, float(v.mean()) + half)
+
+
+def ddf_rows(windows, mu_run):
+    """ΔΔF‡ = ΔF‡_shelled - ΔF‡_shell-free over the repeats of each kind (sets that differ only
+    in `repeat`; a set whose shell left its initial size is left out): at each F(q)'s own μ_c*
+    and at `mu_run`, each as mean [95% t interval of the repeats], the difference's interval from
+    the two kinds' standard errors combined (Welch, conservative df = the smaller n - 1)."""
+    good = [ws for ws in windows if ws.fq is not None and "error" not in ws.fq and
+            not ws.shell_lost]
+    kinds = {True: [ws for ws in good if ws.shell_thickness > 0],
+             False: [ws for ws in good if ws.shell_thickness == 0]}
+    if not kinds[True] or not kinds[False]:
+        return None
+    out = {}
+    for label, mu in (("μ_c*", None), ("run μ_c", mu_run)):
+        barriers = {k: [barrier_at(ws, mu)[0] for ws in sets] for k, sets in kinds.items()}
+        means = {k: mean_ci(v) for k, v in barriers.items()}
+        n = min(len(v) for v in barriers.values())
+        se = math.hypot(*(np.std(v, ddof=1) / math.sqrt(len(v)) if len(v) > 1 else math.nan
+                          for v in barriers.values()))
+        diff = means[True][0] - means[False][0]
+        half = T_975.get(n - 1, 1.96) * se if n > 1 else math.nan
+        out[label] = dict(shelled=means[True], free=means[False], ddf=(diff, (diff - half,
+                                                                          diff + half)),
+                          counts=(len(barriers[True]), len(barriers[False])))
+    return out
