@@ -4,7 +4,8 @@
  * 531441 states) lattice, the multigraph definition of lattice.h, grouped by the tuple
  * (N_core, N_shell, B_cc, B_ss, B_cs) that fixes E. With a conserved shell, only the
  * configurations with the initial N_shell count; in an umbrella window, only those with N_core
- * inside it.
+ * inside it; under a shell band, only those with N_shell inside it (the conditional distribution
+ * given the band).
  *
  * Sampled side: one long run per (dynamics, reading, lattice), fixed seed, after a burn-in. A
  * pilot run measures the statistical inefficiency g of E per step (g = 1 + 2 sum of its
@@ -15,7 +16,9 @@
  * chi-square quantile at p = 10^-4 for the pooled degrees of freedom (Wilson-Hilferty): a
  * correct sampler fails a given case with probability 10^-4, and with fixed seeds the outcome is
  * deterministic. Power check: the same samples must fail against the exact distribution at
- * mu_core shifted by 0.15 kT, so the test can see an error of that size.
+ * mu_core shifted by 0.15 kT, so the test can see an error of that size; under a band, also
+ * against the distribution given the band widened by one site at either wall (a wall enforced
+ * one site off), so the band cuts where the distribution has weight.
  *
  * Couplings are weak (eps ~ 0.1-0.6 kT, mu ~ -0.7 to -1.5 kT) so that many tuples carry weight.
  * Usage: test_enumeration [samples] (default 100000 per case). */
@@ -45,9 +48,18 @@ typedef struct {
     int nbins;
 } distribution;
 
-/* Exact distribution over tuples for the fixture's lattice and parameters. */
-static distribution enumerate(const fixture *f, const energy_weights *w, int shell_fixed) {
-    const int64_t core_min = f->rep.core_min, core_max = f->rep.core_max;
+/* The walls a case puts on the counts (replica.h's window and band). */
+typedef struct {
+    int64_t core_min, core_max, shell_min, shell_max;
+} walls;
+
+static walls walls_of(const replica *r) {
+    return (walls){r->core_min, r->core_max, r->shell_min, r->shell_max};
+}
+
+/* Exact distribution over tuples for the fixture's lattice and parameters, given the walls. */
+static distribution enumerate(const fixture *f, const energy_weights *w, int shell_fixed,
+                              walls on) {
     const int n = f->lat.nsites;
     long total = 1;
     for (int i = 0; i < n; ++i) total *= 3;
@@ -60,7 +72,8 @@ static distribution enumerate(const fixture *f, const energy_weights *w, int she
         for (int i = 0; i < n; ++i) states[i] = (uint8_t)(rest % 3), rest /= 3;
         const site_counts c = replica_count_states(&f->lat, f->tab.bond_directions, states);
         if (shell_fixed >= 0 && c.nshell != shell_fixed) continue;
-        if (c.ncore < core_min || c.ncore > core_max) continue;
+        if (c.ncore < on.core_min || c.ncore > on.core_max) continue;
+        if (c.nshell < on.shell_min || c.nshell > on.shell_max) continue;
         all[used++] = (tuple_bin){.key = pack(&c), .weight = exp(-model_energy(w, &c))};
     }
     qsort(all, (size_t)used, sizeof *all, compare_keys);
@@ -142,9 +155,48 @@ static void weak_params(model_params *p, energy_form form) {
     if (form == ENERGY_PRODUCT) p->eps_shell = 0.1, p->eps_interface = 0.15, p->mu_shell = -0.7;
 }
 
-/* `window`: restrict N_core to [1, 3] (a hard-wall umbrella window). */
+enum { WALL_WINDOW = 1, WALL_BAND = 2 }; /* a case's walls, see run_case */
+
+/* chi2 / g of the samples against the exact distribution for `weights` given the walls `on`,
+ * and its bound; 0 if a sample lies outside the walls (then the distribution cannot hold it). */
+static int samples_fit(const fixture *f, const energy_weights *weights, int shell_fixed, walls on,
+                       const site_counts *seen, long samples, double g, double *chi2,
+                       double *bound) {
+    distribution d = enumerate(f, weights, shell_fixed, on);
+    int inside = 1;
+    for (long s = 0; s < samples && inside; ++s) {
+        tuple_bin *b = find_bin(&d, pack(&seen[s]));
+        if (b) b->observed++;
+        inside = b != NULL;
+    }
+    int dof = 0;
+    *chi2 = inside ? chi2_statistic(&d, samples, &dof) / g : INFINITY;
+    *bound = inside ? chi2_bound(dof) : 0;
+    free(d.bins);
+    return inside;
+}
+
+/* The power of a band case: the samples must not fit the band widened by one site at either
+ * wall (so the band cuts where the distribution has weight, and a wall one site off is seen). */
+static void check_band_power(const dynamics_kind *kind, const reading *rd, const fixture *f,
+                             int shell_fixed, const site_counts *seen, long samples, double g) {
+    const walls on = walls_of(&f->rep);
+    walls wider[2] = {on, on};
+    wider[0].shell_min -= 1, wider[1].shell_max += 1;
+    for (int k = 0; k < 2; ++k) {
+        double chi2, bound;
+        samples_fit(f, &f->tab.weights, shell_fixed, wider[k], seen, samples, g, &chi2, &bound);
+        CHECK(chi2 > bound, "%s, %s: the band's %s wall one site off went unseen (%.1f < %.1f)",
+              kind->name, rd->name, k ? "upper" : "lower", chi2, bound);
+        printf("    band [%lld, %lld] instead: chi2/g' %.0f > %.0f\n",
+               (long long)wider[k].shell_min, (long long)wider[k].shell_max, chi2, bound);
+    }
+}
+
+/* `with`: WALL_WINDOW restricts N_core to [1, 3] (a hard-wall umbrella window), WALL_BAND
+ * N_shell to [2, 4] (a shell band; the unrestricted N_shell has weight below 2 and above 4). */
 static void run_case(const dynamics_kind *kind, const reading *rd, int lx, int ly, int lz,
-                     long samples, int window) {
+                     long samples, int with) {
     model_params p;
     weak_params(&p, rd->form);
     reading_apply(rd, &p);
@@ -154,9 +206,12 @@ static void run_case(const dynamics_kind *kind, const reading *rd, int lx, int l
     memset(f.states, STATE_SOLUTION, (size_t)f.lat.nsites);
     f.states[0] = STATE_SHELL, f.states[3] = STATE_SHELL, f.states[1] = STATE_CORE;
     REQUIRE(replica_load_states(&f.rep, f.states) == RIPEN_OK, "%s", ripen_last_error());
-    if (window) REQUIRE(replica_set_window(&f.rep, 1, 3) == RIPEN_OK, "%s", ripen_last_error());
+    if (with & WALL_WINDOW)
+        REQUIRE(replica_set_window(&f.rep, 1, 3) == RIPEN_OK, "%s", ripen_last_error());
+    if (with & WALL_BAND)
+        REQUIRE(replica_set_shell_band(&f.rep, 2, 4) == RIPEN_OK, "%s", ripen_last_error());
     const int shell_fixed = p.shell == SHELL_CANONICAL ? 2 : -1;
-    distribution exact = enumerate(&f, &f.tab.weights, shell_fixed);
+    distribution exact = enumerate(&f, &f.tab.weights, shell_fixed, walls_of(&f.rep));
 
     dynamics d;
     REQUIRE(dynamics_open(&d, kind, &f.lat, &f.tab) == RIPEN_OK, "%s", ripen_last_error());
@@ -194,17 +249,18 @@ static void run_case(const dynamics_kind *kind, const reading *rd, int lx, int l
     /* Power: the same samples against mu_core + 0.15 kT must be rejected. */
     energy_weights shifted = f.tab.weights;
     shifted.core += 0.15;
-    distribution wrong = enumerate(&f, &shifted, shell_fixed);
-    for (long s = 0; s < samples; ++s) find_bin(&wrong, pack(&seen[s]))->observed++;
-    int wrong_dof;
-    const double wrong_chi2 = chi2_statistic(&wrong, samples, &wrong_dof) / g;
-    CHECK(wrong_chi2 > chi2_bound(wrong_dof), "%s, %s: a 0.15 kT error in mu_core went unseen",
-          kind->name, rd->name);
+    double wrong_chi2, wrong_bound;
+    samples_fit(&f, &shifted, shell_fixed, walls_of(&f.rep), seen, samples, g, &wrong_chi2,
+                &wrong_bound);
+    CHECK(wrong_chi2 > wrong_bound, "%s, %s: a 0.15 kT error in mu_core went unseen", kind->name,
+          rd->name);
+    static const char *const wall_names[] = {"", " window", " band", " window+band"};
     printf("%-18s %-34s %dx%dx%d%s: %4d tuples, thin %2d, g' %.2f, chi2/g' %6.1f < %6.1f (dof %4d);"
            " mu_core + 0.15: %.0f\n",
-           kind->name, rd->name, lx, ly, lz, window ? " window" : "", exact.nbins, thin, g, chi2,
-           bound, dof, wrong_chi2);
-    free(energy), free(seen), free(exact.bins), free(wrong.bins);
+           kind->name, rd->name, lx, ly, lz, wall_names[with], exact.nbins, thin, g, chi2, bound,
+           dof, wrong_chi2);
+    if (with & WALL_BAND) check_band_power(kind, rd, &f, shell_fixed, seen, samples, g);
+    free(energy), free(seen), free(exact.bins);
     dynamics_close(&d);
     fixture_close(&f);
 }
@@ -219,6 +275,16 @@ int main(int argc, char **argv) {
     /* Umbrella windows: the distribution restricted to 1 <= N_core <= 3. */
     for (int k = 0; k < dynamics_count; ++k)
         for (int r = 0; r < 3; ++r)
-            run_case(dynamics_all[k], &all_readings[r], 3, 2, 2, samples, 1);
+            run_case(dynamics_all[k], &all_readings[r], 3, 2, 2, samples, WALL_WINDOW);
+    /* Shell bands: the distribution given 2 <= N_shell <= 4, in every dynamics (the reference
+     * kernel too: it tests the walls in code of its own), for both vacancy proposals and for
+     * identity moves (shell <-> core moves both counts), once with a window as well. */
+    const dynamics_kind *const banded[] = {&dynamics_reference, &dynamics_random_sequential,
+                                           &dynamics_checkerboard, &dynamics_rejection_free};
+    for (int k = 0; k < 4; ++k) {
+        for (int r = 0; r < 3; ++r)
+            run_case(banded[k], &all_readings[r], 3, 2, 2, samples, WALL_BAND);
+        run_case(banded[k], &all_readings[2], 3, 2, 2, samples, WALL_WINDOW | WALL_BAND);
+    }
     return check_exit("test_enumeration");
 }

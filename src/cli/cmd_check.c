@@ -17,6 +17,12 @@ static void describe_system(const system_spec *s) {
            m->p_swap, s->dynamics->name);
     printf("    initial: %lld core sites requested, shell %d\n", (long long)s->core_sites,
            s->shell_thickness);
+    if (s->shell_band.given) {
+        char given[128];
+        shell_band_describe(&s->shell_band, given, sizeof given);
+        printf("    shell band: N_shell in [%lld, %lld] (%s)\n", (long long)s->shell_band.shell_min,
+               (long long)s->shell_band.shell_max, given);
+    }
 }
 
 int check_main(int argc, char **argv) {

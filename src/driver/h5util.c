@@ -302,12 +302,21 @@ int h5_system_attributes(hid_t g, const system_spec *s, const char *more_units) 
     if (!status) status = h5_attr_int(g, "threads", s->threads);
     if (!status) status = h5_attr_int(g, "core_sites_requested", s->core_sites);
     if (!status) status = h5_attr_int(g, "shell_thickness", s->shell_thickness);
+    const shell_band_spec *band = &s->shell_band;
+    if (band->given) { /* only with a band: files without one stay as they were */
+        char given[128];
+        shell_band_describe(band, given, sizeof given);
+        if (!status) status = h5_attr_string(g, "shell_band", given);
+        if (!status) status = h5_attr_int(g, "shell_min", band->shell_min);
+        if (!status) status = h5_attr_int(g, "shell_max", band->shell_max);
+    }
     char units[1024];
     snprintf(units, sizeof units,
              "eps_core, eps_shell, eps_interface, mu_core, mu_shell: kT; lx, ly, lz, "
-             "core_sites_requested, shell_thickness: sites; p_swap: probability per attempt; "
+             "core_sites_requested, shell_thickness%s: sites; p_swap: probability per attempt; "
              "bond_neighbours: neighbours%s%s",
-             more_units ? "; " : "", more_units ? more_units : "");
+             band->given ? ", shell_min, shell_max" : "", more_units ? "; " : "",
+             more_units ? more_units : "");
     if (!status) status = h5_attr_string(g, "units", units);
     return status;
 }

@@ -21,8 +21,8 @@ enum { JOB_MAX_FILE_BYTES = 16 << 20 };
 
 /* Keys of the job object besides one array per task kind. */
 static const char *const root_keys_common[] = {
-    "name",     "seed",    "output",  "lattice",          "model",
-    "dynamics", "initial", "comment", "output_limit_gib", "threads"};
+    "name",    "seed",       "output",  "lattice",          "model",  "dynamics",
+    "initial", "shell_band", "comment", "output_limit_gib", "threads"};
 enum { ROOT_KEYS_COMMON = sizeof root_keys_common / sizeof *root_keys_common };
 static const char *const system_keys_lattice[] = {"lx", "ly", "lz", NULL};
 static const char *const system_keys_initial[] = {"core_sites", "shell_thickness", NULL};
@@ -37,6 +37,7 @@ static void system_default(system_spec *s) {
         .lx = 80, .ly = 80, .lz = 4, .core_sites = 200, .shell_thickness = 2, .threads = 1};
     model_params_default(&s->model);
     s->dynamics = &dynamics_random_sequential;
+    s->shell_band = shell_band_none();
 }
 
 static int parse_lattice(const cJSON *obj, const char *path, system_spec *s) {
@@ -94,8 +95,8 @@ static int parse_initial(const cJSON *obj, const char *path, system_spec *s) {
     return RIPEN_OK;
 }
 
-/* Applies the system keys present in `obj` (lattice, model, dynamics, initial, and the
- * shell_thickness shortcut) on top of `s`. */
+/* Applies the system keys present in `obj` (lattice, model, dynamics, initial, shell_band and
+ * the shell_thickness shortcut) on top of `s`. */
 int job_entry_system(const cJSON *obj, const char *path, system_spec *s) {
     char where[1024];
     int status = RIPEN_OK;
@@ -117,6 +118,10 @@ int job_entry_system(const cJSON *obj, const char *path, system_spec *s) {
              json_get_int(obj, "shell_thickness", path, 0, INITIAL_MAX_SHELL_THICKNESS, &shell)))
         return status;
     s->shell_thickness = (int)shell;
+    json_path_join(where, sizeof where, path, "shell_band");
+    if ((item = cJSON_GetObjectItemCaseSensitive(obj, "shell_band")) &&
+        (status = shell_band_parse(item, where, &s->shell_band)))
+        return status;
     json_path_join(where, sizeof where, path, "dynamics");
     if ((item = cJSON_GetObjectItemCaseSensitive(obj, "dynamics"))) {
         if (!cJSON_IsString(item))
@@ -130,9 +135,10 @@ int job_entry_system(const cJSON *obj, const char *path, system_spec *s) {
     return RIPEN_OK;
 }
 
-/* The whole system must make sense together: extents, parameters, and an initial particle that
- * fits. Builds the particle on a bare geometry (no neighbour table) to find out. */
-static int check_system(const system_spec *s, const char *path, initial_report *report) {
+/* The whole system must make sense together: extents, parameters, an initial particle that fits
+ * and a shell band that holds it (resolved here, against that particle). Builds the particle on
+ * a bare geometry (no neighbour table) to find out. */
+static int check_system(system_spec *s, const char *path, initial_report *report) {
     int status = lattice_check_extents(s->lx, s->ly, s->lz);
     if (!status) status = model_params_validate(&s->model);
     if (status) return ripen_fail_context(status, "%s: ", path);
@@ -146,7 +152,8 @@ static int check_system(const system_spec *s, const char *path, initial_report *
     status = initial_prism(states, &geometry, s->core_sites, s->shell_thickness, report);
     free(states);
     if (status) return ripen_fail_context(status, "%s.initial: ", path);
-    return RIPEN_OK;
+    return shell_band_resolve(&s->shell_band, report->shell_sites, geometry.nsites, s->model.shell,
+                              path);
 }
 
 static int check_name(const char *name, const char *path) {

@@ -13,11 +13,16 @@
 
 /* Keys every entry accepts: the system overrides, sweeps and comments. */
 #define ENTRY_SYSTEM_KEYS                                                                          \
-    "shell_thickness", "lattice", "model", "dynamics", "threads", "initial", "sweep", "comment"
+    "shell_thickness", "lattice", "model", "dynamics", "threads", "initial", "shell_band",         \
+        "sweep", "comment"
 
-/* Applies the system keys present in `obj` (lattice, model, dynamics, initial, and the
- * shell_thickness shortcut) on top of `s`. */
+/* Applies the system keys present in `obj` (lattice, model, dynamics, initial, shell_band and
+ * the shell_thickness shortcut) on top of `s`. */
 int job_entry_system(const cJSON *obj, const char *path, system_spec *s);
+
+/* Reads a "shell_band" value (an object, or null for none) into `b`; the band is resolved later,
+ * against the initial particle (shell_band_resolve). */
+int shell_band_parse(const cJSON *item, const char *path, shell_band_spec *b);
 
 /* Reads the entry's "name" (always present after expansion) and checks it names an HDF5 group. */
 int job_entry_name(const cJSON *obj, const char *path, char *name, size_t capacity);

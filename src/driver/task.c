@@ -53,7 +53,7 @@ void task_sim_close(task_sim *s) {
 }
 
 int task_sim_open(task_sim *s, const system_spec *sys, uint64_t seed, uint32_t stream) {
-    *s = (task_sim){.dynamics_kind = sys->dynamics};
+    *s = (task_sim){.system = sys, .dynamics_kind = sys->dynamics};
     int status = lattice_init(&s->lat, sys->lx, sys->ly, sys->lz);
     if (!status) status = model_tables_build(&s->tab, &sys->model, &s->lat);
     if (!status) status = replica_init(&s->rep, &s->lat, &s->tab, seed, stream);
@@ -78,8 +78,14 @@ int task_sim_start(task_sim *s, const system_spec *sys, task_record *r, int *fre
         r->core_initial = report.core_sites;
         r->shell_initial = report.shell_sites;
     }
-    const int status = replica_load_states(&s->rep, r->states);
-    s->rep.step = r->step;
+    return task_sim_load(s, r->states, r->step);
+}
+
+int task_sim_load(task_sim *s, const uint8_t *states, uint64_t step) {
+    int status = replica_load_states(&s->rep, states);
+    s->rep.step = step;
+    const shell_band_spec *band = &s->system->shell_band;
+    if (!status) status = replica_set_shell_band(&s->rep, band->shell_min, band->shell_max);
     return status;
 }
 

@@ -28,6 +28,14 @@
  * run in the same order, so the trajectory is the same for any number of threads, bit for bit; the
  * replica's integer counters are only ever updated by that one thread. One or two barriers per
  * class make this pay only for big lattices (docs/performance.md).
+ *
+ * Global counts: the hard walls (replica_walls_allow: an umbrella window on N_core, a band on
+ * N_shell) test the counts after a move, which any earlier move of the class may have changed,
+ * although no two moves of a class interact through the energy. They stay exact because the
+ * filter (step 1) reads only the sites' codes and the random words, never the counts, and so
+ * only ever passes an attempt on to step 2; step 2 decides, applies and wall-tests the moves one
+ * at a time in site order, on one thread, each against the counts the moves before it left
+ * (in run_parallel too: run_candidates runs in an `omp single` after the filter's barrier).
  */
 #include "kernel_metropolis.h"
 #include "ripen/colouring.h"

@@ -42,9 +42,10 @@
  * count, replica.h) and rebuilds everything when run() finds another replica or a state changed
  * behind its back (a loaded checkpoint, a construction by hand).
  *
- * Umbrella window: a move that would take N_core out of [core_min, core_max] keeps its rate, and
- * when chosen is not applied and counts as a failed attempt: the Metropolis kernel's hard wall,
- * exactly, and the rates never depend on the window or on N_core.
+ * Hard walls (an umbrella window on N_core, a band on N_shell; replica_walls_allow): a move that
+ * would take a count out of its walls keeps its rate, and when chosen is not applied and counts
+ * as a failed attempt: the Metropolis kernels' hard walls, exactly, and the rates never depend on
+ * the walls or on the counts.
  *
  * Swap acceptances are looked up: per bond multiplicity m of a direction (1 normally; 0 for
  * vertical directions when only in-plane neighbours bond; 2 on an extent-2 axis), a table indexed
@@ -387,7 +388,7 @@ static void update_after_move(rejection_free *rf, const replica *r, int32_t c1, 
 /* ---- choosing and applying an event ---- */
 
 /* Applies the move of site i chosen by v in [0, r_i); returns the number of sites written (0 if
- * a window wall stopped it), their indices in *c1, *c2. The same terms as site_rate(), in the
+ * a hard wall stopped it), their indices in *c1, *c2. The same terms as site_rate(), in the
  * same order; if rounding leaves v past the last positive term, that term is taken. */
 static int apply_move(rejection_free *rf, replica *r, int32_t i, double v, int32_t *c1,
                       int32_t *c2) {
@@ -423,8 +424,7 @@ static int apply_move(rejection_free *rf, replica *r, int32_t i, double v, int32
         if (v < sum) break;
     }
     if (b < 0) return 0; /* unreachable: site i has a positive rate */
-    const int64_t ncore = r->counts.ncore + (b == STATE_CORE) - (a == STATE_CORE);
-    if (!replica_window_allows(r, ncore)) return 0;
+    if (!replica_walls_allow(r, a, b)) return 0;
     replica_set_state(r, i, b);
     *c1 = i, *c2 = -1;
     return 1;

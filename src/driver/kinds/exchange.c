@@ -366,8 +366,8 @@ static int equilibrate(const task_set *set, task_record *r, task_sim *s, task_ru
     exchange_result *y = r->data;
     const exchange_state st = exchange_state_of(x, &set->system.model, y->state % x->nwindows,
                                                 y->state / x->nwindows, y->mu_core);
-    if (fresh) q_drive_into_window(&s->rep, r->core_initial, st.lo, st.hi);
-    int status = q_window_apply(&s->rep, r->core_initial, st.lo, st.hi);
+    int status = fresh ? q_drive_into_window(&s->rep, r->core_initial, st.lo, st.hi) : RIPEN_OK;
+    if (!status) status = q_window_apply(&s->rep, r->core_initial, st.lo, st.hi);
     const uint64_t round = q_tilt_round(x->equilibration_steps);
     while (!status && s->rep.step < x->equilibration_steps) {
         dynamics_run(&s->dyn, &s->rep, 1);

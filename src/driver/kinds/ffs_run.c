@@ -229,8 +229,7 @@ static int run_shot(const task_set *set, int stage, task_record *r, task_runtime
     const ffs_spec *f = ffs_of(set);
     ffs_result *x = r->data;
     s->rep.task = ffs_shot_stream(set, stage, x->next_shot);
-    int status = replica_load_states(&s->rep, r->states);
-    s->rep.step = r->step;
+    int status = task_sim_load(s, r->states, r->step);
     watch_state ws = {.f = f, .x = x, .nsites = r->nsites, .upper = f->lambda[stage]};
     if (!status) status = lambda_init_origin(&ws.lambda, f->measure, &s->rep, f->initial_cluster);
     const replica_watch hook = {.on_move = on_move, .context = &ws};

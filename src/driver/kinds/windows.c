@@ -265,8 +265,8 @@ static int run_window(const task_set *set, task_record *r, task_sim *s, task_run
                       int fresh) {
     const window_set_spec *w = window_set_of(set);
     window_result *x = r->data;
-    if (fresh) q_drive_into_window(&s->rep, r->core_initial, x->lo, x->hi);
-    int status = q_window_apply(&s->rep, r->core_initial, x->lo, x->hi);
+    int status = fresh ? q_drive_into_window(&s->rep, r->core_initial, x->lo, x->hi) : RIPEN_OK;
+    if (!status) status = q_window_apply(&s->rep, r->core_initial, x->lo, x->hi);
     if (!status && x->mu_core != set->system.model.mu_core)
         status = use_window_mu(s, set, x->mu_core); /* a resumed, tuned window */
     /* Samples carry E at the set's mu_core, whatever the window's own. */
