@@ -202,3 +202,71 @@ def ddf_rows(windows, mu_run):
                                                                           diff + half)),
                           counts=(len(barriers[True]), len(barriers[False])))
     return out
+
+
+# ----------------------------------------------------------------------------------------------
+# F(q, c): the exposed core along q, from the windows' samples
+
+
+def window_samples(path):
+    """{base name: (q, c)} pooled over the repeats of every shelled window set that recorded the
+    exposed core (older files did not), its shell kept (no shell warning)."""
+    out = {}
+    with rr.open_results(path) as f:
+        for ws in rr.fq_sets(f):
+            g = f[f"{ws.kind}/{ws.name}"]
+            if ws.kind != "windows" or ws.shell_thickness == 0 or "exposed_core" not in g or \
+                    ws.shell_lost:
+                continue
+            base = rr.repeat_base(ws.name) or ws.name
+            counts = g["sample_count"][()]
+            q = np.concatenate([g["q"][k, :counts[k]] for k in range(len(counts))])
+            c = np.concatenate([g["exposed_core"][k, :counts[k]] for k in range(len(counts))])
+            old = out.get(base, (np.zeros(0, int), np.zeros(0, int)))
+            out[base] = (np.concatenate([old[0], q]), np.concatenate([old[1], c]))
+    return out
+
+
+def conditional_map(q, c, c_max):
+    """-ln P(c | q) on the q values sampled and c = 0 .. c_max (larger c pooled into c_max):
+    exact from any window that samples q, since a window's bias (hard walls and a tilt in q)
+    and the shell band are the same for every c at that q."""
+    qs = np.arange(q.min(), q.max() + 1)
+    table = np.full((len(qs), c_max + 1), np.inf)
+    for i, value in enumerate(qs):
+        at = np.minimum(c[q == value], c_max)
+        if len(at) == 0:
+            continue
+        p = np.bincount(at, minlength=c_max + 1) / len(at)
+        with np.errstate(divide="ignore"):
+            table[i] = -np.log(p)
+    return qs, table
+
+
+def qc_figure(results, path, c_max=24):
+    """fig5d-qc.png: F(c | q) = -ln P(c | q) of the exposed core at each q for every shelled
+    window set (repeats pooled); returns False if there is none."""
+    import matplotlib.pyplot as plt
+    sets = window_samples(results.path)
+    if not sets:
+        return False
+    fig, axes = plt.subplots(1, len(sets), figsize=(6.2 * len(sets), 4.6), squeeze=False)
+    for ax, (base, (q, c)) in zip(axes[0], sets.items()):
+        qs, table = conditional_map(q, c, c_max)
+        shown = np.where(np.isfinite(table), table, np.nan).T
+        image = ax.imshow(shown, origin="lower", aspect="auto", cmap="viridis_r",
+                          extent=(qs[0] - 0.5, qs[-1] + 0.5, -0.5, c_max + 0.5),
+                          vmin=0, vmax=min(np.nanmax(shown), 12) if np.isfinite(shown).any()
+                          else 12)
+        fig.colorbar(image, ax=ax, label="F(c | q) = −ln P(c | q) (kT)")
+        crack = [float(np.mean(c[q == v] > 0)) if np.any(q == v) else np.nan for v in qs]
+        ax.set_title(f"{base}: P(c > 0 | q) from {min(crack):.3f} to {max(crack):.3f}",
+                     fontsize=10)
+        ax.set_xlabel("q = N_core − N_core(0) (sites)")
+        ax.set_ylabel(f"exposed core c (sites; ≥ {c_max} pooled)")
+    fig.suptitle("The crack along q: F(c | q) from the window samples\n(repeats pooled; "
+                 "white: never sampled)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return True

@@ -828,6 +828,7 @@ def write_outputs(results, directory):
     if results.shelled is not None:
         write_doubling_figures(results, directory)
     figure_5d(results, os.path.join(directory, "fig5d.png"))
+    crack_report.qc_figure(results, os.path.join(directory, "fig5d-qc.png"))
     with open(os.path.join(directory, "results.md"), "w") as f:
         f.write(results_markdown(results))
 
