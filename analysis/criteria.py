@@ -66,6 +66,7 @@ CRACK_RANGE = (2.0, 4.0)
 CRACK_TOLERANCE = 1.0
 PERSIST_FACTOR = 10.0
 PERSIST_LEVEL = 0.5
+REPEAT_SPREAD = 0.5  # kT: repeats of an F(q) must agree this well to determine its barrier
 
 PASS, FAIL, UNDETERMINED = "pass", "fail", "undetermined"
 NAMES = ("ratio", "time", "burst", "shell", "healing", "crack", "barrier", "persist")
@@ -194,10 +195,11 @@ def healing_criterion(ensemble, cracks):
 
 
 def barrier_criterion(ratio_value, barriers):
-    """6: ΔΔF‡ within BARRIER_TOLERANCE of ln(ratio) and of BARRIER; barriers = (shelled,
-    shell-free) WHAM barriers or None."""
+    """6b: ΔΔF‡ within BARRIER_TOLERANCE of ln(ratio) and of BARRIER; barriers = (shelled,
+    shell-free) barriers (window_barriers) or None."""
     if barriers is None:
-        return _result("barrier", None, math.nan, "no determined F(q) of both kinds")
+        return _result("barrier", None, math.nan, "no determined F(q) of both kinds (repeats "
+                       f"must all be determined and agree within {REPEAT_SPREAD} kT)")
     ddf = barriers[0] - barriers[1]
     if not (math.isfinite(ratio_value) and ratio_value > 0):
         return _result("barrier", None, ddf, f"ΔΔF‡ {ddf:.1f} kT; ratio not determined")
@@ -270,18 +272,27 @@ def pairs(ensembles):
 
 
 def window_barriers(windows, shelled_attrs):
-    """Barriers (shelled, shell-free; WindowSet.barrier) of determined window or exchange sets of the ensembles' system
+    """Barriers (shelled, shell-free) of the window or exchange sets of the ensembles' system
     (μ_c may differ: F(q) is reweighted), the shelled one with the ensemble's shell thickness;
-    None unless both exist."""
+    None unless both kinds are determined. Sets that differ only in `repeat` count as one
+    F(q): determined only if every repeat is (none losing its shell) and their barriers spread by
+    at most REPEAT_SPREAD (SD); its barrier is then their mean (WindowSet.barrier)."""
     system = system_of(shelled_attrs, ignore=("mu_core",))
-    found = {}
+    groups = {}
     for ws in windows:
-        if ws.fq is None or "barrier_wham" not in ws.fq or ws.shell_lost or \
-                system_of(ws.attrs, ignore=("mu_core",)) != system:
-            continue
         thickness = ws.shell_thickness
-        if thickness == 0 or thickness == shelled_attrs.get("shell_thickness"):
-            found.setdefault(thickness > 0, ws.barrier)
+        if system_of(ws.attrs, ignore=("mu_core",)) != system or \
+                thickness not in (0, shelled_attrs.get("shell_thickness")):
+            continue
+        groups.setdefault((thickness > 0, rr.repeat_base(ws.name) or ws.name), []).append(ws)
+    found = {}
+    for (shelled, _), sets in groups.items():
+        if any(ws.fq is None or "barrier_wham" not in ws.fq or ws.shell_lost for ws in sets):
+            continue
+        barriers = np.array([ws.barrier for ws in sets])
+        if len(barriers) > 1 and np.std(barriers, ddof=1) > REPEAT_SPREAD:
+            continue
+        found.setdefault(shelled, float(barriers.mean()))
     return (found[True], found[False]) if True in found and False in found else None
 
 

@@ -576,10 +576,10 @@ def agreement_table(points):
 def report(runner, crossings, wall, lives=()):
     o = runner.options
     lines = [f"# Ridge search: {os.path.basename(o.base_path)}", "",
-             f"Command: `analysis/ridge_search.py {o.base_path} --out {o.out} --eps-interface "
-             f"{','.join(exact(v) for v in o.eps_interface)} --mu-core "
-             f"{','.join(exact(v) for v in o.mu_core)} --p-swap "
-             f"{','.join(exact(v) for v in o.p_swap)} --mu-shell "
+             f"Command: `analysis/ridge_search.py {o.base_path} --out {o.out} --eps-interface="
+             f"{','.join(exact(v) for v in o.eps_interface)} --mu-core="
+             f"{','.join(exact(v) for v in o.mu_core)} --p-swap="
+             f"{','.join(repr(v) for v in o.p_swap)} --mu-shell="
              f"{exact(o.mu_shell[0])},{exact(o.mu_shell[1])} --mu-shell-step "
              f"{exact(o.mu_shell_step)} --extend {o.extend} --bisections {o.bisections} "
              f"--target {exact(o.target)} --ranks {o.ranks}" +

@@ -332,6 +332,23 @@ rt.check(list(times) == [1015.0, 4050.0, 9000.0] and list(events) == [True, True
 # A criterion undecidable by the data is "undetermined", never a pass.
 rt.check(criteria.barrier_criterion(20.0, None).status == "undetermined", "barrier without F")
 rt.check(criteria.barrier_criterion(20.0, (30.0, 25.0)).status == "fail", "ΔΔF‡ 5 kT passed")
+# 6b's F(q) from repeats: determined only if every repeat is, agreeing within 0.5 kT (SD).
+def window_set(name, thickness, barrier):
+    attrs = dict(SYSTEM, shell_thickness=thickness)
+    return rr.WindowSet(name, attrs, None if barrier is None else {"barrier_wham": barrier})
+
+
+free_sets = [window_set(f"f@repeat={k}", 0, b) for k, b in ((1, 27.0), (2, 27.4), (3, 27.2))]
+agreeing = [window_set(f"s@repeat={k}", 2, b) for k, b in ((1, 30.0), (2, 30.3), (3, 30.1))]
+spread = [window_set(f"s@repeat={k}", 2, b) for k, b in ((1, 4.1), (2, 6.9), (3, 4.2))]
+partial = [window_set(f"s@repeat={k}", 2, b) for k, b in ((1, 30.0), (2, None), (3, 30.1))]
+attrs = dict(SYSTEM, shell_thickness=2)
+got = criteria.window_barriers(agreeing + free_sets, attrs)
+rt.check(got is not None and abs(got[0] - 30.133333) < 1e-5 and abs(got[1] - 27.2) < 1e-9,
+         f"repeats agreeing: {got}")
+rt.check(criteria.window_barriers(spread + free_sets, attrs) is None and
+         criteria.window_barriers(partial + free_sets, attrs) is None,
+         "repeats spread beyond 0.5 kT, or one of them undetermined, gave a barrier")
 # 6b is beside 6: an undetermined or failed ΔΔF‡ does not change the overall verdict.
 rt.check("barrier" in criteria.BESIDE, "6b counted in the verdict")
 # 7 with the shells kept past a step limit: a pass only if that limit reaches 10 tau_s.
