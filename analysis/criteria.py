@@ -271,6 +271,24 @@ def pairs(ensembles):
             if system_of(s.attrs) == system_of(f.attrs)]
 
 
+def determined(sets):
+    """Whether window or exchange sets that differ only in `repeat` (or a single set) determine
+    one F(q): every one determined, none with a shell warning, and their barriers within
+    REPEAT_SPREAD (SD) of each other."""
+    if any(ws.fq is None or "barrier_wham" not in ws.fq or ws.shell_lost for ws in sets):
+        return False
+    barriers = np.array([ws.barrier for ws in sets])
+    return len(barriers) < 2 or float(np.std(barriers, ddof=1)) <= REPEAT_SPREAD
+
+
+def repeat_groups(windows):
+    """{(repeat base, shell thickness): [sets]} in file order."""
+    groups = {}
+    for ws in windows:
+        groups.setdefault((rr.repeat_base(ws.name) or ws.name, ws.shell_thickness), []).append(ws)
+    return groups
+
+
 def window_barriers(windows, shelled_attrs):
     """Barriers (shelled, shell-free) of the window or exchange sets of the ensembles' system
     (μ_c may differ: F(q) is reweighted), the shelled one with the ensemble's shell thickness;
@@ -278,21 +296,12 @@ def window_barriers(windows, shelled_attrs):
     F(q): determined only if every repeat is (none losing its shell) and their barriers spread by
     at most REPEAT_SPREAD (SD); its barrier is then their mean (WindowSet.barrier)."""
     system = system_of(shelled_attrs, ignore=("mu_core",))
-    groups = {}
-    for ws in windows:
-        thickness = ws.shell_thickness
-        if system_of(ws.attrs, ignore=("mu_core",)) != system or \
-                thickness not in (0, shelled_attrs.get("shell_thickness")):
-            continue
-        groups.setdefault((thickness > 0, rr.repeat_base(ws.name) or ws.name), []).append(ws)
+    mine = [ws for ws in windows if system_of(ws.attrs, ignore=("mu_core",)) == system and
+            ws.shell_thickness in (0, shelled_attrs.get("shell_thickness"))]
     found = {}
-    for (shelled, _), sets in groups.items():
-        if any(ws.fq is None or "barrier_wham" not in ws.fq or ws.shell_lost for ws in sets):
-            continue
-        barriers = np.array([ws.barrier for ws in sets])
-        if len(barriers) > 1 and np.std(barriers, ddof=1) > REPEAT_SPREAD:
-            continue
-        found.setdefault(shelled, float(barriers.mean()))
+    for (_, thickness), sets in repeat_groups(mine).items():
+        if determined(sets):
+            found.setdefault(thickness > 0, float(np.mean([ws.barrier for ws in sets])))
     return (found[True], found[False]) if True in found and False in found else None
 
 

@@ -455,8 +455,10 @@ def draw_fq_pair(ax, shelled, free):
 def shelled_and_free(sets):
     """The determined sets of each kind that still measure what they are labelled: a set whose
     shell left its initial size (ripen's shell warning) is neither a shelled nor a shell-free
-    F(q), and is never paired as one."""
-    kept = [ws for ws in sets if not ws.shell_lost]
+    F(q), and is never paired as one; nor are repeats (sets that differ only in `repeat`) that
+    do not all determine F(q), or disagree by more than criteria.REPEAT_SPREAD."""
+    kept = [ws for group in criteria.repeat_groups(sets).values()
+            if criteria.determined(group) for ws in group]
     return ([ws for ws in kept if ws.shell_thickness > 0],
             [ws for ws in kept if ws.shell_thickness == 0])
 
@@ -476,8 +478,7 @@ def figure_5d(results, path):
                   "it has no window sets: add umbrella windows to the job (docs/jobs.md)")
         warn(f"{results.path}: no F(q) to plot ({reason}); fig5d.png only says so")
         return message_figure(path, "Fig. 5d: F(q)", f"No F(q) in this file: {reason}.")
-    good = [ws for ws in sets if ws.fq is not None and "error" not in ws.fq]
-    shelled, free = shelled_and_free(good)
+    shelled, free = shelled_and_free(sets)
     pair = (shelled[0], free[0]) if shelled and free else None
     panels = len(sets) + (pair is not None)
     columns = min(panels, 3)
@@ -675,12 +676,13 @@ def window_section(results):
               "notes |", "|" + " --- |" * 9]
     lines += [window_row(ws) for ws in results.windows]
     good = [ws for ws in results.windows if ws.fq is not None and "error" not in ws.fq]
-    shelled, free = shelled_and_free(good)
+    shelled, free = shelled_and_free(results.windows)
     lines.append("")
-    lost = [ws.name for ws in good if ws.shell_lost]
-    if lost:
-        lines += [f"Sets whose shell left its initial size ({', '.join(lost)}): ripen's shell "
-                  "warning; they are not compared as shelled or shell-free below.", ""]
+    left_out = [ws.name for ws in good if ws not in shelled + free]
+    if left_out:
+        lines += [f"Not compared as shelled or shell-free below ({', '.join(left_out)}): their "
+                  "shell left its initial size (ripen's shell warning), or their repeats do not "
+                  f"all determine F(q) within {criteria.REPEAT_SPREAD} kT of each other.", ""]
     lines += exchange_section(results)
     lines += repeat_section(results.windows)
     if shelled and free and results.shelled is None:
