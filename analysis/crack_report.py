@@ -88,10 +88,30 @@ def life_table(lives, results):
     return lines
 
 
+def ddf_table(results):
+    """ΔΔF‡ at μ_c* and at the shelled ensemble's μ_c, when the file determines both F(q)s."""
+    if results.shelled is None:
+        return []
+    mu_run = float(results.summaries[results.shelled].ensemble.attrs.get("mu_core", math.nan))
+    rows = ddf_rows(results.windows, mu_run)
+    if rows is None:
+        return []
+    lines = [f"ΔΔF‡ = ΔF‡_shelled − ΔF‡_shell-free (mean [95% t interval] of the repeats; at "
+             f"each F(q)'s own balance point and both reweighted to the run's μ_c = {mu_run:g}):",
+             "", "| at | ΔF‡ shelled (kT) | ΔF‡ shell-free (kT) | ΔΔF‡ (kT) | repeats |",
+             "|" + " --- |" * 5]
+    for label, r in rows.items():
+        cells = [f"{m:.2f} [{lo:.2f}, {hi:.2f}]" for m, (lo, hi) in
+                 (r["shelled"], r["free"], r["ddf"])]
+        lines.append(f"| {label} | {' | '.join(cells)} | {r['counts'][0]} + {r['counts'][1]} |")
+    return lines + [""]
+
+
 def section(results):
     """results.md's section (figures.Results)."""
     crack, lives = read(results.path)
-    if not crack and not lives:
+    ddf = ddf_table(results)
+    if not crack and not lives and not ddf:
         return []
     lines = ["## Crack free energy (brute force) and the shell's lifetime", ""]
     if crack:
@@ -109,7 +129,7 @@ def section(results):
                   "Kaplan-Meier medians with bootstrap 95% CIs. Criterion 7 (analysis/"
                   "criteria.py) compares the half-life at the balance μ_c* with 10 shelled "
                   "doubling times.", ""] + life_table(lives, results) + [""]
-    return lines
+    return lines + ddf
 
 
 def figure(results, path):
@@ -179,15 +199,17 @@ def mean_ci(values):
 
 
 def ddf_rows(windows, mu_run):
-    """ΔΔF‡ = ΔF‡_shelled - ΔF‡_shell-free over the repeats of each kind (sets that differ only
-    in `repeat`; a set whose shell left its initial size is left out): at each F(q)'s own μ_c*
-    and at `mu_run`, each as mean [95% t interval of the repeats], the difference's interval from
-    the two kinds' standard errors combined (Welch, conservative df = the smaller n - 1)."""
-    good = [ws for ws in windows if ws.fq is not None and "error" not in ws.fq and
-            not ws.shell_lost]
-    kinds = {True: [ws for ws in good if ws.shell_thickness > 0],
-             False: [ws for ws in good if ws.shell_thickness == 0]}
-    if not kinds[True] or not kinds[False]:
+    """ΔΔF‡ = ΔF‡_shelled - ΔF‡_shell-free from the first F(q) of each kind that its repeats
+    determine (criteria.determined: all determined, no shell warning, within 0.5 kT): at each
+    F(q)'s own μ_c* and at `mu_run`, each as mean [95% t interval of the repeats], the
+    difference's interval from the two kinds' standard errors combined (Welch, conservative df =
+    the smaller n - 1). None unless both kinds are determined."""
+    import criteria
+    groups = [sets for sets in criteria.repeat_groups(windows).values()
+              if criteria.determined(sets)]
+    kinds = {True: next((g for g in groups if g[0].shell_thickness > 0), None),
+             False: next((g for g in groups if g[0].shell_thickness == 0), None)}
+    if kinds[True] is None or kinds[False] is None:
         return None
     out = {}
     for label, mu in (("μ_c*", None), ("run μ_c", mu_run)):

@@ -349,6 +349,31 @@ rt.check(got is not None and abs(got[0] - 30.133333) < 1e-5 and abs(got[1] - 27.
 rt.check(criteria.window_barriers(spread + free_sets, attrs) is None and
          criteria.window_barriers(partial + free_sets, attrs) is None,
          "repeats spread beyond 0.5 kT, or one of them undetermined, gave a barrier")
+# ΔΔF‡ of repeats, at the balance points and reweighted to another μ_c (crack_report): F(q) a
+# triangle of height h over one layer (q 0..12, slope h / 6), balance at μ* = -36; at μ* + 2 the
+# reweighted F - 2 q peaks at q = 6 with h - 12.
+import crack_report  # noqa: E402
+
+
+def triangle_set(name, thickness, height):
+    q = np.arange(13)
+    F = height * np.minimum(q, 12 - q) / 6
+    fq = {"q": q, "F_wham": F, "sigma_wham": np.full(13, 0.1), "F_mbar": F,
+          "sigma_mbar": np.full(13, 0.1), "q_start": 0, "q_end": 12, "mu_star": -36.0,
+          "barrier_wham": height, "barrier_wham_sigma": 0.1}
+    return rr.WindowSet(name, {"shell_thickness": thickness}, fq)
+
+
+rows = crack_report.ddf_rows([triangle_set(f"s@repeat={k}", 2, h) for k, h in
+                              ((1, 30.0), (2, 30.2), (3, 30.1))] +
+                             [triangle_set(f"f@repeat={k}", 0, h) for k, h in
+                              ((1, 27.0), (2, 27.3), (3, 27.1))], -34.0)
+at_star, at_run = rows["μ_c*"], rows["run μ_c"]
+want = 30.1 - (27.0 + 27.3 + 27.1) / 3
+rt.check(abs(at_star["ddf"][0] - want) < 1e-9 and abs(at_run["shelled"][0] - 18.1) < 1e-9 and
+         abs(at_run["ddf"][0] - want) < 1e-9 and
+         at_star["ddf"][1][0] < at_star["ddf"][0] < at_star["ddf"][1][1],
+         f"ΔΔF‡ of repeats: {rows}")
 # 6b is beside 6: an undetermined or failed ΔΔF‡ does not change the overall verdict.
 rt.check("barrier" in criteria.BESIDE, "6b counted in the verdict")
 # 7 with the shells kept past a step limit: a pass only if that limit reaches 10 tau_s.
