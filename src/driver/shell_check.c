@@ -6,10 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-shell_band shell_band_of(double tolerance, int64_t shell_initial, int64_t core_initial) {
-    const int64_t reference = shell_initial > 0 ? shell_initial : core_initial;
-    /* floor: a change of exactly tolerance x reference sites is still inside */
-    const int64_t room = (int64_t)floor(tolerance * (double)reference + 1e-9);
+shell_band shell_band_of(double tolerance, int64_t shell_initial) {
+    /* floor: a change of exactly tolerance x N_shell(0) sites is still inside */
+    const int64_t room = (int64_t)floor(tolerance * (double)shell_initial + 1e-9);
     const int64_t lo = shell_initial - room;
     return (shell_band){
         .lo = lo > 0 ? lo : 0, .hi = shell_initial + room, .initial = shell_initial};

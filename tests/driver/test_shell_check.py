@@ -48,10 +48,11 @@ def job():
     }
 
 
-def verdict(groups, initial, reference, tolerance):
+def verdict(groups, initial, tolerance):
     """shell_check.h's rule: a group left when more than half of its samples lie outside
-    N_shell(0) +- floor(tolerance x reference); the set warns if any group left."""
-    room = int(np.floor(tolerance * reference + 1e-9))
+    N_shell(0) +- floor(tolerance x N_shell(0)) (no shell at all for a shell-free particle); the
+    set warns if any group left."""
+    room = int(np.floor(tolerance * initial + 1e-9))
     lo, hi = max(initial - room, 0), initial + room
     left = [np.sum((g < lo) | (g > hi)) * 2 > len(g) for g in groups]
     return any(left), sum(left)
@@ -71,8 +72,7 @@ def main():
             count = g["sample_count"][()]
             shell = [g["n_shell"][k, :count[k]] for k in range(len(count))]
             initial = int(g["shell_sites"][0])
-            reference = initial if initial > 0 else int(g["core_sites"][0])
-            warns, left = verdict(shell, initial, reference, g.attrs["shell_tolerance"])
+            warns, left = verdict(shell, initial, g.attrs["shell_tolerance"])
             rt.check(warning.startswith(expected) and bool(warning) == bool(expected),
                      f"windows {name}: shell warning {warning!r}, expected {expected!r}")
             rt.check(warns == bool(expected), f"windows {name}: the stored N_shell samples "

@@ -315,8 +315,7 @@ static int pool_load(const job *j, const task_set *set, task_loader load, void *
                     p->state[s] = exchange_state_of(x, &set->system.model, s % x->nwindows,
                                                     s / x->nwindows, y->mu_core);
                 if (s == 0 && e == 0) {
-                    const shell_band band =
-                        shell_band_of(x->shell_tolerance, r.shell_initial, r.core_initial);
+                    const shell_band band = shell_band_of(x->shell_tolerance, r.shell_initial);
                     shell_check_start(&p->shell, &band);
                 }
                 for (int64_t n = 0; s < x->nwindows && n < y->nsamples; ++n)

@@ -298,7 +298,7 @@ static void diagnose(const task_set *set, const set_records *s, ffs_rate *out) {
  * growth "through the shell" measured on a particle that lost it is another rate. */
 static void check_shell(const task_set *set, const set_records *s, ffs_rate *out) {
     const ffs_spec *f = ffs_of(set);
-    const shell_band band = shell_band_of(f->shell_tolerance, f->initial_shell, f->initial_cluster);
+    const shell_band band = shell_band_of(f->shell_tolerance, f->initial_shell);
     shell_check c;
     shell_check_start(&c, &band);
     for (int stage = 0; stage <= f->ninterfaces; ++stage) {

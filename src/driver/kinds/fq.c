@@ -142,8 +142,7 @@ int fq_compute(const task_set *set, task_record *const *records, uint64_t seed, 
  * the head of f->warnings when F(q) was determined. */
 static void check_shell(const task_set *set, task_record *const *records, fq_result *f) {
     const window_set_spec *w = window_set_of(set);
-    const shell_band band =
-        shell_band_of(w->shell_tolerance, records[0]->shell_initial, records[0]->core_initial);
+    const shell_band band = shell_band_of(w->shell_tolerance, records[0]->shell_initial);
     shell_check c;
     shell_check_start(&c, &band);
     for (int k = 0; k < w->nwindows; ++k) {
