@@ -17,6 +17,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cli  # noqa: E402
 import ripen_results as rr  # noqa: E402
 
 
@@ -132,12 +133,13 @@ def section(results):
     return lines + ddf
 
 
-def figure(results, path):
-    """fig5d-crack.png: F(c) with its 95% band for the figures' shelled ensemble (or, if it has
-    none, every shelled ensemble that has one); returns False (and draws nothing) if there is
-    none."""
+def figure(results, out):
+    """fig5d-crack.png (written through `out`, a cli.Outputs): F(c) with its 95% band for the
+    figures' shelled ensemble (or, if it has none, every shelled ensemble that has one); returns
+    False (and draws nothing) if there is none."""
     import matplotlib.pyplot as plt
-    crack, _ = read(results.path)
+    with cli.reading(results.path):
+        crack, _ = read(results.path)
     if results.shelled in crack:
         crack = {results.shelled: crack[results.shelled]}
     if not crack:
@@ -157,8 +159,7 @@ def figure(results, path):
     ax.grid(alpha=0.3)
     ax.legend(fontsize=9, loc="lower right")
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    out.save_figure(fig, "fig5d-crack.png")
     return True
 
 
@@ -265,11 +266,12 @@ def conditional_map(q, c, c_max):
     return qs, table
 
 
-def qc_figure(results, path, c_max=24):
-    """fig5d-qc.png: F(c | q) = -ln P(c | q) of the exposed core at each q for every shelled
-    window set (repeats pooled); returns False if there is none."""
+def qc_figure(results, out, c_max=24):
+    """fig5d-qc.png (through `out`): F(c | q) = -ln P(c | q) of the exposed core at each q for
+    every shelled window set (repeats pooled); returns False if there is none."""
     import matplotlib.pyplot as plt
-    sets = window_samples(results.path)
+    with cli.reading(results.path):
+        sets = window_samples(results.path)
     if not sets:
         return False
     fig, axes = plt.subplots(1, len(sets), figsize=(6.2 * len(sets), 4.6), squeeze=False)
@@ -289,6 +291,5 @@ def qc_figure(results, path, c_max=24):
     fig.suptitle("The crack along q: F(c | q) from the window samples\n(repeats pooled; "
                  "white: never sampled)", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    out.save_figure(fig, "fig5d-qc.png")
     return True

@@ -31,7 +31,8 @@ int q_window_apply(replica *r, int64_t core_initial, int lo, int hi);
  * window's equilibration then relaxes this construction. Growing into the shell takes shell
  * sites: where that would take N_shell below the replica's shell band, each one is given back
  * to the shell at the solution site with the most shell neighbours, so the construction keeps
- * the band (without a band it is what it always was). Error if there is no room for that. */
+ * the band (without a band it is what it always was). Error if there is no room for that, or if
+ * a finite solution (the tables' reservoir) runs out of core units on the way. */
 int q_drive_into_window(replica *r, int64_t core_initial, int lo, int hi);
 
 /* One new row on a short facet of the initial hexagon, through all layers: the q of one full

@@ -45,6 +45,10 @@ int task_sim_start(task_sim *s, const system_spec *sys, task_record *r, int *fre
  * here (task_sim_start, and forward flux sampling's shots). */
 int task_sim_load(task_sim *s, const uint8_t *states, uint64_t step);
 
+/* Notes the finite solution's content (reservoir.h: total - N_lattice) in the record, -1 for
+ * a component the system lacks; task_between_steps does it after every step. */
+void task_sim_note_content(const task_sim *s, task_record *r);
+
 /* Rebuilds the tables and the dynamics (whose workspace may cache rates) at parameters `p`. */
 int task_sim_use_model(task_sim *s, const model_params *p);
 

@@ -118,6 +118,12 @@ static inline int attempt_at(replica *r, int32_t i, uint32_t choice, uint64_t ac
      * leaves them. Checked only here, off the rejection path, so runs without walls pay nothing
      * measurable. */
     if (!replica_walls_allow(r, a, b)) return 0;
+    /* A finite solution: accept[][] bounds the threshold over every content of the reservoir
+     * (model_tables_use_reservoir), so the content now, read from the counts as the moves before
+     * this one left them, decides with the same 63 bits. */
+    if (__builtin_expect(t->finite, 0) &&
+        accept_bits >= model_reservoir_threshold(t, &r->counts, code, b))
+        return 0;
     replica_set_state(r, i, b);
     return replica_report_move(r, attempt);
 }

@@ -47,6 +47,23 @@
  * as a failed attempt: the Metropolis kernels' hard walls, exactly, and the rates never depend on
  * the walls or on the counts.
  *
+ * Finite solution (reservoir.h; the tables say `finite`): every insertion and deletion rate
+ * depends on the reservoir's content n, which each such move changes, so per-site rates would all
+ * go stale at once. With a reservoir the insertion/deletion terms therefore leave the per-site
+ * rates (which keep the swaps only) and go by site code: a site's insertion/deletion rate is a
+ * function of its code and n alone, R(code, n), each target's term with the exact threshold of
+ * model_reservoir_threshold(). Every site is also a member of its code's set (a bitset with
+ * counts like a band's, so a member is again the k-th in site order), and the codes' weight
+ * W = sum over codes present of count x R(code, n), summed in code order, joins B: a candidate is
+ * a code event with probability W / (B + W), its code chosen by weight, its site uniformly in the
+ * code's set, its target in proportion to its terms (no thinning: R is exact); else a band event
+ * as before. A change of n costs O(codes present): R is recomputed for a code when it is next
+ * needed (its `epoch` is older than the content's). Every choice still reads only functions of the
+ * state. The bands' bounds are capped at p_swap then, so that a site's swap bound plus its R stays
+ * <= 1 and B + W <= nsites (each attempt has at most one candidate). Without a reservoir none of
+ * this runs: run_step() is compiled twice, with and without the code sets, and the tables' bounds
+ * and rates are what they always were.
+ *
  * Swap acceptances are looked up: per bond multiplicity m of a direction (1 normally; 0 for
  * vertical directions when only in-plane neighbours bond; 2 on an extent-2 axis), a table indexed
  * by (code of i, code of j) holds attempt.h's threshold / 2^63 with j's code already corrected for
@@ -71,10 +88,16 @@ enum {
     EXPONENT_MIN = -96,
     BANDS = 2 * (1 - EXPONENT_MIN + 1) + 1,
     OCCUPANCY_WORDS = (BANDS + 63) / 64,
-    CHUNK_WORDS = 8,     /* a chunk: 8 words = 512 sites, its member count in 16 bits */
-    SUPER_CHUNKS = 8,    /* a super-chunk: 8 chunks = 4096 sites, its count in 32 bits */
-    BOUND_UNIT_EXP = -98 /* B is counted in units of 2^-98: every bound is a multiple */
+    CHUNK_WORDS = 8,          /* a chunk: 8 words = 512 sites, its member count in 16 bits */
+    SUPER_CHUNKS = 8,         /* a super-chunk: 8 chunks = 4096 sites, its count in 32 bits */
+    BOUND_UNIT_EXP = -98,     /* B is counted in units of 2^-98: every bound is a multiple */
+    SETS = BANDS + SITE_CODES /* bitsets: the bands, then one per site code (finite solution) */
 };
+
+/* The set of the sites with code c (a finite solution only). */
+static inline int code_set(int c) {
+    return BANDS + c;
+}
 
 typedef unsigned __int128 bound_sum; /* B / 2^-98: < 2^28 sites x 2^98 */
 
@@ -93,7 +116,7 @@ typedef struct rejection_free {
     uint16_t *chunk_count; /* [band * nchunks + c]: members among sites 512 c .. */
     uint32_t *super_count; /* [band * nsupers + s]: members among sites 4096 s .. */
     int32_t (*select)(const struct rejection_free *rf, int b, uint64_t k); /* band_select_* */
-    int32_t count[BANDS];               /* members of each band */
+    int32_t count[SETS];                /* members of each band, then of each code's set */
     uint64_t occupied[OCCUPANCY_WORDS]; /* bit b: band b has a member */
     double bound[BANDS];                /* b of each band */
     bound_sum units[BANDS];             /* the same in units of 2^-98 */
@@ -110,7 +133,41 @@ typedef struct rejection_free {
     int multiplicities;                        /* how many tables the directions use ... */
     int multiplicity[MULTIPLICITIES];          /* ... and which */
     double *swap_table[LATTICE_DIRECTIONS];    /* the table of each direction */
+    /* A finite solution (the tables' `finite`): insertions and deletions by code. */
+    int finite;                                     /* 1: the code sets below are in use */
+    uint8_t *code_of;                               /* per site: the code whose set holds it */
+    uint64_t present[(SITE_CODES + 63) / 64];       /* bit c: code c's set has a member */
+    double insdel_weight[STATE_COUNT][STATE_COUNT]; /* (1 - p_swap) x proposal of a -> b */
+    double code_rate[SITE_CODES];                   /* R(code, n) at the content of code_epoch */
+    double code_to[SITE_CODES][STATE_COUNT];        /* its part going to each state */
+    uint64_t code_epoch[SITE_CODES];                /* content epoch code_rate was computed at */
+    uint64_t epoch;                                 /* counts changes of the content below */
+    int64_t content_core, content_shell;            /* the reservoir's content the epoch is for */
+    double code_weight;                             /* W: sum of count x R over the codes present */
+    int weight_stale;                               /* code counts or content changed since W */
 } rejection_free;
+
+static double band_bound(int b);
+static bound_sum band_bound_units(double bound);
+
+/* The bound of band b and its units; with a finite solution capped at p_swap, the most a site's
+ * swaps can add up to (its insertions and deletions then go by code, and bound + R <= 1 keeps
+ * B + W <= nsites). */
+static double band_bound_of(const rejection_free *rf, int b, bound_sum *units) {
+    const double p_swap = ldexp((double)rf->tab->swap_threshold, -29);
+    const double bound = band_bound(b);
+    if (rf->finite && bound > p_swap) {
+        /* swap_threshold x 2^-29: exactly a multiple of 2^-98 */
+        *units = (bound_sum)rf->tab->swap_threshold << (-29 - BOUND_UNIT_EXP);
+        return p_swap;
+    }
+    *units = band_bound_units(bound);
+    return bound;
+}
+
+static void set_band_bounds(rejection_free *rf) {
+    for (int b = 1; b < BANDS; ++b) rf->bound[b] = band_bound_of(rf, b, &rf->units[b]);
+}
 
 /* ---- rate tables: functions of the model only ---- */
 
@@ -132,13 +189,17 @@ static void build_rate_tables(rejection_free *rf, const model_tables *t) {
         for (int b = 0; b < STATE_COUNT; ++b) {
             int slots = 0;
             for (int k = 0; k < 8; ++k) slots += t->insdel_target[a][k] == b;
-            /* accept[code][a] = 0: null proposals never succeed */
-            const double p = ldexp((double)t->accept[code][b], -63);
-            rf->insdel_to[code][b] = (1.0 - p_swap) * (slots / 8.0) * p;
+            rf->insdel_weight[a][b] = (1.0 - p_swap) * (slots / 8.0);
+            /* accept[code][a] = 0: null proposals never succeed; with a finite solution the
+             * insertions and deletions go by code (code_rates), not into the site rates */
+            const double p = t->finite ? 0.0 : ldexp((double)t->accept[code][b], -63);
+            rf->insdel_to[code][b] = rf->insdel_weight[a][b] * p;
             total += rf->insdel_to[code][b];
         }
         rf->insdel_rate[code] = total;
     }
+    rf->finite = t->finite;
+    set_band_bounds(rf);
     int used[MULTIPLICITIES] = {0};
     for (int d = 0; d < LATTICE_DIRECTIONS; ++d) used[t->bond_multiplicity[d]] = 1;
     rf->multiplicities = 0;
@@ -211,20 +272,43 @@ static bound_sum band_bound_units(double bound) {
     return mantissa << (e - 2 - BOUND_UNIT_EXP);
 }
 
-static void band_insert(rejection_free *rf, int32_t i, int b) {
+/* Site i joins set b (a band or a code's set): its bit and the counts above it. */
+static inline void set_insert(rejection_free *rf, int32_t i, int b) {
     rf->bits[(int64_t)b * rf->nwords + i / 64] |= UINT64_C(1) << (i % 64);
     rf->chunk_count[(int64_t)b * rf->nchunks + i / (64 * CHUNK_WORDS)]++;
     rf->super_count[(int64_t)b * rf->nsupers + i / (64 * CHUNK_WORDS * SUPER_CHUNKS)]++;
-    if (rf->count[b]++ == 0) rf->occupied[b / 64] |= UINT64_C(1) << (b % 64);
+    rf->count[b]++;
+}
+
+static inline void set_remove(rejection_free *rf, int32_t i, int b) {
+    rf->bits[(int64_t)b * rf->nwords + i / 64] &= ~(UINT64_C(1) << (i % 64));
+    rf->chunk_count[(int64_t)b * rf->nchunks + i / (64 * CHUNK_WORDS)]--;
+    rf->super_count[(int64_t)b * rf->nsupers + i / (64 * CHUNK_WORDS * SUPER_CHUNKS)]--;
+    rf->count[b]--;
+}
+
+static void band_insert(rejection_free *rf, int32_t i, int b) {
+    set_insert(rf, i, b);
+    if (rf->count[b] == 1) rf->occupied[b / 64] |= UINT64_C(1) << (b % 64);
     rf->total += rf->units[b];
 }
 
 static void band_remove(rejection_free *rf, int32_t i, int b) {
-    rf->bits[(int64_t)b * rf->nwords + i / 64] &= ~(UINT64_C(1) << (i % 64));
-    rf->chunk_count[(int64_t)b * rf->nchunks + i / (64 * CHUNK_WORDS)]--;
-    rf->super_count[(int64_t)b * rf->nsupers + i / (64 * CHUNK_WORDS * SUPER_CHUNKS)]--;
-    if (--rf->count[b] == 0) rf->occupied[b / 64] &= ~(UINT64_C(1) << (b % 64));
+    set_remove(rf, i, b);
+    if (rf->count[b] == 0) rf->occupied[b / 64] &= ~(UINT64_C(1) << (b % 64));
     rf->total -= rf->units[b];
+}
+
+/* Code sets (a finite solution): site i joins or leaves the set of code c. */
+static void code_insert(rejection_free *rf, int32_t i, int c) {
+    set_insert(rf, i, code_set(c));
+    rf->present[c / 64] |= UINT64_C(1) << (c % 64);
+    rf->code_of[i] = (uint8_t)c;
+}
+
+static void code_remove(rejection_free *rf, int32_t i, int c) {
+    set_remove(rf, i, code_set(c));
+    if (rf->count[code_set(c)] == 0) rf->present[c / 64] &= ~(UINT64_C(1) << (c % 64));
 }
 
 /* Gives site i the rate r, moving it to the band of r if that is another one. */
@@ -309,12 +393,96 @@ static double total_rate_bound(const rejection_free *rf) {
     return ldexp((double)rf->total, BOUND_UNIT_EXP);
 }
 
+/* ---- a finite solution: insertions and deletions by code ---- */
+
+/* R(code, n) and its terms at the reservoir's content the counts give: the insertion/deletion
+ * part of a site rate, each target's term with the exact threshold. */
+static void code_rates(rejection_free *rf, const replica *r, int code) {
+    const int a = site_state((uint8_t)code);
+    double total = 0;
+    for (int b = 0; b < STATE_COUNT; ++b) {
+        const uint64_t threshold = model_reservoir_threshold(rf->tab, &r->counts, (uint8_t)code, b);
+        rf->code_to[code][b] = rf->insdel_weight[a][b] * ldexp((double)threshold, -63);
+        total += rf->code_to[code][b];
+    }
+    rf->code_rate[code] = total;
+    rf->code_epoch[code] = rf->epoch;
+}
+
+/* The content of a reservoir component the tables have (0 for one they do not). */
+static int64_t content_of(const reservoir_component *c, int64_t on_lattice) {
+    return reservoir_component_on(c) ? reservoir_content(c, on_lattice) : 0;
+}
+
+/* Brings W up to date: a new epoch when the content changed (every code's R is stale then), the
+ * stale R of the codes present recomputed, W summed over them in code order. */
+static void refresh_codes(rejection_free *rf, const replica *r) {
+    const reservoir *res = &rf->tab->reservoir;
+    const int64_t core = content_of(&res->core, r->counts.ncore);
+    const int64_t shell = content_of(&res->shell, r->counts.nshell);
+    if (core != rf->content_core || shell != rf->content_shell) {
+        rf->content_core = core, rf->content_shell = shell;
+        ++rf->epoch;
+        rf->weight_stale = 1;
+    }
+    if (!rf->weight_stale) return;
+    double weight = 0;
+    for (int w = 0; w < (SITE_CODES + 63) / 64; ++w)
+        for (uint64_t bits = rf->present[w]; bits; bits &= bits - 1) {
+            const int c = 64 * w + __builtin_ctzll(bits);
+            if (rf->code_epoch[c] != rf->epoch) code_rates(rf, r, c);
+            weight += (double)rf->count[code_set(c)] * rf->code_rate[c];
+        }
+    rf->code_weight = weight;
+    rf->weight_stale = 0;
+}
+
+/* The code whose weight count x R contains t in [0, W), in code order (the sum refresh_codes
+ * made); if rounding leaves t past the last weight, the last code with one. */
+static int code_choose(const rejection_free *rf, double t) {
+    int last = -1;
+    double sum = 0;
+    for (int w = 0; w < (SITE_CODES + 63) / 64; ++w)
+        for (uint64_t bits = rf->present[w]; bits; bits &= bits - 1) {
+            const int c = 64 * w + __builtin_ctzll(bits);
+            sum += (double)rf->count[code_set(c)] * rf->code_rate[c];
+            if (!(rf->code_rate[c] > 0.0)) continue;
+            last = c;
+            if (t < sum) return c;
+        }
+    return last;
+}
+
+/* A code event at t in [0, W): its code by weight, a member of the code's set uniformly (the
+ * k-th in site order), a target in proportion to its terms; applied unless a hard wall stops it
+ * (a failed attempt: 0). The site written goes to *site. */
+static int code_event(rejection_free *rf, replica *r, philox_stream *s, double t, int32_t *site) {
+    const int c = code_choose(rf, t);
+    if (c < 0) return 0; /* unreachable: W > 0 */
+    const uint32_t k =
+        philox_uniform_below(philox_stream_next(s), (uint32_t)rf->count[code_set(c)], s);
+    const int32_t i = rf->select(rf, code_set(c), k);
+    const double v = philox_stream_uniform(s) * rf->code_rate[c];
+    int b = -1;
+    double sum = 0;
+    for (int to = 0; to < STATE_COUNT; ++to) {
+        if (!(rf->code_to[c][to] > 0.0)) continue;
+        b = to;
+        sum += rf->code_to[c][to];
+        if (v < sum) break;
+    }
+    if (b < 0 || !replica_walls_allow(r, site_state((uint8_t)c), b)) return 0;
+    replica_set_state(r, i, b);
+    *site = i;
+    return 1;
+}
+
 /* ---- the workspace ---- */
 
 /* Every site's rate and band from scratch. */
 static void rebuild(rejection_free *rf, const replica *r) {
     if (rf->tab != r->tab) build_rate_tables(rf, r->tab);
-    for (int b = 1; b < BANDS; ++b) {
+    for (int b = 1; b < SETS; ++b) {
         if (!rf->count[b]) continue;
         memset(rf->bits + (int64_t)b * rf->nwords, 0, sizeof *rf->bits * (size_t)rf->nwords);
         memset(rf->chunk_count + (int64_t)b * rf->nchunks, 0,
@@ -324,9 +492,15 @@ static void rebuild(rejection_free *rf, const replica *r) {
     }
     memset(rf->count, 0, sizeof rf->count);
     memset(rf->occupied, 0, sizeof rf->occupied);
+    memset(rf->present, 0, sizeof rf->present);
     memset(rf->band, 0, (size_t)rf->nsites);
     rf->total = 0;
     for (int32_t i = 0; i < rf->nsites; ++i) set_rate(rf, i, site_rate(rf, r, i));
+    if (!rf->finite) return;
+    for (int32_t i = 0; i < rf->nsites; ++i) code_insert(rf, i, r->site[i]);
+    ++rf->epoch; /* every R stale: the tables may be new */
+    rf->content_core = rf->content_shell = INT64_MIN;
+    rf->weight_stale = 1;
 }
 
 /* The next update number; after 2^32 updates the stamps wrap and are all forgotten. */
@@ -372,14 +546,22 @@ static void queue_ball(rejection_free *rf, const replica *r, int32_t c, int *nqu
     *nqueued = n;
 }
 
-/* New rates for the sites within distance 2 of c1 (and of c2 >= 0). */
-static void update_after_move(rejection_free *rf, const replica *r, int32_t c1, int32_t c2) {
+/* New rates for the sites within distance 2 of c1 (and of c2 >= 0); with a finite solution
+ * (`finite`, a constant where it is inlined) also new code sets for those whose code changed
+ * (they are all queued: N[c]). */
+static inline __attribute__((always_inline)) void
+update_after_move(rejection_free *rf, const replica *r, int32_t c1, int32_t c2, const int finite) {
     next_update(rf);
     int nqueued = 0;
     queue_ball(rf, r, c1, &nqueued);
     if (c2 >= 0) queue_ball(rf, r, c2, &nqueued);
     for (int k = 0; k < nqueued; ++k) {
         const int32_t i = rf->queue[k];
+        if (finite && r->site[i] != rf->code_of[i]) {
+            code_remove(rf, i, rf->code_of[i]);
+            code_insert(rf, i, r->site[i]);
+            rf->weight_stale = 1;
+        }
         const double rate = site_rate(rf, r, i);
         if (rate != rf->rate[i]) set_rate(rf, i, rate);
     }
@@ -440,13 +622,17 @@ static uint64_t geometric_skip(double u, double p, uint64_t limit) {
 }
 
 /* One MC step: candidates until the next falls past the step's last attempt. Returns 1 if the
- * replica's watch stopped the run after a move (the caches are up to date). */
-static int run_step(rejection_free *rf, replica *r) {
+ * replica's watch stopped the run after a move (the caches are up to date). `finite` is a
+ * constant where it is inlined (run_step): without a reservoir this is the plain n-fold way. */
+static inline __attribute__((always_inline)) int step_events(rejection_free *rf, replica *r,
+                                                             const int finite) {
     const uint64_t nsites = (uint64_t)rf->nsites;
     uint64_t used = 0; /* attempts of this step already consumed */
     for (uint64_t draw = 0;; ++draw) {
-        if (rf->total == 0) return 0; /* nothing can happen */
-        const double bound = total_rate_bound(rf);
+        if (finite) refresh_codes(rf, r);
+        const double codes = finite ? rf->code_weight : 0.0; /* W, before the bands' B */
+        if (rf->total == 0 && !(codes > 0.0)) return 0;      /* nothing can happen */
+        const double bound = finite ? codes + total_rate_bound(rf) : total_rate_bound(rf);
         philox_stream s;
         philox_stream_init(&s, r->key, r->step * (nsites + 1) + draw, r->task,
                            PURPOSE_REJECTION_FREE);
@@ -454,17 +640,27 @@ static int run_step(rejection_free *rf, replica *r) {
         const uint64_t skip = geometric_skip(wait, bound / (double)nsites, nsites - used);
         if (skip >= nsites - used) return 0;
         used += skip + 1;
-        const int b = band_choose(rf, philox_stream_uniform(&s) * bound);
-        const uint32_t k = philox_uniform_below(philox_stream_next(&s), (uint32_t)rf->count[b], &s);
-        const int32_t i = rf->select(rf, b, k);
-        /* Accepted with probability r_i / b_i; then v is uniform in [0, r_i). */
-        const double v = philox_stream_uniform(&s) * rf->bound[b];
-        if (!(v < rf->rate[i])) continue;
-        int32_t c1, c2;
-        if (!apply_move(rf, r, i, v, &c1, &c2)) continue;
-        update_after_move(rf, r, c1, c2);
+        const double t = philox_stream_uniform(&s) * bound;
+        int32_t c1, c2 = -1;
+        if (finite && t < codes) {
+            if (!code_event(rf, r, &s, t, &c1)) continue;
+        } else {
+            const int b = band_choose(rf, finite ? t - codes : t);
+            const uint32_t k =
+                philox_uniform_below(philox_stream_next(&s), (uint32_t)rf->count[b], &s);
+            const int32_t i = rf->select(rf, b, k);
+            /* Accepted with probability r_i / b_i; then v is uniform in [0, r_i). */
+            const double v = philox_stream_uniform(&s) * rf->bound[b];
+            if (!(v < rf->rate[i])) continue;
+            if (!apply_move(rf, r, i, v, &c1, &c2)) continue;
+        }
+        update_after_move(rf, r, c1, c2, finite);
         if (replica_report_move(r, used - 1)) return 1;
     }
+}
+
+static int run_step(rejection_free *rf, replica *r) {
+    return rf->finite ? step_events(rf, r, 1) : step_events(rf, r, 0);
 }
 
 static void run(replica *r, void *workspace, uint64_t steps) {
@@ -489,6 +685,71 @@ static double site_rate_from_scratch(const rejection_free *rf, const replica *r,
 /* Every rate against site_rate_from_scratch() (so the swap tables are checked too), every band
  * and member bit, count, chunk and super-chunk count, the occupancy and B against a recount; a
  * workspace that is not in step with r (it will rebuild on the next run()) has nothing to check. */
+/* The chunk and super-chunk counts of set b against its bits; its members in *members. */
+static int check_set(const rejection_free *rf, int b, int32_t *members) {
+    const uint64_t *word = rf->bits + (int64_t)b * rf->nwords;
+    *members = 0;
+    for (int32_t c = 0; c < rf->nchunks; ++c) {
+        int32_t in_chunk = 0;
+        for (int32_t w = c * CHUNK_WORDS; w < (c + 1) * CHUNK_WORDS && w < rf->nwords; ++w)
+            in_chunk += __builtin_popcountll(word[w]);
+        if (in_chunk != rf->chunk_count[(int64_t)b * rf->nchunks + c])
+            return ripen_fail(RIPEN_EINVAL, "rejection-free: set %d chunk %d counts %d, holds %d",
+                              b, c, rf->chunk_count[(int64_t)b * rf->nchunks + c], in_chunk);
+        *members += in_chunk;
+    }
+    for (int32_t s = 0; s < rf->nsupers; ++s) {
+        int32_t in_super = 0;
+        for (int32_t c = s * SUPER_CHUNKS; c < (s + 1) * SUPER_CHUNKS && c < rf->nchunks; ++c)
+            in_super += rf->chunk_count[(int64_t)b * rf->nchunks + c];
+        if ((uint32_t)in_super != rf->super_count[(int64_t)b * rf->nsupers + s])
+            return ripen_fail(RIPEN_EINVAL, "rejection-free: set %d super-chunk %d is wrong", b, s);
+    }
+    return *members == rf->count[b]
+               ? RIPEN_OK
+               : ripen_fail(RIPEN_EINVAL, "rejection-free: set %d counts %d, holds %d", b,
+                            rf->count[b], *members);
+}
+
+/* A finite solution's code sets: every site in its code's set, the counts, the codes present,
+ * and every rate R the current content has computed against a recomputation. */
+static int check_codes(const rejection_free *rf, const replica *r) {
+    for (int32_t i = 0; i < rf->nsites; ++i) {
+        const int c = r->site[i];
+        if (rf->code_of[i] != c ||
+            !(rf->bits[(int64_t)code_set(c) * rf->nwords + i / 64] >> (i % 64) & 1))
+            return ripen_fail(RIPEN_EINVAL, "rejection-free: site %d (code %d) not in its code set",
+                              i, c);
+    }
+    int32_t counted = 0;
+    rejection_free fresh = *rf; /* a scratch copy for code_rates() (nothing it owns changes) */
+    for (int c = 0; c < SITE_CODES; ++c) {
+        int32_t members;
+        const int status = check_set(rf, code_set(c), &members);
+        if (status) return status;
+        counted += members;
+        if ((int)(rf->present[c / 64] >> (c % 64) & 1) != (members > 0))
+            return ripen_fail(RIPEN_EINVAL, "rejection-free: code %d present bit is wrong", c);
+        const int current =
+            rf->content_core == content_of(&rf->tab->reservoir.core, r->counts.ncore) &&
+            rf->content_shell == content_of(&rf->tab->reservoir.shell, r->counts.nshell);
+        if (!members || !current || rf->code_epoch[c] != rf->epoch) continue;
+        code_rates(&fresh, r, c);
+        if (fresh.code_rate[c] != rf->code_rate[c])
+            return ripen_fail(RIPEN_EINVAL,
+                              "rejection-free: code %d has R = %.17g, recomputed %.17g", c,
+                              rf->code_rate[c], fresh.code_rate[c]);
+    }
+    return counted == rf->nsites
+               ? RIPEN_OK
+               : ripen_fail(RIPEN_EINVAL, "rejection-free: code sets hold %d of %d sites", counted,
+                            rf->nsites);
+}
+
+/* Every rate against site_rate_from_scratch() (so the swap tables are checked too), every band
+ * and member bit, count, chunk and super-chunk count, the occupancy and B against a recount, and
+ * with a finite solution the code sets; a workspace that is not in step with r (it will rebuild
+ * on the next run()) has nothing to check. */
 static int check(const void *workspace, const replica *r) {
     const rejection_free *rf = workspace;
     if (rf->tab != r->tab || rf->serial != r->serial || rf->changes != r->changes) return RIPEN_OK;
@@ -510,32 +771,15 @@ static int check(const void *workspace, const replica *r) {
     bound_sum total = 0;
     int32_t counted = 0;
     for (int b = 1; b < BANDS; ++b) {
-        const uint64_t *word = rf->bits + (int64_t)b * rf->nwords;
-        int32_t in_band = 0;
-        for (int32_t c = 0; c < rf->nchunks; ++c) {
-            int32_t in_chunk = 0;
-            for (int32_t w = c * CHUNK_WORDS; w < (c + 1) * CHUNK_WORDS && w < rf->nwords; ++w)
-                in_chunk += __builtin_popcountll(word[w]);
-            if (in_chunk != rf->chunk_count[(int64_t)b * rf->nchunks + c])
-                return ripen_fail(RIPEN_EINVAL,
-                                  "rejection-free: band %d chunk %d counts %d, holds %d", b, c,
-                                  rf->chunk_count[(int64_t)b * rf->nchunks + c], in_chunk);
-            in_band += in_chunk;
-        }
-        for (int32_t s = 0; s < rf->nsupers; ++s) {
-            int32_t in_super = 0;
-            for (int32_t c = s * SUPER_CHUNKS; c < (s + 1) * SUPER_CHUNKS && c < rf->nchunks; ++c)
-                in_super += rf->chunk_count[(int64_t)b * rf->nchunks + c];
-            if ((uint32_t)in_super != rf->super_count[(int64_t)b * rf->nsupers + s])
-                return ripen_fail(RIPEN_EINVAL, "rejection-free: band %d super-chunk %d is wrong",
-                                  b, s);
-        }
-        const int occupied = rf->occupied[b / 64] >> (b % 64) & 1;
-        if (in_band != rf->count[b] || occupied != (in_band > 0))
-            return ripen_fail(RIPEN_EINVAL, "rejection-free: band %d counts %d, holds %d", b,
-                              rf->count[b], in_band);
+        int32_t in_band;
+        const int status = check_set(rf, b, &in_band);
+        if (status) return status;
+        if ((int)(rf->occupied[b / 64] >> (b % 64) & 1) != (in_band > 0))
+            return ripen_fail(RIPEN_EINVAL, "rejection-free: band %d occupancy is wrong", b);
         counted += in_band;
-        if (rf->units[b] != band_bound_units(band_bound(b)))
+        bound_sum units;
+        const double bound = band_bound_of(rf, b, &units);
+        if (rf->units[b] != units || rf->bound[b] != bound)
             return ripen_fail(RIPEN_EINVAL, "rejection-free: the bound of band %d is wrong", b);
         total += (bound_sum)in_band * rf->units[b];
     }
@@ -546,14 +790,14 @@ static int check(const void *workspace, const replica *r) {
         return ripen_fail(RIPEN_EINVAL,
                           "rejection-free: the sum of the bounds is %.17g, kept %.17g",
                           ldexp((double)total, BOUND_UNIT_EXP), total_rate_bound(rf));
-    return RIPEN_OK;
+    return rf->finite ? check_codes(rf, r) : RIPEN_OK;
 }
 
 static void destroy(void *workspace) {
     rejection_free *rf = workspace;
     if (!rf) return;
     free(rf->rate), free(rf->band), free(rf->bits), free(rf->chunk_count);
-    free(rf->super_count), free(rf->stamp);
+    free(rf->super_count), free(rf->stamp), free(rf->code_of);
     for (int m = 0; m < MULTIPLICITIES; ++m) free(rf->swap_by_partner[m]);
     free(rf);
 }
@@ -566,13 +810,14 @@ static int create(void **workspace, const lattice *lat, const model_tables *tab)
     rf->nwords = (lat->nsites + 63) / 64;
     rf->nchunks = (rf->nwords + CHUNK_WORDS - 1) / CHUNK_WORDS;
     rf->nsupers = (rf->nchunks + SUPER_CHUNKS - 1) / SUPER_CHUNKS;
-    /* Bitsets of every band: untouched bands stay untouched pages of the calloc. */
+    /* Bitsets of every band and code: untouched ones stay untouched pages of the calloc (the
+     * codes' only with a finite solution). */
     int failed =
         !(rf->rate = calloc(n, sizeof *rf->rate)) || !(rf->band = calloc(n, 1)) ||
-        !(rf->stamp = calloc(n, sizeof *rf->stamp)) ||
-        !(rf->bits = calloc((size_t)BANDS * (size_t)rf->nwords, sizeof *rf->bits)) ||
-        !(rf->chunk_count = calloc((size_t)BANDS * (size_t)rf->nchunks, sizeof *rf->chunk_count)) ||
-        !(rf->super_count = calloc((size_t)BANDS * (size_t)rf->nsupers, sizeof *rf->super_count));
+        !(rf->stamp = calloc(n, sizeof *rf->stamp)) || !(rf->code_of = calloc(n, 1)) ||
+        !(rf->bits = calloc((size_t)SETS * (size_t)rf->nwords, sizeof *rf->bits)) ||
+        !(rf->chunk_count = calloc((size_t)SETS * (size_t)rf->nchunks, sizeof *rf->chunk_count)) ||
+        !(rf->super_count = calloc((size_t)SETS * (size_t)rf->nsupers, sizeof *rf->super_count));
     /* All three, so that run() with other tables never allocates; only the multiplicities the
      * lattice has are ever filled and touched. */
     for (int m = 0; m < MULTIPLICITIES; ++m)
@@ -583,10 +828,6 @@ static int create(void **workspace, const lattice *lat, const model_tables *tab)
                           lat->nsites);
     }
     choose_select(rf);
-    for (int b = 1; b < BANDS; ++b) {
-        rf->bound[b] = band_bound(b);
-        rf->units[b] = band_bound_units(rf->bound[b]);
-    }
     build_rate_tables(rf, tab);
     rf->serial = 0; /* no replica has serial 0: the first run() rebuilds */
     *workspace = rf;

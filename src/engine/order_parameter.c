@@ -34,6 +34,12 @@ int q_drive_into_window(replica *r, int64_t core_initial, int lo, int hi) {
             const int score = grow ? site_core_neighbours(code) : 8 - site_core_neighbours(code);
             if (score > best_score) best = i, best_score = score;
         }
+        const reservoir_component *core = &r->tab->reservoir.core;
+        if (grow && reservoir_component_on(core) && reservoir_content(core, r->counts.ncore) <= 0)
+            return ripen_fail(RIPEN_EINVAL,
+                              "window [%d, %d]: the finite solution has no core unit left to "
+                              "build q = %d",
+                              lo, hi, target);
         replica_set_state(r, best, grow ? STATE_CORE : STATE_SOLUTION);
         if (r->counts.nshell >= r->shell_min) continue;
         const int32_t shell = shell_site_to_add(r);

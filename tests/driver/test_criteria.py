@@ -389,7 +389,7 @@ rt.check(criteria.persist_criterion(5e4, kept, math.nan).status == "pass" and
 
 def run_criteria(args):
     return subprocess.run([sys.executable, CRITERIA] + args, cwd=directory, capture_output=True,
-                          text=True, timeout=120)
+                          text=True, timeout=600)
 
 
 result = run_criteria([path, synthetic, "-o", "table.md", "--json", "table.json"])

@@ -44,7 +44,8 @@ static int parse_passage(const cJSON *obj, const char *path, ensemble_spec *e) {
         (status = json_get_string(p, "order_parameter", where, measure, sizeof measure)) ||
         (status = json_get_bool(p, "stop", where, &e->stop_at_passage)))
         return status;
-    const int kind = model_lookup_name(lambda_kind_names, LAMBDA_KINDS, measure);
+    /* levels are sites grown: the measures that count sites (not "crack") */
+    const int kind = model_lookup_name(lambda_kind_names, LAMBDA_Q + 1, measure);
     if (kind < 0)
         return ripen_fail(RIPEN_EINVAL, "%s.order_parameter = \"%s\": must be \"cluster\" or \"q\"",
                           where, measure);
@@ -180,7 +181,7 @@ static int prepare(task_set *set, const char *path, const initial_report *partic
                           "a shell_thickness)",
                           path);
     set->ntasks = ensemble_of(set)->replicas;
-    return RIPEN_OK;
+    return job_entry_check_steps(path, "max_steps", ensemble_of(set)->max_steps, &set->system);
 }
 
 static void free_spec(void *spec) {
@@ -863,10 +864,12 @@ typedef struct {
 
 /* Every replica's doubling time (or its censoring time) and its share of the basin. */
 static int collect(const job *j, const task_set *set, task_loader load, void *context,
-                   int64_t *times, uint8_t *censored, basin_replica *shares) {
+                   const set_analysis_options *o, int64_t *times, uint8_t *censored,
+                   basin_replica *shares) {
     const ensemble_spec *e = ensemble_of(set);
     int status = RIPEN_OK;
     for (int k = 0; k < e->replicas && !status; ++k) {
+        if ((status = analysis_poll(o, "loading the replicas", k))) break;
         task_record r;
         status = task_record_init(&r, j, set->first_task + k);
         if (!status) status = load(context, set->first_task + k, &r);
@@ -892,7 +895,7 @@ static int analyze(const job *j, const task_set *set, task_loader load, void *co
     ensemble_analysis *a = calloc(1, sizeof *a);
     int status =
         times && censored && shares && a ? RIPEN_OK : ripen_fail(RIPEN_ENOMEM, "out of memory");
-    if (!status) status = collect(j, set, load, context, times, censored, shares);
+    if (!status) status = collect(j, set, load, context, o, times, censored, shares);
     if (!status) status = survival_km_curve(times, censored, n, &a->km);
     if (!status)
         status =
