@@ -293,3 +293,156 @@ def qc_figure(results, out, c_max=24):
     fig.tight_layout()
     out.save_figure(fig, "fig5d-qc.png")
     return True
+
+
+# ----------------------------------------------------------------------------------------------
+# The numbers docs/reproduction.md and README quote (analysis/doc_numbers.py; issue 19)
+
+
+def _verdict(result):
+    return {"pass": "pass", "fail": "fail"}.get(result.status.lower(), "undetermined")
+
+
+def _percent_span(values):
+    values = sorted(100 * v for v in values)
+    return f"{values[0]:.1f}–{values[-1]:.1f}%" if values else "—"
+
+
+def window_numbers(name, f, sets):
+    """One kind's F(q) over its repeats (window sets differing only in `repeat`): the barrier
+    (mean [95% t interval]) if the repeats determine it (criteria.determined), the repeats'
+    barriers, how many are determined and how many carry a shell warning, and what the windows
+    sampled: P(c > 0), N_shell (median per window, and at the band's lower wall), changes of
+    q."""
+    import criteria
+    done = [ws for ws in sets if ws.fq is not None and "barrier_wham" in ws.fq]
+    out = {f"{name}.repeats": ", ".join(f"{ws.barrier:.2f}" for ws in done) or "none",
+           f"{name}.determined": f"{len(done)} of {len(sets)}",
+           f"{name}.warned": f"{sum(ws.shell_lost for ws in sets)} of {len(sets)}",
+           f"{name}.mu_star": (f"{min(ws.fq['mu_star'] for ws in done):.2f} … "
+                               f"{max(ws.fq['mu_star'] for ws in done):.2f}") if done else "—"}
+    if criteria.determined(sets):
+        mean, (low, high) = mean_ci([ws.barrier for ws in sets])
+        out[f"{name}.barrier"] = f"{mean:.2f} [{low:.2f}, {high:.2f}]"
+    else:
+        out[f"{name}.barrier"] = "not determined"
+    crack, shell, wall, changes, stuck = [], [], [], [], 0
+    for ws in sets:
+        g = f[f"windows/{ws.name}"]
+        if "exposed_core" not in g:
+            continue
+        counts = g["sample_count"][()]
+        lowest = g.attrs.get("shell_min", -1)
+        for k, n in enumerate(counts):
+            s = g["n_shell"][k, :n]
+            crack.append(float(np.mean(g["exposed_core"][k, :n] > 0)))
+            shell.append(float(np.median(s)))
+            wall.append(float(np.mean(s == lowest)))
+            changes.append(int(np.count_nonzero(np.diff(g["q"][k, :n]))))
+        stuck += any(c == 0 for c in changes[-len(counts):])
+    if crack:
+        out.update({f"{name}.crack": _percent_span(crack),
+                    f"{name}.shell": f"{min(shell):.0f}–{max(shell):.0f}",
+                    f"{name}.at_wall": f"{100 * max(wall):.0f}%",
+                    f"{name}.changes": f"{min(changes):,}–{max(changes):,}",
+                    f"{name}.stuck": f"{stuck} of {len(sets)}"})
+    return out
+
+
+def numbers(path, prefixes, summaries):
+    """Every number of a crack job's file (jobs/crack-*.json) that the docs quote, by name:
+    `prefixes` maps each shelled ensemble of a pair to the prefix of its numbers, `summaries`
+    holds the pairs' rr.Summary by ensemble name (the caller's: the bootstrap is the costly
+    part). Per pair: βF_crack, P(c > 0), κ, βF_crack − ln κ, the shell's half-life at the
+    balance μ_c* and its ratio to τ_s, every criterion (cell and verdict); per pair's system:
+    the F(q) of each kind over its repeats (window_numbers) and ΔΔF‡ at μ_c* and at the run's
+    μ_c."""
+    import criteria
+    out = {}
+    pairs = {p.shelled: p for p in criteria.evaluate_file(path, summaries)}
+    with cli.reading(path), rr.open_results(path) as f:
+        data = criteria.read_file(f)
+        windows = data.windows
+        groups = criteria.repeat_groups(windows)
+        for shelled, prefix in prefixes.items():
+            pair = pairs[shelled]
+            c = data.crack_fe[shelled]
+            kappa = c.kappa[0]
+            out.update({f"{prefix}.f_crack": _ci(c.f_crack),
+                        f"{prefix}.f_crack_onset": _ci(c.f_crack_onset),
+                        f"{prefix}.p_crack": _ci(c.p_crack, 3),
+                        f"{prefix}.kappa": _ci(c.kappa),
+                        f"{prefix}.episodes": f"{c.grew} of {c.episodes}",
+                        f"{prefix}.took_off": f"{c.took_off} of {c.replicas}",
+                        f"{prefix}.f_crack_kappa": f"{c.f_crack[0] - math.log(kappa):.2f}"
+                        if kappa > 0 else "—"})
+            for r in pair.results:
+                out[f"{prefix}.criteria.{r.name}"] = criteria.cell(r)
+                out[f"{prefix}.verdict.{r.name}"] = _verdict(r)
+            out[f"{prefix}.verdict"] = pair.verdict.lower()
+            attrs = data.ensembles[shelled].attrs
+            life = criteria.balance_life(data, attrs)
+            tau_s = summaries[shelled].median
+            if life is not None:
+                balance = next(n for n, v in data.lives.items() if v is life)
+                quarter = rr.shell_life(f, data.ensembles[balance], 0.25)
+                kept = int((~life.events).sum())
+                out.update({f"{prefix}.balance.mu_core": f"{life.mu_core:g}",
+                            f"{prefix}.balance.replicas": str(len(life.times)),
+                            f"{prefix}.balance.kept": f"{kept} of {len(life.times)}",
+                            f"{prefix}.balance.horizon": f"{life.horizon:,.0f}",
+                            f"{prefix}.balance.half_life": _life(life),
+                            f"{prefix}.balance.quarter_life": _life(quarter),
+                            f"{prefix}.balance.tau": (f"> {life.horizon / tau_s:.1f}"
+                                                      if math.isinf(life.median) else
+                                                      f"{life.median / tau_s:.1f}"),
+                            f"{prefix}.balance.f_crack": _ci(data.crack_fe[balance].f_crack)})
+            lost = criteria.lost_before_onset(data, shelled)
+            out[f"{prefix}.onset_shell"] = f"{100 * lost:+.0f}%" if math.isfinite(lost) else "—"
+            system = criteria.system_of(attrs, ignore=("mu_core",))
+            for kind, thick in (("shelled", attrs.get("shell_thickness")), ("free", 0)):
+                sets = next((g for (base, t), g in groups.items() if t == thick and
+                             criteria.system_of(g[0].attrs, ignore=("mu_core",)) == system),
+                            None)
+                if sets:
+                    out.update(window_numbers(f"{prefix}.fq.{kind}", f, sets))
+            rows = ddf_rows([ws for ws in windows if criteria.system_of(
+                ws.attrs, ignore=("mu_core",)) == system], float(attrs.get("mu_core")))
+            for label, key in (("μ_c*", "star"), ("run μ_c", "run")):
+                if rows is None:
+                    out[f"{prefix}.ddf.{key}"] = "not determined"
+                else:
+                    m, (low, high) = rows[label]["ddf"]
+                    out[f"{prefix}.ddf.{key}"] = f"{m:.2f} [{low:.2f}, {high:.2f}]"
+    return out
+
+
+def _life(life):
+    if life is None:
+        return "—"
+    if math.isinf(life.median):
+        return f"> {life.horizon:,.0f}"
+    return f"{life.median:,.0f} [{_steps(life.median_ci[0])}, {_steps(life.median_ci[1])}]"
+
+
+def band_exchange_numbers(prefix, path):
+    """jobs/fq-band-exchange.json: per rung, N_shell over rung 0's samples (the physical rung)
+    and the share of the weaker rungs' samples at the band's lower wall; the swaps accepted
+    between rungs 0 and 1."""
+    with cli.reading(path), rr.open_results(path) as f:
+        g = f["exchange/shelled-x"]
+        K, R = int(g.attrs["nwindows"]), int(g.attrs["nrungs"])
+        states = np.arange(len(g["sample_count"])) % (K * R)
+        counts = g["sample_count"][()]
+        shell = [np.concatenate([g["samples"][t, :counts[t], 1] for t in range(len(counts))
+                                 if states[t] // K == r]) for r in range(R)]
+        lowest = int(g.attrs["shell_min"])
+        s = g["statistics"]
+        first, other = s["pair_first"][()], s["pair_other"][()]
+        rungs01 = (first // K == 0) & (other // K == 1)
+        tried, accepted = int(s["attempts"][()][rungs01].sum()), int(s["accepts"][()][rungs01].sum())
+    return {f"{prefix}.rung0.shell": f"{shell[0].min()}–{shell[0].max()}",
+            f"{prefix}.weaker.at_wall": _percent_span([float(np.mean(x == lowest))
+                                                       for x in shell[1:]]),
+            f"{prefix}.shell_min": str(lowest),
+            f"{prefix}.rungs01": f"{accepted} of {tried}"}
