@@ -26,6 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cli  # noqa: E402
 import ripen_results as rr  # noqa: E402
 import criteria  # noqa: E402
+import crack_report  # noqa: E402
 import particles  # noqa: E402
 from topview import STATE_COLOURS, STATE_NAMES, draw_view, view_box  # noqa: E402
 
@@ -161,6 +162,9 @@ def load(path, shelled, shell_free):
                               f"ensembles ({what})")
             return Results(path, rr.attributes(f), rr.provenance(f), {}, None, None, windows,
                            None, extra)
+        paired = criteria.pairs(ensembles)
+        if shelled is None and shell_free is None and len(paired) == 1:
+            shelled, shell_free = paired[0]  # e.g. beside a shelled ensemble at another mu_c
         shelled = choose(ensembles, shelled, True, "--shelled")
         shell_free = choose(ensembles, shell_free, False, "--shell-free")
         if shelled == shell_free:
@@ -397,6 +401,10 @@ def draw_fq(ax, ws):
     ax.set_xlabel("q = N_core − N_core(0) (sites)")
     ax.set_ylabel("F(q) at μ_c* (kT)")
     ax.grid(alpha=0.3)
+    if ws.shell_lost:  # ripen's shell warning: this curve is not the particle it is labelled
+        ax.text(0.02, 0.97, f"{ws.shell_label}: not the particle it started as",
+                transform=ax.transAxes, va="top", color="#b2182b", fontweight="bold",
+                fontsize=10)
     failed = unconverged(fq)
     caution = f"\n{failed} NOT converged: see results.md before trusting this" if failed else ""
     ax.set_title(f"{ws.name} (shell {ws.shell_thickness}), μ_c* = "
@@ -431,6 +439,17 @@ def draw_fq_pair(ax, shelled, free):
                  f"(exp: {exp_text(difference)}){caution}", fontsize=10.5)
 
 
+def shelled_and_free(sets):
+    """The determined sets of each kind that still measure what they are labelled: a set whose
+    shell left its initial size (ripen's shell warning) is neither a shelled nor a shell-free
+    F(q), and is never paired as one; nor are repeats (sets that differ only in `repeat`) that
+    do not all determine F(q), or disagree by more than criteria.REPEAT_SPREAD."""
+    kept = [ws for group in criteria.repeat_groups(sets).values()
+            if criteria.determined(group) for ws in group]
+    return ([ws for ws in kept if ws.shell_thickness > 0],
+            [ws for ws in kept if ws.shell_thickness == 0])
+
+
 def draw_fq_missing(ax, ws, reason):
     ax.axis("off")
     ax.set_title(f"{ws.name} (shell {ws.shell_thickness})", fontsize=11)
@@ -447,9 +466,7 @@ def figure_5d(results, out):
         warn(f"{results.path}: no F(q) to plot ({reason}); fig5d.png only says so")
         return message_figure(out, "fig5d.png", "Fig. 5d: F(q)",
                               f"No F(q) in this file: {reason}.")
-    good = [ws for ws in sets if ws.fq is not None and "error" not in ws.fq]
-    shelled = [ws for ws in good if ws.shell_thickness > 0]
-    free = [ws for ws in good if ws.shell_thickness == 0]
+    shelled, free = shelled_and_free(sets)
     pair = (shelled[0], free[0]) if shelled and free else None
     panels = len(sets) + (pair is not None)
     columns = min(panels, 3)
@@ -591,10 +608,14 @@ def window_row(ws):
            f"{ws.attrs.get('sampling_mu_core', ws.attrs.get('mu_core'))} | "
     if ws.fq is None:
         return head + "no fq group | | | | `ripen merge` the shards or run `ripen analyze` |"
+    # ripen's shell warning, its head in bold; the set's other warnings follow it
+    lost = f"**{ws.shell_label}**{ws.shell_warning[len(ws.shell_label):]}" if ws.shell_lost \
+        else ""
     if "error" in ws.fq:
-        return head + "not determined | | | | " + ws.fq["error"].replace("|", "/") + " |"
+        return head + "not determined | | | | " + \
+            ((f"{lost}; " if lost else "") + ws.fq["error"]).replace("|", "/") + " |"
     fq = ws.fq
-    notes = fq.get("warnings") or ""
+    notes = (fq.get("warnings") or "").replace(ws.shell_warning, lost, 1)
     failed = unconverged(fq)
     if failed:
         notes = f"**{failed} NOT converged** (the file's warning follows); {notes}"
@@ -650,9 +671,13 @@ def window_section(results):
               "notes |", "|" + " --- |" * 9]
     lines += [window_row(ws) for ws in results.windows]
     good = [ws for ws in results.windows if ws.fq is not None and "error" not in ws.fq]
-    shelled = [ws for ws in good if ws.shell_thickness > 0]
-    free = [ws for ws in good if ws.shell_thickness == 0]
+    shelled, free = shelled_and_free(results.windows)
     lines.append("")
+    left_out = [ws.name for ws in good if ws not in shelled + free]
+    if left_out:
+        lines += [f"Not compared as shelled or shell-free below ({', '.join(left_out)}): their "
+                  "shell left its initial size (ripen's shell warning), or their repeats do not "
+                  f"all determine F(q) within {criteria.REPEAT_SPREAD} kT of each other.", ""]
     lines += exchange_section(results)
     lines += repeat_section(results.windows)
     if shelled and free and results.shelled is None:
@@ -774,7 +799,8 @@ def results_markdown(results):
                  f"{results.example.replica}), fig5b.png (its projected areas), fig5c.png "
                  f"(`{results.shelled}` vs `{results.shell_free}`), fig5d.png (F(q))" +
                  (f", {figures}" if figures else "") + ". Times in MC steps, energies in kT.")
-        sections = (doubling_section, criteria.results_section, particle_sections,
+        sections = (doubling_section, criteria.results_section, crack_report.section,
+                    particle_sections,
                     window_section, reading_section, provenance_section)
     lines = [f"# ripen results: {os.path.basename(results.path)}", "", intro, ""]
     for section in sections:
@@ -808,8 +834,10 @@ def run(argv):
             figure_5a(results, out)
             figure_5b(results, out)
             figure_5c(results, out)
+            crack_report.figure(results, out)
         if results.shelled is not None or results.windows:
             figure_5d(results, out)
+            crack_report.qc_figure(results, out)
         if results.particles is not None:
             with cli.reading(args.results):
                 particles.write_figures(results.particles, results.path, out)
