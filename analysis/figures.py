@@ -27,6 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cli  # noqa: E402
 import ripen_results as rr  # noqa: E402
 import criteria  # noqa: E402
+import crack_report  # noqa: E402
 
 SNAPSHOT_SPACING = 10000   # MC steps between the panels of Fig. 5a, as in the paper
 MAX_PANELS = 6
@@ -156,6 +157,9 @@ def load(path, shelled, shell_free):
                               "ensembles (only window sets)")
             return Results(path, rr.attributes(f), rr.provenance(f), {}, None, None, windows,
                            None)
+        paired = criteria.pairs(ensembles)
+        if shelled is None and shell_free is None and len(paired) == 1:
+            shelled, shell_free = paired[0]  # e.g. beside a shelled ensemble at another mu_c
         shelled = choose(ensembles, shelled, True, "--shelled")
         shell_free = choose(ensembles, shell_free, False, "--shell-free")
         if shelled == shell_free:
@@ -431,6 +435,10 @@ def draw_fq(ax, ws):
     ax.set_xlabel("q = N_core − N_core(0) (sites)")
     ax.set_ylabel("F(q) at μ_c* (kT)")
     ax.grid(alpha=0.3)
+    if ws.shell_lost:  # ripen's shell warning: this curve is not the particle it is labelled
+        ax.text(0.02, 0.97, f"{ws.shell_label}: not the particle it started as",
+                transform=ax.transAxes, va="top", color="#b2182b", fontweight="bold",
+                fontsize=10)
     failed = unconverged(fq)
     caution = f"\n{failed} NOT converged: see results.md before trusting this" if failed else ""
     ax.set_title(f"{ws.name} (shell {ws.shell_thickness}), μ_c* = "
@@ -465,6 +473,17 @@ def draw_fq_pair(ax, shelled, free):
                  f"(exp: {exp_text(difference)}){caution}", fontsize=10.5)
 
 
+def shelled_and_free(sets):
+    """The determined sets of each kind that still measure what they are labelled: a set whose
+    shell left its initial size (ripen's shell warning) is neither a shelled nor a shell-free
+    F(q), and is never paired as one; nor are repeats (sets that differ only in `repeat`) that
+    do not all determine F(q), or disagree by more than criteria.REPEAT_SPREAD."""
+    kept = [ws for group in criteria.repeat_groups(sets).values()
+            if criteria.determined(group) for ws in group]
+    return ([ws for ws in kept if ws.shell_thickness > 0],
+            [ws for ws in kept if ws.shell_thickness == 0])
+
+
 def draw_fq_missing(ax, ws, reason):
     ax.axis("off")
     ax.set_title(f"{ws.name} (shell {ws.shell_thickness})", fontsize=11)
@@ -481,9 +500,7 @@ def figure_5d(results, out):
         warn(f"{results.path}: no F(q) to plot ({reason}); fig5d.png only says so")
         return message_figure(out, "fig5d.png", "Fig. 5d: F(q)",
                               f"No F(q) in this file: {reason}.")
-    good = [ws for ws in sets if ws.fq is not None and "error" not in ws.fq]
-    shelled = [ws for ws in good if ws.shell_thickness > 0]
-    free = [ws for ws in good if ws.shell_thickness == 0]
+    shelled, free = shelled_and_free(sets)
     pair = (shelled[0], free[0]) if shelled and free else None
     panels = len(sets) + (pair is not None)
     columns = min(panels, 3)
@@ -625,10 +642,14 @@ def window_row(ws):
            f"{ws.attrs.get('sampling_mu_core', ws.attrs.get('mu_core'))} | "
     if ws.fq is None:
         return head + "no fq group | | | | `ripen merge` the shards or run `ripen analyze` |"
+    # ripen's shell warning, its head in bold; the set's other warnings follow it
+    lost = f"**{ws.shell_label}**{ws.shell_warning[len(ws.shell_label):]}" if ws.shell_lost \
+        else ""
     if "error" in ws.fq:
-        return head + "not determined | | | | " + ws.fq["error"].replace("|", "/") + " |"
+        return head + "not determined | | | | " + \
+            ((f"{lost}; " if lost else "") + ws.fq["error"]).replace("|", "/") + " |"
     fq = ws.fq
-    notes = fq.get("warnings") or ""
+    notes = (fq.get("warnings") or "").replace(ws.shell_warning, lost, 1)
     failed = unconverged(fq)
     if failed:
         notes = f"**{failed} NOT converged** (the file's warning follows); {notes}"
@@ -684,9 +705,13 @@ def window_section(results):
               "notes |", "|" + " --- |" * 9]
     lines += [window_row(ws) for ws in results.windows]
     good = [ws for ws in results.windows if ws.fq is not None and "error" not in ws.fq]
-    shelled = [ws for ws in good if ws.shell_thickness > 0]
-    free = [ws for ws in good if ws.shell_thickness == 0]
+    shelled, free = shelled_and_free(results.windows)
     lines.append("")
+    left_out = [ws.name for ws in good if ws not in shelled + free]
+    if left_out:
+        lines += [f"Not compared as shelled or shell-free below ({', '.join(left_out)}): their "
+                  "shell left its initial size (ripen's shell warning), or their repeats do not "
+                  f"all determine F(q) within {criteria.REPEAT_SPREAD} kT of each other.", ""]
     lines += exchange_section(results)
     lines += repeat_section(results.windows)
     if shelled and free and results.shelled is None:
@@ -797,8 +822,8 @@ def results_markdown(results):
                  f"{results.example.replica}), fig5b.png (its projected areas), fig5c.png "
                  f"(`{results.shelled}` vs `{results.shell_free}`), fig5d.png (F(q)). Times in MC "
                  "steps, energies in kT.")
-        sections = (doubling_section, criteria.results_section, window_section, reading_section,
-                    provenance_section)
+        sections = (doubling_section, criteria.results_section, crack_report.section,
+                    window_section, reading_section, provenance_section)
     lines = [f"# ripen results: {os.path.basename(results.path)}", "", intro, ""]
     for section in sections:
         lines += section(results)
@@ -831,7 +856,9 @@ def run(argv):
             figure_5a(results, out)
             figure_5b(results, out)
             figure_5c(results, out)
+            crack_report.figure(results, out)
         figure_5d(results, out)
+        crack_report.qc_figure(results, out)
         out.write_text("results.md", markdown)
 
 

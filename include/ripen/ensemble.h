@@ -29,6 +29,11 @@ typedef struct {
     int npassage;                                 /* levels (0: none recorded) */
     int64_t passage_levels[ENSEMBLE_MAX_PASSAGE]; /* increasing, relative to the start */
     int stop_at_passage;                          /* 1: a replica stops at the last level */
+    /* The shell's lifetime: the first moment N_shell falls to (1 - level) N_shell(0) or below,
+     * for each level (a fraction of the initial shell lost), checked after every accepted move. */
+    int nshell_passage;                                /* levels (0: none recorded) */
+    double shell_passage_levels[ENSEMBLE_MAX_PASSAGE]; /* increasing, in (0, 1] */
+    int stop_at_shell_passage; /* 1: a replica stops when its shell has lost the last level */
 } ensemble_spec;
 
 /* One replica's result (task_record.data). The series grow as they are sampled. */
@@ -45,6 +50,7 @@ typedef struct {
     int keeps_snapshots;                /* this replica's lattice snapshots are kept */
     double passage[ENSEMBLE_MAX_PASSAGE]; /* MC steps (fractional: the attempt within the step)
                                              to reach each passage level; -1 = not reached */
+    double shell_passage[ENSEMBLE_MAX_PASSAGE]; /* the same for each shell-loss level */
     int64_t nsnapshots, snapshot_capacity;
     uint8_t *snapshots;  /* nsnapshots x nsites states */
     uint64_t sampled_at; /* replica.changes at the last sample (not stored) */

@@ -25,7 +25,8 @@ rng = random.Random(20261125)
 def long_job():
     """Replicas that run to the step limit (no early stop), plus windows: a few seconds on 2
     ranks, so that kills land in every phase (journal creation, tasks, the final write)."""
-    job = rt.quick_job(seed=9, replicas=4, steps=40000, relay=True, ffs=True, exchange=True)
+    job = rt.quick_job(seed=9, replicas=4, steps=40000, relay=True, ffs=True, exchange=True,
+                       shell_loss=True)
     for e in job["ensembles"]:
         e["stop_at_doubling"] = False
         e["sample_interval"] = 200

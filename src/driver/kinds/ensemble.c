@@ -2,6 +2,7 @@
  * core doubles or a step limit, sampled as time series; Kaplan-Meier medians in the summary. */
 #include "ripen/ensemble.h"
 
+#include "ensemble_basin.h"
 #include "ensemble_crack.h"
 #include "h5util.h"
 #include "job_entry.h"
@@ -24,6 +25,7 @@ static const char *const keys[] = {"name",
                                    "stop_at_doubling",
                                    "doubling_criterion",
                                    "passage",
+                                   "shell_passage",
                                    ENTRY_SYSTEM_KEYS,
                                    NULL};
 
@@ -71,6 +73,49 @@ static int parse_passage(const cJSON *obj, const char *path, ensemble_spec *e) {
     return RIPEN_OK;
 }
 
+static const char *const shell_passage_keys[] = {"levels", "stop", NULL};
+
+/* "shell_passage": {"levels": [0.25, 0.5], "stop": true}: fractions of the initial shell lost */
+static int parse_shell_passage(const cJSON *obj, const char *path, ensemble_spec *e) {
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(obj, "shell_passage");
+    if (!p) return RIPEN_OK;
+    char where[1100], levels_path[1200];
+    json_path_join(where, sizeof where, path, "shell_passage");
+    int status;
+    if ((status = json_require_object(p, where)) ||
+        (status = json_check_keys(p, where, shell_passage_keys)) ||
+        (status = json_get_bool(p, "stop", where, &e->stop_at_shell_passage)))
+        return status;
+    const cJSON *levels = cJSON_GetObjectItemCaseSensitive(p, "levels");
+    json_path_join(levels_path, sizeof levels_path, where, "levels");
+    const int n = cJSON_IsArray(levels) ? cJSON_GetArraySize(levels) : -1;
+    if (n < 1 || n > ENSEMBLE_MAX_PASSAGE)
+        return ripen_fail(RIPEN_EINVAL,
+                          "%s: must be a list of 1 to %d levels (fractions of the initial shell "
+                          "lost, in (0, 1])",
+                          levels_path, ENSEMBLE_MAX_PASSAGE);
+    for (int k = 0; k < n; ++k) {
+        const cJSON *v = cJSON_GetArrayItem(levels, k);
+        const double x = cJSON_IsNumber(v) ? v->valuedouble : -1;
+        if (!(x > 0 && x <= 1))
+            return ripen_fail(RIPEN_EINVAL,
+                              "%s[%d]: must be a number in (0, 1] (the fraction of the initial "
+                              "shell lost)",
+                              levels_path, k);
+        if (k > 0 && x <= e->shell_passage_levels[k - 1])
+            return ripen_fail(RIPEN_EINVAL, "%s: must increase (%g after %g)", levels_path, x,
+                              e->shell_passage_levels[k - 1]);
+        e->shell_passage_levels[k] = x;
+    }
+    e->nshell_passage = n;
+    return RIPEN_OK;
+}
+
+/* The N_shell at or below which a replica starting with `shell` sites has lost `level` of it. */
+static int64_t shell_passage_threshold(double level, int64_t shell) {
+    return (int64_t)floor((1.0 - level) * (double)shell + 1e-9);
+}
+
 int64_t ensemble_series_length(const ensemble_spec *e) {
     return (int64_t)(e->max_steps / e->sample_interval) + 1;
 }
@@ -106,7 +151,7 @@ static int parse(const cJSON *obj, const char *path, task_set *set) {
                                &snapshot_replicas)) ||
         (status = json_get_bool(obj, "stop_at_doubling", path, &e->stop_at_doubling)) ||
         (status = json_get_string(obj, "doubling_criterion", path, criterion, sizeof criterion)) ||
-        (status = parse_passage(obj, path, e)) ||
+        (status = parse_passage(obj, path, e)) || (status = parse_shell_passage(obj, path, e)) ||
         (status = job_entry_system(obj, path, &set->system)))
         return status;
     e->replicas = (int)replicas;
@@ -130,7 +175,11 @@ static int parse(const cJSON *obj, const char *path, task_set *set) {
 }
 
 static int prepare(task_set *set, const char *path, const initial_report *particle) {
-    (void)particle;
+    if (ensemble_of(set)->nshell_passage && particle->shell_sites == 0)
+        return ripen_fail(RIPEN_EINVAL,
+                          "%s.shell_passage: the initial particle has no shell to lose (give it "
+                          "a shell_thickness)",
+                          path);
     set->ntasks = ensemble_of(set)->replicas;
     return job_entry_check_steps(path, "max_steps", ensemble_of(set)->max_steps, &set->system);
 }
@@ -161,6 +210,10 @@ static void describe(const task_set *set) {
            set->name, e->replicas, (unsigned long long)e->max_steps,
            (unsigned long long)e->sample_interval, doubling_criterion_names[e->criterion],
            e->stop_at_doubling ? " (stop at doubling)" : "");
+    if (e->nshell_passage)
+        printf("    timing the loss of %g%s of the initial shell%s\n",
+               100 * e->shell_passage_levels[e->nshell_passage - 1], "%",
+               e->stop_at_shell_passage ? " (stop then)" : "");
 }
 
 /* ---- the record ---- */
@@ -202,7 +255,7 @@ static int record_init(const task_set *set, int64_t member, task_record *r) {
     if (!(r->data = x)) return RIPEN_ENOMEM;
     for (int c = 0; c < DOUBLING_CRITERIA; ++c) x->tau[c] = -1;
     x->shell_at_tau = -1;
-    for (int k = 0; k < ENSEMBLE_MAX_PASSAGE; ++k) x->passage[k] = -1;
+    for (int k = 0; k < ENSEMBLE_MAX_PASSAGE; ++k) x->passage[k] = x->shell_passage[k] = -1;
     x->keeps_snapshots = member < e->snapshot_replicas && e->snapshot_interval;
     const int64_t first = ensemble_series_length(e) < 1024 ? ensemble_series_length(e) : 1024;
     return reserve_samples(x, first);
@@ -216,6 +269,7 @@ static void code(codec *c, const task_set *set, int64_t member, task_record *r) 
     codec_scalar(c, x->tau, sizeof x->tau);
     codec_scalar(c, &x->shell_at_tau, sizeof x->shell_at_tau);
     codec_scalar(c, x->passage, sizeof x->passage);
+    codec_scalar(c, x->shell_passage, sizeof x->shell_passage);
     codec_scalar(c, &x->nsamples, sizeof x->nsamples);
     if (!c->writing && !c->status && x->nsamples >= 0 && x->nsamples <= ensemble_series_length(e) &&
         reserve_samples(x, x->nsamples))
@@ -272,37 +326,54 @@ static int take_snapshot(replica_result *x, const ensemble_spec *e, const task_s
     return RIPEN_OK;
 }
 
-/* The first passages of a replica: a watch on its accepted moves. */
+/* The first passages of a replica (the core's levels and the shell's): a watch on its accepted
+ * moves. */
 typedef struct {
     const ensemble_spec *e;
     replica_result *x;
     lambda_tracker lambda;
-    int reached; /* levels reached so far */
+    int reached;                                   /* core levels reached so far */
+    int shell_reached;                             /* shell levels reached so far */
+    int64_t shell_threshold[ENSEMBLE_MAX_PASSAGE]; /* N_shell that reaches each shell level */
 } passage_watch;
+
+static int passage_done(const passage_watch *w) {
+    const ensemble_spec *e = w->e;
+    return (e->npassage > 0 && e->stop_at_passage && w->reached == e->npassage) ||
+           (e->nshell_passage > 0 && e->stop_at_shell_passage &&
+            w->shell_reached == e->nshell_passage);
+}
 
 static int on_move(void *context, const replica *r, uint64_t attempt) {
     passage_watch *w = context;
-    if (w->reached == w->e->npassage) return 0;
-    const int64_t value = lambda_measure(&w->lambda, r);
+    const ensemble_spec *e = w->e;
     const double now = (double)r->step + (double)(attempt + 1) / (double)r->lat->nsites;
-    for (; w->reached < w->e->npassage && value >= w->e->passage_levels[w->reached]; ++w->reached)
-        w->x->passage[w->reached] = now;
-    return w->e->stop_at_passage && w->reached == w->e->npassage;
+    if (w->reached < e->npassage) {
+        const int64_t value = lambda_measure(&w->lambda, r);
+        for (; w->reached < e->npassage && value >= e->passage_levels[w->reached]; ++w->reached)
+            w->x->passage[w->reached] = now;
+    }
+    for (; w->shell_reached < e->nshell_passage &&
+           r->counts.nshell <= w->shell_threshold[w->shell_reached];
+         ++w->shell_reached)
+        w->x->shell_passage[w->shell_reached] = now;
+    return passage_done(w);
 }
 
 static int passage_start(passage_watch *w, const ensemble_spec *e, task_record *r, task_sim *s) {
     replica_result *x = r->data;
     *w = (passage_watch){.e = e, .x = x};
+    for (int k = 0; k < e->nshell_passage; ++k)
+        w->shell_threshold[k] =
+            shell_passage_threshold(e->shell_passage_levels[k], r->shell_initial);
+    while (w->shell_reached < e->nshell_passage && x->shell_passage[w->shell_reached] >= 0)
+        w->shell_reached++;
     if (e->npassage == 0) return RIPEN_OK;
     const int64_t origin =
         e->passage_measure == LAMBDA_Q ? r->core_initial : x->initial[DOUBLING_CLUSTER];
     const int status = lambda_init_origin(&w->lambda, e->passage_measure, &s->rep, origin);
     while (w->reached < e->npassage && x->passage[w->reached] >= 0) w->reached++;
     return status;
-}
-
-static int passage_done(const passage_watch *w) {
-    return w->e->npassage > 0 && w->e->stop_at_passage && w->reached == w->e->npassage;
 }
 
 static int run_replica(const ensemble_spec *e, task_record *r, task_sim *s, task_runtime *rt,
@@ -322,7 +393,7 @@ static int run_replica(const ensemble_spec *e, task_record *r, task_sim *s, task
     passage_watch watch;
     if (!status) status = passage_start(&watch, e, r, s);
     const replica_watch hook = {.on_move = on_move, .context = &watch};
-    if (e->npassage) s->rep.watch = &hook;
+    if (e->npassage || e->nshell_passage) s->rep.watch = &hook;
     while (!status && s->rep.step < e->max_steps && !passage_done(&watch) &&
            !(e->stop_at_doubling && doubling_done(&tracker, e->criterion))) {
         dynamics_run(&s->dyn, &s->rep, 1);
@@ -397,6 +468,8 @@ enum {
     E_SNAPSHOT_COUNT,
     E_PASSAGE_LEVEL,
     E_PASSAGE_TIME,
+    E_SHELL_PASSAGE_LEVEL,
+    E_SHELL_PASSAGE_TIME,
     E_COUNT
 };
 
@@ -423,6 +496,7 @@ static int write_attributes(hid_t g, const task_set *set) {
         status =
             h5_attr_string(g, "passage_order_parameter", lambda_kind_names[e->passage_measure]);
     if (!status) status = h5_attr_int(g, "stop_at_passage", e->stop_at_passage);
+    if (!status) status = h5_attr_int(g, "stop_at_shell_passage", e->stop_at_shell_passage);
     return status;
 }
 
@@ -432,6 +506,27 @@ static void data_extent(const task_set *set, int64_t member, const task_record *
     const replica_result *x = r->data;
     const crack_series s = ensemble_crack_series(ensemble_of(set), x);
     extent[0] = x->nsamples, extent[1] = x->nsnapshots, extent[2] = crack_episodes(&s, NULL, 0);
+}
+
+/* The shell's passages: the levels [Ls] and each replica's times [R, Ls]. */
+static void create_shell_passage_datasets(hid_t g, hsize_t r, int levels, hid_t *d) {
+    d[E_SHELL_PASSAGE_LEVEL] = h5_dataset(
+        g, &(h5_dataset_info){.name = "shell_passage_level",
+                              .type = H5_F64,
+                              .rank = 1,
+                              .dims = {(hsize_t)levels},
+                              .description = "the fractions of the initial shell whose loss is "
+                                             "timed: N_shell <= floor((1 - level) N_shell(0))"});
+    d[E_SHELL_PASSAGE_TIME] = h5_dataset(
+        g, &(h5_dataset_info){.name = "shell_passage_time",
+                              .type = H5_F64,
+                              .rank = 2,
+                              .dims = {r, (hsize_t)levels},
+                              .fill = &fill_nan,
+                              .units = "MC steps",
+                              .description = "first moment N_shell fell to each shell passage "
+                                             "level, to the attempt (-1: not reached by "
+                                             "steps_run: right-censored there)"});
 }
 
 /* Per replica: scalars [R], the initial sizes [R, 3] and the passage times [R, L]. */
@@ -579,6 +674,7 @@ static int h5_create(hid_t g, const job *j, const task_set *set, const int64_t e
     const hsize_t r = (hsize_t)ensemble_of(set)->replicas;
     create_replica_datasets(g, r, ensemble_of(set)->npassage, h->d);
     create_series_datasets(g, set, r, h, h->d);
+    create_shell_passage_datasets(g, r, ensemble_of(set)->nshell_passage, h->d);
     ensemble_crack_create(g, r, (hsize_t)h->episodes, h->crack);
     int failed = 0;
     for (int k = 0; k < E_COUNT; ++k) failed |= h->d[k] < 0;
@@ -600,6 +696,10 @@ static int h5_write_set(void *handles_, const job *j, const task_set *set) {
     const hsize_t nl[1] = {(hsize_t)e->npassage};
     if (!status)
         status = h5_write_block(h->d[E_PASSAGE_LEVEL], H5_I64, 1, start, nl, e->passage_levels);
+    const hsize_t nsl[1] = {(hsize_t)e->nshell_passage};
+    if (!status)
+        status = h5_write_block(h->d[E_SHELL_PASSAGE_LEVEL], H5_F64, 1, start, nsl,
+                                e->shell_passage_levels);
     for (int64_t k = 0; k < t; ++k) steps[k] = k * (int64_t)e->snapshot_interval;
     if (!status) status = h5_write_block(h->d[E_SNAPSHOT_STEP], H5_I64, 1, start, nt, steps);
     free(steps);
@@ -628,6 +728,10 @@ static int write_scalars(const hid_t *d, const ensemble_spec *e, int64_t member,
         status = h5_write_block(d[E_SNAPSHOT_COUNT], H5_I64, 1, row, one, &x->nsnapshots);
     const hsize_t levels[2] = {1, (hsize_t)e->npassage};
     if (!status) status = h5_write_block(d[E_PASSAGE_TIME], H5_F64, 2, start2, levels, x->passage);
+    const hsize_t shell_levels[2] = {1, (hsize_t)e->nshell_passage};
+    if (!status)
+        status = h5_write_block(d[E_SHELL_PASSAGE_TIME], H5_F64, 2, start2, shell_levels,
+                                x->shell_passage);
     return status;
 }
 
@@ -720,6 +824,10 @@ static int h5_load_task(hid_t g, const task_set *set, int64_t member, task_recor
     if (!status) status = h5_read_from(g, "energy", H5_F64, 2, start2, n, x->energy);
     const hsize_t levels[2] = {1, (hsize_t)e->npassage};
     if (!status) status = h5_read_from(g, "passage_time", H5_F64, 2, start2, levels, x->passage);
+    const hsize_t shell_levels[2] = {1, (hsize_t)e->nshell_passage};
+    if (!status)
+        status = h5_read_from(g, "shell_passage_time", H5_F64, 2, start2, shell_levels,
+                              x->shell_passage);
     if (!status) status = ensemble_crack_load(g, member, r, &x->shell_at_tau);
     if (!status && x->keeps_snapshots) {
         status = h5_read_from(g, "snapshot_count", H5_I64, 1, row, one, &x->nsnapshots);
@@ -742,15 +850,22 @@ static void h5_size(const task_set *set, const int64_t extent[TASK_EXTENTS], dou
     const double r = e->replicas, s = (double)extent[0];
     const double p = e->snapshot_replicas, t = (double)extent[1];
     *bytes = r * (9 * 8 + 1 + 3 * 8) + r * s * (6 * 4 + 8) + s * 8 + p * t * set_sites(set) +
-             t * 8 + p * 8 + r * 7 * 8 + ensemble_crack_bytes(r, (double)extent[2]);
-    *objects = 1 + E_COUNT + CRACK_DATASETS + 8;
+             t * 8 + p * 8 + r * 7 * 8 + ensemble_crack_bytes(r, (double)extent[2]) +
+             (r + 1) * 8 * e->nshell_passage;
+    *objects = 1 + E_COUNT + CRACK_DATASETS + 8 + 6; /* + crack_free_energy */
 }
 
-/* ---- the set's analysis: the Kaplan-Meier curve ---- */
+/* ---- the set's analysis: the Kaplan-Meier curve and the crack free energy ---- */
 
-/* Every replica's doubling time, or its censoring time. */
-static int collect_times(const job *j, const task_set *set, task_loader load, void *context,
-                         const set_analysis_options *o, int64_t *times, uint8_t *censored) {
+typedef struct {
+    survival_curve km;  /* P(tau > t) */
+    basin_result basin; /* the crack free energy and transmission (ensemble_basin.h) */
+} ensemble_analysis;
+
+/* Every replica's doubling time (or its censoring time) and its share of the basin. */
+static int collect(const job *j, const task_set *set, task_loader load, void *context,
+                   const set_analysis_options *o, int64_t *times, uint8_t *censored,
+                   basin_replica *shares) {
     const ensemble_spec *e = ensemble_of(set);
     int status = RIPEN_OK;
     for (int k = 0; k < e->replicas && !status; ++k) {
@@ -759,9 +874,12 @@ static int collect_times(const job *j, const task_set *set, task_loader load, vo
         status = task_record_init(&r, j, set->first_task + k);
         if (!status) status = load(context, set->first_task + k, &r);
         if (!status) {
-            const int64_t tau = replica_result_of(&r)->tau[e->criterion];
+            const replica_result *x = replica_result_of(&r);
+            const int64_t tau = x->tau[e->criterion];
             times[k] = tau >= 0 ? tau : (int64_t)r.step;
             censored[k] = tau < 0;
+            const crack_series s = ensemble_crack_series(e, x);
+            status = basin_replica_of(&s, &shares[k]);
         }
         task_record_free(&r);
     }
@@ -773,27 +891,37 @@ static int analyze(const job *j, const task_set *set, task_loader load, void *co
     const int n = ensemble_of(set)->replicas;
     int64_t *times = malloc(sizeof *times * (size_t)n);
     uint8_t *censored = malloc((size_t)n);
-    survival_curve *c = calloc(1, sizeof *c);
-    int status = times && censored && c ? RIPEN_OK : ripen_fail(RIPEN_ENOMEM, "out of memory");
-    if (!status) status = collect_times(j, set, load, context, o, times, censored);
-    if (!status) status = survival_km_curve(times, censored, n, c);
-    free(times), free(censored);
-    if (status) free(c), c = NULL;
-    *result = c;
+    basin_replica *shares = calloc((size_t)n, sizeof *shares);
+    ensemble_analysis *a = calloc(1, sizeof *a);
+    int status =
+        times && censored && shares && a ? RIPEN_OK : ripen_fail(RIPEN_ENOMEM, "out of memory");
+    if (!status) status = collect(j, set, load, context, o, times, censored, shares);
+    if (!status) status = survival_km_curve(times, censored, n, &a->km);
+    if (!status)
+        status =
+            basin_compute(shares, n, o->bootstrap, j->seed, (uint32_t)set->first_task, &a->basin);
+    for (int k = 0; shares && k < n; ++k) basin_replica_free(&shares[k]);
+    free(times), free(censored), free(shares);
+    if (status && a) survival_curve_free(&a->km), free(a), a = NULL;
+    *result = a;
     return status;
 }
 
 static void free_result(void *result) {
-    survival_curve_free(result);
-    free(result);
+    ensemble_analysis *a = result;
+    survival_curve_free(&a->km);
+    basin_result_free(&a->basin);
+    free(a);
 }
 
 static void code_result(codec *c, const task_set *set, void **result) {
     (void)set;
-    if (!c->writing && !c->status && !(*result = calloc(1, sizeof(survival_curve))))
+    if (!c->writing && !c->status && !(*result = calloc(1, sizeof(ensemble_analysis))))
         c->status = RIPEN_ENOMEM;
     if (c->status) return;
-    survival_curve *k = *result;
+    ensemble_analysis *a = *result;
+    basin_code(c, &a->basin);
+    survival_curve *k = &a->km;
     codec_scalar(c, &k->n, sizeof k->n);
     codec_scalar(c, &k->median, sizeof k->median);
     codec_scalar(c, &k->replicas, sizeof k->replicas);
@@ -841,7 +969,8 @@ static int write_curve_data(hid_t g, const survival_curve *k, int writer) {
 }
 
 static int h5_write_result(hid_t set_group, const task_set *set, const void *result, int writer) {
-    const survival_curve *k = result;
+    const ensemble_analysis *a = result;
+    const survival_curve *k = &a->km;
     const hid_t g = h5_group_create(set_group, "survival",
                                     "P(tau > t): the Kaplan-Meier estimate of the replicas' "
                                     "doubling times, censored replicas included");
@@ -856,17 +985,20 @@ static int h5_write_result(hid_t set_group, const task_set *set, const void *res
                                 "before it); replicas, censored: replicas");
     if (!status) status = write_curve_data(g, k, writer);
     H5Gclose(g);
+    if (!status) status = basin_write(set_group, set->name, &a->basin, writer);
     return status;
 }
 
 static void print_result(const task_set *set, const void *result) {
-    const survival_curve *k = result;
+    const ensemble_analysis *a = result;
+    const survival_curve *k = &a->km;
     printf("%s: %d replicas, %d censored, Kaplan-Meier median tau ", set->name, k->replicas,
            k->censored);
     if (k->median >= 0)
         printf("%.0f MC steps\n", k->median);
     else
         printf("not reached (over half censored)\n");
+    if (set->system.shell_thickness > 0) basin_print("crack free energy:", &a->basin);
 }
 
 /* ---- the summary ---- */
@@ -880,8 +1012,9 @@ static void summary(const job *j, const task_kind *kind, task_loader load, void 
     double *medians = calloc((size_t)n + 1, sizeof *medians);
     for (int e = 0; e < n && medians; ++e) {
         const task_set *set = job_set_of_kind(j, kind, e);
-        const survival_curve *k = results[set - j->sets];
-        if (!k) continue;
+        const ensemble_analysis *a = results[set - j->sets];
+        if (!a) continue;
+        const survival_curve *k = &a->km;
         const int loaded = k->replicas, doubled = k->replicas - k->censored;
         medians[e] = k->median;
         if (medians[e] > 0 && (fastest < 0 || medians[e] < fastest)) fastest = medians[e];
@@ -892,6 +1025,11 @@ static void summary(const job *j, const task_kind *kind, task_loader load, void 
         else
             printf("median tau > %llu (over half censored)\n",
                    (unsigned long long)ensemble_of(set)->max_steps);
+    }
+    for (int e = 0; e < n; ++e) {
+        const task_set *set = job_set_of_kind(j, kind, e);
+        const ensemble_analysis *a = results[set - j->sets];
+        if (a && set->system.shell_thickness > 0) basin_print(set->name, &a->basin);
     }
     if (fastest > 0 && n > 1)
         for (int e = 0; e < n; ++e)
