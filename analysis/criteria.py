@@ -82,10 +82,12 @@ TITLES = {
     "persist": "7 shell half-life at μ_c* ≥ 10 τ_s",
 }
 # What makes two ensembles (or window sets) the same system: everything in the group's
-# attributes that describes the simulated system, except the shell (which tells the kinds apart).
+# attributes that describes the simulated system, except the shell (which tells the kinds apart);
+# a seeded defect or a list of particles (optional attributes) makes another system.
 SYSTEM_KEYS = ("lx", "ly", "lz", "eps_core", "eps_shell", "eps_interface", "mu_core", "mu_shell",
                "energy_form", "move_set", "proposals", "shell_ensemble", "bond_neighbours",
-               "p_swap", "dynamics", "core_sites_requested")
+               "p_swap", "dynamics", "core_sites_requested", "defect_place", "defect_sites",
+               "particles")
 
 
 Failure = cli.Failure
@@ -412,7 +414,8 @@ def evaluate_file(path, summaries=None):
         for name in {n for pair in found for n in pair}:
             if name not in summaries:
                 summaries[name] = rr.summarise(data.ensembles[name])
-        return [PairResults(path, s, fr, {k: data.ensembles[s].attrs.get(k) for k in SYSTEM_KEYS},
+        return [PairResults(path, s, fr, {k: data.ensembles[s].attrs[k] for k in SYSTEM_KEYS
+                                          if k in data.ensembles[s].attrs},
                             evaluate_pair(summaries, data, s, fr),
                             (summaries[s].median, summaries[fr].median), summaries[s].horizon)
                 for s, fr in found]

@@ -345,6 +345,37 @@ def crack_numbers(prefix, points=("",)):
     return numbers
 
 
+def catalysis_numbers(prefix):
+    """jobs/catalysis-*.json (issue 20): τ(0) and τ(0)/τ_shell-free of the plain particles, and
+    per seeded defect (place, k sites) τ(k)/τ(0), its inverse (the speed-up) and the seeded
+    hole's fates (how many replicas, and their median τ) as analysis/particles.py gives them."""
+    import particles
+
+    def numbers(path):
+        with cli.reading(path), rr.open_results(path) as f:
+            groups = particles.catalysis(f, path)
+        if len(groups) != 1 or groups[0].baseline is None or groups[0].shell_free is None:
+            raise cli.Failure(f"{path}: not one group of seeded sets with a plain shelled and a "
+                              "shell-free baseline (jobs/catalysis-*.json)")
+        g = groups[0]
+        free_ratio = rr.median_ratio(g.baseline, g.shell_free)
+        out = {f"{prefix}.tau0": km_median(g.baseline), f"{prefix}.tau_free": km_median(g.shell_free),
+               f"{prefix}.free_ratio": f"{free_ratio[0]:.1f} [{free_ratio[1][0]:.1f}, "
+                                       f"{free_ratio[1][1]:.1f}]",
+               f"{prefix}.free_fraction": f"{1 / free_ratio[0]:.3f}"}
+        for row in g.rows:
+            name = f"{prefix}.{row.place}{row.sites}"
+            value, (low, high) = row.ratio
+            out[f"{name}.ratio"] = f"{value:.2f} [{low:.2f}, {high:.2f}]"
+            out[f"{name}.speedup"] = f"{1 / value:.1f} [{1 / high:.1f}, {1 / low:.1f}]"
+            for k in range(len(particles.FATES)):
+                count = row.holes.count(k) if row.holes else 0
+                out[f"{name}.fate{k}"] = (f"{count}: {steps(row.fate_medians[k])}" if count
+                                          else "0")
+        return out
+    return numbers
+
+
 @dataclasses.dataclass
 class Job:
     name: str
@@ -393,6 +424,10 @@ JOBS = {job.name: job for job in (
         crack_numbers("crack-closest-seed2"), [], seed=1000),
     Job("crack-candidate-seed2", "jobs/crack-candidate.json", False,
         crack_numbers("crack-candidate-seed2", CANDIDATE_POINTS), [], seed=1000),
+    Job("catalysis-paper-like", "jobs/catalysis-paper-like.json", False,
+        catalysis_numbers("catalysis-paper-like"), []),
+    Job("catalysis-closest", "jobs/catalysis-closest.json", False,
+        catalysis_numbers("catalysis-closest"), []),
     Job("fq-band-exchange", "jobs/fq-band-exchange.json", False,
         lambda path: crack_report.band_exchange_numbers("fq-band-exchange", path),
         [("figures", ["FILE", "-o", "OUT"], {"fig5d.png": "{job}-fig5d.png",

@@ -19,7 +19,6 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 (the backend must be chosen first)
 import numpy as np  # noqa: E402
-from matplotlib.collections import PolyCollection  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
@@ -28,11 +27,11 @@ import cli  # noqa: E402
 import ripen_results as rr  # noqa: E402
 import criteria  # noqa: E402
 import crack_report  # noqa: E402
+import particles  # noqa: E402
+from topview import STATE_COLOURS, STATE_NAMES, draw_view, view_box  # noqa: E402
 
 SNAPSHOT_SPACING = 10000   # MC steps between the panels of Fig. 5a, as in the paper
 MAX_PANELS = 6
-STATE_NAMES = ("solution", "core", "shell")
-STATE_COLOURS = ("#eeeeee", "#e6550d", "#3182bd")
 KIND_COLOURS = {"shelled": "#3182bd", "shell-free": "#e6550d"}
 FQ_COLOURS = {"wham": "#3182bd", "mbar": "#252525"}
 CRITERIA = {
@@ -80,6 +79,7 @@ class Results:
     shell_free: str
     windows: list               # rr.WindowSet
     example: Example            # None in a file with window sets only
+    particles: object = None    # particles.ParticleResults: seeded defects, tracked particles
 
 
 def choose(ensembles, requested, wanted_shell, option):
@@ -147,16 +147,21 @@ def example_replica(f, summary):
 def load(path, shelled, shell_free):
     """Reads and summarises everything; raises rr.ResultFileError or Failure."""
     with rr.open_results(path) as f:
-        ensembles = {name: rr.read_ensemble(f, name) for name in rr.ensemble_names(f)}
+        # Fig. 5a-c and the criteria are about one plain particle: sets with a seeded defect or
+        # a list of particles have sections of their own (analysis/particles.py).
+        ensembles = {name: rr.read_ensemble(f, name) for name in rr.ensemble_names(f)
+                     if particles.plain(rr.attributes(f["ensembles"][name]))}
         windows = rr.fq_sets(f)
         if not ensembles:
-            if not windows:
+            extra = particles.load(f, path)
+            if not windows and extra.empty:
                 raise Failure(f"{path}: neither ensembles nor window sets: nothing to plot")
             if shelled or shell_free:
+                what = "only window sets" if extra.empty else "only seeded or tracked ones"
                 raise Failure(f"{path}: --shelled/--shell-free given, but the file has no "
-                              "ensembles (only window sets)")
+                              f"ensembles ({what})")
             return Results(path, rr.attributes(f), rr.provenance(f), {}, None, None, windows,
-                           None)
+                           None, extra)
         paired = criteria.pairs(ensembles)
         if shelled is None and shell_free is None and len(paired) == 1:
             shelled, shell_free = paired[0]  # e.g. beside a shelled ensemble at another mu_c
@@ -166,52 +171,13 @@ def load(path, shelled, shell_free):
             raise Failure(f"--shelled and --shell-free both name {shelled!r}")
         summaries = {name: rr.summarise(e) for name, e in ensembles.items()}
         example = example_replica(f, summaries[shelled])
+        extra = particles.load(f, path, summaries)
         return Results(path, rr.attributes(f), rr.provenance(f), summaries, shelled, shell_free,
-                       windows, example)
+                       windows, example, extra)
 
 
 # ----------------------------------------------------------------------------------------------
 # Fig. 5a: top views on the true triangular geometry
-
-
-def hexagon():
-    """Vertices of the Wigner-Seitz cell of a unit triangular lattice (flat sides facing the six
-    neighbours), so a compact particle shows hexagonal facets."""
-    angles = np.radians(30 + 60 * np.arange(6))
-    return np.stack([np.cos(angles), np.sin(angles)], axis=1) / math.sqrt(3)
-
-
-def plot_coordinates(shape):
-    """Cartesian centres of the (y, x) columns: axial coordinates sheared by 60 degrees."""
-    y, x = np.indices(shape)
-    return x + y / 2.0, y * math.sqrt(3) / 2.0
-
-
-def view_box(views, margin=2.5):
-    """A common window around every non-solution column of all panels, so growth shows as
-    growth and not as a change of scale."""
-    px, py = plot_coordinates(views[0].shape)
-    occupied = np.any([v > 0 for v in views], axis=0)
-    if not occupied.any():
-        occupied[:] = True
-    return (px[occupied].min() - margin, px[occupied].max() + margin,
-            py[occupied].min() - margin, py[occupied].max() + margin)
-
-
-def draw_view(ax, view, box):
-    px, py = plot_coordinates(view.shape)
-    x0, x1, y0, y1 = box
-    inside = (px > x0 - 1) & (px < x1 + 1) & (py > y0 - 1) & (py < y1 + 1)
-    centres = np.stack([px[inside], py[inside]], axis=1)
-    cells = centres[:, None, :] + hexagon()[None, :, :]
-    colours = np.array(STATE_COLOURS)[view[inside]]
-    ax.add_collection(PolyCollection(cells, facecolors=colours, edgecolors="white",
-                                     linewidths=0.3))
-    ax.set_xlim(x0, x1)
-    ax.set_ylim(y0, y1)
-    ax.set_aspect("equal")
-    ax.set_xticks([])
-    ax.set_yticks([])
 
 
 def figure_5a(results, out):
@@ -812,17 +778,29 @@ def fq_sets_text(sets):
     return " and ".join(f"{n} {names[kind]}{'s' if n != 1 else ''}" for n, kind in counts if n)
 
 
+def particle_sections(results):
+    return results.particles.lines if results.particles is not None else []
+
+
 def results_markdown(results):
-    if results.shelled is None:  # F(q) sets only
+    extra = results.particles is not None and not results.particles.empty
+    figures = particles.figure_names(results.particles) if extra else ""
+    if results.shelled is None and not extra:  # F(q) sets only
         intro = (f"A file with {fq_sets_text(results.windows)} and no ensembles. Figure: "
                  "fig5d.png (F(q)). Energies in kT.")
         sections = (window_section, reading_section, provenance_section)
+    elif results.shelled is None:  # seeded defects or tracked particles, no plain pair
+        intro = (f"Figures: {figures}" + (", fig5d.png (F(q))" if results.windows else "") +
+                 ". Times in MC steps, energies in kT.")
+        sections = (particle_sections,) + ((window_section,) if results.windows else ()) + \
+            (reading_section, provenance_section)
     else:
         intro = (f"Figures: fig5a.png (top views of `{results.shelled}` replica "
                  f"{results.example.replica}), fig5b.png (its projected areas), fig5c.png "
-                 f"(`{results.shelled}` vs `{results.shell_free}`), fig5d.png (F(q)). Times in MC "
-                 "steps, energies in kT.")
+                 f"(`{results.shelled}` vs `{results.shell_free}`), fig5d.png (F(q))" +
+                 (f", {figures}" if figures else "") + ". Times in MC steps, energies in kT.")
         sections = (doubling_section, criteria.results_section, crack_report.section,
+                    particle_sections,
                     window_section, reading_section, provenance_section)
     lines = [f"# ripen results: {os.path.basename(results.path)}", "", intro, ""]
     for section in sections:
@@ -857,8 +835,12 @@ def run(argv):
             figure_5b(results, out)
             figure_5c(results, out)
             crack_report.figure(results, out)
-        figure_5d(results, out)
-        crack_report.qc_figure(results, out)
+        if results.shelled is not None or results.windows:
+            figure_5d(results, out)
+            crack_report.qc_figure(results, out)
+        if results.particles is not None:
+            with cli.reading(args.results):
+                particles.write_figures(results.particles, results.path, out)
         out.write_text("results.md", markdown)
 
 

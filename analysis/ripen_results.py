@@ -215,6 +215,97 @@ def read_cracks(f, name):
                   sample_interval=int(plain(g.attrs.get("sample_interval", 0))))
 
 
+EPISODE_COLUMNS = ("episode_start", "episode_end", "episode_peak", "episode_growth",
+                   "episode_closed")
+
+
+def read_episodes(f, name):
+    """The crack episodes of ensemble `name`: (counts [R], {column: [R, E]}) with
+    docs/hdf5-layout.md's columns (row r holds counts[r] episodes, then fill), or None for a file
+    written before ripen recorded them."""
+    g = _member(f["ensembles"], name)
+    if "crack_episodes" not in g or not all(key in g for key in EPISODE_COLUMNS):
+        return None
+    return g["crack_episodes"][()], {key: g[key][()] for key in EPISODE_COLUMNS}
+
+
+DEFECT_PLACES = ("facet", "edge", "corner")
+
+
+def defect(attrs):
+    """(place, sites) of an ensemble whose particle has a seeded defect, else None."""
+    if "defect_sites" not in attrs:
+        return None
+    return plain(attrs.get("defect_place")), int(attrs["defect_sites"])
+
+
+TRACK_EVENTS = ("vanish", "merge", "split", "appear")
+
+
+@dataclasses.dataclass
+class Particles:
+    """The tracked particles of an ensemble that started from a list (docs/hdf5-layout.md,
+    "Seeded defects and lists of particles"). Arrays per replica r, sample k, id p; -1 (NaN)
+    where id p is not a particle at sample k."""
+    name: str
+    initial: np.ndarray     # [P0, 8]: x, y, core requested, shell thickness, defect place,
+    #                         defect sites, core and shell built
+    min_core: int
+    steps: np.ndarray       # [S]: MC steps of each sample
+    length: np.ndarray      # [R]: samples each replica took
+    count: np.ndarray       # [R]: ids each replica gave
+    origin: np.ndarray      # [R, P]: the initial particle each id descends from (-1: appeared)
+    core: np.ndarray        # [R, S, P]
+    shell: np.ndarray       # [R, S, P]
+    exposed: np.ndarray     # [R, S, P]
+    centre: np.ndarray      # [R, S, P, 2]
+    free_core: np.ndarray   # [R, S]
+    free_shell: np.ndarray  # [R, S]
+    events: list            # per replica: [(step, kind name, id, other), ...]
+    present: np.ndarray     # [R] bool: the replica's task is in this file
+    lz: int = 4             # the lattice's layers (sites per column)
+
+    @property
+    def shelled(self):
+        """Per initial particle: True if it started with a shell."""
+        return self.initial[:, 3] > 0
+
+    def kind(self, replica, particle):
+        """"shelled" or "shell-free" by the initial particle id `particle` descends from, or
+        "appeared" for one that formed from the solution."""
+        o = int(self.origin[replica, particle])
+        if o < 0:
+            return "appeared"
+        return "shelled" if self.initial[o, 3] > 0 else "shell-free"
+
+    def end_of(self, replica, particle):
+        """The last sample index at which the id is a particle (-1 if never)."""
+        alive = np.flatnonzero(self.core[replica, :self.length[replica], particle] >= 0)
+        return int(alive[-1]) if len(alive) else -1
+
+
+def read_particles(f, name):
+    """The tracked particles of ensemble `name`, or None if it does not track any."""
+    g = _member(f["ensembles"], name)
+    if "particles" not in g:
+        return None
+    p = g["particles"]
+    attrs = attributes(g)
+    replicas = int(attrs.get("replicas", len(p["count"])))
+    events = []
+    counts, table = p["event_count"][()], p["events"][()]
+    for r in range(replicas):
+        n = max(int(counts[r]), 0)
+        events.append([(int(s), TRACK_EVENTS[int(k)], int(i), int(o))
+                       for s, k, i, o in table[r, :n]])
+    return Particles(name, p["initial"][()], int(plain(p.attrs["min_core"])),
+                     _member(g, "series_step")[()], _member(g, "series_length")[()],
+                     p["count"][()], p["origin"][()], p["core"][()], p["shell"][()],
+                     p["exposed_core"][()], p["centre"][()], p["free_core"][()],
+                     p["free_shell"][()], events, _present(f, attrs, replicas),
+                     int(attrs.get("lz", 4)))
+
+
 @dataclasses.dataclass
 class CrackFreeEnergy:
     """An ensemble's crack free energy by brute force (docs/hdf5-layout.md, "Crack free

@@ -4,6 +4,7 @@
 
 #include "ensemble_basin.h"
 #include "ensemble_crack.h"
+#include "ensemble_particles.h"
 #include "h5util.h"
 #include "job_entry.h"
 #include "json_read.h"
@@ -25,6 +26,7 @@ static const char *const keys[] = {"name",
                                    "stop_at_doubling",
                                    "doubling_criterion",
                                    "passage",
+                                   "track_min_core",
                                    "shell_passage",
                                    ENTRY_SYSTEM_KEYS,
                                    NULL};
@@ -136,7 +138,7 @@ static int parse(const cJSON *obj, const char *path, task_set *set) {
                          .snapshot_replicas = 1,
                          .stop_at_doubling = 1,
                          .criterion = DOUBLING_CLUSTER};
-    int64_t replicas = e->replicas, snapshot_replicas = e->snapshot_replicas;
+    int64_t replicas = e->replicas, snapshot_replicas = e->snapshot_replicas, min_core = 0;
     char criterion[32] = "cluster";
     int status;
     if ((status = json_get_string(obj, "name", path, set->name, sizeof set->name)) ||
@@ -152,8 +154,17 @@ static int parse(const cJSON *obj, const char *path, task_set *set) {
         (status = json_get_bool(obj, "stop_at_doubling", path, &e->stop_at_doubling)) ||
         (status = json_get_string(obj, "doubling_criterion", path, criterion, sizeof criterion)) ||
         (status = parse_passage(obj, path, e)) || (status = parse_shell_passage(obj, path, e)) ||
+        (status = json_get_int(obj, "track_min_core", path, 1, LATTICE_MAX_SITES, &min_core)) ||
         (status = job_entry_system(obj, path, &set->system)))
         return status;
+    if (min_core && !set->system.layout.nparticles)
+        return ripen_fail(RIPEN_EINVAL,
+                          "%s.track_min_core: tracking follows a list of particles "
+                          "(initial.particles), and this ensemble starts from one",
+                          path);
+    e->track_min_core = set->system.layout.nparticles
+                            ? (int32_t)(min_core ? min_core : ENSEMBLE_TRACK_MIN_CORE)
+                            : 0;
     e->replicas = (int)replicas;
     e->snapshot_replicas = (int)(snapshot_replicas < replicas ? snapshot_replicas : replicas);
     const int c = model_lookup_name(doubling_criterion_names, DOUBLING_CRITERIA, criterion);
@@ -175,13 +186,20 @@ static int parse(const cJSON *obj, const char *path, task_set *set) {
 }
 
 static int prepare(task_set *set, const char *path, const initial_report *particle) {
-    if (ensemble_of(set)->nshell_passage && particle->shell_sites == 0)
+    const ensemble_spec *e = ensemble_of(set);
+    if (e->nshell_passage && particle->shell_sites == 0)
         return ripen_fail(RIPEN_EINVAL,
                           "%s.shell_passage: the initial particle has no shell to lose (give it "
                           "a shell_thickness)",
                           path);
-    set->ntasks = ensemble_of(set)->replicas;
-    return job_entry_check_steps(path, "max_steps", ensemble_of(set)->max_steps, &set->system);
+    set->ntasks = e->replicas;
+    for (int k = 0; k < particle->nparticles && e->track_min_core; ++k)
+        if (particle->particle_core[k] < e->track_min_core)
+            return ripen_fail(RIPEN_EINVAL,
+                              "%s.track_min_core = %d: more than the %lld core sites of "
+                              "initial.particles[%d] (it would not be a particle at step 0)",
+                              path, e->track_min_core, (long long)particle->particle_core[k], k);
+    return job_entry_check_steps(path, "max_steps", e->max_steps, &set->system);
 }
 
 static void free_spec(void *spec) {
@@ -200,8 +218,13 @@ static void task(const task_set *set, int64_t member, int *stage, double *cost) 
 
 static double output_bytes(const task_set *set) {
     const ensemble_spec *e = ensemble_of(set);
+    const double particles = set->system.layout.nparticles;
     return (double)e->replicas * (double)ensemble_series_length(e) * (6 * 4 + 8) +
-           (double)e->snapshot_replicas * (double)ensemble_snapshot_count(e) * set_sites(set);
+           (double)e->snapshot_replicas * (double)ensemble_snapshot_count(e) * set_sites(set) +
+           (e->track_min_core
+                ? ensemble_particles_bytes(e->replicas, (double)ensemble_series_length(e),
+                                           particles, 0, particles)
+                : 0);
 }
 
 static void describe(const task_set *set) {
@@ -221,7 +244,8 @@ static void describe(const task_set *set) {
 static void record_free(task_record *r) {
     replica_result *x = r->data;
     free(x->n_core), free(x->n_shell), free(x->a_core), free(x->a_shell), free(x->cluster);
-    free(x->exposed), free(x->energy), free(x->snapshots), free(x);
+    free(x->exposed), free(x->energy), free(x->snapshots);
+    particle_series_free(x->particles), free(x);
     r->data = NULL;
 }
 
@@ -257,6 +281,7 @@ static int record_init(const task_set *set, int64_t member, task_record *r) {
     x->shell_at_tau = -1;
     for (int k = 0; k < ENSEMBLE_MAX_PASSAGE; ++k) x->passage[k] = x->shell_passage[k] = -1;
     x->keeps_snapshots = member < e->snapshot_replicas && e->snapshot_interval;
+    if (particle_series_new(e, &x->particles)) return RIPEN_ENOMEM;
     const int64_t first = ensemble_series_length(e) < 1024 ? ensemble_series_length(e) : 1024;
     return reserve_samples(x, first);
 }
@@ -286,11 +311,41 @@ static void code(codec *c, const task_set *set, int64_t member, task_record *r) 
     codec_scalar(c, &x->nsnapshots, sizeof x->nsnapshots);
     codec_array(c, (void **)&x->snapshots, (size_t)r->nsites, x->nsnapshots, &x->snapshot_capacity,
                 x->keeps_snapshots ? ensemble_snapshot_count(e) : 0);
+    if (x->particles) particle_series_code(c, e, r->nsites, x->particles);
 }
 
 /* ---- running ---- */
 
-static int take_sample(replica_result *x, const ensemble_spec *e, task_sim *s) {
+/* What a sample reads besides the replica: the doubling times and, in a tracked ensemble, the
+ * particle tracker (NULL otherwise). */
+typedef struct {
+    doubling_tracker *doubling;
+    tracker *particles;
+} sampling;
+
+/* A tracked sample: the tracker's clusters give the largest cluster and the exposed core (it
+ * visits only the columns holding core, no O(N) search), and mark the cluster criterion of tau,
+ * which is therefore resolved to the sample interval (the count and the area to the step). */
+static int observe_particles(replica_result *x, const task_sim *s, const sampling *with, int same,
+                             observation *o) {
+    *o = observe_counts(&s->rep);
+    int status;
+    if (same) {
+        status = particle_series_repeat(x->particles);
+        o->largest_cluster = x->cluster[x->nsamples - 1];
+        o->exposed_core = x->exposed[x->nsamples - 1];
+    } else {
+        status = tracker_sample(with->particles, &s->rep, s->rep.step);
+        if (!status) status = particle_series_add(x->particles, with->particles);
+        o->largest_cluster = with->particles->totals.largest_cluster;
+        o->exposed_core = with->particles->totals.exposed_core;
+    }
+    if (!status) doubling_mark_cluster(with->doubling, o->largest_cluster, s->rep.step);
+    return status;
+}
+
+static int take_sample(replica_result *x, const ensemble_spec *e, task_sim *s,
+                       const sampling *with) {
     if (x->nsamples >= x->capacity) {
         const int64_t limit = ensemble_series_length(e);
         const int64_t want = 2 * x->capacity < limit ? 2 * x->capacity : limit;
@@ -301,7 +356,13 @@ static int take_sample(replica_result *x, const ensemble_spec *e, task_sim *s) {
     /* The cluster search is O(N) and the exposed core O(columns); a rejection-free step often
      * changes nothing, so reuse the last sample's when the lattice has not changed since. */
     const int same = x->nsamples > 0 && s->rep.changes == x->sampled_at;
-    const observation o = same ? observe_counts(&s->rep) : observe(&s->rep, s->scratch);
+    observation o;
+    if (with->particles) {
+        const int status = observe_particles(x, s, with, same, &o);
+        if (status) return status;
+    } else {
+        o = same ? observe_counts(&s->rep) : observe(&s->rep, s->scratch);
+    }
     x->sampled_at = s->rep.changes;
     const int64_t k = x->nsamples++;
     x->n_core[k] = (int32_t)o.ncore, x->n_shell[k] = (int32_t)o.nshell;
@@ -376,41 +437,68 @@ static int passage_start(passage_watch *w, const ensemble_spec *e, task_record *
     return status;
 }
 
-static int run_replica(const ensemble_spec *e, task_record *r, task_sim *s, task_runtime *rt,
-                       int fresh) {
+/* The doubling times so far, and the shell at the moment of doubling, exact (the series may
+ * not sample that step). */
+static void note_doubling(replica_result *x, const ensemble_spec *e, const doubling_tracker *d,
+                          const replica *rep) {
+    memcpy(x->tau, d->tau, sizeof x->tau);
+    if (x->shell_at_tau < 0 && x->tau[e->criterion] >= 0) x->shell_at_tau = rep->counts.nshell;
+}
+
+/* Steps the replica until it is done (doubled, last passage level, step limit). */
+static int step_replica(const ensemble_spec *e, task_record *r, task_sim *s, task_runtime *rt,
+                        const sampling *with) {
     replica_result *x = r->data;
-    doubling_tracker tracker;
-    int status = doubling_init(&tracker, &s->rep);
-    if (status) return status;
-    if (fresh) {
-        memcpy(x->initial, tracker.initial, sizeof x->initial);
-        status = take_sample(x, e, s);
-        if (!status && x->keeps_snapshots) status = take_snapshot(x, e, s, r->nsites);
-    } else {
-        memcpy(tracker.initial, x->initial, sizeof x->initial);
-        memcpy(tracker.tau, x->tau, sizeof x->tau);
-    }
     passage_watch watch;
-    if (!status) status = passage_start(&watch, e, r, s);
+    int status = passage_start(&watch, e, r, s);
     const replica_watch hook = {.on_move = on_move, .context = &watch};
     if (e->npassage || e->nshell_passage) s->rep.watch = &hook;
     while (!status && s->rep.step < e->max_steps && !passage_done(&watch) &&
-           !(e->stop_at_doubling && doubling_done(&tracker, e->criterion))) {
+           !(e->stop_at_doubling && doubling_done(with->doubling, e->criterion))) {
         dynamics_run(&s->dyn, &s->rep, 1);
-        doubling_update(&tracker, &s->rep);
-        memcpy(x->tau, tracker.tau, sizeof x->tau);
-        /* The shell at the moment of doubling, exact (the series may not sample that step). */
-        if (x->shell_at_tau < 0 && x->tau[e->criterion] >= 0)
-            x->shell_at_tau = s->rep.counts.nshell;
+        if (with->particles)
+            doubling_update_counts(with->doubling, &s->rep);
+        else
+            doubling_update(with->doubling, &s->rep);
+        note_doubling(x, e, with->doubling, &s->rep);
         if (s->rep.stopped) break; /* the last passage level, mid-step: the replica is done */
-        if (s->rep.step % e->sample_interval == 0) status = take_sample(x, e, s);
+        if (s->rep.step % e->sample_interval == 0) status = take_sample(x, e, s, with);
+        if (with->particles) note_doubling(x, e, with->doubling, &s->rep);
         if (!status && x->keeps_snapshots && s->rep.step % e->snapshot_interval == 0)
             status = take_snapshot(x, e, s, r->nsites);
         if (!status) status = task_between_steps(rt, s, r);
     }
     s->rep.watch = NULL;
     if (e->npassage) lambda_free(&watch.lambda);
-    doubling_free(&tracker);
+    return status;
+}
+
+static int run_replica(const task_set *set, task_record *r, task_sim *s, task_runtime *rt,
+                       int fresh) {
+    const ensemble_spec *e = ensemble_of(set);
+    replica_result *x = r->data;
+    doubling_tracker doubling;
+    tracker particles;
+    const sampling with = {.doubling = &doubling,
+                           .particles = e->track_min_core ? &particles : NULL};
+    int status = doubling_init(&doubling, &s->rep);
+    if (status) return status;
+    if (with.particles && (status = particle_series_tracker(x->particles, &set->system, &s->lat,
+                                                            e->track_min_core, &particles))) {
+        doubling_free(&doubling);
+        return status;
+    }
+    if (fresh) {
+        memcpy(x->initial, doubling.initial, sizeof x->initial);
+        status = take_sample(x, e, s, &with);
+        if (!status && x->keeps_snapshots) status = take_snapshot(x, e, s, r->nsites);
+    } else {
+        memcpy(doubling.initial, x->initial, sizeof x->initial);
+        memcpy(doubling.tau, x->tau, sizeof x->tau);
+    }
+    if (!status) status = step_replica(e, r, s, rt, &with);
+    if (with.particles) tracker_free(&particles);
+    doubling_free(&doubling);
     return status;
 }
 
@@ -422,7 +510,7 @@ static int run(const job *j, const task_set *set, int64_t member, task_record *r
     if (status) return status;
     int fresh;
     status = task_sim_start(&s, &set->system, r, &fresh);
-    if (!status) status = run_replica(ensemble_of(set), r, &s, rt, fresh);
+    if (!status) status = run_replica(set, r, &s, rt, fresh);
     if (!status) {
         r->step = s.rep.step;
         free(r->states);
@@ -476,6 +564,8 @@ enum {
 typedef struct {
     hid_t d[E_COUNT];
     hid_t crack[CRACK_DATASETS];          /* ensemble_crack.h */
+    hid_t particles;                      /* the group of a tracked set (else -1) */
+    hid_t particle[PARTICLE_DATASETS];    /* its datasets (ensemble_particles.h) */
     int64_t samples, snapshots, episodes; /* the datasets' extents: the most any replica took */
 } handles;
 
@@ -506,6 +596,7 @@ static void data_extent(const task_set *set, int64_t member, const task_record *
     const replica_result *x = r->data;
     const crack_series s = ensemble_crack_series(ensemble_of(set), x);
     extent[0] = x->nsamples, extent[1] = x->nsnapshots, extent[2] = crack_episodes(&s, NULL, 0);
+    particle_series_extent(x->particles, &extent[3], &extent[4]);
 }
 
 /* The shell's passages: the levels [Ls] and each replica's times [R, Ls]. */
@@ -668,6 +759,8 @@ static int h5_create(hid_t g, const job *j, const task_set *set, const int64_t e
     if (!(*out = h)) return ripen_fail(RIPEN_ENOMEM, "out of memory");
     for (int k = 0; k < E_COUNT; ++k) h->d[k] = -1;
     for (int k = 0; k < CRACK_DATASETS; ++k) h->crack[k] = -1;
+    for (int k = 0; k < PARTICLE_DATASETS; ++k) h->particle[k] = -1;
+    h->particles = -1;
     h->samples = extent[0], h->snapshots = extent[1], h->episodes = extent[2];
     const int status = write_attributes(g, set);
     if (status) return status;
@@ -676,9 +769,14 @@ static int h5_create(hid_t g, const job *j, const task_set *set, const int64_t e
     create_series_datasets(g, set, r, h, h->d);
     create_shell_passage_datasets(g, r, ensemble_of(set)->nshell_passage, h->d);
     ensemble_crack_create(g, r, (hsize_t)h->episodes, h->crack);
+    const int tracked = ensemble_of(set)->track_min_core > 0;
+    if (tracked)
+        ensemble_particles_create(g, set, r, (hsize_t)h->samples, (hsize_t)extent[3],
+                                  (hsize_t)extent[4], &h->particles, h->particle);
     int failed = 0;
     for (int k = 0; k < E_COUNT; ++k) failed |= h->d[k] < 0;
     for (int k = 0; k < CRACK_DATASETS; ++k) failed |= h->crack[k] < 0;
+    for (int k = 0; k < PARTICLE_DATASETS && tracked; ++k) failed |= h->particle[k] < 0;
     if (failed) return ripen_fail(RIPEN_EIO, "cannot create datasets in /ensembles/%s", set->name);
     return RIPEN_OK;
 }
@@ -703,6 +801,7 @@ static int h5_write_set(void *handles_, const job *j, const task_set *set) {
     for (int64_t k = 0; k < t; ++k) steps[k] = k * (int64_t)e->snapshot_interval;
     if (!status) status = h5_write_block(h->d[E_SNAPSHOT_STEP], H5_I64, 1, start, nt, steps);
     free(steps);
+    if (!status && e->track_min_core) status = ensemble_particles_write_set(h->particle, set);
     return status;
 }
 
@@ -787,7 +886,10 @@ static int h5_write_tasks(void *handles_, const task_set *set, int n, const int6
         status = write_scalars(h->d, ensemble_of(set), members[i], records[i]);
     const int series = write_series(h->d, set, n, members, records);
     const int cracks = ensemble_crack_write(h->crack, ensemble_of(set), n, members, records);
-    return status ? status : series ? series : cracks;
+    const int particles = ensemble_of(set)->track_min_core
+                              ? ensemble_particles_write(h->particle, n, members, records)
+                              : RIPEN_OK;
+    return status ? status : series ? series : cracks ? cracks : particles;
 }
 
 static void h5_close(void *handles_) {
@@ -795,6 +897,8 @@ static void h5_close(void *handles_) {
     if (!h) return;
     h5_close_datasets(h->d, E_COUNT);
     h5_close_datasets(h->crack, CRACK_DATASETS);
+    h5_close_datasets(h->particle, PARTICLE_DATASETS);
+    if (h->particles >= 0) H5Gclose(h->particles);
     free(h);
 }
 
@@ -829,6 +933,8 @@ static int h5_load_task(hid_t g, const task_set *set, int64_t member, task_recor
         status = h5_read_from(g, "shell_passage_time", H5_F64, 2, start2, shell_levels,
                               x->shell_passage);
     if (!status) status = ensemble_crack_load(g, member, r, &x->shell_at_tau);
+    if (!status && x->particles)
+        status = ensemble_particles_load(g, member, x->nsamples, x->particles);
     if (!status && x->keeps_snapshots) {
         status = h5_read_from(g, "snapshot_count", H5_I64, 1, row, one, &x->nsnapshots);
         if (!status && (x->nsnapshots < 0 || x->nsnapshots > ensemble_snapshot_count(e)))
@@ -853,6 +959,11 @@ static void h5_size(const task_set *set, const int64_t extent[TASK_EXTENTS], dou
              t * 8 + p * 8 + r * 7 * 8 + ensemble_crack_bytes(r, (double)extent[2]) +
              (r + 1) * 8 * e->nshell_passage;
     *objects = 1 + E_COUNT + CRACK_DATASETS + 8 + 6; /* + crack_free_energy */
+    if (e->track_min_core) {
+        *bytes += ensemble_particles_bytes(r, s, (double)extent[3], (double)extent[4],
+                                           set->system.layout.nparticles);
+        *objects += 1 + PARTICLE_DATASETS;
+    }
 }
 
 /* ---- the set's analysis: the Kaplan-Meier curve and the crack free energy ---- */
@@ -1045,6 +1156,7 @@ const task_kind task_kind_ensembles = {
     .task_noun = "replica",
     .set_noun = "ensemble",
     .always_group = 1,
+    .particle_lists = 1,
     .description = "ensembles of independent replicas, each run until its core doubles or a "
                    "step limit",
     .keys = keys,
