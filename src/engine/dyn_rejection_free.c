@@ -61,8 +61,8 @@
 #include <string.h>
 
 enum {
-    BALL_CAPACITY = 2 * 9 * 9, /* N[N[c]] for the two sites of a swap, with repeats */
-    MULTIPLICITIES = 3,        /* bonds along a swap direction: 0, 1 or 2 */
+    BALL_CAPACITY = 2 * 9 * 9 + 1, /* N[N[c]] for the two sites of a swap, with repeats, + 1 */
+    MULTIPLICITIES = 3,            /* bonds along a swap direction: 0, 1 or 2 */
     /* Bands: rates lie in [2^-95, 1] (the smallest is one 2^-63 threshold step times
      * (1 - p_swap) / 8 or p_swap / 8, each >= 2^-32); frexp gives r = m 2^e, m in [1/2, 1),
      * e in [EXPONENT_MIN, 1]. Band 0 holds no site (rate 0); band 1 + 2 (e - EXPONENT_MIN) + h
@@ -170,7 +170,7 @@ static inline double swap_accept(const rejection_free *rf, const uint8_t *site, 
     return rf->swap_table[d][ci * SITE_CODES + site[j]];
 }
 
-static double site_rate(rejection_free *rf, const replica *r, int32_t i) {
+static inline double site_rate(rejection_free *rf, const replica *r, int32_t i) {
     const uint8_t *site = r->site;
     const uint8_t code = site[i];
     if (rf->swap_weight == 0.0) return rf->insdel_rate[code];
@@ -305,7 +305,7 @@ static int band_choose(const rejection_free *rf, double t) {
 }
 
 static double total_rate_bound(const rejection_free *rf) {
-    return ldexp((double)rf->total, BOUND_UNIT_EXP);
+    return (double)rf->total * 0x1p-98; /* exact: a power of two, no underflow */
 }
 
 /* ---- the workspace ---- */
@@ -350,11 +350,20 @@ static void queue_ball(rejection_free *rf, const replica *r, int32_t c, int *nqu
     const int32_t *neighbour = r->lat->neighbour;
     const int32_t *nc = neighbour + (int64_t)c * LATTICE_DIRECTIONS;
     int n = *nqueued;
+    int32_t *queue = rf->queue;
     /* N[c]: every site (their codes changed). */
-    if (stamp[c] != update) stamp[c] = update, rf->queue[n++] = c;
+    {
+        const uint32_t fresh = stamp[c] != update;
+        stamp[c] = update;
+        queue[n] = c;
+        n += fresh;
+    }
     for (int a = 0; a < LATTICE_DIRECTIONS; ++a) {
         const int32_t x = nc[a];
-        if (stamp[x] != update) stamp[x] = update, rf->queue[n++] = x;
+        const uint32_t fresh = stamp[x] != update;
+        stamp[x] = update;
+        queue[n] = x;
+        n += fresh;
     }
     /* The rest of N[N[c]]: a neighbour y of x in N(c) whose state differs from x's. */
     for (int a = 0; a < LATTICE_DIRECTIONS; ++a) {
@@ -363,9 +372,11 @@ static void queue_ball(rejection_free *rf, const replica *r, int32_t c, int *nqu
         const int32_t *nx = neighbour + (int64_t)x * LATTICE_DIRECTIONS;
         for (int b = 0; b < LATTICE_DIRECTIONS; ++b) {
             const int32_t y = nx[b];
-            if (stamp[y] == update || site_state(site[y]) == state_x) continue;
-            stamp[y] = update;
-            rf->queue[n++] = y;
+            const uint32_t old = stamp[y];
+            const uint32_t take = (old != update) & (site_state(site[y]) != state_x);
+            stamp[y] = take ? update : old;
+            queue[n] = y;
+            n += take;
         }
     }
     *nqueued = n;
@@ -377,10 +388,11 @@ static void update_after_move(rejection_free *rf, const replica *r, int32_t c1, 
     int nqueued = 0;
     queue_ball(rf, r, c1, &nqueued);
     if (c2 >= 0) queue_ball(rf, r, c2, &nqueued);
+    double rates[BALL_CAPACITY];
+    for (int k = 0; k < nqueued; ++k) rates[k] = site_rate(rf, r, rf->queue[k]);
     for (int k = 0; k < nqueued; ++k) {
         const int32_t i = rf->queue[k];
-        const double rate = site_rate(rf, r, i);
-        if (rate != rf->rate[i]) set_rate(rf, i, rate);
+        if (rates[k] != rf->rate[i]) set_rate(rf, i, rates[k]);
     }
 }
 
