@@ -54,6 +54,16 @@
  * docs/performance.md has the measurements.
  */
 #include "attempt.h"
+#include "patch.h"
+#ifdef RF_PROFILE
+#include <x86intrin.h>
+uint64_t rf_prof[16];
+#define RF_T0   uint64_t rf_t = __rdtsc(), rf_u
+#define RF_T(k) (rf_u = __rdtsc(), rf_prof[k] += rf_u - rf_t, rf_t = rf_u)
+#else
+#define RF_T0
+#define RF_T(k)
+#endif
 #include "ripen/dynamics.h"
 #include "ripen/error.h"
 
@@ -61,8 +71,7 @@
 #include <string.h>
 
 enum {
-    BALL_CAPACITY = 2 * 9 * 9 + 1, /* N[N[c]] for the two sites of a swap, with repeats, + 1 */
-    MULTIPLICITIES = 3,            /* bonds along a swap direction: 0, 1 or 2 */
+    MULTIPLICITIES = 3, /* bonds along a swap direction: 0, 1 or 2 */
     /* Bands: rates lie in [2^-95, 1] (the smallest is one 2^-63 threshold step times
      * (1 - p_swap) / 8 or p_swap / 8, each >= 2^-32); frexp gives r = m 2^e, m in [1/2, 1),
      * e in [EXPONENT_MIN, 1]. Band 0 holds no site (rate 0); band 1 + 2 (e - EXPONENT_MIN) + h
@@ -97,12 +106,10 @@ typedef struct rejection_free {
     double bound[BANDS];                /* b of each band */
     bound_sum units[BANDS];             /* the same in units of 2^-98 */
     bound_sum total;                    /* B in units of 2^-98, exact */
-    uint32_t *stamp;                    /* per site: the update that last queued it */
     uint64_t serial, changes;           /* the replica state the caches belong to (replica.h) */
-    uint32_t update;              /* number of the current update: stamps equal to it are queued */
-    int32_t queue[BALL_CAPACITY]; /* sites whose rate may have changed */
-    double swap_weight;           /* p_swap / 8: probability of one direction */
-    double insdel_rate[SITE_CODES];            /* insertion/deletion part of r_i, by code */
+    patch_set patches;                  /* the sites around a move (patch.h) */
+    double swap_weight;                 /* p_swap / 8: probability of one direction */
+    double insdel_rate[SITE_CODES];     /* insertion/deletion part of r_i, by code */
     double insdel_to[SITE_CODES][STATE_COUNT]; /* its part going to each state */
     double *swap_by_partner[MULTIPLICITIES];   /* [code_i * 243 + code_j]: P(swap), see above */
     uint8_t row_ready[SITE_CODES];             /* row code_i of every table in use computed */
@@ -311,7 +318,7 @@ static double total_rate_bound(const rejection_free *rf) {
 /* ---- the workspace ---- */
 
 /* Every site's rate and band from scratch. */
-static void rebuild(rejection_free *rf, const replica *r) {
+__attribute__((noinline)) static void rebuild(rejection_free *rf, const replica *r) {
     if (rf->tab != r->tab) build_rate_tables(rf, r->tab);
     for (int b = 1; b < BANDS; ++b) {
         if (!rf->count[b]) continue;
@@ -328,81 +335,87 @@ static void rebuild(rejection_free *rf, const replica *r) {
     for (int32_t i = 0; i < rf->nsites; ++i) set_rate(rf, i, site_rate(rf, r, i));
 }
 
-/* The next update number; after 2^32 updates the stamps wrap and are all forgotten. */
-static uint32_t next_update(rejection_free *rf) {
-    if (++rf->update == 0) {
-        memset(rf->stamp, 0, sizeof *rf->stamp * (size_t)rf->nsites);
-        rf->update = 1;
-    }
-    return rf->update;
+/* The rate of the site at patch position q, from the codes of the placed patch: site_rate(),
+ * the same terms in the same order, read from `code` instead of the lattice; `table` holds the
+ * swap table of each direction, and the rows of code[q] are ready. */
+static inline double patch_rate(const rejection_free *rf, const double *const *table,
+                                const patch *p, const uint8_t *code, int q) {
+    const int row = code[q] * SITE_CODES;
+    double t[LATTICE_DIRECTIONS];
+    for (int d = 0; d < LATTICE_DIRECTIONS; ++d) t[d] = table[d][row + code[p->around[q][d]]];
+    return rf->insdel_rate[code[q]] + rf->swap_weight * sum8(t);
 }
 
-/* Queues, each once per update, the sites whose rate the change of state at c may have changed:
- * every site of N[c] (their codes changed), and every neighbour y of an x in N(c) whose state
- * differs from x's. A rate outside N[c] reads the changed codes only through its swap terms with
- * the x in N(c), and a swap term between equal states is 0 before and after (the state of x did
- * not change; for a swap, the partner's neighbours are queued by its own call). In a uniform
- * region nothing outside N[c] is queued: ~20 sites per move instead of the 35 of N[N[c]]. */
-static void queue_ball(rejection_free *rf, const replica *r, int32_t c, int *nqueued) {
-    uint32_t *stamp = rf->stamp;
-    const uint32_t update = rf->update;
-    const uint8_t *site = r->site;
-    const int32_t *neighbour = r->lat->neighbour;
-    const int32_t *nc = neighbour + (int64_t)c * LATTICE_DIRECTIONS;
-    int n = *nqueued;
-    int32_t *queue = rf->queue;
-    /* N[c]: every site (their codes changed). */
-    {
-        const uint32_t fresh = stamp[c] != update;
-        stamp[c] = update;
-        queue[n] = c;
-        n += fresh;
-    }
-    for (int a = 0; a < LATTICE_DIRECTIONS; ++a) {
-        const int32_t x = nc[a];
-        const uint32_t fresh = stamp[x] != update;
-        stamp[x] = update;
-        queue[n] = x;
-        n += fresh;
-    }
-    /* The rest of N[N[c]]: a neighbour y of x in N(c) whose state differs from x's. */
-    for (int a = 0; a < LATTICE_DIRECTIONS; ++a) {
-        const int32_t x = nc[a];
-        const int state_x = site_state(site[x]);
-        const int32_t *nx = neighbour + (int64_t)x * LATTICE_DIRECTIONS;
-        for (int b = 0; b < LATTICE_DIRECTIONS; ++b) {
-            const int32_t y = nx[b];
-            const uint32_t old = stamp[y];
-            const uint32_t take = (old != update) & (site_state(site[y]) != state_x);
-            stamp[y] = take ? update : old;
-            queue[n] = y;
-            n += take;
+/* New rates after a move at c (direction < 0) or a swap of c with its neighbour along
+ * `direction`: every site of N[C] (their codes changed), and every site at distance 2 that has a
+ * neighbour in N(C) \ C of another state. A rate at distance 2 reads the changed codes only
+ * through its swap terms with those neighbours, and a swap term between equal states is 0 before
+ * and after (their states did not change). In a uniform region nothing at distance 2 is queued:
+ * ~20 sites per move instead of the 35 within distance 2. */
+static void update_after_move(rejection_free *rf, const replica *r, int32_t c, int direction) {
+    RF_T0;
+    const patch *p = &rf->patches.shape[1 + direction];
+    int32_t site[PATCH_SITES_MAX];
+    uint8_t code[PATCH_SITES_MAX];
+    rf->patches.place(&rf->patches, p, c, r->site, rf->swap_weight > 0.0 ? p->sites : p->coded,
+                      site, code);
+    RF_T(1);
+    uint8_t queue[PATCH_RATED_MAX];
+    int n = 0;
+    for (int q = 0; q < p->coded; ++q) queue[n++] = (uint8_t)q;
+    if (rf->swap_weight > 0.0) {
+        unsigned holds[STATE_COUNT] = {0}; /* bit k: position moved + k holds the state */
+        for (int k = p->moved; k < p->coded; ++k)
+            holds[site_state(code[k])] |= 1u << (k - p->moved);
+        for (int q = p->coded; q < p->rated; ++q) {
+            queue[n] = (uint8_t)q;
+            n += (p->touches[q] & ~holds[site_state(code[q])]) != 0;
         }
     }
-    *nqueued = n;
-}
-
-/* New rates for the sites within distance 2 of c1 (and of c2 >= 0). */
-static void update_after_move(rejection_free *rf, const replica *r, int32_t c1, int32_t c2) {
-    next_update(rf);
-    int nqueued = 0;
-    queue_ball(rf, r, c1, &nqueued);
-    if (c2 >= 0) queue_ball(rf, r, c2, &nqueued);
-    double rates[BALL_CAPACITY];
-    for (int k = 0; k < nqueued; ++k) rates[k] = site_rate(rf, r, rf->queue[k]);
-    for (int k = 0; k < nqueued; ++k) {
-        const int32_t i = rf->queue[k];
-        if (rates[k] != rf->rate[i]) set_rate(rf, i, rates[k]);
+    RF_T(2);
+    double rates[PATCH_RATED_MAX];
+    if (rf->swap_weight > 0.0) {
+        for (int k = 0; k < n; ++k) need_rows(rf, code[queue[k]]);
+        const double *table[LATTICE_DIRECTIONS];
+        memcpy(table, rf->swap_table, sizeof table);
+        for (int k = 0; k < n; ++k) rates[k] = patch_rate(rf, table, p, code, queue[k]);
+    } else {
+        for (int k = 0; k < n; ++k) rates[k] = rf->insdel_rate[code[queue[k]]];
     }
+    RF_T(3);
+    /* New rates stored, and the sites whose band changed moved: found first without a branch,
+     * because whether a band changes is a coin toss a branch predictor loses. */
+    int32_t moving[PATCH_RATED_MAX];
+    uint8_t from[PATCH_RATED_MAX], to[PATCH_RATED_MAX];
+    int m = 0;
+    for (int k = 0; k < n; ++k) {
+        const int32_t i = site[queue[k]];
+        rf->rate[i] = rates[k];
+        moving[m] = i;
+        from[m] = rf->band[i];
+        to[m] = (uint8_t)band_of(rates[k]);
+        rf->band[i] = to[m];
+        m += from[m] != to[m];
+    }
+    for (int k = 0; k < m; ++k) {
+        if (from[k]) band_remove(rf, moving[k], from[k]);
+        if (to[k]) band_insert(rf, moving[k], to[k]);
+    }
+    RF_T(4);
+#ifdef RF_PROFILE
+    rf_prof[13] += n;
+    rf_prof[12] += m;
+    rf_prof[14]++;
+#endif
 }
 
 /* ---- choosing and applying an event ---- */
 
-/* Applies the move of site i chosen by v in [0, r_i); returns the number of sites written (0 if
- * a window wall stopped it), their indices in *c1, *c2. The same terms as site_rate(), in the
- * same order; if rounding leaves v past the last positive term, that term is taken. */
-static int apply_move(rejection_free *rf, replica *r, int32_t i, double v, int32_t *c1,
-                      int32_t *c2) {
+/* Applies the move of site i chosen by v in [0, r_i); returns 1, with *direction the direction of
+ * the swap partner or -1 for an insertion/deletion, or 0 if a window wall stopped it. The same
+ * terms as site_rate(), in the same order; if rounding leaves v past the last positive term, that
+ * term is taken. */
+static int apply_move(rejection_free *rf, replica *r, int32_t i, double v, int *direction) {
     const uint8_t code = r->site[i];
     const int a = site_state(code);
     const int32_t *neighbour = r->lat->neighbour + (int64_t)i * LATTICE_DIRECTIONS;
@@ -423,8 +436,8 @@ static int apply_move(rejection_free *rf, replica *r, int32_t i, double v, int32
         const int b = site_state(r->site[j]);
         replica_set_state(r, i, b);
         replica_set_state(r, j, a);
-        *c1 = i, *c2 = j;
-        return 2;
+        *direction = last_d;
+        return 1;
     }
     int b = -1;
     double sum = 0;
@@ -438,7 +451,7 @@ static int apply_move(rejection_free *rf, replica *r, int32_t i, double v, int32
     const int64_t ncore = r->counts.ncore + (b == STATE_CORE) - (a == STATE_CORE);
     if (!replica_window_allows(r, ncore)) return 0;
     replica_set_state(r, i, b);
-    *c1 = i, *c2 = -1;
+    *direction = -1;
     return 1;
 }
 
@@ -457,6 +470,7 @@ static int run_step(rejection_free *rf, replica *r) {
     const uint64_t nsites = (uint64_t)rf->nsites;
     uint64_t used = 0; /* attempts of this step already consumed */
     for (uint64_t draw = 0;; ++draw) {
+        RF_T0;
         if (rf->total == 0) return 0; /* nothing can happen */
         const double bound = total_rate_bound(rf);
         philox_stream s;
@@ -464,18 +478,28 @@ static int run_step(rejection_free *rf, replica *r) {
                            PURPOSE_REJECTION_FREE);
         const double wait = 1.0 - philox_stream_uniform(&s); /* in (0, 1] */
         const uint64_t skip = geometric_skip(wait, bound / (double)nsites, nsites - used);
+        RF_T(5);
         if (skip >= nsites - used) return 0;
         used += skip + 1;
         const int b = band_choose(rf, philox_stream_uniform(&s) * bound);
+        RF_T(6);
         const uint32_t k = philox_uniform_below(philox_stream_next(&s), (uint32_t)rf->count[b], &s);
+        RF_T(7);
         const int32_t i = rf->select(rf, b, k);
+        RF_T(8);
         /* Accepted with probability r_i / b_i; then v is uniform in [0, r_i). */
         const double v = philox_stream_uniform(&s) * rf->bound[b];
         if (!(v < rf->rate[i])) continue;
-        int32_t c1, c2;
-        if (!apply_move(rf, r, i, v, &c1, &c2)) continue;
-        update_after_move(rf, r, c1, c2);
+        int direction;
+        RF_T(9);
+        if (!apply_move(rf, r, i, v, &direction)) continue;
+        RF_T(10);
+        update_after_move(rf, r, i, direction);
+#ifdef RF_PROFILE
+        rf_t = __rdtsc();
+#endif
         if (replica_report_move(r, used - 1)) return 1;
+        RF_T(11);
     }
 }
 
@@ -565,7 +589,8 @@ static void destroy(void *workspace) {
     rejection_free *rf = workspace;
     if (!rf) return;
     free(rf->rate), free(rf->band), free(rf->bits), free(rf->chunk_count);
-    free(rf->super_count), free(rf->stamp);
+    free(rf->super_count);
+    patch_free(&rf->patches);
     for (int m = 0; m < MULTIPLICITIES; ++m) free(rf->swap_by_partner[m]);
     free(rf);
 }
@@ -581,7 +606,6 @@ static int create(void **workspace, const lattice *lat, const model_tables *tab)
     /* Bitsets of every band: untouched bands stay untouched pages of the calloc. */
     int failed =
         !(rf->rate = calloc(n, sizeof *rf->rate)) || !(rf->band = calloc(n, 1)) ||
-        !(rf->stamp = calloc(n, sizeof *rf->stamp)) ||
         !(rf->bits = calloc((size_t)BANDS * (size_t)rf->nwords, sizeof *rf->bits)) ||
         !(rf->chunk_count = calloc((size_t)BANDS * (size_t)rf->nchunks, sizeof *rf->chunk_count)) ||
         !(rf->super_count = calloc((size_t)BANDS * (size_t)rf->nsupers, sizeof *rf->super_count));
@@ -593,6 +617,11 @@ static int create(void **workspace, const lattice *lat, const model_tables *tab)
         destroy(rf);
         return ripen_fail(RIPEN_ENOMEM, "out of memory for the rejection-free bands of %d sites",
                           lat->nsites);
+    }
+    const int status = patch_build(&rf->patches, lat);
+    if (status) {
+        destroy(rf);
+        return status;
     }
     choose_select(rf);
     for (int b = 1; b < BANDS; ++b) {
