@@ -116,6 +116,7 @@ typedef struct rejection_free {
     int multiplicities;                        /* how many tables the directions use ... */
     int multiplicity[MULTIPLICITIES];          /* ... and which */
     double *swap_table[LATTICE_DIRECTIONS];    /* the table of each direction */
+    const double *one_table; /* the table of every direction if they all share one, else NULL */
 } rejection_free;
 
 /* ---- rate tables: functions of the model only ---- */
@@ -153,6 +154,7 @@ static void build_rate_tables(rejection_free *rf, const model_tables *t) {
     memset(rf->row_ready, 0, sizeof rf->row_ready);
     for (int d = 0; d < LATTICE_DIRECTIONS; ++d)
         rf->swap_table[d] = rf->swap_by_partner[t->bond_multiplicity[d]];
+    rf->one_table = rf->multiplicities == 1 ? rf->swap_table[0] : NULL;
 }
 
 /* ---- rates of sites ---- */
@@ -346,6 +348,18 @@ static inline double patch_rate(const rejection_free *rf, const double *const *t
     return rf->insdel_rate[code[q]] + rf->swap_weight * sum8(t);
 }
 
+/* patch_rate() when every direction uses `table` (the usual case: one bond per direction): the
+ * 8 neighbour positions read as one word. */
+static inline double patch_rate_one(const rejection_free *rf, const double *table,
+                                    const patch *p, const uint8_t *code, int q) {
+    const double *row = table + code[q] * SITE_CODES;
+    uint64_t around;
+    memcpy(&around, p->around[q], sizeof around);
+    double t[LATTICE_DIRECTIONS];
+    for (int d = 0; d < LATTICE_DIRECTIONS; ++d) t[d] = row[code[(around >> (8 * d)) & 0xFF]];
+    return rf->insdel_rate[code[q]] + rf->swap_weight * sum8(t);
+}
+
 /* New rates after a move at c (direction < 0) or a swap of c with its neighbour along
  * `direction`: every site of N[C] (their codes changed), and every site at distance 2 that has a
  * neighbour in N(C) \ C of another state. A rate at distance 2 reads the changed codes only
@@ -376,9 +390,14 @@ static void update_after_move(rejection_free *rf, const replica *r, int32_t c, i
     double rates[PATCH_RATED_MAX];
     if (rf->swap_weight > 0.0) {
         for (int k = 0; k < n; ++k) need_rows(rf, code[queue[k]]);
-        const double *table[LATTICE_DIRECTIONS];
-        memcpy(table, rf->swap_table, sizeof table);
-        for (int k = 0; k < n; ++k) rates[k] = patch_rate(rf, table, p, code, queue[k]);
+        if (rf->one_table) {
+            for (int k = 0; k < n; ++k)
+                rates[k] = patch_rate_one(rf, rf->one_table, p, code, queue[k]);
+        } else {
+            const double *table[LATTICE_DIRECTIONS];
+            memcpy(table, rf->swap_table, sizeof table);
+            for (int k = 0; k < n; ++k) rates[k] = patch_rate(rf, table, p, code, queue[k]);
+        }
     } else {
         for (int k = 0; k < n; ++k) rates[k] = rf->insdel_rate[code[queue[k]]];
     }
@@ -464,6 +483,51 @@ static uint64_t geometric_skip(double u, double p, uint64_t limit) {
     return skip < (double)limit ? (uint64_t)skip : limit;
 }
 
+/* The random words of one draw: the stream {index, task, PURPOSE_REJECTION_FREE} of
+ * philox_stream, its first two blocks computed together up front (they are independent, so the
+ * second no longer waits for the first to be used: most draws use both), later ones on demand. */
+typedef struct {
+    uint32_t w[8];
+    int used;
+    philox_stream tail; /* the stream from its third block on */
+} draw_words;
+
+static inline void draw_init(draw_words *dw, const replica *r, uint64_t index) {
+    philox_stream_init(&dw->tail, r->key, index, r->task, PURPOSE_REJECTION_FREE);
+    philox_block counter = dw->tail.counter;
+    const philox_block b0 = philox4x32_10(counter, r->key);
+    counter.v[3] += 1u << 8;
+    const philox_block b1 = philox4x32_10(counter, r->key);
+    memcpy(dw->w, b0.v, sizeof b0.v);
+    memcpy(dw->w + 4, b1.v, sizeof b1.v);
+    dw->tail.counter.v[3] += 2u << 8;
+    dw->used = 0;
+}
+
+static inline uint32_t draw_next(draw_words *dw) {
+    return dw->used < 8 ? dw->w[dw->used++] : philox_stream_next(&dw->tail);
+}
+
+/* philox_stream_uniform() of the draw's words. */
+static inline double draw_uniform(draw_words *dw) {
+    const uint64_t hi = draw_next(dw) >> 5, lo = draw_next(dw) >> 6;
+    return (double)(hi * 67108864u + lo) * 0x1.0p-53;
+}
+
+/* philox_uniform_below() of the draw's words: uniform in [0, n), Lemire's method. */
+static inline uint32_t draw_below(draw_words *dw, uint32_t n) {
+    uint64_t m = (uint64_t)draw_next(dw) * n;
+    uint32_t low = (uint32_t)m;
+    if (low < n) {
+        const uint32_t threshold = (uint32_t)(-n) % n;
+        while (low < threshold) {
+            m = (uint64_t)draw_next(dw) * n;
+            low = (uint32_t)m;
+        }
+    }
+    return (uint32_t)(m >> 32);
+}
+
 /* One MC step: candidates until the next falls past the step's last attempt. Returns 1 if the
  * replica's watch stopped the run after a move (the caches are up to date). */
 static int run_step(rejection_free *rf, replica *r) {
@@ -473,22 +537,21 @@ static int run_step(rejection_free *rf, replica *r) {
         RF_T0;
         if (rf->total == 0) return 0; /* nothing can happen */
         const double bound = total_rate_bound(rf);
-        philox_stream s;
-        philox_stream_init(&s, r->key, r->step * (nsites + 1) + draw, r->task,
-                           PURPOSE_REJECTION_FREE);
-        const double wait = 1.0 - philox_stream_uniform(&s); /* in (0, 1] */
+        draw_words s;
+        draw_init(&s, r, r->step * (nsites + 1) + draw);
+        const double wait = 1.0 - draw_uniform(&s); /* in (0, 1] */
         const uint64_t skip = geometric_skip(wait, bound / (double)nsites, nsites - used);
         RF_T(5);
         if (skip >= nsites - used) return 0;
         used += skip + 1;
-        const int b = band_choose(rf, philox_stream_uniform(&s) * bound);
+        const int b = band_choose(rf, draw_uniform(&s) * bound);
         RF_T(6);
-        const uint32_t k = philox_uniform_below(philox_stream_next(&s), (uint32_t)rf->count[b], &s);
+        const uint32_t k = draw_below(&s, (uint32_t)rf->count[b]);
         RF_T(7);
         const int32_t i = rf->select(rf, b, k);
         RF_T(8);
         /* Accepted with probability r_i / b_i; then v is uniform in [0, r_i). */
-        const double v = philox_stream_uniform(&s) * rf->bound[b];
+        const double v = draw_uniform(&s) * rf->bound[b];
         if (!(v < rf->rate[i])) continue;
         int direction;
         RF_T(9);
