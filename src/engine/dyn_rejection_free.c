@@ -55,15 +55,6 @@
  */
 #include "attempt.h"
 #include "patch.h"
-#ifdef RF_PROFILE
-#include <x86intrin.h>
-uint64_t rf_prof[16];
-#define RF_T0   uint64_t rf_t = __rdtsc(), rf_u
-#define RF_T(k) (rf_u = __rdtsc(), rf_prof[k] += rf_u - rf_t, rf_t = rf_u)
-#else
-#define RF_T0
-#define RF_T(k)
-#endif
 #include "ripen/dynamics.h"
 #include "ripen/error.h"
 
@@ -383,8 +374,8 @@ static inline double patch_rate(const rejection_free *rf, const double *const *t
 
 /* patch_rate() when every direction uses `table` (the usual case: one bond per direction): the
  * 8 neighbour positions read as one word. */
-static inline double patch_rate_one(const rejection_free *rf, const double *table,
-                                    const patch *p, const uint8_t *code, int q) {
+static inline double patch_rate_one(const rejection_free *rf, const double *table, const patch *p,
+                                    const uint8_t *code, int q) {
     const double *row = table + code[q] * SITE_CODES;
     uint64_t around;
     memcpy(&around, p->around[q], sizeof around);
@@ -400,13 +391,11 @@ static inline double patch_rate_one(const rejection_free *rf, const double *tabl
  * and after (their states did not change). In a uniform region nothing at distance 2 is queued:
  * ~20 sites per move instead of the 35 within distance 2. */
 static void update_after_move(rejection_free *rf, const replica *r, int32_t c, int direction) {
-    RF_T0;
     const patch *p = &rf->patches.shape[1 + direction];
     int32_t site[PATCH_SITES_MAX];
     uint8_t code[PATCH_SITES_MAX];
     rf->patches.place(&rf->patches, p, c, r->site, rf->swap_weight > 0.0 ? p->sites : p->coded,
                       site, code);
-    RF_T(1);
     uint8_t queue[PATCH_RATED_MAX];
     int n = 0;
     for (int q = 0; q < p->coded; ++q) queue[n++] = (uint8_t)q;
@@ -419,7 +408,6 @@ static void update_after_move(rejection_free *rf, const replica *r, int32_t c, i
             n += (p->touches[q] & ~holds[site_state(code[q])]) != 0;
         }
     }
-    RF_T(2);
     double rates[PATCH_RATED_MAX];
     if (rf->swap_weight > 0.0) {
         for (int k = 0; k < n; ++k) need_rows(rf, code[queue[k]]);
@@ -434,7 +422,6 @@ static void update_after_move(rejection_free *rf, const replica *r, int32_t c, i
     } else {
         for (int k = 0; k < n; ++k) rates[k] = rf->insdel_rate[code[queue[k]]];
     }
-    RF_T(3);
     /* New rates stored, and the sites whose band changed moved: found first without a branch,
      * because whether a band changes is a coin toss a branch predictor loses. */
     int32_t moving[PATCH_RATED_MAX];
@@ -450,12 +437,6 @@ static void update_after_move(rejection_free *rf, const replica *r, int32_t c, i
         m += from[m] != to[m];
     }
     band_moves(rf, m, moving, from, to);
-    RF_T(4);
-#ifdef RF_PROFILE
-    rf_prof[13] += n;
-    rf_prof[12] += m;
-    rf_prof[14]++;
-#endif
 }
 
 /* ---- choosing and applying an event ---- */
@@ -564,35 +545,24 @@ __attribute__((noinline)) static int run_step(rejection_free *rf, replica *r) {
     const uint64_t nsites = (uint64_t)rf->nsites;
     uint64_t used = 0; /* attempts of this step already consumed */
     for (uint64_t draw = 0;; ++draw) {
-        RF_T0;
         if (rf->total == 0) return 0; /* nothing can happen */
         const double bound = total_rate_bound(rf);
         draw_words s;
         draw_init(&s, r, r->step * (nsites + 1) + draw);
         const double wait = 1.0 - draw_uniform(&s); /* in (0, 1] */
         const uint64_t skip = geometric_skip(wait, bound / (double)nsites, nsites - used);
-        RF_T(5);
         if (skip >= nsites - used) return 0;
         used += skip + 1;
         const int b = band_choose(rf, draw_uniform(&s) * bound);
-        RF_T(6);
         const uint32_t k = draw_below(&s, (uint32_t)rf->count[b]);
-        RF_T(7);
         const int32_t i = rf->select(rf, b, k);
-        RF_T(8);
         /* Accepted with probability r_i / b_i; then v is uniform in [0, r_i). */
         const double v = draw_uniform(&s) * rf->bound[b];
         if (!(v < rf->rate[i])) continue;
         int direction;
-        RF_T(9);
         if (!apply_move(rf, r, i, v, &direction)) continue;
-        RF_T(10);
         update_after_move(rf, r, i, direction);
-#ifdef RF_PROFILE
-        rf_t = __rdtsc();
-#endif
         if (replica_report_move(r, used - 1)) return 1;
-        RF_T(11);
     }
 }
 
