@@ -26,7 +26,6 @@ Each criterion is pass, fail or undetermined, with the number behind it (docs/re
 Writes a markdown table (stdout, or -o) and optionally every number as JSON. Errors: one line
 "criteria: ..." on stderr, exit status 2.
 """
-import argparse
 import dataclasses
 import json
 import math
@@ -36,6 +35,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cli  # noqa: E402
 import ripen_results as rr  # noqa: E402
 
 RATIO_RANGE = (14.0, 28.0)
@@ -64,8 +64,7 @@ SYSTEM_KEYS = ("lx", "ly", "lz", "eps_core", "eps_shell", "eps_interface", "mu_c
                "p_swap", "dynamics", "core_sites_requested")
 
 
-class Failure(Exception):
-    """Ends the program with a one-line message and exit status 2."""
+Failure = cli.Failure
 
 
 @dataclasses.dataclass
@@ -91,18 +90,22 @@ def _steps(value):
 
 
 def ratio_criterion(shelled, free):
-    """1: the bootstrap CI of the ratio of KM medians overlaps RATIO_RANGE. With the shelled
-    median not reached, the ratio is only bounded below (horizon / shell-free median): a fail if
-    that bound exceeds the range, else undetermined."""
-    value, (low, high) = rr.median_ratio(shelled, free)
+    """1: the bootstrap CI of the ratio of KM medians overlaps RATIO_RANGE. With a median not
+    reached the ratio is only a bound (rr.bounded_ratio): with the shelled one, ratio > horizon /
+    shell-free median, a fail if that bound exceeds the range; with the shell-free one, ratio <
+    shelled median / its horizon, a fail if that bound lies below the range; else
+    undetermined."""
+    r = rr.bounded_ratio(shelled, free)
     lo, hi = RATIO_RANGE
-    if math.isinf(shelled.median) and math.isfinite(free.median):
-        bound = shelled.horizon / free.median
-        return _result("ratio", False if bound > hi else None, bound, f"> {bound:.1f}")
-    if not math.isfinite(value):
+    if r.kind == "above":
+        return _result("ratio", False if r.value > hi else None, r.value, f"> {r.value:.1f}")
+    if r.kind == "below":
+        return _result("ratio", False if r.value < lo else None, r.value, f"< {r.value:.2f}")
+    if r.kind == "undetermined" or not math.isfinite(r.value):
         return _result("ratio", None, math.nan, "not determined")
-    text = f"{value:.1f} [{low:.1f}, {'∞' if math.isinf(high) else f'{high:.1f}'}]"
-    return _result("ratio", low <= hi and high >= lo, value, text)
+    low, high = r.ci
+    text = f"{r.value:.1f} [{low:.1f}, {'∞' if math.isinf(high) else f'{high:.1f}'}]"
+    return _result("ratio", low <= hi and high >= lo, r.value, text)
 
 
 def time_criterion(shelled):
@@ -260,19 +263,20 @@ def evaluate_pair(summaries, cracks, windows, shelled, free):
 def evaluate_file(path, summaries=None):
     """PairResults for every pair in the file. `summaries` (name -> rr.Summary) may be given
     when the caller has them already (figures.py): the bootstrap is the costly part."""
-    with rr.open_results(path) as f:
-        ensembles = {n: rr.read_ensemble(f, n) for n in rr.ensemble_names(f)}
-        cracks = {n: rr.read_cracks(f, n) for n in ensembles}
-        windows = rr.fq_sets(f)
-    found = pairs(ensembles)
-    summaries = dict(summaries or {})
-    for name in {n for pair in found for n in pair}:
-        if name not in summaries:
-            summaries[name] = rr.summarise(ensembles[name])
-    return [PairResults(path, s, fr, {k: ensembles[s].attrs.get(k) for k in SYSTEM_KEYS},
-                        evaluate_pair(summaries, cracks, windows, s, fr),
-                        (summaries[s].median, summaries[fr].median), summaries[s].horizon)
-            for s, fr in found]
+    with cli.reading(path):
+        with rr.open_results(path) as f:
+            ensembles = {n: rr.read_ensemble(f, n) for n in rr.ensemble_names(f)}
+            cracks = {n: rr.read_cracks(f, n) for n in ensembles}
+            windows = rr.fq_sets(f)
+        found = pairs(ensembles)
+        summaries = dict(summaries or {})
+        for name in {n for pair in found for n in pair}:
+            if name not in summaries:
+                summaries[name] = rr.summarise(ensembles[name])
+        return [PairResults(path, s, fr, {k: ensembles[s].attrs.get(k) for k in SYSTEM_KEYS},
+                            evaluate_pair(summaries, cracks, windows, s, fr),
+                            (summaries[s].median, summaries[fr].median), summaries[s].horizon)
+                for s, fr in found]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -314,34 +318,32 @@ def as_json(rows):
             for p in rows]
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="criteria", description=__doc__.splitlines()[0])
+def run(argv):
+    parser = cli.Parser(prog="criteria", description=__doc__.splitlines()[0])
     parser.add_argument("results", nargs="+", help="ripen result files (HDF5)")
     parser.add_argument("-o", "--output", help="markdown file (default: stdout)")
     parser.add_argument("--json", help="also write every number to this JSON file")
     args = parser.parse_args(argv)
-    try:
-        rows = [p for path in args.results for p in evaluate_file(path)]
-        if not rows:
-            raise Failure("no shelled and shell-free ensembles of the same system in "
-                          f"{', '.join(args.results)}")
-        text = "\n".join(table(rows, lambda p: f"{os.path.basename(p.file)}: {p.shelled} / "
-                                               f"{p.shell_free}")) + "\n"
-        if args.output:
-            with open(args.output, "w") as out:
-                out.write(text)
-        else:
-            sys.stdout.write(text)
-        if args.json:
-            with open(args.json, "w") as out:
-                json.dump(as_json(rows), out, indent=1, ensure_ascii=False)
-    except (rr.ResultFileError, Failure) as error:
-        print(f"criteria: {error}", file=sys.stderr)
-        return 2
-    except OSError as error:
-        print(f"criteria: {error.filename or ''}: {error.strerror or error}", file=sys.stderr)
-        return 2
-    return 0
+    for path, option in ((args.output, "-o"), (args.json, "--json")):
+        if path is not None:
+            cli.output_file(path, option)
+    rows = [p for path in args.results for p in evaluate_file(path)]
+    if not rows:
+        raise Failure("no shelled and shell-free ensembles of the same system in "
+                      f"{', '.join(args.results)}")
+    text = "\n".join(table(rows, lambda p: f"{os.path.basename(p.file)}: {p.shelled} / "
+                                           f"{p.shell_free}")) + "\n"
+    if args.output:
+        cli.write_file(args.output, text)
+    else:
+        sys.stdout.write(text)
+    if args.json:
+        cli.write_file(args.json, json.dumps(as_json(rows), indent=1, ensure_ascii=False),
+                       "--json")
+
+
+def main(argv=None):
+    return cli.main("criteria", run, argv)
 
 
 if __name__ == "__main__":

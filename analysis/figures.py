@@ -8,7 +8,6 @@ writes fig5a.png (top views of a shelled particle), fig5b.png (its projected are
 results.md (see analysis/README.md). A file with window sets only (an F(q) job) gets fig5d.png
 and results.md. Errors: one line "figures: ..." on stderr, exit status 2.
 """
-import argparse
 import dataclasses
 import math
 import os
@@ -25,6 +24,7 @@ from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cli  # noqa: E402
 import ripen_results as rr  # noqa: E402
 import criteria  # noqa: E402
 
@@ -44,8 +44,7 @@ plt.rcParams.update({"font.size": 11, "axes.titlesize": 12, "axes.labelsize": 11
                      "legend.fontsize": 10, "figure.dpi": 110, "savefig.dpi": 150})
 
 
-class Failure(Exception):
-    """A condition that ends the program with a one-line message and exit status 2."""
+Failure = cli.Failure
 
 
 def warn(message):
@@ -211,11 +210,11 @@ def draw_view(ax, view, box):
     ax.set_yticks([])
 
 
-def figure_5a(results, path):
+def figure_5a(results, out):
     ex = results.example
     name = results.shelled
     if not ex.views:
-        return message_figure(path, "Fig. 5a: top views", f"No snapshots of ensemble {name!r}: "
+        return message_figure(out, "fig5a.png", "Fig. 5a: top views", f"No snapshots of ensemble {name!r}: "
                               f"{ex.spacing_note}. Set snapshot_interval in the job.")
     n = len(ex.views)
     box = view_box(ex.views)
@@ -235,17 +234,17 @@ def figure_5a(results, path):
              ha="right", fontsize=8, color="dimgrey")
     height = fig.get_figheight()
     fig.tight_layout(rect=(0, 0.35 / height, 1, 1 - 0.55 / height))
-    save(fig, path)
+    out.save_figure(fig, "fig5a.png")
 
 
 # ----------------------------------------------------------------------------------------------
 # Fig. 5b: projected areas of the example replica
 
 
-def figure_5b(results, path):
+def figure_5b(results, out):
     ex = results.example
     if len(ex.series_steps) == 0:
-        return message_figure(path, "Fig. 5b: projected areas",
+        return message_figure(out, "fig5b.png", "Fig. 5b: projected areas",
                               f"Replica {ex.replica} of {results.shelled!r} has no samples.")
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
     ax.plot(ex.series_steps, ex.a_core, color=STATE_COLOURS[1], lw=1.8,
@@ -265,7 +264,7 @@ def figure_5b(results, path):
     ax.legend(loc="best")
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    save(fig, path)
+    out.save_figure(fig, "fig5b.png")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -365,7 +364,7 @@ def draw_survival(ax, results, pair):
     ax.legend(loc="lower left", fontsize=9)
 
 
-def figure_5c(results, path):
+def figure_5c(results, out):
     pair = [results.summaries[results.shelled], results.summaries[results.shell_free]]
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5))
     draw_histograms(left, results, pair)
@@ -376,7 +375,7 @@ def figure_5c(results, path):
     for ax in (left, right):
         ax.grid(alpha=0.3, which="both")
     fig.tight_layout()
-    save(fig, path)
+    out.save_figure(fig, "fig5c.png")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -385,6 +384,25 @@ def figure_5c(results, path):
 
 METHOD_LABELS = {("windows", "wham"): "WHAM", ("windows", "mbar"): "MBAR",
                  ("exchange", "mbar"): "MBAR, every state", ("exchange", "wham"): "WHAM, rung 0"}
+
+
+def estimate_text(value, sigma, digits):
+    """value ± sigma; where the bootstrap gave no error (sigma infinite or NaN) it says so in
+    words rather than "± inf", and a value that is not finite is "undetermined"."""
+    value, sigma = float(value), float(sigma)
+    if not math.isfinite(value):
+        return "undetermined"
+    if not math.isfinite(sigma):
+        return f"{value:.{digits}f} (error undetermined)"
+    return f"{value:.{digits}f} ± {sigma:.{digits}f}"
+
+
+def unconverged(fq):
+    """The solvers whose solve on all the data did not converge ("" if both did)."""
+    names = [label for key, label in (("wham_converged", "WHAM"), ("mbar_converged", "MBAR"))
+             if key in fq and not int(fq[key]) and math.isfinite(float(fq.get(
+                 "barrier_" + label.lower(), math.nan)))]
+    return " and ".join(names)
 
 
 def draw_fq(ax, ws):
@@ -413,11 +431,14 @@ def draw_fq(ax, ws):
     ax.set_xlabel("q = N_core − N_core(0) (sites)")
     ax.set_ylabel("F(q) at μ_c* (kT)")
     ax.grid(alpha=0.3)
-    ax.set_title(f"{ws.name} (shell {ws.shell_thickness}), μ_c* = {fq['mu_star']:.3f} ± "
-                 f"{fq['mu_star_sigma']:.3f} kT\nΔF‡ = {fq['barrier_wham']:.2f} ± "
-                 f"{fq['barrier_wham_sigma']:.2f} kT ({METHOD_LABELS[ws.kind, 'wham']}), "
-                 f"{fq['barrier_mbar']:.2f} ± {fq['barrier_mbar_sigma']:.2f} kT "
-                 f"({METHOD_LABELS[ws.kind, 'mbar']})", fontsize=10.5)
+    failed = unconverged(fq)
+    caution = f"\n{failed} NOT converged: see results.md before trusting this" if failed else ""
+    ax.set_title(f"{ws.name} (shell {ws.shell_thickness}), μ_c* = "
+                 f"{estimate_text(fq['mu_star'], fq['mu_star_sigma'], 3)} kT\nΔF‡ = "
+                 f"{estimate_text(fq['barrier_wham'], fq['barrier_wham_sigma'], 2)} kT "
+                 f"({METHOD_LABELS[ws.kind, 'wham']}),\n"
+                 f"{estimate_text(fq['barrier_mbar'], fq['barrier_mbar_sigma'], 2)} kT "
+                 f"({METHOD_LABELS[ws.kind, 'mbar']}){caution}", fontsize=10.5)
 
 
 def draw_fq_pair(ax, shelled, free):
@@ -430,14 +451,14 @@ def draw_fq_pair(ax, shelled, free):
         ax.fill_between(q, F - sigma, F + sigma, color=colour, alpha=0.25)
         ax.plot(q, F, color=colour, lw=2.5, marker="o", ms=4,
                 label=f"{'shelled' if ws.shell_thickness else 'shell-free'}: {ws.name}, "
-                      f"ΔF‡ = {ws.barrier:.2f} ± {ws.barrier_sigma:.2f} kT")
+                      f"ΔF‡ = {estimate_text(ws.barrier, ws.barrier_sigma, 2)} kT")
     difference = shelled.barrier - free.barrier
     sigma = math.hypot(shelled.barrier_sigma, free.barrier_sigma)
     ax.set_xlabel("q = N_core − N_core(0) (sites)")
     ax.set_ylabel("F(q) at μ_c* (kT)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8.5, loc="upper right")
-    warned = [ws.name for ws in (shelled, free) if ws.warnings]
+    warned = [ws.name for ws in (shelled, free) if ws.warnings or unconverged(ws.fq)]
     caution = f"\nwarnings on {', '.join(warned)}: see results.md before trusting this" \
         if warned else ""
     ax.set_title(f"shelled vs shell-free: ΔΔF‡ = {difference:.2f} ± {sigma:.2f} kT "
@@ -451,14 +472,15 @@ def draw_fq_missing(ax, ws, reason):
             transform=ax.transAxes, fontsize=10)
 
 
-def figure_5d(results, path):
+def figure_5d(results, out):
     sets = results.windows
     if not sets or all(ws.fq is None for ws in sets):
         reason = ("its window sets have no F(q) (a shard? `ripen merge` the shards, or run "
                   "`ripen analyze`)" if sets else
                   "it has no window sets: add umbrella windows to the job (docs/jobs.md)")
         warn(f"{results.path}: no F(q) to plot ({reason}); fig5d.png only says so")
-        return message_figure(path, "Fig. 5d: F(q)", f"No F(q) in this file: {reason}.")
+        return message_figure(out, "fig5d.png", "Fig. 5d: F(q)",
+                              f"No F(q) in this file: {reason}.")
     good = [ws for ws in sets if ws.fq is not None and "error" not in ws.fq]
     shelled = [ws for ws in good if ws.shell_thickness > 0]
     free = [ws for ws in good if ws.shell_thickness == 0]
@@ -481,27 +503,26 @@ def figure_5d(results, path):
     for ax in flat[len(sets):]:
         ax.axis("off")
     drawn = [ax for ax, ws in zip(flat, sets) if ws.fq is not None and "error" not in ws.fq]
-    if drawn:
-        fig.legend(*drawn[0].get_legend_handles_labels(), loc="lower center", ncol=3,
-                   frameon=False)
-    fig.suptitle("Fig. 5d  free energy of growing a new layer (σ: bootstrap standard deviation)")
-    fig.tight_layout(rect=(0, 0.07 if drawn else 0, 1, 1))
-    save(fig, path)
+    legend_rows = 0
+    if drawn:  # as many legend columns as panel columns: the legend fits under the panels
+        handles = drawn[0].get_legend_handles_labels()
+        fig.legend(*handles, loc="lower center", ncol=columns, frameon=False)
+        legend_rows = math.ceil(len(handles[0]) / columns)
+    fig.suptitle(textwrap.fill("Fig. 5d  free energy of growing a new layer (σ: bootstrap "
+                               "standard deviation)", 50 * columns))
+    fig.tight_layout(rect=(0, 0.3 * legend_rows / (4.8 * rows), 1, 1))
+    # "tight": the saved image grows to hold every title and the legend, whatever their length
+    out.save_figure(fig, "fig5d.png", bbox_inches="tight")
 
 
-def message_figure(path, title, message):
+def message_figure(out, name, title, message):
     """A figure that only says why it is empty, so the set of outputs is always complete."""
     fig, ax = plt.subplots(figsize=(7, 3))
     ax.axis("off")
     ax.set_title(title)
     ax.text(0.5, 0.5, textwrap.fill(message, 60), ha="center", va="center",
             transform=ax.transAxes)
-    save(fig, path)
-
-
-def save(fig, path):
-    fig.savefig(path)
-    plt.close(fig)
+    out.save_figure(fig, name)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -541,11 +562,16 @@ def ensemble_row(s):
             f"{weibull_text} |")
 
 
-def ratio_text(value, ci):
-    digits = 2
-    shown = "undetermined" if math.isnan(value) else "∞" if math.isinf(value) else \
-        f"{value:.{digits}f}"
-    return f"{shown}, 95% CI {interval_text(ci, 0, digits)}"
+def ratio_text(shelled, free):
+    """The ratio of KM medians with its CI, or the bound a median not reached allows."""
+    r = rr.bounded_ratio(shelled, free)
+    if r.kind == "above":
+        return f"{r.text()} (the shelled median was not reached by the step limit)"
+    if r.kind == "below":
+        return f"{r.text()} (the shell-free median was not reached by the step limit)"
+    if r.kind == "undetermined":
+        return r.text()
+    return f"{r.value:.2f}, 95% CI {interval_text(r.ci, 0, 2)}"
 
 
 def doubling_section(results):
@@ -574,10 +600,10 @@ def doubling_section(results):
         lines += ["", "Replicas not in this file (an incomplete run or a shard; neither doubled "
                   "nor censored, left out): " + ", ".join(f"{n}: {m}" for n, m in
                                                            missing.items())]
-    value, ci = rr.median_ratio(results.summaries[results.shelled],
-                                results.summaries[results.shell_free])
+    measured = ratio_text(results.summaries[results.shelled],
+                          results.summaries[results.shell_free])
     lines += ["", f"**Ratio of KM medians shelled / shell-free** (`{results.shelled}` / "
-              f"`{results.shell_free}`): {ratio_text(value, ci)}", ""]
+              f"`{results.shell_free}`): {measured}", ""]
     return lines
 
 
@@ -603,9 +629,12 @@ def window_row(ws):
         return head + "not determined | | | | " + ws.fq["error"].replace("|", "/") + " |"
     fq = ws.fq
     notes = fq.get("warnings") or ""
-    return head + (f"{fq['mu_star']:.3f} ± {fq['mu_star_sigma']:.3f} | "
-                   f"{fq['barrier_wham']:.2f} ± {fq['barrier_wham_sigma']:.2f} | "
-                   f"{fq['barrier_mbar']:.2f} ± {fq['barrier_mbar_sigma']:.2f} | "
+    failed = unconverged(fq)
+    if failed:
+        notes = f"**{failed} NOT converged** (the file's warning follows); {notes}"
+    return head + (f"{estimate_text(fq['mu_star'], fq['mu_star_sigma'], 3)} | "
+                   f"{estimate_text(fq['barrier_wham'], fq['barrier_wham_sigma'], 2)} | "
+                   f"{estimate_text(fq['barrier_mbar'], fq['barrier_mbar_sigma'], 2)} | "
                    f"{fq['q_start']} → {fq['q_end']} | {notes.replace('|', '/')} |")
 
 
@@ -667,8 +696,8 @@ def window_section(results):
         return lines + ["The predicted ratio exp(ΔF‡_shelled − ΔF‡_shell-free) needs window "
                         "sets with F(q) of both kinds; this file has "
                         f"{len(shelled)} shelled and {len(free)} shell-free.", ""]
-    value, ci = rr.median_ratio(results.summaries[results.shelled],
-                                results.summaries[results.shell_free])
+    measured = ratio_text(results.summaries[results.shelled],
+                          results.summaries[results.shell_free])
     lines += ["Predicted ratio of doubling times exp(ΔF‡_shelled − ΔF‡_shell-free) (range: "
               "±1σ of the barrier difference) beside the measured ratio of KM medians:", "",
               "| shelled windows | shell-free windows | ΔΔF‡ WHAM (kT) | predicted WHAM | "
@@ -677,7 +706,7 @@ def window_section(results):
     for s in shelled:
         for fr in free:
             lines.append(f"| {s.name} | {fr.name} | {predicted_ratio(s, fr, 'wham')} | "
-                         f"{predicted_ratio(s, fr, 'mbar')} | {ratio_text(value, ci)} |")
+                         f"{predicted_ratio(s, fr, 'mbar')} | {measured} |")
     lines.append("")
     pairs = ((ws, results.summaries[results.shelled if ws.shell_thickness > 0 else
                                     results.shell_free]) for ws in shelled + free)
@@ -751,9 +780,17 @@ def provenance_section(results):
     return lines + [""]
 
 
+def fq_sets_text(sets):
+    """"2 window sets and 1 exchange set": what a file without ensembles holds."""
+    counts = [(sum(ws.kind == kind for ws in sets), kind) for kind in ("windows", "exchange")]
+    names = {"windows": "window set", "exchange": "exchange set"}
+    return " and ".join(f"{n} {names[kind]}{'s' if n != 1 else ''}" for n, kind in counts if n)
+
+
 def results_markdown(results):
-    if results.shelled is None:  # window sets only
-        intro = "A file with window sets only. Figure: fig5d.png (F(q)). Energies in kT."
+    if results.shelled is None:  # F(q) sets only
+        intro = (f"A file with {fq_sets_text(results.windows)} and no ensembles. Figure: "
+                 "fig5d.png (F(q)). Energies in kT.")
         sections = (window_section, reading_section, provenance_section)
     else:
         intro = (f"Figures: fig5a.png (top views of `{results.shelled}` replica "
@@ -772,13 +809,8 @@ def results_markdown(results):
 # Command line
 
 
-class Parser(argparse.ArgumentParser):
-    def error(self, message):
-        raise Failure(message)
-
-
 def parse_args(argv):
-    parser = Parser(prog="figures", description=__doc__.splitlines()[0])
+    parser = cli.Parser(prog="figures", description=__doc__.splitlines()[0])
     parser.add_argument("results", help="ripen result file (HDF5)")
     parser.add_argument("-o", "--output", default="figures", help="output directory")
     parser.add_argument("--shelled", help="ensemble shown as shelled (default: the one with "
@@ -790,38 +822,21 @@ def parse_args(argv):
 
 def run(argv):
     args = parse_args(argv)
-    try:
+    cli.output_directory(args.output)
+    with cli.reading(args.results):
         results = load(args.results, args.shelled, args.shell_free)
-    except OSError as error:  # HDF5 read errors inside an otherwise valid-looking file
-        raise Failure(f"{args.results}: damaged: {str(error).splitlines()[0]}") from None
-    try:
-        write_outputs(results, args.output)
-    except OSError as error:
-        raise Failure(f"cannot write to {args.output}: {error.strerror or error}") from None
-
-
-def write_outputs(results, directory):
-    os.makedirs(directory, exist_ok=True)
-    if results.shelled is not None:
-        write_doubling_figures(results, directory)
-    figure_5d(results, os.path.join(directory, "fig5d.png"))
-    with open(os.path.join(directory, "results.md"), "w") as f:
-        f.write(results_markdown(results))
-
-
-def write_doubling_figures(results, directory):
-    figure_5a(results, os.path.join(directory, "fig5a.png"))
-    figure_5b(results, os.path.join(directory, "fig5b.png"))
-    figure_5c(results, os.path.join(directory, "fig5c.png"))
+        markdown = results_markdown(results)  # reads the file again (the criteria)
+    with cli.Outputs(args.output) as out:
+        if results.shelled is not None:
+            figure_5a(results, out)
+            figure_5b(results, out)
+            figure_5c(results, out)
+        figure_5d(results, out)
+        out.write_text("results.md", markdown)
 
 
 def main(argv=None):
-    try:
-        run(sys.argv[1:] if argv is None else argv)
-    except (Failure, rr.ResultFileError) as error:
-        print(f"figures: {error}", file=sys.stderr)
-        return 2
-    return 0
+    return cli.main("figures", run, argv)
 
 
 if __name__ == "__main__":

@@ -10,20 +10,16 @@ criterion. Each shelled ensemble (shell_thickness > 0) is paired with the shell-
 the same file and the same reading, so sweeps (`name@key=value,...`) over either kind pair up
 point by point. Errors: one line "readings_table: ..." on stderr, exit status 2.
 """
-import argparse
 import math
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cli  # noqa: E402
 import ripen_results as rr  # noqa: E402
 
 MATCH_KEYS = rr.READING_KEYS + rr.PARAMETER_KEYS + ("lx", "ly", "lz", "core_sites_requested",
                                                     "doubling_criterion")
-
-
-class Failure(Exception):
-    """Ends the program with a one-line message and exit status 2."""
 
 
 def reading_key(ensemble):
@@ -46,14 +42,14 @@ def partner(shelled, free):
 
 def file_rows(path):
     """(file, shelled summary, shell-free summary or None) for every shelled ensemble of a file."""
-    with rr.open_results(path) as f:
+    with cli.reading(path), rr.open_results(path) as f:
         ensembles = [rr.read_ensemble(f, name) for name in rr.ensemble_names(f)]
-    shelled = [e for e in ensembles if e.shell_thickness > 0]
-    free = [e for e in ensembles if e.shell_thickness == 0]
-    rows = []
-    for e in shelled:
-        match = partner(e, free)
-        rows.append((path, rr.summarise(e), rr.summarise(match) if match else None))
+        shelled = [e for e in ensembles if e.shell_thickness > 0]
+        free = [e for e in ensembles if e.shell_thickness == 0]
+        rows = []
+        for e in shelled:
+            match = partner(e, free)
+            rows.append((path, rr.summarise(e), rr.summarise(match) if match else None))
     return rows
 
 
@@ -63,13 +59,10 @@ def median_text(s):
 
 
 def ratio_text(shelled, free):
+    """The ratio with its 95% CI, or the bound a median not reached allows ("< 0.72")."""
     if free is None:
         return "no shell-free ensemble with this reading"
-    value, (lo, hi) = rr.median_ratio(shelled, free)
-
-    def show(v):
-        return "undetermined" if math.isnan(v) else "∞" if math.isinf(v) else f"{v:.2f}"
-    return f"{show(value)} [{show(lo)}, {show(hi)}]"
+    return rr.bounded_ratio(shelled, free).text()
 
 
 def varying_parameters(rows):
@@ -95,44 +88,30 @@ def table(rows):
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n\nMedians: Kaplan-Meier (censored replicas kept); CI: " \
         f"percentile bootstrap over replicas ({rr.BOOTSTRAP_RESAMPLES} resamples, seed " \
-        f"{rr.BOOTSTRAP_SEED}); \"> L\" = median not reached by the step limit L.\n"
-
-
-class Parser(argparse.ArgumentParser):
-    def error(self, message):
-        raise Failure(message)
+        f"{rr.BOOTSTRAP_SEED}); \"> L\" = median not reached by the step limit L, and a " \
+        "ratio with such a median is only a bound (\"> x\", \"< x\").\n"
 
 
 def run(argv):
-    parser = Parser(prog="readings_table", description=__doc__.splitlines()[0])
+    parser = cli.Parser(prog="readings_table", description=__doc__.splitlines()[0])
     parser.add_argument("results", nargs="+", help="ripen result files (HDF5)")
     parser.add_argument("-o", "--output", help="write the table here instead of stdout")
     args = parser.parse_args(argv)
+    if args.output is not None:
+        cli.output_file(args.output)
     rows = [row for path in args.results for row in file_rows(path)]
     if not rows:
-        raise Failure("no shelled ensemble (shell_thickness > 0) in " + ", ".join(args.results))
+        raise cli.Failure("no shelled ensemble (shell_thickness > 0) in " +
+                          ", ".join(args.results))
     text = table(rows)
     if args.output is None:
         sys.stdout.write(text)
-        return
-    try:
-        with open(args.output, "w") as f:
-            f.write(text)
-    except OSError as error:
-        raise Failure(f"cannot write {args.output}: {error.strerror}") from None
+    else:
+        cli.write_file(args.output, text)
 
 
 def main(argv=None):
-    try:
-        run(sys.argv[1:] if argv is None else argv)
-    except (Failure, rr.ResultFileError) as error:
-        print(f"readings_table: {error}", file=sys.stderr)
-        return 2
-    except OSError as error:
-        print(f"readings_table: damaged result file: {str(error).splitlines()[0]}",
-              file=sys.stderr)
-        return 2
-    return 0
+    return cli.main("readings_table", run, argv)
 
 
 if __name__ == "__main__":

@@ -199,9 +199,12 @@ def read_base(path, ripen):
         lines = check.stderr.strip().splitlines()
         raise Failure(f"{path}: {lines[-1] if lines else 'rejected by ripen check'}")
     ensembles = base.get("ensembles", []) if isinstance(base, dict) else []
-    for key in ("windows", "relay", "ffs"):
-        if base.get(key):
-            raise Failure(f"{path}: the base job must hold ensembles only (it has {key})")
+    # Every other list at the top of a job is a task kind's entries (windows, exchange, ffs,
+    # relay, and kinds added later): the search would run them at every point.
+    for key, value in base.items():
+        if key != "ensembles" and isinstance(value, list) and value:
+            raise Failure(f"{path}: the base job must hold ensembles only (it has {key}: run "
+                          "those sets once, on their own)")
     default = base.get("shell_thickness", base.get("initial", {}).get("shell_thickness", 2))
     thick = [e.get("shell_thickness", e.get("initial", {}).get("shell_thickness", default))
              for e in ensembles]
@@ -614,6 +617,16 @@ def main(argv=None):
         runner.log(f"stopped: {error}")
         print(f"ridge_search: {error}", file=sys.stderr)
         return 1
+    except OSError as error:  # the output directory went away, the disk filled, ...
+        runner.log(f"stopped: {error}")
+        print(f"ridge_search: {error.filename or options.out}: {error.strerror or error}",
+              file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        runner.log("interrupted: run the same command again to resume")
+        print("ridge_search: interrupted: run the same command again to resume",
+              file=sys.stderr)
+        return 130
     runner.log(f"done: {len(runner.points)} points, {len(crossings)} ridge points, "
                f"{wall:.0f} s wall; {os.path.join(options.out, 'search.md')}")
     return 0

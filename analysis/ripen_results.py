@@ -605,3 +605,43 @@ def median_ratio(numerator, denominator):
     value = float(ratio(numerator.median, denominator.median))
     return value, percentile_interval(ratio(numerator.median_samples,
                                             denominator.median_samples))
+
+
+@dataclasses.dataclass
+class BoundedRatio:
+    """A ratio of KM medians as far as the data know it. A median that was not reached is only
+    known to exceed its step limit, so the ratio is then a bound: `kind` is "value" (both
+    medians reached: `value` with its 95% CI), "above" (the numerator's median not reached:
+    ratio > `value` = its limit / the other median), "below" (the denominator's not reached:
+    ratio < `value` = this median / its limit) or "undetermined" (neither)."""
+    kind: str
+    value: float
+    ci: tuple
+
+    def text(self, digits=2):
+        if self.kind == "undetermined":
+            return "undetermined (neither median reached)"
+        bound = f"{self.value:,.0f}" if self.value >= 100 else f"{self.value:.{digits}f}"
+        if self.kind == "above":
+            return f"> {bound}"
+        if self.kind == "below":
+            return f"< {bound}"
+
+        def show(v):
+            return "undetermined" if math.isnan(v) else "∞" if math.isinf(v) else \
+                f"{v:.{digits}f}"
+        return f"{self.value:.{digits}f} [{show(self.ci[0])}, {show(self.ci[1])}]"
+
+
+def bounded_ratio(numerator, denominator):
+    """The ratio of two summaries' KM medians (BoundedRatio): a value with its bootstrap 95% CI,
+    or the bound the step limits allow when a median was not reached."""
+    top, bottom = numerator.median, denominator.median
+    if math.isinf(top) and math.isinf(bottom):
+        return BoundedRatio("undetermined", math.nan, (math.nan, math.nan))
+    if math.isinf(top):
+        return BoundedRatio("above", numerator.horizon / bottom, (math.nan, math.nan))
+    if math.isinf(bottom):
+        return BoundedRatio("below", top / denominator.horizon, (math.nan, math.nan))
+    value, ci = median_ratio(numerator, denominator)
+    return BoundedRatio("value", value, ci)

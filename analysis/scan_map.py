@@ -8,7 +8,6 @@ Usage: /usr/bin/python3 analysis/scan_map.py scan.h5 -o figures/
 Writes figures/scan_map.png and figures/scan.md. The ensembles must be sweeps named
 `<kind>@key=value,key=value` (two swept keys) with a shelled and a shell-free kind.
 """
-import argparse
 import math
 import os
 import sys
@@ -19,18 +18,20 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cli  # noqa: E402
 import ripen_results as rr  # noqa: E402
 
 PAPER_RATIO = 20.0
 PAPER_TIMES = (1e4, 1e5)
 
 
-class Failure(Exception):
-    """Ends the program with a one-line message and exit status 2."""
+Failure = cli.Failure
 
 
-def parse_point(name):
-    """{'mu_shell': -20.0, 'eps_shell+eps_interface': 6.7} from 'shelled@mu_shell=-20,...'."""
+def parse_point(name, path):
+    """{'mu_shell': -20.0, 'eps_shell+eps_interface': 6.7} from 'shelled@mu_shell=-20,...';
+    None if the name is not a sweep point. The map needs numbers on its axes."""
     if "@" not in name:
         return None
     point = {}
@@ -39,18 +40,24 @@ def parse_point(name):
         try:
             point[key] = float(value)
         except ValueError:
-            point[key] = value
+            raise Failure(f"{path}: ensemble {name}: {key} = {value!r} is not a number (the map's "
+                          "axes are two numeric swept keys)") from None
+        if not math.isfinite(point[key]):
+            raise Failure(f"{path}: ensemble {name}: {key} = {value} is not finite")
     return point
 
 
 def grid(path):
     """{(x, y): (shelled Summary, shell-free Summary)} and the two axis names."""
-    with rr.open_results(path) as f:
+    with cli.reading(path), rr.open_results(path) as f:
         ensembles = [rr.read_ensemble(f, n) for n in rr.ensemble_names(f)]
+    if not ensembles:
+        raise Failure(f"{path}: no ensembles (the map needs a two-key sweep of shelled and "
+                      "shell-free ensembles, e.g. jobs/scan.json)")
     cells = {}
     axes = None
     for e in ensembles:
-        point = parse_point(e.name)
+        point = parse_point(e.name, path)
         if point is None or len(point) != 2:
             raise Failure(f"{path}: ensemble {e.name} is not a point of a two-key sweep")
         keys = tuple(point)
@@ -63,21 +70,24 @@ def grid(path):
     for key, (shelled, free) in cells.items():
         if shelled is None or free is None:
             raise Failure(f"{path}: point {key} lacks a shelled or a shell-free ensemble")
-    return {k: (rr.summarise(s), rr.summarise(f)) for k, (s, f) in cells.items()}, axes
+    with cli.reading(path):
+        summaries = {k: (rr.summarise(s), rr.summarise(f)) for k, (s, f) in cells.items()}
+    return summaries, axes, ensembles[0].attrs
 
 
 def ratio_cell(shelled, free):
     """(ratio, low, high, text): a median never reached makes the ratio a bound."""
-    value, (low, high) = rr.median_ratio(shelled, free)
-    if math.isinf(shelled.median) and math.isfinite(free.median):
-        bound = shelled.horizon / free.median
-        return bound, bound, math.inf, f">{bound:.0f}"
-    if not math.isfinite(value):
+    r = rr.bounded_ratio(shelled, free)
+    if r.kind == "above":
+        return r.value, r.value, math.inf, f">{r.value:.0f}"
+    if r.kind == "below":
+        return r.value, 0.0, r.value, f"<{r.value:.2g}"
+    if r.kind == "undetermined" or not math.isfinite(r.value):
         return math.nan, math.nan, math.nan, "?"
-    return value, low, high, f"{value:.1f}"
+    return r.value, r.ci[0], r.ci[1], f"{r.value:.1f}"
 
 
-def draw(cells, axes, out_png, title):
+def draw(cells, axes, out, title):
     xs = sorted({k[0] for k in cells})
     ys = sorted({k[1] for k in cells})
     ratio = np.full((len(ys), len(xs)), np.nan)
@@ -119,8 +129,7 @@ def draw(cells, axes, out_png, title):
     panels[1].set_title("shelled median τ (white: 10^4 dashed, 10^5 solid MC steps)")
     fig.suptitle(title + "\nΔF‡ = 3 kT contour: F(q) not determined at these couplings "
                  "(docs/reproduction.md)", fontsize=11)
-    fig.savefig(out_png, dpi=110)
-    plt.close(fig)
+    out.save_figure(fig, "scan_map.png", dpi=110)
 
 
 def table(cells, axes):
@@ -130,7 +139,8 @@ def table(cells, axes):
     for (x, y) in sorted(cells):
         s, f = cells[(x, y)]
         value, low, high, text = ratio_cell(s, f)
-        ci = "" if not math.isfinite(low) else f" [{low:.1f}, {'∞' if math.isinf(high) else f'{high:.1f}'}]"
+        ci = "" if not math.isfinite(low) or text.startswith(("<", ">")) else \
+            f" [{low:.1f}, {'∞' if math.isinf(high) else f'{high:.1f}'}]"
         med = lambda e: (f"> {e.horizon:.0f}" if math.isinf(e.median) else f"{e.median:.0f}") + \
             f" [{e.median_ci[0]:.0f}, {'∞' if math.isinf(e.median_ci[1]) else f'{e.median_ci[1]:.0f}'}]"
         lines.append(f"| {x:g} | {y:g} | {med(s)} | {med(f)} | {text}{ci} | "
@@ -138,27 +148,23 @@ def table(cells, axes):
     return "\n".join(lines) + "\n"
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="scan_map", description=__doc__.splitlines()[0])
+def run(argv):
+    parser = cli.Parser(prog="scan_map", description=__doc__.splitlines()[0])
     parser.add_argument("results")
     parser.add_argument("-o", "--output", default="figures")
     args = parser.parse_args(argv)
-    try:
-        cells, axes = grid(args.results)
-        os.makedirs(args.output, exist_ok=True)
-        with rr.open_results(args.results) as f:
-            name = rr.ensemble_names(f)[0]
-            attrs = rr.read_ensemble(f, name).attrs
-        title = (f"{os.path.basename(args.results)}: {attrs.get('move_set')} moves, "
-                 f"{attrs.get('shell_ensemble')} shell, {attrs.get('dynamics')} dynamics, "
-                 f"eps_core {attrs.get('eps_core'):g}, mu_core {attrs.get('mu_core'):g} kT")
-        draw(cells, axes, os.path.join(args.output, "scan_map.png"), title)
-        with open(os.path.join(args.output, "scan.md"), "w") as out:
-            out.write(f"# Parameter scan: {title}\n\n" + table(cells, axes))
-    except (rr.ResultFileError, Failure, OSError) as error:
-        print(f"scan_map: {error}", file=sys.stderr)
-        return 2
-    return 0
+    cli.output_directory(args.output)
+    cells, axes, attrs = grid(args.results)
+    title = (f"{os.path.basename(args.results)}: {attrs.get('move_set')} moves, "
+             f"{attrs.get('shell_ensemble')} shell, {attrs.get('dynamics')} dynamics, "
+             f"eps_core {attrs.get('eps_core'):g}, mu_core {attrs.get('mu_core'):g} kT")
+    with cli.Outputs(args.output) as out:
+        draw(cells, axes, out, title)
+        out.write_text("scan.md", f"# Parameter scan: {title}\n\n" + table(cells, axes))
+
+
+def main(argv=None):
+    return cli.main("scan_map", run, argv)
 
 
 if __name__ == "__main__":

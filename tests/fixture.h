@@ -37,6 +37,22 @@ static inline initial_report fixture_prism(fixture *f, int64_t core, int shell) 
     return report;
 }
 
+/* The lively couplings several tests share: weak bonds and many swaps, so that moves of every
+ * kind are accepted often. */
+static inline void fixture_lively(model_params *p) {
+    p->eps_core = 1.0, p->eps_shell = 0.7, p->eps_interface = 0.5;
+    p->mu_core = -2.5, p->mu_shell = -2.0, p->p_swap = 0.3;
+}
+
+/* Loads uniformly random states (a test stream keyed by `seed`). */
+static inline void fixture_random_states(fixture *f, uint64_t seed) {
+    philox_stream s;
+    philox_stream_init(&s, philox_key_from_seed(seed), 0, 0, PURPOSE_TEST);
+    for (int32_t i = 0; i < f->lat.nsites; ++i)
+        f->states[i] = (uint8_t)(philox_stream_next(&s) % 3);
+    REQUIRE(replica_load_states(&f->rep, f->states) == RIPEN_OK, "%s", ripen_last_error());
+}
+
 static inline void fixture_close(fixture *f) {
     replica_free(&f->rep);
     lattice_free(&f->lat);

@@ -4,7 +4,8 @@
  * 531441 states) lattice, the multigraph definition of lattice.h, grouped by the tuple
  * (N_core, N_shell, B_cc, B_ss, B_cs) that fixes E. With a conserved shell, only the
  * configurations with the initial N_shell count; in an umbrella window, only those with N_core
- * inside it.
+ * inside it; under a shell band, only those with N_shell inside it (the conditional distribution
+ * given the band).
  *
  * Sampled side: one long run per (dynamics, reading, lattice), fixed seed, after a burn-in. A
  * pilot run measures the statistical inefficiency g of E per step (g = 1 + 2 sum of its
@@ -15,10 +16,13 @@
  * chi-square quantile at p = 10^-4 for the pooled degrees of freedom (Wilson-Hilferty): a
  * correct sampler fails a given case with probability 10^-4, and with fixed seeds the outcome is
  * deterministic. Power check: the same samples must fail against the exact distribution at
- * mu_core shifted by 0.15 kT, so the test can see an error of that size.
+ * mu_core shifted by 0.15 kT, so the test can see an error of that size; under a band, also
+ * against the distribution given the band widened by one site at either wall (a wall enforced
+ * one site off), so the band cuts where the distribution has weight.
  *
  * Couplings are weak (eps ~ 0.1-0.6 kT, mu ~ -0.7 to -1.5 kT) so that many tuples carry weight.
- * Usage: test_enumeration [samples] (default 100000 per case). */
+ * Usage: test_enumeration [samples] [part] (default 100000 per case; part: all, or one of plain,
+ * window, band, finite). */
 #include "fixture.h"
 #include "readings.h"
 
@@ -45,9 +49,37 @@ typedef struct {
     int nbins;
 } distribution;
 
-/* Exact distribution over tuples for the fixture's lattice and parameters. */
-static distribution enumerate(const fixture *f, const energy_weights *w, int shell_fixed) {
-    const int64_t core_min = f->rep.core_min, core_max = f->rep.core_max;
+/* The walls a case puts on the counts (replica.h's window and band). */
+typedef struct {
+    int64_t core_min, core_max, shell_min, shell_max;
+} walls;
+
+static walls walls_of(const replica *r) {
+    return (walls){r->core_min, r->core_max, r->shell_min, r->shell_max};
+}
+
+/* Everything the exact distribution depends on besides the lattice. */
+typedef struct {
+    energy_weights w; /* the energy's coefficients */
+    int shell_fixed;  /* N_shell of a conserved shell, or -1 */
+    walls on;         /* the hard walls */
+    reservoir res;    /* a finite solution, or none */
+} ensemble_def;
+
+/* ln of a finite solution's weight N_ref^n / n! of one component (reservoir.h), n = total - N;
+ * -INFINITY if the lattice holds more than the total (n < 0: no such state). */
+static double reservoir_log_weight(const reservoir_component *c, int64_t on_lattice) {
+    if (!reservoir_component_on(c)) return 0;
+    const int64_t n = reservoir_content(c, on_lattice);
+    return n < 0 ? -INFINITY : (double)n * log(c->reference) - lgamma((double)n + 1);
+}
+
+/* Exact distribution over tuples for the fixture's lattice and the ensemble `e`: weights
+ * e^-E x (each reservoir component's N_ref^n / n!), restricted to the walls. */
+static distribution enumerate(const fixture *f, const ensemble_def *e) {
+    const energy_weights *w = &e->w;
+    const int shell_fixed = e->shell_fixed;
+    const walls on = e->on;
     const int n = f->lat.nsites;
     long total = 1;
     for (int i = 0; i < n; ++i) total *= 3;
@@ -60,8 +92,13 @@ static distribution enumerate(const fixture *f, const energy_weights *w, int she
         for (int i = 0; i < n; ++i) states[i] = (uint8_t)(rest % 3), rest /= 3;
         const site_counts c = replica_count_states(&f->lat, f->tab.bond_directions, states);
         if (shell_fixed >= 0 && c.nshell != shell_fixed) continue;
-        if (c.ncore < core_min || c.ncore > core_max) continue;
-        all[used++] = (tuple_bin){.key = pack(&c), .weight = exp(-model_energy(w, &c))};
+        if (c.ncore < on.core_min || c.ncore > on.core_max) continue;
+        if (c.nshell < on.shell_min || c.nshell > on.shell_max) continue;
+        const double log_weight = -model_energy(w, &c) +
+                                  reservoir_log_weight(&e->res.core, c.ncore) +
+                                  reservoir_log_weight(&e->res.shell, c.nshell);
+        if (log_weight == -INFINITY) continue;
+        all[used++] = (tuple_bin){.key = pack(&c), .weight = exp(log_weight)};
     }
     qsort(all, (size_t)used, sizeof *all, compare_keys);
     int nbins = 0;
@@ -142,9 +179,89 @@ static void weak_params(model_params *p, energy_form form) {
     if (form == ENERGY_PRODUCT) p->eps_shell = 0.1, p->eps_interface = 0.15, p->mu_shell = -0.7;
 }
 
-/* `window`: restrict N_core to [1, 3] (a hard-wall umbrella window). */
-static void run_case(const dynamics_kind *kind, const reading *rd, int lx, int ly, int lz,
-                     long samples, int window) {
+/* What a case puts on the plain system: hard walls and a finite solution. */
+typedef struct {
+    int walls;             /* WALL_WINDOW: 1 <= N_core <= 3; WALL_BAND: 2 <= N_shell <= 4 */
+    int64_t core_units;    /* a finite solution's core units at the start (with ...) */
+    double core_reference; /* ... its reference content > 0; 0: no finite solution */
+    int64_t shell_units;   /* a shell reservoir likewise (shell_reference 0: none) */
+    double shell_reference;
+} case_setup;
+
+enum { WALL_WINDOW = 1, WALL_BAND = 2 };
+
+/* chi2 / g of the samples against the exact distribution of `e`, and its bound; 0 if a sample
+ * lies outside the distribution's support (then it cannot hold them at all). */
+static int samples_fit(const fixture *f, const ensemble_def *e, const site_counts *seen,
+                       long samples, double g, double *chi2, double *bound) {
+    distribution d = enumerate(f, e);
+    int inside = 1;
+    for (long s = 0; s < samples && inside; ++s) {
+        tuple_bin *b = find_bin(&d, pack(&seen[s]));
+        if (b) b->observed++;
+        inside = b != NULL;
+    }
+    int dof = 0;
+    *chi2 = inside ? chi2_statistic(&d, samples, &dof) / g : INFINITY;
+    *bound = inside ? chi2_bound(dof) : 0;
+    free(d.bins);
+    return inside;
+}
+
+/* Power: the same samples must not fit the ensemble `wrong` (what a sampler with that error
+ * would sample). */
+static void check_power(const dynamics_kind *kind, const reading *rd, const fixture *f,
+                        const ensemble_def *wrong, const site_counts *seen, long samples, double g,
+                        const char *what) {
+    double chi2, bound;
+    samples_fit(f, wrong, seen, samples, g, &chi2, &bound);
+    CHECK(chi2 > bound, "%s, %s: %s went unseen (chi2/g' %.1f < %.1f)", kind->name, rd->name, what,
+          chi2, bound);
+    printf("    %s: chi2/g' %.0f > %.0f\n", what, chi2, bound);
+}
+
+/* The power of a band case: the samples must not fit the band widened by one site at either
+ * wall (so the band cuts where the distribution has weight, and a wall one site off is seen). */
+static void check_band_power(const dynamics_kind *kind, const reading *rd, const fixture *f,
+                             const ensemble_def *e, const site_counts *seen, long samples,
+                             double g) {
+    ensemble_def wider[2] = {*e, *e};
+    wider[0].on.shell_min -= 1, wider[1].on.shell_max += 1;
+    check_power(kind, rd, f, &wider[0], seen, samples, g, "the band's floor one site low");
+    check_power(kind, rd, f, &wider[1], seen, samples, g, "the band's ceiling one site high");
+}
+
+/* The power of a finite-solution case: the samples must not fit the fixed-mu distribution (no
+ * reservoir factor, every count allowed), nor the reservoir with its reference content 30% off. */
+static void check_reservoir_power(const dynamics_kind *kind, const reading *rd, const fixture *f,
+                                  const ensemble_def *e, const site_counts *seen, long samples,
+                                  double g) {
+    ensemble_def fixed = *e, off = *e;
+    fixed.res = reservoir_none();
+    off.res.core.reference *= 1.3, off.res.shell.reference *= 1.3;
+    check_power(kind, rd, f, &fixed, seen, samples, g, "a fixed mu instead of the reservoir");
+    check_power(kind, rd, f, &off, seen, samples, g, "the reference content 30% off");
+}
+
+/* The finite solution of `setup` on the replica's current counts (totals = lattice + solution),
+ * put on the fixture's tables; none if the setup has none. */
+static reservoir put_reservoir(fixture *f, const case_setup *setup) {
+    reservoir res = reservoir_none();
+    if (setup->core_reference > 0)
+        res.core =
+            (reservoir_component){f->rep.counts.ncore + setup->core_units, setup->core_reference};
+    if (setup->shell_reference > 0)
+        res.shell = (reservoir_component){f->rep.counts.nshell + setup->shell_units,
+                                          setup->shell_reference};
+    model_tables_use_reservoir(&f->tab, &res);
+    return res;
+}
+
+/* One case: `setup`'s walls and finite solution on the weak system of `rd`. With
+ * `fixed_mu_limit` the samples are compared with the fixed-mu distribution instead of their own
+ * (a large reservoir must reproduce it). */
+static void run_case_with(const dynamics_kind *kind, const reading *rd, int lx, int ly, int lz,
+                          long samples, const case_setup *setup, int fixed_mu_limit) {
     model_params p;
     weak_params(&p, rd->form);
     reading_apply(rd, &p);
@@ -154,9 +271,15 @@ static void run_case(const dynamics_kind *kind, const reading *rd, int lx, int l
     memset(f.states, STATE_SOLUTION, (size_t)f.lat.nsites);
     f.states[0] = STATE_SHELL, f.states[3] = STATE_SHELL, f.states[1] = STATE_CORE;
     REQUIRE(replica_load_states(&f.rep, f.states) == RIPEN_OK, "%s", ripen_last_error());
-    if (window) REQUIRE(replica_set_window(&f.rep, 1, 3) == RIPEN_OK, "%s", ripen_last_error());
-    const int shell_fixed = p.shell == SHELL_CANONICAL ? 2 : -1;
-    distribution exact = enumerate(&f, &f.tab.weights, shell_fixed);
+    if (setup->walls & WALL_WINDOW)
+        REQUIRE(replica_set_window(&f.rep, 1, 3) == RIPEN_OK, "%s", ripen_last_error());
+    if (setup->walls & WALL_BAND)
+        REQUIRE(replica_set_shell_band(&f.rep, 2, 4) == RIPEN_OK, "%s", ripen_last_error());
+    const ensemble_def e = {f.tab.weights, p.shell == SHELL_CANONICAL ? 2 : -1, walls_of(&f.rep),
+                            put_reservoir(&f, setup)};
+    ensemble_def compared = e;
+    if (fixed_mu_limit) compared.res = reservoir_none();
+    distribution exact = enumerate(&f, &compared);
 
     dynamics d;
     REQUIRE(dynamics_open(&d, kind, &f.lat, &f.tab) == RIPEN_OK, "%s", ripen_last_error());
@@ -192,33 +315,80 @@ static void run_case(const dynamics_kind *kind, const reading *rd, int lx, int l
           rd->name, lx, ly, lz, chi2, bound, dof, g);
 
     /* Power: the same samples against mu_core + 0.15 kT must be rejected. */
-    energy_weights shifted = f.tab.weights;
-    shifted.core += 0.15;
-    distribution wrong = enumerate(&f, &shifted, shell_fixed);
-    for (long s = 0; s < samples; ++s) find_bin(&wrong, pack(&seen[s]))->observed++;
-    int wrong_dof;
-    const double wrong_chi2 = chi2_statistic(&wrong, samples, &wrong_dof) / g;
-    CHECK(wrong_chi2 > chi2_bound(wrong_dof), "%s, %s: a 0.15 kT error in mu_core went unseen",
-          kind->name, rd->name);
-    printf("%-18s %-34s %dx%dx%d%s: %4d tuples, thin %2d, g' %.2f, chi2/g' %6.1f < %6.1f (dof %4d);"
-           " mu_core + 0.15: %.0f\n",
-           kind->name, rd->name, lx, ly, lz, window ? " window" : "", exact.nbins, thin, g, chi2,
-           bound, dof, wrong_chi2);
-    free(energy), free(seen), free(exact.bins), free(wrong.bins);
+    ensemble_def shifted = compared;
+    shifted.w.core += 0.15;
+    double wrong_chi2, wrong_bound;
+    samples_fit(&f, &shifted, seen, samples, g, &wrong_chi2, &wrong_bound);
+    CHECK(wrong_chi2 > wrong_bound, "%s, %s: a 0.15 kT error in mu_core went unseen", kind->name,
+          rd->name);
+    static const char *const wall_names[] = {"", " window", " band", " window+band"};
+    char extra[96] = "";
+    if (reservoir_on(&e.res))
+        snprintf(extra, sizeof extra, " %s %lld/%lld",
+                 fixed_mu_limit ? "vs fixed mu, units" : "units", (long long)setup->core_units,
+                 (long long)setup->shell_units);
+    printf("%-18s %-34s %dx%dx%d%s%s: %4d tuples, thin %2d, g' %.2f, chi2/g' %6.1f < %6.1f "
+           "(dof %4d); mu_core + 0.15: %.0f\n",
+           kind->name, rd->name, lx, ly, lz, wall_names[setup->walls], extra, exact.nbins, thin, g,
+           chi2, bound, dof, wrong_chi2);
+    if (setup->walls & WALL_BAND) check_band_power(kind, rd, &f, &e, seen, samples, g);
+    if (reservoir_on(&e.res) && !fixed_mu_limit)
+        check_reservoir_power(kind, rd, &f, &e, seen, samples, g);
+    free(energy), free(seen), free(exact.bins);
     dynamics_close(&d);
     fixture_close(&f);
 }
 
+static void run_case(const dynamics_kind *kind, const reading *rd, int lx, int ly, int lz,
+                     long samples, int walls) {
+    const case_setup setup = {.walls = walls};
+    run_case_with(kind, rd, lx, ly, lz, samples, &setup, 0);
+}
+
 int main(int argc, char **argv) {
     const long samples = argc > 1 ? atol(argv[1]) : 100000;
-    for (int k = 0; k < dynamics_count; ++k)
+    const char *part = argc > 2 ? argv[2] : "all"; /* or one of: plain window band finite */
+#define PART(name) (!strcmp(part, "all") || !strcmp(part, name))
+    for (int k = 0; k < dynamics_count && PART("plain"); ++k)
         for (int r = 0; r < READING_COUNT; ++r) {
             run_case(dynamics_all[k], &all_readings[r], 2, 2, 2, samples, 0);
             run_case(dynamics_all[k], &all_readings[r], 3, 2, 2, samples, 0);
         }
     /* Umbrella windows: the distribution restricted to 1 <= N_core <= 3. */
-    for (int k = 0; k < dynamics_count; ++k)
+    for (int k = 0; k < dynamics_count && PART("window"); ++k)
         for (int r = 0; r < 3; ++r)
-            run_case(dynamics_all[k], &all_readings[r], 3, 2, 2, samples, 1);
+            run_case(dynamics_all[k], &all_readings[r], 3, 2, 2, samples, WALL_WINDOW);
+    /* Every kernel (the reference too: it has code of its own for walls and reservoir). */
+    const dynamics_kind *const kernels[] = {&dynamics_reference, &dynamics_random_sequential,
+                                            &dynamics_checkerboard, &dynamics_rejection_free};
+    /* Shell bands: the distribution given 2 <= N_shell <= 4, for both vacancy proposals and for
+     * identity moves (shell <-> core moves both counts), once with a window as well. */
+    for (int k = 0; k < 4 && PART("band"); ++k) {
+        for (int r = 0; r < 3; ++r)
+            run_case(kernels[k], &all_readings[r], 3, 2, 2, samples, WALL_BAND);
+        run_case(kernels[k], &all_readings[2], 3, 2, 2, samples, WALL_WINDOW | WALL_BAND);
+    }
+    /* Finite solutions: the joint distribution of the lattice and the reservoir's content (a
+     * function of N_core: the tuple holds it), small reservoirs that the particle can empty (the
+     * lattice starts with 1 core and 2 shell sites): core only, symmetric vacancy moves; core and
+     * shell with identity moves (shell -> core takes a core unit and returns a shell unit); a
+     * reference content apart from the units, with Hastings proposals and a shell band. */
+    const case_setup finite[] = {
+        {0, 2, 2.0, 0, 0.0},
+        {0, 2, 2.0, 3, 3.0},
+        {WALL_BAND, 3, 1.5, 0, 0.0},
+    };
+    const int finite_reading[] = {0, 2, 1};
+    for (int k = 0; k < 4 && PART("finite"); ++k)
+        for (int c = 0; c < 3; ++c)
+            run_case_with(kernels[k], &all_readings[finite_reading[c]], 3, 2, 2, samples,
+                          &finite[c], 0);
+    /* The fixed-mu limit: a reservoir of 10^6 units samples the fixed-mu distribution (its
+     * factors differ from 1 by < 2 10^-5 on 12 sites), while the small ones above do not (their
+     * power checks). */
+    const case_setup large = {0, 1000000, 1e6, 1000000, 1e6};
+    for (int k = 1; k < 4 && PART("finite"); k += 2)
+        run_case_with(kernels[k], &all_readings[2], 3, 2, 2, samples, &large, 1);
+#undef PART
     return check_exit("test_enumeration");
 }

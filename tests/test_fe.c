@@ -11,6 +11,7 @@
  *  6. Every validation error and warning, naming its window.
  *  7. The convergence report.
  * The calibration of the bootstrap sigma over many seeds is in test_fe_calibration.c. */
+#include "fe_internal.h"
 #include "fe_synthetic.h"
 
 #include <stdio.h>
@@ -559,6 +560,101 @@ static void test_convergence_info(synthetic *s) {
     CHECK(fe_wham(&s->w, &bad, F, f, &info) == RIPEN_EINVAL, "tolerance 0 accepted");
 }
 
+/* ---- 8. The solvers' watch: stopping when the tolerance is out of reach, and polls ---------- */
+
+/* Feeds a sequence of changes, change(i) for iteration i = 1, 2, ..., to the watch the solvers
+ * share (fe_internal.h) until it stops; returns how it stopped and when. */
+static fe_info watch_sequence(double (*change)(int), const fe_solver_options *o) {
+    fe_watch w = fe_watch_start(o, "test");
+    fe_info info = {0};
+    for (int stop = 0; !stop;) {
+        ++info.iterations;
+        info.max_change = change(info.iterations);
+        if (fe_watch_step(&w, &info, &stop)) break;
+    }
+    return info;
+}
+
+/* Rounding holds the change at 1.9e-10 above a tolerance of 1e-10 from iteration 1000 on (what
+ * MBAR over states with no shared samples does). */
+static double stalls(int i) {
+    return i < 1000 ? 1e-3 * pow(1.9e-7, i / 1000.0) : 1.9e-10;
+}
+/* Linear convergence at 0.9999 per iteration: 1e-10 needs ~160,000 iterations. */
+static double crawls(int i) {
+    return 1e-3 * pow(0.9999, i);
+}
+/* Slow but within reach: 0.9995 per iteration reaches 1e-10 after ~32,000 iterations; bumps of
+ * 10x every 37 iterations (an extrapolating solver) must not look like a stall. */
+static double bumpy(int i) {
+    return 1e-3 * pow(0.9995, i) * (i % 37 == 0 ? 10.0 : 1.0);
+}
+/* Newton: a few iterations. */
+static double quick(int i) {
+    return pow(10.0, -3.0 * i);
+}
+
+static int polls_seen;
+static int stop_at_fifth(void *context, const fe_progress *p) {
+    (void)context;
+    ++polls_seen;
+    return p->iteration >= 5;
+}
+
+static void test_watch(void) {
+    const fe_solver_options o = fe_solver_defaults();
+    fe_info info = watch_sequence(stalls, &o);
+    CHECK(info.stop == FE_STOP_STALLED && !info.converged && info.iterations <= 1000 + 2 * 200,
+          "stalled change: stop %d after %d iterations", (int)info.stop, info.iterations);
+    info = watch_sequence(crawls, &o);
+    CHECK(info.stop == FE_STOP_SLOW && info.iterations <= 2 * FE_WATCH_ITERATIONS &&
+              info.needed > 100000,
+          "crawling change: stop %d after %d iterations, needs %g", (int)info.stop, info.iterations,
+          info.needed);
+    info = watch_sequence(bumpy, &o);
+    CHECK(info.converged && info.stop == FE_STOP_CONVERGED,
+          "slow bumpy change within reach stopped early: stop %d after %d iterations",
+          (int)info.stop, info.iterations);
+    info = watch_sequence(quick, &o);
+    CHECK(info.converged && info.iterations == 4, "Newton-like change: %d iterations",
+          info.iterations);
+    fe_solver_options limited = o;
+    limited.max_iterations = 150;
+    info = watch_sequence(crawls, &limited);
+    CHECK(info.stop == FE_STOP_LIMIT && info.iterations == 150, "limit: stop %d after %d",
+          (int)info.stop, info.iterations);
+    char text[300];
+    fe_describe_stop(&(fe_info){.iterations = 1200, .max_change = 1.9e-10, .stop = FE_STOP_STALLED},
+                     1e-10, text, sizeof text);
+    CHECK(strstr(text, "did not converge: no progress") != NULL, "%s", text);
+    /* A poll that asks to stop: the solvers return RIPEN_EINTERRUPTED where it asked. */
+    fe_solver_options polled = o;
+    polled.poll = stop_at_fifth;
+    fe_watch w = fe_watch_start(&polled, "test");
+    fe_info at = {0};
+    int stop = 0, status = RIPEN_OK;
+    while (!stop && !status) {
+        ++at.iterations, at.max_change = crawls(at.iterations);
+        status = fe_watch_step(&w, &at, &stop);
+    }
+    CHECK(status == RIPEN_EINTERRUPTED && at.iterations == 5 && polls_seen == 5,
+          "poll: status %d after %d iterations, %d polls", status, at.iterations, polls_seen);
+}
+
+/* The real solvers poll and stop when asked. */
+static void test_solvers_poll(synthetic *s) {
+    double F[SYN_NQ], f[SYN_MAX_WINDOWS];
+    fe_info info;
+    fe_solver_options polled = fe_solver_defaults();
+    polled.tolerance = 1e-300; /* never reached: only the poll stops the solve */
+    polled.poll = stop_at_fifth;
+    polls_seen = 0;
+    CHECK(fe_wham(&s->w, &polled, F, f, &info) == RIPEN_EINTERRUPTED, "WHAM ignored the poll");
+    polls_seen = 0;
+    CHECK(fe_mbar(&s->w, &polled, F, f, &info) == RIPEN_EINTERRUPTED, "MBAR ignored the poll");
+    CHECK(strstr(ripen_last_error(), "stopped by a signal") != NULL, "%s", ripen_last_error());
+}
+
 /* MBAR over general states with the matrix u_k(x_n) = bias_k(q_n) (INFINITY outside hard walls)
  * is fe_mbar on the same samples: the same state free energies, and the same F(q) from the
  * weights in the unbiased state. */
@@ -605,6 +701,8 @@ int main(void) {
     test_bootstrap_redraws();
     test_short_windows();
     test_convergence_info(&hard);
+    test_watch();
+    test_solvers_poll(&hard);
     test_general_states(&hard, "hard walls");
     syn_harmonic(&harmonic, 0.5, 2000);
     syn_draw_iid(&harmonic, 12);

@@ -11,9 +11,10 @@
  *     neighbours' states, exp() per attempt), and checkerboard (batched) == the straightforward
  *     checkerboard loop written out below from attempt.h: same codes of every site, same counts,
  *     same areas at every checkpoint, on paper and lively parameters, several readings, with
- *     swaps, with and without an umbrella window, on lattices from 2x2x2 to 80x80x4, each case
- *     >= 10^6 attempts. The paper-size case also counts its attempts whose site draw needs
- *     Lemire's extra words (about 6 per 10^6 attempts at 25600 sites), so that path is run.
+ *     swaps, with and without hard walls (an umbrella window, a shell band, both), on lattices
+ *     from 2x2x2 to 80x80x4, each case >= 10^6 attempts. The paper-size case also counts its
+ *     attempts whose site draw needs Lemire's extra words (about 6 per 10^6 attempts at 25600
+ *     sites), so that path is run.
  *  4. checkerboard with 2 and 3 threads equals 1 thread; thread counts out of [1, 1024] are
  *     refused by every dynamics.
  * Set RIPEN_PHILOX=avx2 (or portable) to run 3 on another Philox implementation, RIPEN_FILTER
@@ -192,9 +193,37 @@ typedef struct {
     int lx, ly, lz;
     const reading *rd;
     int lively;
-    int window;
+    int walls; /* WALL_WINDOW (N_core within +-3 of its start) | WALL_BAND (N_shell likewise) */
     uint64_t attempts;
+    int finite; /* a finite solution: FINITE_CORE (10 units), | FINITE_SHELL (10 units) */
 } kernel_case;
+
+enum { WALL_WINDOW = 1, WALL_BAND = 2, FINITE_CORE = 1, FINITE_SHELL = 2 };
+
+/* A finite solution of `finite` on the fixture's tables: 10 units of each component named, its
+ * reference content 8, totals from the replica's counts. */
+static void set_finite(fixture *f, int finite) {
+    reservoir res = reservoir_none();
+    if (finite & FINITE_CORE) res.core = (reservoir_component){f->rep.counts.ncore + 10, 8.0};
+    if (finite & FINITE_SHELL) res.shell = (reservoir_component){f->rep.counts.nshell + 10, 8.0};
+    model_tables_use_reservoir(&f->tab, &res);
+}
+
+/* The hard walls of `walls` around the replica's current counts. */
+static void set_walls(replica *r, int walls, int64_t reach) {
+    const int64_t nc = r->counts.ncore, ns = r->counts.nshell;
+    if (walls & WALL_WINDOW)
+        REQUIRE(replica_set_window(r, nc > reach ? nc - reach : 0, nc + reach) == RIPEN_OK, "%s",
+                ripen_last_error());
+    if (walls & WALL_BAND)
+        REQUIRE(replica_set_shell_band(r, ns > reach ? ns - reach : 0, ns + reach) == RIPEN_OK,
+                "%s", ripen_last_error());
+}
+
+static const char *walls_name(int walls) {
+    static const char *const names[] = {"", "window", "band", "both"};
+    return names[walls & 3];
+}
 
 static void lively_params(model_params *p) {
     p->eps_core = 1.0, p->eps_shell = 0.7, p->eps_interface = 0.5;
@@ -237,12 +266,10 @@ static void compare_case(const kernel_case *kc, int fast_rs) {
     fixture_open(&fast, kc->lx, kc->ly, kc->lz, &p, seed, 3);
     fixture_open(&slow, kc->lx, kc->ly, kc->lz, &p, seed, 3);
     load_initial(&fast, &slow, kc->lively);
-    if (kc->window) {
-        const int64_t n = fast.rep.counts.ncore;
-        const int64_t lo = n > 3 ? n - 3 : 0;
-        REQUIRE(replica_set_window(&fast.rep, lo, n + 3) == RIPEN_OK, "%s", ripen_last_error());
-        REQUIRE(replica_set_window(&slow.rep, lo, n + 3) == RIPEN_OK, "%s", ripen_last_error());
-    }
+    set_walls(&fast.rep, kc->walls, 3);
+    set_walls(&slow.rep, kc->walls, 3);
+    set_finite(&fast, kc->finite);
+    set_finite(&slow, kc->finite);
     dynamics d, oracle;
     REQUIRE(dynamics_open(&d, fast_rs ? &dynamics_random_sequential : &dynamics_checkerboard,
                           &fast.lat, &fast.tab) == RIPEN_OK,
@@ -277,9 +304,10 @@ static void compare_case(const kernel_case *kc, int fast_rs) {
         }
     }
     const char *what = fast_rs ? "random-sequential vs reference" : "checkerboard vs plain loop";
-    CHECK(first_difference < 0, "%s, %s, %s%s on %dx%dx%d: trajectories part before checkpoint %d",
-          what, kc->rd->name, kc->lively ? "lively" : "paper", kc->window ? ", window" : "", kc->lx,
-          kc->ly, kc->lz, first_difference);
+    CHECK(first_difference < 0,
+          "%s, %s, %s %s%s on %dx%dx%d: trajectories part before checkpoint %d", what, kc->rd->name,
+          kc->lively ? "lively" : "paper", walls_name(kc->walls), kc->finite ? " finite" : "",
+          kc->lx, kc->ly, kc->lz, first_difference);
     CHECK(replica_check(&fast.rep) == RIPEN_OK, "%s: %s", what, ripen_last_error());
     CHECK(steps * n >= 1000000, "only %llu attempts", (unsigned long long)(steps * n));
     if (kc->lively)
@@ -289,8 +317,9 @@ static void compare_case(const kernel_case *kc, int fast_rs) {
         CHECK(redraws > 0, "no attempt needed Lemire's extra words: that path went untested");
     printf("%-31s %-34s %-6s %-6s %2dx%2dx%d: %8llu attempts, equal at %d checkpoints "
            "(%ld site changes seen)\n",
-           what, kc->rd->name, kc->lively ? "lively" : "paper", kc->window ? "window" : "", kc->lx,
-           kc->ly, kc->lz, (unsigned long long)(steps * n), checkpoints, changes);
+           what, kc->rd->name, kc->lively ? "lively" : "paper",
+           kc->finite ? "finite" : walls_name(kc->walls), kc->lx, kc->ly, kc->lz,
+           (unsigned long long)(steps * n), checkpoints, changes);
     if (fast_rs && n >= 10000) printf("  (%ld attempts took the site-redraw path)\n", redraws);
     free(order);
     colouring_free(&c);
@@ -303,8 +332,9 @@ static void compare_case(const kernel_case *kc, int fast_rs) {
 /* ---- 4. threads ---- */
 
 /* Checkerboard with 2 and 3 threads equals 1 thread at 10 checkpoints (a lively 80x80x4 and a
- * windowed 64x64x3 lattice, whose classes are big enough for the threads to be used). */
-static void check_threads(int lx, int ly, int lz, int window, uint64_t steps) {
+ * 64x64x3 lattice with an umbrella window and a shell band, then with a finite solution, whose
+ * classes are big enough for the threads to be used). */
+static void check_threads(int lx, int ly, int lz, int walls, int finite, uint64_t steps) {
     model_params p;
     model_params_default(&p);
     lively_params(&p);
@@ -314,11 +344,8 @@ static void check_threads(int lx, int ly, int lz, int window, uint64_t steps) {
     for (int t = 0; t < 3; ++t) {
         fixture_open(&f[t], lx, ly, lz, &p, 99, 5);
         fixture_prism(&f[t], 12, 2);
-        if (window) {
-            const int64_t nc = f[t].rep.counts.ncore;
-            REQUIRE(replica_set_window(&f[t].rep, nc - 2, nc + 2) == RIPEN_OK, "%s",
-                    ripen_last_error());
-        }
+        set_walls(&f[t].rep, walls, 2);
+        set_finite(&f[t], finite);
         REQUIRE(dynamics_open(&d[t], &dynamics_checkerboard, &f[t].lat, &f[t].tab) == RIPEN_OK,
                 "%s", ripen_last_error());
         REQUIRE(dynamics_set_threads(&d[t], threads[t]) == RIPEN_OK, "%s", ripen_last_error());
@@ -333,8 +360,10 @@ static void check_threads(int lx, int ly, int lz, int window, uint64_t steps) {
           differ);
     CHECK(replica_check(&f[2].rep) == RIPEN_OK, "%s", ripen_last_error());
     CHECK(f[0].rep.changes > 1000, "too few moves (%llu)", (unsigned long long)f[0].rep.changes);
-    printf("checkerboard %dx%dx%d%s: 1, 2 and 3 threads equal at 10 checkpoints (%llu changes)\n",
-           lx, ly, lz, window ? " window" : "", (unsigned long long)f[0].rep.changes);
+    printf("checkerboard %dx%dx%d %s%s: 1, 2 and 3 threads equal at 10 checkpoints (%llu "
+           "changes)\n",
+           lx, ly, lz, walls_name(walls), finite ? "finite" : "",
+           (unsigned long long)f[0].rep.changes);
     for (int t = 0; t < 3; ++t) {
         dynamics_close(&d[t]);
         fixture_close(&f[t]);
@@ -367,24 +396,37 @@ int main(void) {
     check_filter();
     check_masks();
     check_thread_limits();
-    check_threads(80, 80, 4, 0, 12); /* 400-site classes, 7 chunks: parallel on 2 and 3 threads */
-    check_threads(64, 64, 3, 1, 60); /* 256-site classes: parallel on 2 threads, with a window */
+    check_threads(80, 80, 4, 0, 0, 12); /* 400-site classes, 7 chunks: parallel on 2 and 3 */
+    /* 256-site classes: parallel on 2 threads, with a window and a band, or a finite solution */
+    check_threads(64, 64, 3, WALL_WINDOW | WALL_BAND, 0, 60);
+    check_threads(64, 64, 3, 0, FINITE_CORE | FINITE_SHELL, 60);
     const reading *standard = &all_readings[0];
     const kernel_case cases[] = {
-        {80, 80, 4, standard, 0, 0, 4000000}, {80, 80, 4, standard, 1, 0, 1000000},
-        {12, 12, 4, standard, 0, 0, 1000000}, {7, 5, 3, standard, 1, 0, 1000000},
-        {11, 13, 5, standard, 1, 1, 1000000}, {2, 2, 2, standard, 1, 0, 1000000},
-        {3, 2, 2, standard, 1, 1, 1000000},
+        {80, 80, 4, standard, 0, 0, 4000000, 0},
+        {80, 80, 4, standard, 1, 0, 1000000, 0},
+        {12, 12, 4, standard, 0, 0, 1000000, 0},
+        {7, 5, 3, standard, 1, 0, 1000000, 0},
+        {11, 13, 5, standard, 1, 1, 1000000, 0},
+        {2, 2, 2, standard, 1, 0, 1000000, 0},
+        {3, 2, 2, standard, 1, 1, 1000000, 0},
+        {3, 2, 2, standard, 1, WALL_BAND, 1000000, 0},
+        /* shell <-> core in place moves both counts against both walls */
+        {11, 13, 5, &all_readings[2], 1, WALL_WINDOW | WALL_BAND, 1000000, 0},
+        /* finite solutions: the filter on bounds, the content deciding; both reservoirs with
+         * identity moves; the paper's parameters (a reservoir smaller than the particle) */
+        {9, 7, 3, standard, 1, 0, 1000000, FINITE_CORE},
+        {9, 7, 3, &all_readings[2], 1, WALL_BAND, 1000000, FINITE_CORE | FINITE_SHELL},
+        {12, 12, 4, standard, 0, 0, 1000000, FINITE_CORE | FINITE_SHELL},
     };
     for (int fast_rs = 1; fast_rs >= 0; --fast_rs) {
         for (size_t k = 0; k < sizeof cases / sizeof cases[0]; ++k)
             compare_case(&cases[k], fast_rs);
         /* Every reading, on a mid-size odd lattice, lively and paper parameters. */
         for (int r = 1; r < READING_COUNT; ++r) {
-            const kernel_case lively = {9, 7, 3, &all_readings[r], 1, r % 3 == 0, 1000000};
+            const kernel_case lively = {9, 7, 3, &all_readings[r], 1, r % 3 == 0, 1000000, 0};
             compare_case(&lively, fast_rs);
         }
-        const kernel_case paper = {12, 12, 4, &all_readings[2], 0, 0, 1000000};
+        const kernel_case paper = {12, 12, 4, &all_readings[2], 0, 0, 1000000, 0};
         compare_case(&paper, fast_rs);
     }
     return check_exit("test_kernels");

@@ -28,7 +28,8 @@ static void check_drive(int lo, int hi, int want) {
     fixture f;
     fixture_open(&f, 80, 80, 4, &p, 1, 0);
     const initial_report report = fixture_prism(&f, 200, 2);
-    q_drive_into_window(&f.rep, report.core_sites, lo, hi);
+    CHECK(q_drive_into_window(&f.rep, report.core_sites, lo, hi) == RIPEN_OK, "%s",
+          ripen_last_error());
     CHECK(q_value(&f.rep, report.core_sites) == want,
           "window [%d, %d]: driven to q = %lld, want %d", lo, hi,
           (long long)q_value(&f.rep, report.core_sites), want);
@@ -39,6 +40,50 @@ static void check_drive(int lo, int hi, int want) {
     CHECK(q_window_apply(&f.rep, report.core_sites, want + 1, want + 5) != RIPEN_OK,
           "a window above the current q was accepted");
     fixture_close(&f);
+}
+
+/* The construction under a shell band: growing the paper's particle by q = 12 into its shell
+ * takes shell sites (without a band N_shell falls), and with a band whose floor is the initial
+ * N_shell every one of them is given back, so N_shell stays in the band; a band that leaves no
+ * room for that (a full lattice) makes it fail with a message, and the window is not put on a
+ * replica that left its band. */
+static void check_drive_band(void) {
+    model_params p;
+    model_params_default(&p);
+    fixture f;
+    fixture_open(&f, 80, 80, 4, &p, 1, 0);
+    const initial_report report = fixture_prism(&f, 200, 2);
+    REQUIRE(q_drive_into_window(&f.rep, report.core_sites, 12, 14) == RIPEN_OK, "%s",
+            ripen_last_error());
+    const int64_t unbanded = f.rep.counts.nshell;
+    CHECK(unbanded < report.shell_sites, "growing into the shell kept N_shell = %lld",
+          (long long)unbanded);
+    REQUIRE(replica_load_states(&f.rep, f.states) == RIPEN_OK, "%s", ripen_last_error());
+    REQUIRE(replica_set_shell_band(&f.rep, report.shell_sites, report.shell_sites + 10) == RIPEN_OK,
+            "%s", ripen_last_error());
+    CHECK(q_drive_into_window(&f.rep, report.core_sites, 12, 14) == RIPEN_OK, "%s",
+          ripen_last_error());
+    CHECK(q_value(&f.rep, report.core_sites) == 12 && f.rep.counts.nshell == report.shell_sites,
+          "with a band: q = %lld, N_shell = %lld (want 12, %lld)",
+          (long long)q_value(&f.rep, report.core_sites), (long long)f.rep.counts.nshell,
+          (long long)report.shell_sites);
+    CHECK(replica_check(&f.rep) == RIPEN_OK, "%s", ripen_last_error());
+    CHECK(replica_set_shell_band(&f.rep, 0, report.shell_sites - 1) != RIPEN_OK,
+          "a band that does not hold N_shell was accepted");
+    fixture_close(&f);
+    /* No solution site left: a 3x3x3 lattice of shell with one core site. */
+    fixture full;
+    fixture_open(&full, 3, 3, 3, &p, 1, 0);
+    memset(full.states, STATE_SHELL, (size_t)full.lat.nsites);
+    full.states[0] = STATE_CORE;
+    REQUIRE(replica_load_states(&full.rep, full.states) == RIPEN_OK, "%s", ripen_last_error());
+    REQUIRE(replica_set_shell_band(&full.rep, full.lat.nsites - 1, full.lat.nsites) == RIPEN_OK,
+            "%s", ripen_last_error());
+    CHECK(q_drive_into_window(&full.rep, 1, 1, 2) != RIPEN_OK,
+          "a construction with no room for the shell did not fail");
+    CHECK(q_window_apply(&full.rep, 1, 1, 2) != RIPEN_OK,
+          "a window was put on a replica whose N_shell left its band");
+    fixture_close(&full);
 }
 
 /* Weak couplings so q moves every few steps; the window must hold after every step. */
@@ -114,6 +159,7 @@ int main(void) {
     check_drive(5, 10, 5);
     check_drive(-10, -4, -4);
     check_drive(-2, 3, 0);
+    check_drive_band();
     for (int k = 0; k < dynamics_count; ++k) check_wall(dynamics_all[k]);
     check_wall(&dynamics_reference);
     return check_exit("test_order_parameter");

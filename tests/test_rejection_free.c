@@ -44,7 +44,19 @@ typedef struct {
     int reading;    /* index in all_readings */
     int window;     /* hold N_core within +-4 of its start */
     uint64_t steps; /* per run */
+    int64_t finite; /* > 0: a finite solution of this many core and shell units (reference
+                       content = units), which the lattice soon empties */
 } rf_case;
+
+/* A finite solution of `units` core and shell units on the tables, totals from the replica's
+ * counts (the reference content = the units); none for units = 0. */
+static void put_finite(fixture *f, int64_t units, int shell) {
+    if (units <= 0) return;
+    reservoir res = reservoir_none();
+    res.core = (reservoir_component){f->rep.counts.ncore + units, (double)units};
+    if (shell) res.shell = (reservoir_component){f->rep.counts.nshell + units, (double)units};
+    model_tables_use_reservoir(&f->tab, &res);
+}
 
 static void case_params(const rf_case *c, model_params *p) {
     model_params_default(p);
@@ -73,6 +85,7 @@ static void case_open(const rf_case *c, fixture *f, uint32_t task) {
         REQUIRE(replica_set_window(&f->rep, n > 4 ? n - 4 : 0, n + 4) == RIPEN_OK, "%s",
                 ripen_last_error());
     }
+    put_finite(f, c->finite, f->tab.params.shell == SHELL_GRAND_CANONICAL);
 }
 
 static int same_state(const replica *a, const replica *b) {
@@ -204,6 +217,7 @@ typedef struct {
                        B_cs (core-shell bonds), which only swaps change, target initial + 30;
                        else N_core, target 2 x initial */
     uint64_t t1;    /* the fixed step for the progress distribution */
+    int64_t finite; /* > 0: a finite solution of this many core units (reference = units) */
 } kinetic_case;
 
 enum { STEP_LIMIT = 3000 }; /* T is censored here (the same for both dynamics) */
@@ -231,6 +245,8 @@ static void sample_kinetics(const kinetic_case *k, const dynamics_kind *kind, in
     initial_report report;
     REQUIRE(initial_prism(f.states, &f.lat, 20, k->shell, &report) == RIPEN_OK, "%s",
             ripen_last_error());
+    REQUIRE(replica_load_states(&f.rep, f.states) == RIPEN_OK, "%s", ripen_last_error());
+    put_finite(&f, k->finite, 0);
     dynamics d;
     REQUIRE(dynamics_open(&d, kind, &f.lat, &f.tab) == RIPEN_OK, "%s", ripen_last_error());
     const uint64_t t_late = (uint64_t)llround(1.2 * (double)k->t1);
@@ -337,13 +353,18 @@ int main(int argc, char **argv) {
     const int replicas = argc > 1 ? atoi(argv[1]) : 1500;
     REQUIRE(replicas >= 100, "need at least 100 replicas");
     const rf_case cases[] = {
-        {"80x80x4 paper, shelled prism", 80, 80, 4, 0, 0, 0, 400},
-        {"12x12x4 lively, p_swap 0.3", 12, 12, 4, 1, 0, 0, 2000},
-        {"11x13x5 lively identity, window", 11, 13, 5, 1, 2, 1, 2000},
-        {"2x2x2 lively hastings (multigraph)", 2, 2, 2, 1, 1, 0, 20000},
-        {"3x2x2 lively, window", 3, 2, 2, 1, 0, 1, 20000},
-        {"7x5x3 lively identity/product/6-bonds", 7, 5, 3, 1, 9, 0, 4000},
-        {"9x7x3 lively canonical shell", 9, 7, 3, 1, 3, 0, 4000},
+        {"80x80x4 paper, shelled prism", 80, 80, 4, 0, 0, 0, 400, 0},
+        {"12x12x4 lively, p_swap 0.3", 12, 12, 4, 1, 0, 0, 2000, 0},
+        {"11x13x5 lively identity, window", 11, 13, 5, 1, 2, 1, 2000, 0},
+        {"2x2x2 lively hastings (multigraph)", 2, 2, 2, 1, 1, 0, 20000, 0},
+        {"3x2x2 lively, window", 3, 2, 2, 1, 0, 1, 20000, 0},
+        {"7x5x3 lively identity/product/6-bonds", 7, 5, 3, 1, 9, 0, 4000, 0},
+        {"9x7x3 lively canonical shell", 9, 7, 3, 1, 3, 0, 4000, 0},
+        /* finite solutions: the code sets and their rates, through content changes */
+        {"12x12x4 lively, finite solution", 12, 12, 4, 1, 0, 0, 2000, 30},
+        {"11x13x5 lively identity, finite, window", 11, 13, 5, 1, 2, 1, 2000, 20},
+        {"9x7x3 lively canonical shell, finite", 9, 7, 3, 1, 3, 0, 4000, 10},
+        {"80x80x4 paper, shelled prism, finite", 80, 80, 4, 0, 0, 0, 400, 40},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; ++c) {
         check_caches(&cases[c]);
@@ -354,10 +375,13 @@ int main(int argc, char **argv) {
     const double alpha = 1e-3;
     const double bound = sqrt(-0.5 * log(alpha / 2)) * sqrt(2.0 / replicas);
     const kinetic_case kinetics[] = {
-        {"shelled, paper-like", 1, MOVES_VACANCY, PROPOSALS_SYMMETRIC, 1.0 / 51.0, 0, 60},
-        {"shelled, identity, p_swap 0.5", 1, MOVES_IDENTITY, PROPOSALS_SYMMETRIC, 0.5, 0, 20},
-        {"shell-free, Hastings", 0, MOVES_VACANCY, PROPOSALS_HASTINGS, 1.0 / 51.0, 0, 70},
-        {"shelled, swaps only (B_cs)", 1, MOVES_VACANCY, PROPOSALS_SYMMETRIC, 1.0, 1, 5},
+        {"shelled, paper-like", 1, MOVES_VACANCY, PROPOSALS_SYMMETRIC, 1.0 / 51.0, 0, 60, 0},
+        {"shelled, identity, p_swap 0.5", 1, MOVES_IDENTITY, PROPOSALS_SYMMETRIC, 0.5, 0, 20, 0},
+        {"shell-free, Hastings", 0, MOVES_VACANCY, PROPOSALS_HASTINGS, 1.0 / 51.0, 0, 70, 0},
+        {"shelled, swaps only (B_cs)", 1, MOVES_VACANCY, PROPOSALS_SYMMETRIC, 1.0, 1, 5, 0},
+        /* a solution of 40 core units, depleted as the particle doubles */
+        {"shell-free, finite solution", 0, MOVES_VACANCY, PROPOSALS_SYMMETRIC, 1.0 / 51.0, 0, 70,
+         40},
     };
     for (size_t k = 0; k < sizeof kinetics / sizeof kinetics[0]; ++k)
         check_kinetics(&kinetics[k], replicas, bound);

@@ -2,7 +2,9 @@
  * for bit, as one run straight through: here the windows of a tilted window set, stopped inside
  * and at the edges of the tuning rounds (where the window's own mu_core and the tuning bracket
  * must survive the journal), after the tuning and in the sampling; with random-sequential and
- * rejection-free dynamics (whose cached rates are rebuilt at every change of mu_core). */
+ * rejection-free dynamics (whose cached rates are rebuilt at every change of mu_core), and
+ * rejection-free with a finite solution (its content is in the record, and must be what the
+ * checkpoint's lattice leaves in the solution: the resume checks it). */
 #define _POSIX_C_SOURCE 200809L
 #include "check.h"
 #include "ripen/error.h"
@@ -58,6 +60,10 @@ static void check_stop_at(const job *j, const journal *jn, int64_t id, const tas
     CHECK(found == JOURNAL_CHECKPOINT && resumed.step == stop_after,
           "task %lld: journal holds %d at step %llu, want a checkpoint at %llu", (long long)id,
           (int)found, (unsigned long long)resumed.step, (unsigned long long)stop_after);
+    const int finite = job_task_set(j, id)->system.reservoir.given;
+    CHECK(finite == (resumed.reservoir_core >= 0),
+          "task %lld: the checkpoint holds a solution content of %lld", (long long)id,
+          (long long)resumed.reservoir_core);
     CHECK(task_run(j, &resumed, NULL, NULL) == RIPEN_OK, "%s", ripen_last_error());
     CHECK(same_window(full, &resumed),
           "task %lld stopped after %llu steps and resumed differs (mu_core %.17g vs %.17g, "
@@ -71,7 +77,7 @@ static void check_stop_at(const job *j, const journal *jn, int64_t id, const tas
 int main(void) {
     char directory[] = "/tmp/ripen-task-resume-XXXXXX";
     REQUIRE(mkdtemp(directory) != NULL, "cannot make a temporary directory");
-    char text[2048];
+    char text[4096];
     /* Equilibration 90 = 9 rounds of 10; windows that start off balance (mu_core -7). */
     snprintf(text, sizeof text,
              "{\"seed\": 21, \"lattice\": {\"lx\": 24, \"ly\": 24, \"lz\": 4}, \"output\": "
@@ -83,6 +89,11 @@ int main(void) {
              "{\"name\": \"rf\", \"shell_thickness\": 0, \"q_min\": -2, \"q_max\": 4, \"width\": "
              "3, \"overlap\": 1, \"layer_sites\": 2, \"equilibration_steps\": 90, "
              "\"sampling_steps\": 60, \"tilt\": true, \"dynamics\": \"rejection-free\", "
+             "\"model\": {\"eps_core\": 1.0, \"mu_core\": -7.0, \"mu_shell\": -50.0}},"
+             "{\"name\": \"finite\", \"shell_thickness\": 0, \"q_min\": -2, \"q_max\": 4, "
+             "\"width\": 3, \"overlap\": 1, \"layer_sites\": 2, \"equilibration_steps\": 90, "
+             "\"sampling_steps\": 60, \"tilt\": true, \"dynamics\": \"rejection-free\", "
+             "\"reservoir\": {\"core_units\": 5}, "
              "\"model\": {\"eps_core\": 1.0, \"mu_core\": -7.0, \"mu_shell\": -50.0}}]}",
              directory);
     job j;

@@ -105,14 +105,9 @@ static void case_open(const watch_case *wc, fixture *f) {
     model_params p;
     model_params_default(&p);
     reading_apply(&all_readings[wc->reading], &p);
-    p.eps_core = 1.0, p.eps_shell = 0.7, p.eps_interface = 0.5;
-    p.mu_core = -2.5, p.mu_shell = -2.0, p.p_swap = 0.3;
+    fixture_lively(&p);
     fixture_open(f, wc->lx, wc->ly, wc->lz, &p, 808, 4);
-    philox_stream s;
-    philox_stream_init(&s, philox_key_from_seed(31), 0, 0, PURPOSE_TEST);
-    for (int32_t i = 0; i < f->lat.nsites; ++i)
-        f->states[i] = (uint8_t)(philox_stream_next(&s) % 3);
-    REQUIRE(replica_load_states(&f->rep, f->states) == RIPEN_OK, "%s", ripen_last_error());
+    fixture_random_states(f, 31);
     if (wc->window) {
         const int64_t n = f->rep.counts.ncore;
         REQUIRE(replica_set_window(&f->rep, n > 3 ? n - 3 : 0, n + 3) == RIPEN_OK, "%s",

@@ -7,6 +7,10 @@
 #ifndef RIPEN_ERROR_H
 #define RIPEN_ERROR_H
 
+/* Room for a message: two whole file paths (JOB_PATH_CAPACITY each) and the words around them,
+ * so that no message cuts the name of the file it is about. */
+enum { RIPEN_MESSAGE_CAPACITY = 10240 };
+
 enum ripen_status {
     RIPEN_OK = 0,
     RIPEN_EINVAL = 2,      /* bad input: job file, flag, parameter out of range */

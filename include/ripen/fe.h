@@ -67,22 +67,63 @@ int fe_hard_wall_bias(int nwindows, int32_t qmin, int32_t qmax, const int32_t *l
  * samples lie at q values sampled by both; allowed q values never sampled (F = INFINITY there). */
 int fe_validate(const fe_windows *w, double min_overlap, char *warnings, size_t cap);
 
-/* When a solver stops. Both solvers measure convergence the same way: the largest change of any
- * f_k that one self-consistent (WHAM / MBAR) update would make, with f_0 held at 0. */
+/* What a solver tells its caller between iterations (progress lines; a signal to stop). */
 typedef struct {
-    double tolerance;        /* kT: converged when that change is below this (default 1e-10) */
-    int max_iterations;      /* at most this many iterations (default 100000) */
-    const double *initial_f; /* K: window free energies to start from (kT), or NULL for 0; the
-                                bootstrap starts every resample from the full-data f */
+    const char *method; /* "WHAM", "MBAR", "MBAR over states" */
+    int iteration;      /* iterations so far */
+    double change;      /* the convergence measure now (kT) */
+    int resample;       /* the solve is bootstrap resample `resample` of `nresamples` ... */
+    int nresamples;     /* ... (0 resamples: the solve on the data) */
+} fe_progress;
+
+/* Called by the solvers between iterations: nonzero stops the solve, which returns
+ * RIPEN_EINTERRUPTED ("stopped by a signal"). */
+typedef int (*fe_poll)(void *context, const fe_progress *progress);
+
+/* When a solver stops. Both solvers measure convergence the same way: the largest change of any
+ * f_k that one self-consistent (WHAM / MBAR) update would make, with f_0 held at 0. Besides the
+ * tolerance and max_iterations, a solver watches its progress every FE_WATCH_ITERATIONS
+ * iterations and stops early when the tolerance is out of reach: the change made no new low
+ * over that stretch (stalled: rounding holds it above the tolerance, or the iteration goes
+ * round), or falls so slowly that at its measured rate the tolerance lies beyond FE_SLOW_MARGIN
+ * times max_iterations (too slow). A solve that converges within max_iterations at the rate it
+ * shows never stops early (the margin leaves room for one that speeds up), and one that would
+ * not ends sooner with the same verdict (converged = 0). */
+enum { FE_WATCH_ITERATIONS = 200 };
+#define FE_SLOW_MARGIN 1.5
+
+typedef struct {
+    double tolerance;         /* kT: converged when that change is below this (default 1e-10) */
+    int max_iterations;       /* at most this many iterations (default 100000) */
+    const double *initial_f;  /* K: window free energies to start from (kT), or NULL for 0; the
+                                 bootstrap starts every resample from the full-data f */
+    fe_poll poll;             /* called between iterations (may be NULL) ... */
+    void *poll_context;       /* ... with this */
+    int resample, nresamples; /* for the poll: this solve is resample `resample` of
+                                 `nresamples` (fe_bootstrap sets them; 0 resamples: the data) */
 } fe_solver_options;
 
 fe_solver_options fe_solver_defaults(void);
+
+/* Why a solve stopped. */
+typedef enum {
+    FE_STOP_CONVERGED, /* the change fell below the tolerance */
+    FE_STOP_LIMIT,     /* max_iterations ran out */
+    FE_STOP_STALLED,   /* no new lowest change in FE_WATCH_ITERATIONS iterations */
+    FE_STOP_SLOW       /* the tolerance lies beyond max_iterations at the measured rate */
+} fe_stop;
 
 typedef struct {
     int iterations; /* WHAM: self-consistent map evaluations; MBAR: Newton/self-consistent steps */
     int converged;  /* 1 if max_change < tolerance, else 0 (the result is then unreliable) */
     double max_change; /* kT: the last self-consistent change measured (see above) */
+    fe_stop stop;      /* why the solve ended */
+    double needed;     /* FE_STOP_SLOW: iterations the measured rate needs to the tolerance */
 } fe_info;
+
+/* One line saying how a solve ended ("did not converge: no progress after 2400 iterations, the
+ * change stays at 1.9e-10 kT (tolerance 1e-10)"), for warnings. */
+void fe_describe_stop(const fe_info *info, double tolerance, char *out, size_t capacity);
 
 /* WHAM on the histograms of the windows (fe_validate's errors apply). Fills F (nq values, kT,
  * min F = 0, INFINITY where no sample lies), f (K values, kT, f_0 = 0) and info. A solve that

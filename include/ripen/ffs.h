@@ -3,18 +3,27 @@
  * rare that brute-force replicas only give a bound (docs/jobs.md, "Forward flux sampling";
  * docs/reproduction.md).
  *
- * The order parameter λ (lambda.h) is measured after every accepted move. Basin A = {λ <= λ_A};
- * interfaces λ_0 < λ_1 < ... < λ_{n-1} and the target λ_n.
+ * The order parameter λ (lambda.h) is measured after every accepted move. Basin A = {λ <= λ_A}
+ * (λ_A >= 0: the initial particle lies in A); interfaces λ_0 < λ_1 < ... < λ_{n-1} and the target
+ * λ_n, within what the lattice can hold.
  *   Stage 0: `walkers` tasks run from the initial particle; each records every first crossing of
- *     λ_0 coming from A (the configuration) and the time spent: the flux Φ_0 = crossings / time.
- *     A walker that reaches λ_n starts again from the initial particle (a new segment).
+ *     λ_0 coming from A (the configuration) and the time it spent in A's domain: its clock runs
+ *     while it was last in A rather than at the target (h_A), and an excursion from a crossing
+ *     that goes on to reach λ_n is left out (the walker then starts again from the initial
+ *     particle: a new segment). A walker with its share of crossings runs on until its last
+ *     excursion is decided (back in A or at the target), so its time holds whole cycles of
+ *     waiting and excursion. The flux Φ_0 = crossings / time.
  *   Stage i (1..n): trial shots from configurations stored at λ_{i-1}, chosen uniformly at
  *     random; a shot runs until λ >= λ_i (a success, its configuration stored) or λ <= λ_A:
  *     P_{i-1} = successes / trials. A move that carries λ past several interfaces (clusters
  *     merging) is a jumpy crossing: the stored configuration already lies past the next
  *     interface, and a shot from it succeeds at once (Haji-Akbari, J. Chem. Phys. 149, 072303
  *     (2018)).
- * Then k = Φ_0 Π P_i (per MC step) and the mean waiting time in A is 1/k. Every random choice is
+ * Then k = Φ_0 Π P_i (per MC step). Since the flux leaves the successful excursions out, the mean
+ * first passage from the basin is 1/k + transit, the transit being the mean length of a
+ * successful excursion, estimated by the shot lengths summed along every complete path (each
+ * path weighs the same in FFS): by Wald's identity over the walkers' cycles, whether or not the
+ * transition is rare from the basin. Every random choice is
  * keyed by (seed, set, stage, shot): a stage's plan lists the configurations the previous stage
  * stored, and shot g of stage s picks one and runs with a stream of its own. Stored under
  * /ffs/<name>.
@@ -50,7 +59,7 @@ typedef struct {
     uint64_t max_walker_steps; /* a walker stops here with fewer crossings (MC steps) */
     uint64_t max_shot_steps;   /* a shot longer than this counts as failed and is reported */
     int paths;                 /* complete transition paths whose configurations are stored */
-    int64_t initial_cluster;   /* λ's origin: the initial particle's cluster or N_core */
+    int64_t origin;            /* λ's origin: the initial particle's measure (lambda.h) */
 } ffs_spec;
 
 static inline const ffs_spec *ffs_of(const task_set *set) {

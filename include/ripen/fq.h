@@ -36,10 +36,35 @@ typedef struct fq_result {
 } fq_result;
 
 /* Computes F(q) for window set `set` from its windows' records (records[k] = window k); the
- * bootstrap's streams are keyed by `seed` and the set's index. */
+ * bootstrap's streams are keyed by `seed` and the set's index; `o` gives the resamples and the
+ * solvers' poll. Solves that do not converge are kept and said in `warnings`. */
 int fq_compute(const task_set *set, task_record *const *records, uint64_t seed,
-               int bootstrap_samples, fq_result *out);
+               const set_analysis_options *o, fq_result *out);
 void fq_free(fq_result *f);
+
+/* "3.97 +- 0.29 kT"; "3.97 kT (error undetermined: no usable bootstrap resample)" when sigma is
+ * not finite; "undetermined" when the value is not. */
+void fq_format(char *out, size_t capacity, double value, double sigma, int decimals);
+
+/* The cost model of `ripen check` (task_kind.h, analysis_cost): iterations of a solve that
+ * converges as they usually do (Newton steps for MBAR, SQUAREM-accelerated maps for WHAM; a
+ * bootstrap resample starts from the data's answer and needs fewer), and the rate of terms on
+ * one core (measured: ~1e8 per second). */
+enum {
+    FQ_TYPICAL_WHAM_MAPS = 50,
+    FQ_TYPICAL_MBAR_ITERATIONS = 15,
+    FQ_TYPICAL_RESAMPLE_WHAM_MAPS = 20,
+    FQ_TYPICAL_RESAMPLE_MBAR_ITERATIONS = 4
+};
+#define FQ_TERMS_PER_SECOND 1e8
+
+/* Terms of one WHAM map and one MBAR iteration on K windows over nq values of q holding n
+ * samples in all, each q lying in `shared` windows (states). */
+double fq_wham_map_terms(double nq, double shared, double n);
+double fq_mbar_iteration_terms(double K, double shared, double n);
+
+/* The window set's analysis cost (task_kind.analysis_cost). */
+void fq_analysis_cost(const task_set *set, int bootstrap, analysis_cost *cost);
 
 /* The window set's analysis (task_kind.analyze): F(q) from every window. When the samples do not
  * determine F (windows not linked, a layer not reached), the result has `failed` set with the

@@ -18,6 +18,8 @@
 #include "ripen/dynamics.h"
 #include "ripen/model.h"
 #include "ripen/observe.h"
+#include "ripen/reservoir_spec.h"
+#include "ripen/shell_band.h"
 
 enum { JOB_NAME_CAPACITY = 128, JOB_PATH_CAPACITY = 4096 };
 
@@ -30,6 +32,8 @@ typedef struct {
                                       the same trajectory for any count */
     int64_t core_sites;            /* requested initial core size (sites) */
     int shell_thickness;           /* initial shell thickness (in-plane sites; 0 = none) */
+    shell_band_spec shell_band; /* hard walls on N_shell, resolved against the initial particle */
+    reservoir_spec reservoir;   /* a finite solution, resolved likewise (none: a fixed mu) */
 } system_spec;
 
 struct task_kind;

@@ -39,6 +39,12 @@ long journal_lock_holder(const char *directory);
  * journal_scan. */
 int journal_verify(const journal *jn, const job *j, uint8_t *done);
 
+/* Removes the temporary files (*.tmp) a record write leaves when it is cut short between
+ * creating its temporary file and renaming it (a kill, ENOSPC, a file system turned read-only):
+ * the record it was to replace is intact, so the file holds nothing. Called by a resume once it
+ * holds the lock; says on stderr what it removed. */
+int journal_remove_stale(const journal *jn);
+
 /* Creates a new journal (error if one exists) and records the job text in it. */
 int journal_create(journal *jn, const job *j);
 /* Opens an existing journal for --resume; error if it belongs to a different job. */

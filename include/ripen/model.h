@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "ripen/lattice.h"
+#include "ripen/reservoir.h"
 
 enum { STATE_SOLUTION = 0, STATE_CORE = 1, STATE_SHELL = 2, STATE_COUNT = 3 };
 enum { SITE_SHELL_STRIDE = 9, SITE_STATE_STRIDE = 81, SITE_CODES = 243 };
@@ -99,14 +100,42 @@ typedef struct {
     energy_weights weights;
     int bond_directions;                           /* 8 or 6 */
     uint8_t bond_multiplicity[LATTICE_DIRECTIONS]; /* bonds along a swap direction (0, 1, 2) */
-    uint64_t accept[SITE_CODES][STATE_COUNT];      /* accept a -> b iff 63 random bits < this */
+    uint64_t accept[SITE_CODES][STATE_COUNT];      /* accept a -> b iff 63 random bits < this;
+                                                      with a reservoir, a bound over every
+                                                      content (model_tables_use_reservoir) */
+    double ratio[SITE_CODES][STATE_COUNT];         /* q_rev/q_fwd e^-dE of a -> b, before
+                                                      min(1, .); 0 if never proposed */
     double delta_energy[SITE_CODES][STATE_COUNT];  /* dE(a -> b) in kT, for swaps */
     uint8_t insdel_target[STATE_COUNT][8];         /* proposed state, by 3 random bits */
     uint32_t swap_threshold;                       /* swap iff 29 random bits < this */
     int8_t env_delta[STATE_COUNT][STATE_COUNT];    /* neighbour code change when a site a -> b */
+    reservoir reservoir;                           /* a finite solution (reservoir.h), or none */
+    int finite;                                    /* 1 if `reservoir` has a component */
 } model_tables;
 
+/* Tables for `p` on `lat`, with no reservoir (a fixed mu). */
 int model_tables_build(model_tables *t, const model_params *p, const lattice *lat);
+
+/* Puts the finite solution `s` on tables just built (nothing changes if `s` has no component):
+ * accept[code][b] becomes the threshold at the largest reservoir factor any content allows, an
+ * upper bound of the exact one, so every early rejection and filter built on it stays exact;
+ * the kernels decide a move that passes it with model_reservoir_threshold(). Call it before a
+ * dynamics is opened on the tables: workspaces derive their filters and rates from them. */
+void model_tables_use_reservoir(model_tables *t, const reservoir *s);
+
+/* The exact acceptance threshold of a -> `to` at a site of code `code` with a finite solution,
+ * the lattice holding the counts `c` before the move: threshold(ratio x reservoir factor), the
+ * one expression every kernel uses (the reference kernel with its own ratio, equal bit for bit). */
+uint64_t model_reservoir_threshold(const model_tables *t, const site_counts *c, uint8_t code,
+                                   int to);
+
+/* The reservoir factor of a -> b with the lattice holding the counts `c` (1 without one). */
+static inline double model_reservoir_factor(const model_tables *t, const site_counts *c, int from,
+                                            int to) {
+    return reservoir_factor(&t->reservoir, c->ncore, c->nshell,
+                            (to == STATE_CORE) - (from == STATE_CORE),
+                            (to == STATE_SHELL) - (from == STATE_SHELL));
+}
 
 /* Acceptance threshold on the 2^63 scale for probability min(1, x). */
 uint64_t model_threshold(double x);

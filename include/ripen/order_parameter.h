@@ -22,13 +22,18 @@ static inline int64_t q_value(const replica *r, int64_t core_initial) {
     return r->counts.ncore - core_initial;
 }
 
-/* Puts the hard wall of window [lo, hi] on the replica; error if its q is outside. */
+/* Puts the hard wall of window [lo, hi] on the replica; error if its q is outside, or its N_shell
+ * outside its shell band. */
 int q_window_apply(replica *r, int64_t core_initial, int lo, int hi);
 
 /* Brings a replica deterministically to the value of [lo, hi] nearest to q = 0: grows the core
  * where a site has the most core neighbours (or shrinks it where one has the fewest). The
- * window's equilibration then relaxes this construction. */
-void q_drive_into_window(replica *r, int64_t core_initial, int lo, int hi);
+ * window's equilibration then relaxes this construction. Growing into the shell takes shell
+ * sites: where that would take N_shell below the replica's shell band, each one is given back
+ * to the shell at the solution site with the most shell neighbours, so the construction keeps
+ * the band (without a band it is what it always was). Error if there is no room for that, or if
+ * a finite solution (the tables' reservoir) runs out of core units on the way. */
+int q_drive_into_window(replica *r, int64_t core_initial, int lo, int hi);
 
 /* One new row on a short facet of the initial hexagon, through all layers: the q of one full
  * new layer by default. */

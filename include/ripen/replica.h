@@ -45,6 +45,8 @@ struct replica {
     int32_t area_shell;      /* columns holding >= 1 shell site */
     int64_t core_min;        /* umbrella window: a move that would take N_core out of */
     int64_t core_max;        /*   [core_min, core_max] is rejected (default: no limits) */
+    int64_t shell_min;       /* shell band: a move that would take N_shell out of */
+    int64_t shell_max;       /*   [shell_min, shell_max] is rejected (default: no limits) */
     uint64_t step;           /* MC steps completed (1 step = nsites attempts) */
     philox_key key;          /* from the job seed */
     uint32_t task;           /* task id: the replica's own random stream */
@@ -59,7 +61,7 @@ struct replica {
     uint64_t stopped_attempt;   /* the attempt index of the move that stopped it */
 };
 
-/* An empty (all solution) replica at step 0, with no window on N_core. */
+/* An empty (all solution) replica at step 0, with no window on N_core and no band on N_shell. */
 int replica_init(replica *r, const lattice *lat, const model_tables *tab, uint64_t seed,
                  uint32_t task);
 void replica_free(replica *r);
@@ -118,9 +120,23 @@ static inline int replica_report_move(replica *r, uint64_t attempt) {
  * would leave the window is rejected instead. The current N_core must lie inside. */
 int replica_set_window(replica *r, int64_t core_min, int64_t core_max);
 
-/* Whether a move that leaves N_core = ncore_after stays inside the window. */
-static inline int replica_window_allows(const replica *r, int64_t ncore_after) {
-    return ncore_after >= r->core_min && ncore_after <= r->core_max;
+/* Restricts N_shell to [shell_min, shell_max] (the shell band, a sampling device that keeps a
+ * metastable shell: docs/model.md), a hard wall like the window. The current N_shell must lie
+ * inside. */
+int replica_set_shell_band(replica *r, int64_t shell_min, int64_t shell_max);
+
+/* The hard walls on the counts, the one test every dynamics makes on the accept path of a move
+ * that changes site states: whether turning one site from state `from` into `to` keeps N_core in
+ * the window and N_shell in the band, both counted after the move. One site change may move both
+ * counts (shell -> core in the "identity" move set); a swap never changes either, so swaps need
+ * no test. The test reads the replica's counts as they are when the move is applied: exact as
+ * long as a dynamics applies its moves one after another (they all do, checkerboard on any number
+ * of threads included, dyn_checkerboard.c). */
+static inline int replica_walls_allow(const replica *r, int from, int to) {
+    const int64_t ncore = r->counts.ncore + (to == STATE_CORE) - (from == STATE_CORE);
+    const int64_t nshell = r->counts.nshell + (to == STATE_SHELL) - (from == STATE_SHELL);
+    return ncore >= r->core_min && ncore <= r->core_max && nshell >= r->shell_min &&
+           nshell <= r->shell_max;
 }
 
 static inline double replica_energy(const replica *r) {

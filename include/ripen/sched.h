@@ -32,6 +32,20 @@ void sched_install_signal_handlers(void);
 /* Nonzero once a stop signal arrived (the signal number). */
 int sched_stop_signal(void);
 
+/* A barrier that sleeps: ranks that wait for rank 0 (its last task, its analysis of the sets)
+ * nap between looks instead of spinning in a blocking MPI call at 100% of a core. Collective. */
+void sched_wait_quietly(MPI_Comm comm);
+
+/* "hh:mm:ss", as the progress lines print elapsed times. */
+void sched_format_duration(double seconds, char *out, size_t capacity);
+
+/* Test hook (docs/design.md, "Test hooks"): when the environment holds RIPEN_TEST_HOLD=POINT and
+ * this process reaches POINT ("analysis": rank 0's first solver iteration of the sets' analysis;
+ * "task N": task N after its first step), it says so on stderr ("ripen: test hold at POINT") and
+ * waits there until a stop signal arrives, once per process. A test then sends SIGTERM exactly
+ * there instead of guessing a moment; without the variable nothing happens. */
+void sched_test_hold(const char *point);
+
 /* Runs every task with todo[id] = 1 (the same mask on every rank). Collective over `comm`;
  * returns the same status on every rank: RIPEN_OK, RIPEN_EINTERRUPTED or an error (the message
  * is printed once, by rank 0). */

@@ -22,6 +22,9 @@ typedef struct {
     uint64_t step;                /* MC steps done */
     int64_t core_initial;         /* core sites at step 0 (sites) */
     int64_t shell_initial;        /* shell sites at step 0 (sites) */
+    int64_t reservoir_core;       /* a finite solution's core units at `step`, -1 if none or not
+                                     known (it is total - N_core: a check on the lattice) */
+    int64_t reservoir_shell;      /* its shell units likewise */
     double wall_seconds;          /* time spent so far (not part of the results' identity) */
     int64_t nsites;               /* lattice size */
     uint8_t *states; /* the lattice at `step` (checkpoints; NULL when complete, unless the

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "ripen/codec.h"
+#include "ripen/fe.h"
 #include "ripen/initial.h"
 #include "ripen/job.h"
 #include "ripen/task.h"
@@ -35,8 +36,24 @@ enum { TASK_EXTENTS = 3 };
 
 /* Options of a set's analysis (the F(q) of a window set). */
 typedef struct {
-    int bootstrap; /* resamples for bootstrap errors */
+    int bootstrap;      /* resamples for bootstrap errors */
+    fe_poll poll;       /* long analyses call it between iterations (progress lines; nonzero: */
+    void *poll_context; /* stop with RIPEN_EINTERRUPTED); may be NULL */
 } set_analysis_options;
+
+/* For a kind's own loops in its analysis (loading records, resampling): reports `done` steps of
+ * `what` to the poll (a progress line) and returns RIPEN_EINTERRUPTED if it asks to stop (a
+ * signal), else RIPEN_OK. Defined in results.c. */
+int analysis_poll(const set_analysis_options *o, const char *what, int done);
+
+/* What a set's analysis costs (`ripen check`, and the progress line at its start). A term is
+ * one sample's share of one solver iteration (a posterior, a Hessian entry): ~10^8 per second
+ * on one core. */
+typedef struct {
+    char what[256];       /* "MBAR over 16 states and 1600 samples, WHAM over 8 windows" */
+    double typical_terms; /* a solve that converges as the solvers usually do */
+    double most_terms;    /* the solvers' iteration limits reached everywhere */
+} analysis_cost;
 
 typedef struct task_kind {
     const char *key;         /* the job-file array and the HDF5 group: "ensembles" */
@@ -113,6 +130,8 @@ typedef struct task_kind {
     void (*free_result)(void *result);
     const char *result_group; /* its group under the set's: "fq"; ripen analyze replaces it */
     int (*h5_write_result)(hid_t group, const task_set *set, const void *result, int writer);
+    /* The analysis' cost, without running it (NULL: negligible). */
+    void (*analysis_cost)(const task_set *set, int bootstrap, analysis_cost *cost);
     /* ripen analyze: the result in full. */
     void (*print_result)(const task_set *set, const void *result);
     /* A warning on stderr if the data did not determine the result (NULL: never). */

@@ -48,11 +48,12 @@ static inline window_result *window_result_of(const task_record *r) {
 
 /* The window grid shared by the windows and exchange kinds: reads q_min, q_max, width, overlap
  * and layer_sites of a job entry into `g` (keys absent keep g's values); then, once the initial
- * particle is known, checks the grid against it and derives nwindows (and layer_sites if 0). */
+ * particle is known, checks the grid against it and the system (q within the lattice, and
+ * within the core units a finite solution holds) and derives nwindows (and layer_sites if 0). */
 struct cJSON;
 int window_grid_parse(const struct cJSON *obj, const char *path, window_set_spec *g);
-int window_grid_prepare(window_set_spec *g, const char *path, const initial_report *report, int lx,
-                        int ly, int lz);
+int window_grid_prepare(window_set_spec *g, const char *path, const initial_report *report,
+                        const system_spec *sys);
 
 /* q samples per window. */
 int64_t window_sample_count(const window_set_spec *w);

@@ -6,6 +6,8 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 
 /* One line, whatever the message quotes from the input: control characters are escaped. */
 int cli_error(int status) {
@@ -61,5 +63,27 @@ int cli_parse_int(const char *flag, const char *text, int64_t min, int64_t max, 
 int cli_value(int argc, char **argv, int *k, const char **out) {
     if (*k + 1 >= argc) return ripen_fail(RIPEN_EINVAL, "%s: needs a value", argv[*k]);
     *out = argv[++*k];
+    return RIPEN_OK;
+}
+
+/* The same file: same device and inode (stat follows symlinks), whatever the spelling. */
+static int same_file(const char *a, const char *b) {
+    struct stat x, y;
+    return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
+}
+
+int cli_refuse_output_on_input(const char *output, const char *input, const char *role) {
+    char partial[JOB_PATH_CAPACITY + 16];
+    snprintf(partial, sizeof partial, "%s.partial", output);
+    if (same_file(output, input))
+        return ripen_fail(RIPEN_EINVAL,
+                          "the output %s is the %s %s itself (the same file): choose another "
+                          "output",
+                          output, role, input);
+    if (same_file(partial, input))
+        return ripen_fail(RIPEN_EINVAL,
+                          "the output's temporary file %s is the %s %s (the same file): choose "
+                          "another output",
+                          partial, role, input);
     return RIPEN_OK;
 }

@@ -23,6 +23,11 @@ int cli_parse_int(const char *flag, const char *text, int64_t min, int64_t max, 
 /* The value of flag argv[*k] (advancing *k), or an error if it is missing. */
 int cli_value(int argc, char **argv, int *k, const char **out);
 
+/* Refuses an output that is the input file `input` (its `role`: "job file", "shard"), or whose
+ * temporary OUTPUT.partial is: compared by identity (device and inode), so another spelling, a
+ * symlink or a hard link of the input is refused too, --force or not. */
+int cli_refuse_output_on_input(const char *output, const char *input, const char *role);
+
 int run_main(int argc, char **argv);
 
 /* What a run measured of itself (rank 0's view), for `ripen bench`. */

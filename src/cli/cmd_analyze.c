@@ -6,6 +6,7 @@
 #include "ripen/error.h"
 #include "ripen/h5out.h"
 #include "ripen/results.h"
+#include "ripen/sched.h"
 #include "ripen/task_kind.h"
 
 #include <errno.h>
@@ -19,7 +20,9 @@ static const char analyze_usage[] =
     "Recomputes the analysis of every set in FILE.h5 whose tasks are all present: F(q) of a\n"
     "window set (WHAM and MBAR, bootstrap errors, balance point mu_core*, barrier), replacing\n"
     "/windows/<name>/fq; F(q) and the exchange statistics of an exchange set; the rate of a\n"
-    "forward flux set; the Kaplan-Meier curve of an ensemble; and prints the results.\n";
+    "forward flux set; the Kaplan-Meier curve of an ensemble; and prints the results, with a\n"
+    "progress line every 10 s while a solver runs. SIGTERM or SIGINT stops it (exit status 5)\n"
+    "and leaves FILE.h5 as it was.\n";
 
 static int copy_file(const char *from, const char *to) {
     FILE *in = fopen(from, "rb");
@@ -106,9 +109,11 @@ int analyze_main(int argc, char **argv) {
     if ((status = h5in_open(&in, path))) return cli_error(status);
     void **results = calloc((size_t)in.j.nsets + 1, sizeof *results);
     if (!results) status = ripen_fail(RIPEN_ENOMEM, "out of memory");
-    const set_analysis_options options = {.bootstrap = (int)bootstrap};
+    sched_install_signal_handlers();
+    const analysis_watch watch = {.progress_seconds = 10, .interrupted = sched_stop_signal};
     if (!status)
-        status = results_analyze(&in.j, in.present, h5in_load_task, &in, &options, results);
+        status = results_analyze(&in.j, in.present, h5in_load_task, &in, (int)bootstrap, &watch,
+                                 results);
     char partial[JOB_PATH_CAPACITY + 16];
     snprintf(partial, sizeof partial, "%s.partial", path);
     int any = 0;
@@ -121,5 +126,8 @@ int analyze_main(int argc, char **argv) {
     if (!status) print_results(&in.j, results);
     results_free(&in.j, results);
     h5in_close(&in);
+    if (status == RIPEN_EINTERRUPTED)
+        return ripen_fail(status, "stopped by a signal during the analysis: %s is unchanged", path),
+               cli_error(status);
     return status ? cli_error(status) : RIPEN_OK;
 }

@@ -15,7 +15,10 @@ static const char merge_usage[] =
     "usage: ripen merge OUT.h5 SHARD.h5 [SHARD.h5 ...] [--force] [--bootstrap B]\n"
     "\n"
     "Checks that the shards come from the same job and together hold every task exactly once,\n"
-    "then writes OUT.h5 with the same datasets as a single run of the job (F(q) recomputed).\n";
+    "then writes OUT.h5 with the same datasets as a single run of the job (F(q) recomputed on\n"
+    "rank 0, with progress lines; SIGTERM stops it and nothing is written). OUT.h5 may not be\n"
+    "one of the shards, by any name or link, --force or not. Shards of a job run with\n"
+    "--shard I/N are named OUTPUT.shard-I-of-N.h5.\n";
 
 typedef struct {
     h5in *shards;
@@ -92,15 +95,14 @@ int merge_main(int argc, char **argv) {
     }
     if (!status && npaths < 2)
         status = ripen_fail(RIPEN_EINVAL, "merge: give the output file and at least one shard");
+    for (int k = 1; k < npaths && !status; ++k)
+        status = cli_refuse_output_on_input(paths[0], paths[k], "shard");
     struct stat st;
     if (!status && stat(paths[0], &st) == 0 && !S_ISREG(st.st_mode))
         status = ripen_fail(RIPEN_EINVAL, "%s is %s, not a result file: choose another output",
                             paths[0], S_ISDIR(st.st_mode) ? "a directory" : "not a regular file");
     if (!status && stat(paths[0], &st) == 0 && !force)
         status = ripen_fail(RIPEN_EINVAL, "%s exists: pass --force to overwrite it", paths[0]);
-    for (int k = 1; k < npaths && !status; ++k)
-        if (strcmp(paths[k], paths[0]) == 0)
-            status = ripen_fail(RIPEN_EINVAL, "merge: the output %s is also an input", paths[0]);
     shard_set shards = {0};
     if (!status) status = open_shards(&shards, paths + 1, npaths - 1);
     /* Every rank opened the same files; agree on the outcome before anything collective. */
@@ -115,6 +117,8 @@ int merge_main(int argc, char **argv) {
         for (int k = 0; k < shards.nshards; ++k) sources[k] = shards.shards[k].prov;
         sched_install_signal_handlers();
         const results_options options = {.bootstrap = (int)bootstrap,
+                                         .quiet = rank != 0,
+                                         .progress_seconds = 10,
                                          .shard_index = 0,
                                          .shard_count = 1,
                                          .started = started,
@@ -129,6 +133,11 @@ int merge_main(int argc, char **argv) {
         free(present);
         free(sources);
     }
+    if (status == RIPEN_EINTERRUPTED)
+        ripen_fail(status,
+                   "merge stopped by a signal (during the analysis of the sets or the writing of "
+                   "%s): nothing written; run the merge again",
+                   paths[0]);
     if (status && rank == 0) cli_error(status);
     close_shards(&shards);
     free(paths);

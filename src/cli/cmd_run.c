@@ -23,16 +23,23 @@ static const char run_usage[] =
     "Runs every task of the job (replicas and umbrella windows) across the MPI ranks and writes\n"
     "one HDF5 result file (docs/hdf5-layout.md). Progress is kept in OUTPUT.journal/ until the\n"
     "file is complete, so an interrupted run loses at most one checkpoint interval per rank.\n"
+    "When every task is done, rank 0 analyses the sets (F(q), rates) with progress lines while\n"
+    "the other ranks wait asleep; a signal stops that too, and --resume redoes only that part.\n"
     "\n"
     "options:\n"
-    "  --out PATH              result file (default: the job's \"output\", else JOB.h5)\n"
+    "  --out PATH              result file (default: the job's \"output\", else JOB.h5); with\n"
+    "                          --shard, the name the shard's file is derived from\n"
     "  --resume                continue an interrupted run from OUTPUT.journal/\n"
-    "  --continue              resume if interrupted, start if not, do nothing if OUTPUT is\n"
-    "                          already there (for batch scripts that may be requeued)\n"
+    "  --continue              resume if interrupted, start if not, do nothing if OUTPUT already\n"
+    "                          holds this job's finished result (another job's file, another\n"
+    "                          shard's or an unfinished one is refused); for batch scripts\n"
+    "                          that may be requeued\n"
     "  --force                 overwrite an existing result file / discard an old journal\n"
     "  --quiet                 no progress lines and no summary (errors are still printed)\n"
-    "  --shard I/N             run only tasks with id %% N == I, into OUTPUT.shard-I-of-N.h5\n"
-    "                          (default from SLURM_ARRAY_TASK_ID/_MIN/_COUNT when set)\n"
+    "  --shard I/N             run only the tasks whose shard key is I modulo N (the task id; for\n"
+    "                          a staged set, its first task's) into OUTPUT.shard-I-of-N.h5,\n"
+    "                          OUTPUT without its .h5; I counted from 0 (default from\n"
+    "                          SLURM_ARRAY_TASK_ID/_MIN/_COUNT when set)\n"
     "  --no-shard              ignore SLURM array variables\n"
     "  --checkpoint-seconds S  wall time between checkpoints of a running task (default 300)\n"
     "  --progress-seconds S    wall time between progress lines (default 10)\n"
@@ -171,16 +178,26 @@ static int load_job(MPI_Comm comm, const char *path, job *j) {
     return status;
 }
 
-static void apply_output(const run_args *a, job *j) {
+/* The result file: the job's "output" or --out, and for a shard OUTPUT.shard-I-of-N.h5 (OUTPUT
+ * without its .h5), so that the shards of one job never share a file whatever --out says. An
+ * --out that already names this shard's file is taken as it is. */
+static int apply_output(const run_args *a, job *j) {
     if (a->out) snprintf(j->output, sizeof j->output, "%s", a->out);
-    if (a->shard_count > 1 && !a->out) {
-        char stem[JOB_PATH_CAPACITY];
-        snprintf(stem, sizeof stem, "%s", j->output);
-        char *dot = strrchr(stem, '.');
-        if (dot && strcmp(dot, ".h5") == 0) *dot = '\0';
-        snprintf(j->output, sizeof j->output, "%.4000s.shard-%lld-of-%lld.h5", stem,
-                 (long long)a->shard_index, (long long)a->shard_count);
-    }
+    if (a->shard_count <= 1) return RIPEN_OK;
+    char suffix[96], stem[JOB_PATH_CAPACITY];
+    snprintf(suffix, sizeof suffix, ".shard-%lld-of-%lld.h5", (long long)a->shard_index,
+             (long long)a->shard_count);
+    const size_t length = strlen(j->output), tail = strlen(suffix);
+    if (length > tail && strcmp(j->output + length - tail, suffix) == 0) return RIPEN_OK;
+    snprintf(stem, sizeof stem, "%s", j->output);
+    char *dot = strrchr(stem, '.');
+    if (dot && strcmp(dot, ".h5") == 0) *dot = '\0';
+    char name[sizeof stem + sizeof suffix];
+    snprintf(name, sizeof name, "%s%s", stem, suffix);
+    if (strlen(name) >= sizeof j->output)
+        return ripen_fail(RIPEN_EINVAL, "the shard's result file name %s is too long", name);
+    memcpy(j->output, name, strlen(name) + 1);
+    return RIPEN_OK;
 }
 
 static int path_exists(const char *path) {
@@ -230,12 +247,25 @@ static int check_output(const char *output, int force) {
     return RIPEN_OK;
 }
 
+/* A live run holds the journal's lock (journal.h): whatever this run was asked to do, the answer
+ * is to wait for that run or stop it, not to resume or discard its journal. */
+static int refuse_live_run(const char *directory) {
+    const long holder = journal_lock_holder(directory);
+    if (!holder) return RIPEN_OK;
+    return ripen_fail(RIPEN_EINVAL,
+                      "%s is held by a live ripen run (process %ld): wait for it to finish, or "
+                      "stop it (SIGTERM: it checkpoints and exits) and then continue it with "
+                      "--resume",
+                      directory, holder);
+}
+
 /* Rank 0: output and journal checks, then create or open the journal; fills `done`. */
 static int prepare_journal(const run_args *a, const job *j, journal *jn, uint8_t *done) {
     int status = check_output(j->output, a->force);
     if (status) return status;
     char directory[JOB_PATH_CAPACITY + 16];
     journal_directory(j->output, directory, sizeof directory);
+    if (journal_exists(j) && (status = refuse_live_run(directory))) return status;
     const int have_journal = journal_exists(j) && journal_has_record(j);
     if (a->resume) {
         if (!have_journal)
@@ -244,33 +274,68 @@ static int prepare_journal(const run_args *a, const job *j, journal *jn, uint8_t
                               "--resume to start",
                               directory, journal_exists(j) ? "holds no job record" : "absent");
         status = journal_open(jn, j);
-        const long holder = status ? 0 : journal_lock_holder(directory);
-        if (holder)
-            return ripen_fail(RIPEN_EINVAL,
-                              "%s is in use by a running ripen (process %ld): wait for it, or "
-                              "stop it before resuming",
-                              directory, holder);
         /* Checked before the lock is taken, so that a refused resume leaves nothing behind. */
         if (!status) status = journal_verify(jn, j, done);
-        return status ? status : journal_lock(jn);
+        if (!status) status = journal_lock(jn);
+        return status ? status : journal_remove_stale(jn);
     }
     if (have_journal && !a->force)
         return ripen_fail(RIPEN_EINVAL,
                           "an interrupted run of this output exists (%s): continue it with "
                           "--resume, or discard it with --force",
                           directory);
-    const long holder = journal_exists(j) ? journal_lock_holder(directory) : 0;
-    if (holder)
-        return ripen_fail(RIPEN_EINVAL,
-                          "%s is in use by a running ripen (process %ld): --force does not "
-                          "override a live run; stop it first",
-                          directory, holder);
     /* A journal without a job record (a run killed while creating it) holds nothing to lose. */
     if (journal_exists(j) && (status = journal_remove_directory(directory))) return status;
     /* With --force an old result stays in place until the new file is renamed over it. */
     memset(done, 0, (size_t)j->ntasks);
     status = journal_create(jn, j);
     return status ? status : journal_lock(jn);
+}
+
+/* Which shard `in` holds, in words. */
+static void describe_shard(int64_t index, int64_t count, char *out, size_t capacity) {
+    if (count <= 1)
+        snprintf(out, capacity, "the whole job");
+    else
+        snprintf(out, capacity, "shard %lld of %lld", (long long)index, (long long)count);
+}
+
+/* --continue with OUTPUT present: there is nothing to do only if OUTPUT is this job's finished
+ * result, of this shard. Anything else (not a ripen file, another job's results, another shard,
+ * an unfinished file) is refused, so that a requeued batch script never skips a job silently. */
+static int check_finished(const run_args *a, const job *j) {
+    h5in in;
+    if (h5in_open(&in, j->output))
+        return ripen_fail(RIPEN_EINVAL,
+                          "--continue: %s; it is not this job's finished result: remove it, or "
+                          "give this job another output",
+                          ripen_last_error());
+    char held[64], wanted[64];
+    describe_shard(in.shard_index, in.shard_count, held, sizeof held);
+    describe_shard(a->shard_index, a->shard_count, wanted, sizeof wanted);
+    int64_t present = 0, owned = 0, misplaced = 0;
+    for (int64_t id = 0; in.j.hash == j->hash && id < j->ntasks; ++id) {
+        const int mine = job_shard_key(j, id) % a->shard_count == a->shard_index;
+        owned += mine, present += mine && in.present[id], misplaced += !mine && in.present[id];
+    }
+    int status = RIPEN_OK;
+    if (in.j.hash != j->hash)
+        status = ripen_fail(RIPEN_EINVAL,
+                            "--continue: %s holds the results of another job (job hash %016llx, "
+                            "from %s; this job %016llx): give this job its own \"output\" or "
+                            "--out",
+                            j->output, (unsigned long long)in.j.hash, in.prov.job_path,
+                            (unsigned long long)j->hash);
+    else if (in.shard_index != a->shard_index || in.shard_count != a->shard_count || misplaced)
+        status = ripen_fail(RIPEN_EINVAL, "--continue: %s holds %s of this job, this run is %s",
+                            j->output, held, wanted);
+    else if (present != owned)
+        status = ripen_fail(RIPEN_EINVAL,
+                            "--continue: %s holds %lld of the %lld tasks of %s: not a finished "
+                            "result; remove it, or start afresh with --force",
+                            j->output, (long long)present, (long long)owned, wanted);
+    h5in_close(&in);
+    return status;
 }
 
 typedef struct {
@@ -303,6 +368,8 @@ static int finish(MPI_Comm comm, const run_args *a, const job *j, const journal 
     MPI_Comm_rank(comm, &rank);
     journal_loader loader = {jn, j};
     const results_options options = {.bootstrap = (int)a->bootstrap,
+                                     .quiet = a->quiet,
+                                     .progress_seconds = a->progress_seconds,
                                      .shard_index = a->shard_index,
                                      .shard_count = a->shard_count,
                                      .started = started,
@@ -326,22 +393,31 @@ static int finish(MPI_Comm comm, const run_args *a, const job *j, const journal 
     return status;
 }
 
+/* How to continue after a signal: while tasks ran (they are checkpointed), or after all of them
+ * finished, during the analysis of the sets or the writing of the file (a resume redoes only
+ * that). */
 static void report_interrupted(const job *j, const run_args *a, const journal *jn,
-                               const sched_stats *stats) {
+                               const sched_stats *stats, int tasks_finished) {
     const int signal_number = sched_stop_signal();
-    char shard[64] = "";
+    char shard[64] = "", when[JOB_PATH_CAPACITY + 256];
     if (a->shard_count > 1)
         snprintf(shard, sizeof shard, " --shard %lld/%lld", (long long)a->shard_index,
                  (long long)a->shard_count);
-    fprintf(stderr,
-            "ripen: stopped%s%s: %lld task(s) finished in this run, running tasks checkpointed "
-            "in %s; continue with: ripen run %s --resume%s%s%s\n",
+    if (tasks_finished)
+        snprintf(when, sizeof when,
+                 " after every task finished (during the analysis of the sets or the writing of "
+                 "the file): the tasks are kept in %s and a resume redoes only that part",
+                 jn->directory);
+    else
+        snprintf(when, sizeof when,
+                 ": %lld task(s) finished in this run, running tasks checkpointed in %s",
+                 (long long)stats->tasks_run, jn->directory);
+    fprintf(stderr, "ripen: stopped%s%s%s; continue with: ripen run %s --resume%s%s%s\n",
             signal_number ? " by " : "",
             signal_number == SIGTERM  ? "SIGTERM"
             : signal_number == SIGINT ? "SIGINT"
                                       : "",
-            (long long)stats->tasks_run, jn->directory, j->path, a->out ? " --out " : "",
-            a->out ? a->out : "", shard);
+            when, j->path, a->out ? " --out " : "", a->out ? a->out : "", shard);
 }
 
 int run_main(int argc, char **argv) {
@@ -363,22 +439,33 @@ int run_on(MPI_Comm comm, int argc, char **argv, run_report *report) {
     job j;
     status = load_job(comm, a.job_path, &j);
     if (status) return rank == 0 ? cli_error(status) : status;
-    apply_output(&a, &j);
-    if (a.continue_run) { /* rank 0 looks; everyone follows */
-        int state[2] = {path_exists(j.output), journal_exists(&j)};
-        MPI_Bcast(state, 2, MPI_INT, 0, comm);
-        if (state[0]) { /* a requeued batch job whose work is already done */
-            if (rank == 0 && !a.quiet) printf("%s is already complete: nothing to do\n", j.output);
-            job_free(&j);
-            return RIPEN_OK;
-        }
-        a.resume = state[1];
+    status = apply_output(&a, &j);
+    if (status) {
+        job_free(&j);
+        return rank == 0 ? cli_error(status) : status;
     }
+    if (rank == 0) status = cli_refuse_output_on_input(j.output, j.path, "job file");
+    int state[3] = {0, 0, status}; /* output present, journal present, refusal */
+    if (rank == 0 && !status && a.continue_run) {
+        state[0] = path_exists(j.output), state[1] = journal_exists(&j);
+        if (state[0]) state[2] = check_finished(&a, &j);
+    }
+    MPI_Bcast(state, 3, MPI_INT, 0, comm); /* rank 0 looks; everyone follows */
+    if (state[2] || (a.continue_run && state[0])) {
+        /* a requeued batch job whose work is already done, or a refusal */
+        if (rank == 0 && state[2]) cli_error(state[2]);
+        if (rank == 0 && !state[2] && !a.quiet)
+            printf("%s already holds this job's finished result: nothing to do\n", j.output);
+        job_free(&j);
+        return state[2];
+    }
+    if (a.continue_run) a.resume = state[1];
     journal jn = {.job_hash = j.hash};
     journal_directory(j.output, jn.directory, sizeof jn.directory);
     uint8_t *done = calloc((size_t)j.ntasks + 1, 1), *todo = calloc((size_t)j.ntasks + 1, 1);
     if (!done || !todo) MPI_Abort(comm, 3);
     if (rank == 0) status = prepare_journal(&a, &j, &jn, done);
+    sched_wait_quietly(comm); /* checking a large journal takes rank 0 a while */
     MPI_Bcast(&status, 1, MPI_INT, 0, comm);
     if (!status) MPI_Bcast(done, (int)j.ntasks, MPI_UINT8_T, 0, comm);
     int64_t owned = 0, remaining = 0;
@@ -406,13 +493,14 @@ int run_on(MPI_Comm comm, int argc, char **argv, run_report *report) {
                                    .owned = done};
         status = sched_run(comm, &j, &jn, todo, &opt, &stats);
     }
+    const int tasks_finished = !status;
     if (!status) status = finish(comm, &a, &j, &jn, done, started, report);
     if (report) {
         report->wall_seconds = MPI_Wtime() - started;
         report->tasks_run = stats.tasks_run;
     }
     if (rank == 0 && status == RIPEN_EINTERRUPTED)
-        report_interrupted(&j, &a, &jn, &stats);
+        report_interrupted(&j, &a, &jn, &stats, tasks_finished);
     else if (rank == 0 && status)
         cli_error(status);
     free(done), free(todo);

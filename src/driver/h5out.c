@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -320,6 +321,27 @@ static int64_t owned_tasks(const task_set *set, const uint8_t *present, int rank
     return n;
 }
 
+/* Every rank's status, agreed: the worst, and on rank 0 (which prints it) the message of the
+ * first rank that failed, so that an error found on another rank (a damaged shard's task that
+ * rank read) still names what it is about, in one line. Collective. */
+static int agree_on_failure(MPI_Comm comm, int rank, int status) {
+    int worst = status, first = status ? rank : INT_MAX;
+    MPI_Allreduce(&status, &worst, 1, MPI_INT, MPI_MAX, comm);
+    if (!worst) return RIPEN_OK;
+    MPI_Allreduce(MPI_IN_PLACE, &first, 1, MPI_INT, MPI_MIN, comm);
+    enum { TAG_FAILURE = 41 };
+    char message[RIPEN_MESSAGE_CAPACITY];
+    if (first != 0 && rank == first) {
+        snprintf(message, sizeof message, "%s", ripen_last_error());
+        MPI_Send(message, (int)sizeof message, MPI_CHAR, 0, TAG_FAILURE, comm);
+    } else if (first != 0 && rank == 0) {
+        MPI_Recv(message, (int)sizeof message, MPI_CHAR, first, TAG_FAILURE, comm,
+                 MPI_STATUS_IGNORE);
+        ripen_fail(worst, "%s", message);
+    }
+    return worst;
+}
+
 /* The largest extents of a set's data (task_kind.h5_extent) over the tasks present, known on
  * every rank: datasets are sized by what was sampled, not by the job's limits. */
 static int measure_extents(const job *j, const uint8_t *present, task_loader load, void *context,
@@ -341,11 +363,8 @@ static int measure_extents(const job *j, const uint8_t *present, task_loader loa
                 if (e[k] > extents[TASK_EXTENTS * s + k]) extents[TASK_EXTENTS * s + k] = e[k];
         }
     }
-    int worst = status;
-    MPI_Allreduce(&status, &worst, 1, MPI_INT, MPI_MAX, comm);
     MPI_Allreduce(MPI_IN_PLACE, extents, TASK_EXTENTS * j->nsets, MPI_INT64_T, MPI_MAX, comm);
-    if (worst && !status) ripen_fail(worst, "reading the tasks failed on another rank");
-    return worst;
+    return agree_on_failure(comm, rank, status);
 }
 
 enum { WRITE_BATCH = 16 }; /* tasks per rank per round: fewer collective calls, bounded memory */
@@ -487,8 +506,11 @@ static int check_room(const char *path, const char *name, double bytes) {
     if (!error) return RIPEN_OK;
     unlink(path);
     return ripen_fail(RIPEN_EIO,
-                      "cannot write %s: no room for about %.1f MiB (%s); nothing written", name,
-                      bytes / 1048576.0, strerror(error));
+                      "cannot write %s: no room to reserve %.2f MiB (%s), the file's uncompressed "
+                      "size: an upper bound held free while parallel HDF5 writes (the file is "
+                      "compressed and usually far smaller; docs/hdf5-layout.md, \"Room on "
+                      "disk\"); nothing written",
+                      name, bytes / 1048576.0, strerror(error));
 }
 
 int h5out_write(MPI_Comm comm, const job *j, const char *path, const uint8_t *present,
@@ -541,13 +563,13 @@ int h5out_write(MPI_Comm comm, const job *j, const char *path, const uint8_t *pr
     MPI_Allreduce(MPI_IN_PLACE, &status, 1, MPI_INT, MPI_MAX, comm);
     if (!status)
         local = write_tasks(&l, j, present, load, context, rank, nranks, comm, interrupted);
-    /* Raw writes may fail on one rank only (its disk quota, a bad record): agree first. */
-    int worst = local;
-    MPI_Allreduce(&local, &worst, 1, MPI_INT, MPI_MAX, comm);
-    /* Rank 0's own message is what the command prints; other ranks print theirs here. */
-    if (local && local != RIPEN_EINTERRUPTED && rank != 0)
-        fprintf(stderr, "ripen: rank %d: %s\n", rank, ripen_last_error());
-    const int reported = worst;
+    /* Raw writes may fail on one rank only (its disk quota, a bad record): agree first, with the
+     * first failing rank's message brought to rank 0, which prints it (one line). */
+    const int reported = agree_on_failure(comm, rank, local);
+    char forwarded[RIPEN_MESSAGE_CAPACITY] = "";
+    if (reported && !local && rank == 0)
+        snprintf(forwarded, sizeof forwarded, "%s", ripen_last_error());
+    int worst = reported;
     layout_close(&l, j);
     if (l.file >= 0 && H5Fclose(l.file) < 0 && !worst) worst = RIPEN_EIO;
     MPI_Allreduce(MPI_IN_PLACE, &worst, 1, MPI_INT, MPI_MAX, comm);
@@ -562,9 +584,8 @@ int h5out_write(MPI_Comm comm, const job *j, const char *path, const uint8_t *pr
     MPI_Bcast(&worst, 1, MPI_INT, 0, comm);
     if (worst && !local && reason[0])
         ripen_fail(worst, "writing %s failed: %s; nothing written", path, reason);
-    else if (worst && !local && reported)
-        ripen_fail(worst, "writing %s failed (see the rank's message above); nothing written",
-                   path);
+    else if (worst && !local && forwarded[0])
+        ripen_fail(worst, "%s; %s not written", forwarded, path);
     else if (worst && !local)
         ripen_fail(worst,
                    "writing %s failed: HDF5 could not complete the file (disk full or I/O "
@@ -718,10 +739,11 @@ int h5in_load_task(void *h5in_context, int64_t id, task_record *r) {
     if (!in->present[id])
         return ripen_fail(RIPEN_EINVAL, "task %lld is not in this file", (long long)id);
     const task_set *set = job_task_set(j, id);
-    char path[JOB_NAME_CAPACITY + 64];
-    snprintf(path, sizeof path, "/%s/%s", set->kind->key, set->name);
-    const hid_t g = H5Gopen2(in->file, path, H5P_DEFAULT);
-    if (g < 0) return ripen_fail(RIPEN_EINVAL, "damaged ripen file: no group %s", path);
+    char group[JOB_NAME_CAPACITY + 64];
+    snprintf(group, sizeof group, "/%s/%s", set->kind->key, set->name);
+    const hid_t g = H5Gopen2(in->file, group, H5P_DEFAULT);
+    if (g < 0)
+        return ripen_fail(RIPEN_EINVAL, "%s: damaged ripen file: no group %s", in->path, group);
     int status = set->kind->h5_load_task(g, set, j->tasks[id].member, r);
     H5Gclose(g);
     const hid_t d = H5Dopen2(in->file, "/provenance/task_wall_seconds", H5P_DEFAULT);
@@ -730,7 +752,8 @@ int h5in_load_task(void *h5in_context, int64_t id, task_record *r) {
         status = RIPEN_EIO;
     if (d >= 0) H5Dclose(d);
     if (status)
-        return ripen_fail(RIPEN_EINVAL, "damaged ripen file: cannot read task %lld", (long long)id);
+        return ripen_fail(RIPEN_EINVAL, "%s: damaged ripen file: cannot read task %lld (%s %s)",
+                          in->path, (long long)id, set->kind->set_noun, set->name);
     r->complete = 1;
     return RIPEN_OK;
 }

@@ -282,6 +282,29 @@ int64_t h5_extent(hid_t group, const char *name, int axis) {
     return axis >= 0 && axis < rank ? (int64_t)dims[axis] : -1;
 }
 
+/* A finite solution (only with one: files without stay as they were): per component the units
+ * at step 0, the reference content, the total the lattice shares with it (so that the content
+ * at any sample is total - N), and the standard chemical potential mu0; the volume. */
+static int reservoir_attributes(hid_t g, const system_spec *s) {
+    const reservoir_spec *r = &s->reservoir;
+    if (!r->given) return RIPEN_OK;
+    int status = h5_attr_int(g, "reservoir_core_units", r->core_units);
+    if (!status) status = h5_attr_double(g, "reservoir_core_reference", r->core_reference);
+    if (!status) status = h5_attr_int(g, "reservoir_core_total", r->resolved.core.total);
+    if (!status)
+        status = h5_attr_double(g, "reservoir_mu0_core",
+                                reservoir_spec_mu0(r, s->model.mu_core, r->core_reference));
+    if (!status) status = h5_attr_double(g, "reservoir_volume", r->volume);
+    if (status || !r->shell) return status;
+    status = h5_attr_int(g, "reservoir_shell_units", r->shell_units);
+    if (!status) status = h5_attr_double(g, "reservoir_shell_reference", r->shell_reference);
+    if (!status) status = h5_attr_int(g, "reservoir_shell_total", r->resolved.shell.total);
+    if (!status)
+        status = h5_attr_double(g, "reservoir_mu0_shell",
+                                reservoir_spec_mu0(r, s->model.mu_shell, r->shell_reference));
+    return status;
+}
+
 int h5_system_attributes(hid_t g, const system_spec *s, const char *more_units) {
     const model_params *m = &s->model;
     int status = h5_attr_int(g, "lx", s->lx);
@@ -302,11 +325,26 @@ int h5_system_attributes(hid_t g, const system_spec *s, const char *more_units) 
     if (!status) status = h5_attr_int(g, "threads", s->threads);
     if (!status) status = h5_attr_int(g, "core_sites_requested", s->core_sites);
     if (!status) status = h5_attr_int(g, "shell_thickness", s->shell_thickness);
+    const shell_band_spec *band = &s->shell_band;
+    if (band->given) { /* only with a band: files without one stay as they were */
+        char given[128];
+        shell_band_describe(band, given, sizeof given);
+        if (!status) status = h5_attr_string(g, "shell_band", given);
+        if (!status) status = h5_attr_int(g, "shell_min", band->shell_min);
+        if (!status) status = h5_attr_int(g, "shell_max", band->shell_max);
+    }
+    if (!status) status = reservoir_attributes(g, s);
+    const int finite = s->reservoir.given;
     char units[1024];
     snprintf(units, sizeof units,
-             "eps_core, eps_shell, eps_interface, mu_core, mu_shell: kT; lx, ly, lz, "
-             "core_sites_requested, shell_thickness: sites; p_swap: probability per attempt; "
-             "bond_neighbours: neighbours%s%s",
+             "eps_core, eps_shell, eps_interface, mu_core, mu_shell%s: kT; lx, ly, lz, "
+             "core_sites_requested, shell_thickness%s: sites; p_swap: probability per attempt; "
+             "bond_neighbours: neighbours%s%s%s",
+             finite ? ", reservoir_mu0_core, reservoir_mu0_shell" : "",
+             band->given ? ", shell_min, shell_max" : "",
+             finite ? "; reservoir_core_units, reservoir_core_reference, reservoir_core_total and "
+                      "the shell's: units (one fills one site); reservoir_volume: site volumes"
+                    : "",
              more_units ? "; " : "", more_units ? more_units : "");
     if (!status) status = h5_attr_string(g, "units", units);
     return status;

@@ -21,8 +21,8 @@ enum { JOB_MAX_FILE_BYTES = 16 << 20 };
 
 /* Keys of the job object besides one array per task kind. */
 static const char *const root_keys_common[] = {
-    "name",     "seed",    "output",  "lattice",          "model",
-    "dynamics", "initial", "comment", "output_limit_gib", "threads"};
+    "name",       "seed",      "output",  "lattice",          "model",  "dynamics", "initial",
+    "shell_band", "reservoir", "comment", "output_limit_gib", "threads"};
 enum { ROOT_KEYS_COMMON = sizeof root_keys_common / sizeof *root_keys_common };
 static const char *const system_keys_lattice[] = {"lx", "ly", "lz", NULL};
 static const char *const system_keys_initial[] = {"core_sites", "shell_thickness", NULL};
@@ -37,6 +37,8 @@ static void system_default(system_spec *s) {
         .lx = 80, .ly = 80, .lz = 4, .core_sites = 200, .shell_thickness = 2, .threads = 1};
     model_params_default(&s->model);
     s->dynamics = &dynamics_random_sequential;
+    s->shell_band = shell_band_none();
+    s->reservoir = reservoir_spec_none();
 }
 
 static int parse_lattice(const cJSON *obj, const char *path, system_spec *s) {
@@ -94,8 +96,8 @@ static int parse_initial(const cJSON *obj, const char *path, system_spec *s) {
     return RIPEN_OK;
 }
 
-/* Applies the system keys present in `obj` (lattice, model, dynamics, initial, and the
- * shell_thickness shortcut) on top of `s`. */
+/* Applies the system keys present in `obj` (lattice, model, dynamics, initial, shell_band,
+ * reservoir and the shell_thickness shortcut) on top of `s`. */
 int job_entry_system(const cJSON *obj, const char *path, system_spec *s) {
     char where[1024];
     int status = RIPEN_OK;
@@ -117,6 +119,14 @@ int job_entry_system(const cJSON *obj, const char *path, system_spec *s) {
              json_get_int(obj, "shell_thickness", path, 0, INITIAL_MAX_SHELL_THICKNESS, &shell)))
         return status;
     s->shell_thickness = (int)shell;
+    json_path_join(where, sizeof where, path, "shell_band");
+    if ((item = cJSON_GetObjectItemCaseSensitive(obj, "shell_band")) &&
+        (status = shell_band_parse(item, where, &s->shell_band)))
+        return status;
+    json_path_join(where, sizeof where, path, "reservoir");
+    if ((item = cJSON_GetObjectItemCaseSensitive(obj, "reservoir")) &&
+        (status = reservoir_spec_parse(item, where, &s->reservoir)))
+        return status;
     json_path_join(where, sizeof where, path, "dynamics");
     if ((item = cJSON_GetObjectItemCaseSensitive(obj, "dynamics"))) {
         if (!cJSON_IsString(item))
@@ -130,9 +140,10 @@ int job_entry_system(const cJSON *obj, const char *path, system_spec *s) {
     return RIPEN_OK;
 }
 
-/* The whole system must make sense together: extents, parameters, and an initial particle that
- * fits. Builds the particle on a bare geometry (no neighbour table) to find out. */
-static int check_system(const system_spec *s, const char *path, initial_report *report) {
+/* The whole system must make sense together: extents, parameters, an initial particle that fits,
+ * a shell band that holds it and a reservoir (both resolved here, against that particle). Builds
+ * the particle on a bare geometry (no neighbour table) to find out. */
+static int check_system(system_spec *s, const char *path, initial_report *report) {
     int status = lattice_check_extents(s->lx, s->ly, s->lz);
     if (!status) status = model_params_validate(&s->model);
     if (status) return ripen_fail_context(status, "%s: ", path);
@@ -146,7 +157,11 @@ static int check_system(const system_spec *s, const char *path, initial_report *
     status = initial_prism(states, &geometry, s->core_sites, s->shell_thickness, report);
     free(states);
     if (status) return ripen_fail_context(status, "%s.initial: ", path);
-    return RIPEN_OK;
+    status = shell_band_resolve(&s->shell_band, report->shell_sites, geometry.nsites,
+                                s->model.shell, path);
+    if (status) return status;
+    return reservoir_spec_resolve(&s->reservoir, report->core_sites, report->shell_sites,
+                                  geometry.nsites, s->model.shell, path);
 }
 
 static int check_name(const char *name, const char *path) {
@@ -163,6 +178,18 @@ static int check_name(const char *name, const char *path) {
                               "an HDF5 group)",
                               path, name);
     return RIPEN_OK;
+}
+
+int job_entry_check_steps(const char *path, const char *key, uint64_t steps, const system_spec *s) {
+    const uint64_t sites = (uint64_t)s->lx * (uint64_t)s->ly * (uint64_t)s->lz;
+    const uint64_t most = (UINT64_C(1) << 63) / (sites + 1);
+    if (steps <= most) return RIPEN_OK;
+    return ripen_fail(RIPEN_EINVAL,
+                      "%s.%s = %llu: on the %d x %d x %d lattice (%llu sites) the random numbers' "
+                      "index, steps x (sites + 1), would pass 2^63 and repeat; at most %llu steps "
+                      "here",
+                      path, key, (unsigned long long)steps, s->lx, s->ly, s->lz,
+                      (unsigned long long)sites, (unsigned long long)most);
 }
 
 int job_entry_name(const cJSON *obj, const char *path, char *name, size_t capacity) {

@@ -19,9 +19,9 @@
  *   fields (task_kind.code) | the lattice if kept | u64 FNV-1a of everything before it. */
 #define RECORD_MAGIC "RIPENREC"
 enum {
-    RECORD_VERSION = 4
+    RECORD_VERSION = 5
 }; /* 3: a generic part and the kind's own fields; 4: ensembles'
-     exposed core and N_shell at tau */
+     exposed core and N_shell at tau; 5: a finite solution's content */
 
 void journal_directory(const char *output, char *out, size_t capacity) {
     snprintf(out, capacity, "%s.journal", output);
@@ -43,6 +43,8 @@ static void record_fields(codec *c, const job *j, task_record *r) {
     codec_scalar(c, &r->step, sizeof r->step);
     codec_scalar(c, &r->core_initial, sizeof r->core_initial);
     codec_scalar(c, &r->shell_initial, sizeof r->shell_initial);
+    codec_scalar(c, &r->reservoir_core, sizeof r->reservoir_core);
+    codec_scalar(c, &r->reservoir_shell, sizeof r->reservoir_shell);
     codec_scalar(c, &r->wall_seconds, sizeof r->wall_seconds);
     if (!c->status && kind != task_kind_code(set->kind)) c->status = RIPEN_EINVAL;
     if (!c->status) set->kind->code(c, set, j->tasks[r->id].member, r);
@@ -239,7 +241,14 @@ int journal_create(journal *jn, const job *j) {
     int status = write_durably(text, (const uint8_t *)j->text, strlen(j->text));
     if (!status) status = write_durably(hash, (const uint8_t *)hex, strlen(hex));
     if (!status && rename(building.directory, jn->directory) != 0)
-        status = ripen_fail(RIPEN_EIO, "cannot create %s: %s", jn->directory, strerror(errno));
+        status =
+            errno == ENOTEMPTY || errno == EEXIST
+                ? ripen_fail(RIPEN_EINVAL,
+                             "%s appeared while this run was creating it: another ripen run "
+                             "started on the same output at the same moment; wait for it, "
+                             "or stop it",
+                             jn->directory)
+                : ripen_fail(RIPEN_EIO, "cannot create %s: %s", jn->directory, strerror(errno));
     if (status)
         journal_remove(&building, j);
     else
@@ -365,5 +374,31 @@ int journal_verify(const journal *jn, const job *j, uint8_t *done) {
                                 "(rm '%s') and resume",
                                 ripen_last_error(), (long long)id, path);
     }
+    return status;
+}
+
+int journal_remove_stale(const journal *jn) {
+    DIR *dir = opendir(jn->directory);
+    if (!dir) return ripen_fail(RIPEN_EIO, "cannot read %s: %s", jn->directory, strerror(errno));
+    const struct dirent *entry;
+    int status = RIPEN_OK, removed = 0;
+    char first[300] = "";
+    while ((entry = readdir(dir)) && !status) {
+        const size_t n = strlen(entry->d_name);
+        if (n < 5 || strcmp(entry->d_name + n - 4, ".tmp") != 0) continue;
+        char path[JOB_PATH_CAPACITY + 300];
+        snprintf(path, sizeof path, "%s/%s", jn->directory, entry->d_name);
+        if (unlink(path) != 0 && errno != ENOENT)
+            status = ripen_fail(RIPEN_EIO, "cannot remove %s: %s", path, strerror(errno));
+        else if (removed++ == 0)
+            snprintf(first, sizeof first, "%s", entry->d_name);
+    }
+    closedir(dir);
+    if (removed)
+        fprintf(stderr,
+                "ripen: note: removed %d temporary file(s) of %s (%s%s) left by a write that was "
+                "cut short (a kill, a full or read-only disk); the records they were to replace "
+                "are intact\n",
+                removed, jn->directory, first, removed > 1 ? ", ..." : "");
     return status;
 }

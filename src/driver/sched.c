@@ -20,13 +20,13 @@ enum { ASSIGN_FINISHED = -1, ASSIGN_STOP = -2 }; /* assign.task when there is no
 enum { STATUS_DONE = 0, STATUS_INTERRUPTED = 1, STATUS_FAILED = 2 };
 
 typedef struct {
-    int64_t task;      /* finished task, or REPORT_NONE */
-    int64_t status;    /* STATUS_* */
-    int64_t error;     /* the ripen status of a failure (RIPEN_ENOMEM, ...) */
-    int64_t outcome;   /* the kind's outcome (task_kind.outcome; -1 if none) */
-    int64_t steps;     /* MC steps the task ran */
-    double wall;       /* seconds inside the task */
-    char message[480]; /* the error, if it failed */
+    int64_t task;                         /* finished task, or REPORT_NONE */
+    int64_t status;                       /* STATUS_* */
+    int64_t error;                        /* the ripen status of a failure (RIPEN_ENOMEM, ...) */
+    int64_t outcome;                      /* the kind's outcome (task_kind.outcome; -1 if none) */
+    int64_t steps;                        /* MC steps the task ran */
+    double wall;                          /* seconds inside the task */
+    char message[RIPEN_MESSAGE_CAPACITY]; /* the error, if it failed */
 } report_msg;
 
 typedef struct {
@@ -65,9 +65,42 @@ static void nap(void) {
     nanosleep(&t, NULL);
 }
 
-static void format_duration(double seconds, char *out, size_t capacity) {
+void sched_format_duration(double seconds, char *out, size_t capacity) {
     const long s = (long)(seconds + 0.5);
     snprintf(out, capacity, "%02ld:%02ld:%02ld", s / 3600, (s / 60) % 60, s % 60);
+}
+
+void sched_wait_quietly(MPI_Comm comm) {
+    MPI_Request request;
+    MPI_Ibarrier(comm, &request);
+    /* Naps from 1 ms up to 20 ms: a rank that waits minutes for rank 0 wakes ~50 times a second
+     * (a fraction of a percent of a core), one that waits a moment is answered within a few ms. */
+    long nanoseconds = 1000000;
+    for (int done = 0;;) {
+        MPI_Test(&request, &done, MPI_STATUS_IGNORE);
+        if (done) return;
+        const struct timespec t = {0, nanoseconds};
+        nanosleep(&t, NULL);
+        if (nanoseconds < 20000000) nanoseconds += nanoseconds / 2;
+    }
+}
+
+/* RIPEN_TEST_HOLD, read once. */
+static const char *test_hold_wanted(void) {
+    static int looked;
+    static const char *wanted;
+    if (!looked) looked = 1, wanted = getenv("RIPEN_TEST_HOLD");
+    return wanted;
+}
+
+void sched_test_hold(const char *point) {
+    static int held; /* once per process */
+    const char *wanted = test_hold_wanted();
+    if (held || !wanted || strcmp(wanted, point) != 0) return;
+    held = 1;
+    fprintf(stderr, "ripen: test hold at %s: waiting for a signal\n", point);
+    fflush(stderr);
+    while (!stop_signal) nap();
 }
 
 /* ---- the journal as a loader of finished records ---- */
@@ -115,6 +148,7 @@ static int runner_should_stop(void *context) {
 typedef struct {
     runner *rn;
     const job *j;
+    int64_t id;
 } checkpoint_context;
 
 static int runner_checkpoint(void *context, const task_record *r) {
@@ -124,6 +158,11 @@ static int runner_checkpoint(void *context, const task_record *r) {
 
 static int runner_stop(void *context) {
     const checkpoint_context *c = context;
+    if (test_hold_wanted()) { /* a test asks this task to wait for its signal mid-run */
+        char point[64];
+        snprintf(point, sizeof point, "task %lld", (long long)c->id);
+        sched_test_hold(point);
+    }
     return runner_should_stop(c->rn);
 }
 
@@ -137,7 +176,7 @@ static void run_one(runner *rn, const job *j, int64_t id, const byte_buffer *pla
     journal_entry found = JOURNAL_NONE;
     if (!status) status = journal_read(rn->jn, j, id, &r, &found);
     if (!status && found != JOURNAL_DONE) {
-        checkpoint_context cc = {rn, j};
+        checkpoint_context cc = {rn, j, id};
         const task_hooks hooks = {.should_stop = runner_stop,
                                   .checkpoint = runner_checkpoint,
                                   .context = &cc,
@@ -184,7 +223,7 @@ typedef struct {
     int64_t *stops_sent; /* per rank: TAG_STOP messages sent */
     int *retired;        /* per rank: got its final assignment */
     int stopping, failed, failure_status;
-    char failure[480];
+    char failure[RIPEN_MESSAGE_CAPACITY];
     int64_t todo_count, done_count, done_before; /* done_before: finished before this run */
     int *set_done, *set_hits; /* this run's finished tasks and outcomes >= 0, per set */
     double started, last_progress, done_cost, remaining_cost, busy_seconds;
@@ -216,13 +255,24 @@ static int earlier_stages_done(const coordinator *c, int s, int stage) {
     return 1;
 }
 
+/* Whether stage `stage` of set `s` has tasks this run must still do. */
+static int stage_has_todo(const coordinator *c, int s, int stage) {
+    const task_set *set = &c->j->sets[s];
+    for (int64_t id = set->first_task; id < set->first_task + set->ntasks; ++id)
+        if (c->todo[id] && c->j->tasks[id].stage == stage) return 1;
+    return 0;
+}
+
 /* Queues the todo tasks of `stage` of set `s`, computing its plan first if it is a later stage
- * (a pure function of the set's finished records). */
+ * (a pure function of the set's finished records). A stage with nothing to do (its records kept
+ * while an earlier one lost a record: a resume after a record was discarded) is passed over to
+ * the next one with work left, so one resume finishes the set. */
 static int open_stage(coordinator *c, int s, int stage) {
     const task_set *set = &c->j->sets[s];
+    while (stage + 1 < set->nstages && !stage_has_todo(c, s, stage)) ++stage;
     c->stage_ready[s] = stage;
     byte_buffer_free(&c->plans[s]);
-    if (stage > 0) {
+    if (stage > 0 && stage_has_todo(c, s, stage)) {
         journal_loader loader = {c->jn, c->j};
         const int status = set->kind->plan(c->j, set, stage, load_done, &loader, &c->plans[s]);
         if (status)
@@ -315,13 +365,14 @@ static void print_progress(coordinator *c, int final) {
     int64_t running = 0;
     for (int r = 0; r < c->nranks; ++r) running += c->running[r] >= 0;
     char elapsed[32], eta[48] = "ETA --:--:--";
-    format_duration(now - c->started, elapsed, sizeof elapsed);
+    sched_format_duration(now - c->started, elapsed, sizeof elapsed);
     if (c->done_cost > 0) {
         /* Time per unit of expected work so far, applied to the work not started yet: tasks
          * that stop early (doubling) are accounted for by measuring against their expected
          * cost. */
         char left[32];
-        format_duration((now - c->started) * c->remaining_cost / c->done_cost, left, sizeof left);
+        sched_format_duration((now - c->started) * c->remaining_cost / c->done_cost, left,
+                              sizeof left);
         snprintf(eta, sizeof eta, "ETA ~%s", left);
     }
     printf("[ripen %s] tasks %lld/%lld done, %lld running", elapsed, (long long)c->done_count,
@@ -532,6 +583,8 @@ int sched_run(MPI_Comm comm, const job *j, const journal *jn, const uint8_t *tod
     else
         work(comm, j, jn, opt, rank);
     stats->wall_seconds = now_seconds() - started;
+    /* Workers done early wait for rank 0's last task asleep, not spinning in the broadcast. */
+    sched_wait_quietly(comm);
     /* Everyone learns the outcome; the message stays with rank 0, which prints it. */
     MPI_Bcast(&status, 1, MPI_INT, 0, comm);
     MPI_Bcast(&stats->interrupted, 1, MPI_INT, 0, comm);

@@ -20,7 +20,7 @@ static double monotonic_seconds(void) {
 }
 
 int task_record_init(task_record *r, const job *j, int64_t id) {
-    *r = (task_record){.id = id};
+    *r = (task_record){.id = id, .reservoir_core = -1, .reservoir_shell = -1};
     if (id < 0 || id >= j->ntasks)
         return ripen_fail(RIPEN_EINVAL, "task %lld: the job has tasks 0 to %lld", (long long)id,
                           (long long)j->ntasks - 1);
@@ -39,7 +39,7 @@ void task_record_free(task_record *r) {
     if (r->kind && r->data) r->kind->record_free(r);
     free(r->states);
     const int64_t id = r->id;
-    *r = (task_record){.id = id};
+    *r = (task_record){.id = id, .reservoir_core = -1, .reservoir_shell = -1};
 }
 
 /* ---- the simulation ---- */
@@ -53,9 +53,10 @@ void task_sim_close(task_sim *s) {
 }
 
 int task_sim_open(task_sim *s, const system_spec *sys, uint64_t seed, uint32_t stream) {
-    *s = (task_sim){.dynamics_kind = sys->dynamics};
+    *s = (task_sim){.system = sys, .dynamics_kind = sys->dynamics};
     int status = lattice_init(&s->lat, sys->lx, sys->ly, sys->lz);
     if (!status) status = model_tables_build(&s->tab, &sys->model, &s->lat);
+    if (!status) model_tables_use_reservoir(&s->tab, &sys->reservoir.resolved);
     if (!status) status = replica_init(&s->rep, &s->lat, &s->tab, seed, stream);
     if (!status) status = dynamics_open(&s->dyn, sys->dynamics, &s->lat, &s->tab);
     s->threads = sys->threads;
@@ -64,6 +65,40 @@ int task_sim_open(task_sim *s, const system_spec *sys, uint64_t seed, uint32_t s
         status = ripen_fail(RIPEN_ENOMEM, "out of memory for a replica");
     if (status) task_sim_close(s);
     return status;
+}
+
+/* A finite solution's content in the record (total - N_lattice), -1 for a component it lacks. */
+static void content_of(const task_sim *s, int64_t *core, int64_t *shell) {
+    const reservoir *res = &s->tab.reservoir;
+    *core = reservoir_component_on(&res->core) ? reservoir_content(&res->core, s->rep.counts.ncore)
+                                               : -1;
+    *shell = reservoir_component_on(&res->shell)
+                 ? reservoir_content(&res->shell, s->rep.counts.nshell)
+                 : -1;
+}
+
+void task_sim_note_content(const task_sim *s, task_record *r) {
+    content_of(s, &r->reservoir_core, &r->reservoir_shell);
+}
+
+/* A resumed record's content must be what its lattice implies (a damaged or foreign checkpoint
+ * otherwise); a record that does not know it (-1) passes. Negative contents are never valid. */
+static int check_content(const task_sim *s, const task_record *r) {
+    int64_t core, shell;
+    content_of(s, &core, &shell);
+    if ((r->reservoir_core >= 0 && r->reservoir_core != core) ||
+        (r->reservoir_shell >= 0 && r->reservoir_shell != shell))
+        return ripen_fail(RIPEN_EIO,
+                          "task %lld: its record holds %lld core and %lld shell units in the "
+                          "solution, its lattice leaves %lld and %lld",
+                          (long long)r->id, (long long)r->reservoir_core,
+                          (long long)r->reservoir_shell, (long long)core, (long long)shell);
+    const reservoir *res = &s->tab.reservoir;
+    if ((reservoir_component_on(&res->core) && core < 0) ||
+        (reservoir_component_on(&res->shell) && shell < 0))
+        return ripen_fail(RIPEN_EIO, "task %lld: its lattice holds more units than the job has",
+                          (long long)r->id);
+    return RIPEN_OK;
 }
 
 int task_sim_start(task_sim *s, const system_spec *sys, task_record *r, int *fresh) {
@@ -78,14 +113,24 @@ int task_sim_start(task_sim *s, const system_spec *sys, task_record *r, int *fre
         r->core_initial = report.core_sites;
         r->shell_initial = report.shell_sites;
     }
-    const int status = replica_load_states(&s->rep, r->states);
-    s->rep.step = r->step;
+    int status = task_sim_load(s, r->states, r->step);
+    if (!status && !*fresh) status = check_content(s, r);
+    task_sim_note_content(s, r);
+    return status;
+}
+
+int task_sim_load(task_sim *s, const uint8_t *states, uint64_t step) {
+    int status = replica_load_states(&s->rep, states);
+    s->rep.step = step;
+    const shell_band_spec *band = &s->system->shell_band;
+    if (!status) status = replica_set_shell_band(&s->rep, band->shell_min, band->shell_max);
     return status;
 }
 
 int task_sim_use_model(task_sim *s, const model_params *p) {
     dynamics_close(&s->dyn);
     int status = model_tables_build(&s->tab, p, &s->lat);
+    if (!status) model_tables_use_reservoir(&s->tab, &s->system->reservoir.resolved);
     if (!status) status = dynamics_open(&s->dyn, s->dynamics_kind, &s->lat, &s->tab);
     if (!status) status = dynamics_set_threads(&s->dyn, s->threads);
     return status;
@@ -96,6 +141,7 @@ int task_sim_use_model(task_sim *s, const model_params *p) {
 static int save(task_runtime *rt, task_sim *s, task_record *r) {
     replica_store_states(&s->rep, r->states);
     r->step = s->rep.step;
+    task_sim_note_content(s, r);
     const double now = monotonic_seconds();
     r->wall_seconds = rt->wall_before + (now - rt->started);
     rt->last_checkpoint = now;
@@ -104,6 +150,7 @@ static int save(task_runtime *rt, task_sim *s, task_record *r) {
 }
 
 int task_between_steps(task_runtime *rt, task_sim *s, task_record *r) {
+    task_sim_note_content(s, r);
     const task_hooks *h = rt->hooks;
     if (!h) return RIPEN_OK;
     if (h->should_stop && h->should_stop(h->context)) {

@@ -13,6 +13,7 @@
 /* One replica and everything it runs on, built per task (milliseconds, against minutes of
  * work). */
 typedef struct {
+    const system_spec *system; /* what it simulates (the task set's; not owned) */
     lattice lat;
     model_tables tab;
     replica rep;
@@ -38,6 +39,15 @@ void task_sim_close(task_sim *s);
  * first gets the initial particle of `sys`, and its core_initial and shell_initial. Sets *fresh
  * to 1 in that case. */
 int task_sim_start(task_sim *s, const system_spec *sys, task_record *r, int *fresh);
+
+/* Loads `states` into the replica at `step` and puts the system's walls on it (the shell band);
+ * error if a state is invalid or outside them. Every configuration a task runs from comes in
+ * here (task_sim_start, and forward flux sampling's shots). */
+int task_sim_load(task_sim *s, const uint8_t *states, uint64_t step);
+
+/* Notes the finite solution's content (reservoir.h: total - N_lattice) in the record, -1 for
+ * a component the system lacks; task_between_steps does it after every step. */
+void task_sim_note_content(const task_sim *s, task_record *r);
 
 /* Rebuilds the tables and the dynamics (whose workspace may cache rates) at parameters `p`. */
 int task_sim_use_model(task_sim *s, const model_params *p);

@@ -1,6 +1,10 @@
 #include "ripen/version.h"
 
-/* CMake defines both for this file only; a build without them still says something true. */
+/* CMake defines the version for this file only and writes the commit at every build
+ * (cmake/git_commit.cmake); a build without them still says something true. */
+#if __has_include("ripen_git_commit.h")
+#include "ripen_git_commit.h"
+#endif
 #ifndef RIPEN_VERSION
 #define RIPEN_VERSION "unknown"
 #endif

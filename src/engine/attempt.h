@@ -114,10 +114,16 @@ static inline int attempt_at(replica *r, int32_t i, uint32_t choice, uint64_t ac
     }
     const int b = t->insdel_target[a][pick];
     if (accept_bits >= t->accept[code][b]) return 0; /* the common case; accept[.][a] = 0 */
-    /* Accepted: an umbrella window's hard wall still rejects a move that leaves it. Checked
-     * only here, off the rejection path, so unbiased runs pay nothing measurable. */
-    const int64_t ncore = r->counts.ncore + (b == STATE_CORE) - (a == STATE_CORE);
-    if (!replica_window_allows(r, ncore)) return 0;
+    /* Accepted: the hard walls (an umbrella window, a shell band) still reject a move that
+     * leaves them. Checked only here, off the rejection path, so runs without walls pay nothing
+     * measurable. */
+    if (!replica_walls_allow(r, a, b)) return 0;
+    /* A finite solution: accept[][] bounds the threshold over every content of the reservoir
+     * (model_tables_use_reservoir), so the content now, read from the counts as the moves before
+     * this one left them, decides with the same 63 bits. */
+    if (__builtin_expect(t->finite, 0) &&
+        accept_bits >= model_reservoir_threshold(t, &r->counts, code, b))
+        return 0;
     replica_set_state(r, i, b);
     return replica_report_move(r, attempt);
 }

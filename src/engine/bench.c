@@ -140,7 +140,8 @@ typedef struct {
     double seconds;
     int lx, ly, lz;
     uint64_t segment;
-    int threads; /* > 1: an extra checkerboard row on this many threads */
+    int threads;       /* > 1: an extra checkerboard row on this many threads */
+    int64_t reservoir; /* > 0: extra rows with a finite solution of this many core units */
 } bench_options;
 
 void bench_print_options(FILE *to) {
@@ -152,14 +153,16 @@ void bench_print_options(FILE *to) {
             "  --lattice LxLyLz  lattice extents (default 80x80x4, the paper's)\n"
             "  --segment STEPS   restart from the initial state every STEPS steps (default 200)\n"
             "  --threads N       also run checkerboard on N threads (1..%d) and report its\n"
-            "                    speed-up over one thread in wall time\n",
+            "                    speed-up over one thread in wall time\n"
+            "  --reservoir N     also run every dynamics with a finite solution of N core units\n"
+            "                    (reference content N, reservoir.h) and report its cost\n",
             DYNAMICS_MAX_THREADS);
 }
 
 static void print_usage(FILE *to) {
     fprintf(to,
             "usage: ripen bench [--seconds S] [--lattice LxLyLz] [--segment STEPS] [--threads N]\n"
-            "                   [--help]\n");
+            "                   [--reservoir N] [--help]\n");
     bench_print_options(to);
 }
 
@@ -195,6 +198,13 @@ static int parse_options(int argc, char **argv, bench_options *o, int *help) {
                 return ripen_fail(RIPEN_EINVAL, "--threads %s: must be an integer in [1, %d]",
                                   value, DYNAMICS_MAX_THREADS);
             o->threads = (int)threads;
+            ++k;
+        } else if (strcmp(arg, "--reservoir") == 0 && value) {
+            const long long units = strtoll(value, &end, 10);
+            if (end == value || *end || units < 1 || units > 1000000000000LL)
+                return ripen_fail(RIPEN_EINVAL, "--reservoir %s: must be an integer in [1, 10^12]",
+                                  value);
+            o->reservoir = units;
             ++k;
         } else if (strcmp(arg, "--segment") == 0 && value) {
             const long long steps = strtoll(value, &end, 10);
@@ -344,7 +354,7 @@ static void print_state_table(const bench_state *state, const initial_report *re
     printf("\n%s: %lld core + %lld shell sites (initial_prism %d core, shell %d)\n", state->label,
            (long long)report->core_sites, (long long)report->shell_sites, BENCH_CORE_SITES,
            state->shell);
-    printf("  %-20s %11s %11s %11s %11s %11s %9s\n", "dynamics", "attempts/s", "attempts/ns",
+    printf("  %-25s %11s %11s %11s %11s %11s %9s\n", "dynamics", "attempts/s", "attempts/ns",
            "MC steps/s", "x reference", "events/s", "us/event");
     const double reference = runs[0].figures.attempts / runs[0].figures.seconds;
     double steps_rs = 0, steps_rf = 0, steps_cb = 0, rebuild = 0, wall_cb = 0, wall_threads = 0;
@@ -354,12 +364,17 @@ static void print_state_table(const bench_state *state, const initial_report *re
         const double per_second = f->attempts / f->seconds, steps = (double)f->steps / f->seconds;
         const double events = (double)f->events / f->seconds;
         const int skips = runs[k].kind == &dynamics_rejection_free;
+        const int finite = runs[k].rep.tab->finite;
         char label[64];
-        snprintf(label, sizeof label, runs[k].threads > 1 ? "%s x%d threads" : "%s",
+        snprintf(label, sizeof label,
+                 runs[k].threads > 1 ? "%s x%d threads"
+                 : finite            ? "%s, finite"
+                                     : "%s",
                  runs[k].kind->name, runs[k].threads);
-        printf("  %-20s %11.4g %11.4f %11.4g %11.2f %11.4g %9.3f%s\n", label, per_second,
+        printf("  %-25s %11.4g %11.4f %11.4g %11.2f %11.4g %9.3f%s\n", label, per_second,
                per_second * 1e-9, steps, per_second / reference, events,
                events > 0 ? 1e6 / events : 0.0, skips ? "  *" : "");
+        if (finite) continue; /* the rows with a finite solution: print_finite_cost */
         if (runs[k].kind == &dynamics_random_sequential) steps_rs = steps;
         const double wall_steps = (double)f->steps / f->wall_seconds;
         if (runs[k].kind == &dynamics_checkerboard && runs[k].threads == 1)
@@ -384,6 +399,20 @@ static void print_state_table(const bench_state *state, const initial_report *re
             "    dynamics it reproduces. Its rate bands are rebuilt after each state load, not\n"
             "    timed: %.2f ms\n",
             lat->nsites, steps_rs > 0 ? steps_rf / steps_rs : 0.0, rebuild * 1e3);
+}
+
+/* The rows with a finite solution against the same dynamics without one (same run, same turns):
+ * MC steps/s with over without. */
+static void print_finite_cost(const bench_run *runs, int rows, int64_t units) {
+    printf("  a finite solution of %lld core units: MC steps/s with one over without:",
+           (long long)units);
+    for (int k = 0; k < rows; ++k)
+        for (int j = 0; j < rows && runs[k].rep.tab->finite; ++j)
+            if (!runs[j].rep.tab->finite && runs[j].kind == runs[k].kind && runs[j].threads == 1)
+                printf(" %s %.2fx", runs[k].kind->name,
+                       ((double)runs[k].figures.steps / runs[k].figures.seconds) /
+                           ((double)runs[j].figures.steps / runs[j].figures.seconds));
+    printf("\n");
 }
 
 /* ---- the cost of a sample ---- */
@@ -443,8 +472,9 @@ static int print_sample_cost(const replica *r, const bench_run *runs, int rows) 
         if (runs[k].threads > 1) continue;
         const bench_figures *f = &runs[k].figures;
         const double step = f->seconds * 1e9 / (double)f->steps;
-        printf("    %-18s step %9.0f ns: sample / step %8.3f with, %8.3f without the count\n",
-               runs[k].kind->name, step, with / step, without / step);
+        printf("    %-18s%s step %9.0f ns: sample / step %8.3f with, %8.3f without the count\n",
+               runs[k].kind->name, runs[k].rep.tab->finite ? " (finite)" : "", step, with / step,
+               without / step);
     }
     return RIPEN_OK;
 }
@@ -453,6 +483,7 @@ static int print_sample_cost(const replica *r, const bench_run *runs, int rows) 
  * row sees the same mix of machine load and the ratios compare like with like. */
 static int bench_state_table(const bench_options *o, const lattice *lat, const model_tables *tab,
                              const bench_state *state) {
+    model_tables finite = *tab; /* with a finite solution (--reservoir): its own rows */
     enum { ROWS_MAX = 16, TURNS = 10 };
     uint8_t *initial = malloc((size_t)lat->nsites);
     if (!initial) return ripen_fail(RIPEN_ENOMEM, "out of memory for the initial state");
@@ -469,6 +500,15 @@ static int bench_state_table(const bench_options *o, const lattice *lat, const m
         status = bench_run_open(&runs[rows], kind, lat, tab, initial, bench_seed, o->segment);
         rows += !status;
     }
+    if (!status && o->reservoir > 0) {
+        const reservoir res = {{report.core_sites + o->reservoir, (double)o->reservoir}, {0, 0}};
+        model_tables_use_reservoir(&finite, &res);
+    }
+    for (int k = 0; k < dynamics_count && o->reservoir > 0 && rows < ROWS_MAX && !status; ++k) {
+        status = bench_run_open(&runs[rows], dynamics_all[k], lat, &finite, initial, bench_seed,
+                                o->segment);
+        rows += !status;
+    }
     if (!status && o->threads > 1) {
         status = bench_run_open(&runs[rows], &dynamics_checkerboard, lat, tab, initial, bench_seed,
                                 o->segment);
@@ -479,6 +519,7 @@ static int bench_state_table(const bench_options *o, const lattice *lat, const m
     for (int turn = 0; turn < TURNS && !status; ++turn)
         for (int k = 0; k < rows; ++k) bench_run_for(&runs[k], o->seconds / TURNS);
     if (!status) print_state_table(state, &report, lat, runs, rows);
+    if (!status && o->reservoir > 0) print_finite_cost(runs, rows, o->reservoir);
     if (!status && rows > 0 && replica_load_states(&runs[0].rep, initial) == RIPEN_OK)
         status = print_sample_cost(&runs[0].rep, runs, rows);
     for (int k = 0; k < rows; ++k) bench_run_close(&runs[k]);

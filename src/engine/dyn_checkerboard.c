@@ -28,6 +28,18 @@
  * run in the same order, so the trajectory is the same for any number of threads, bit for bit; the
  * replica's integer counters are only ever updated by that one thread. One or two barriers per
  * class make this pay only for big lattices (docs/performance.md).
+ *
+ * Global counts: the hard walls (replica_walls_allow: an umbrella window on N_core, a band on
+ * N_shell) and a finite solution's content (reservoir.h, n = total - N) read the counts, which
+ * any earlier move of the class may have changed, although no two moves of a class interact
+ * through the energy: the sites of a class are coupled through n. They stay exact because the
+ * filter (step 1) reads only the sites' codes and the random words, never the counts, against
+ * thresholds that bound every content, and so only ever passes an attempt on to step 2; step 2
+ * decides, applies and wall-tests the moves one at a time in site order, on one thread, each
+ * against the counts the moves before it left (in run_parallel too: run_candidates runs in an
+ * `omp single` after the filter's barrier). With a reservoir the class update is then a
+ * product of single-site Metropolis updates in a fixed order, each exact for the joint weight,
+ * so the sweep keeps it stationary.
  */
 #include "kernel_metropolis.h"
 #include "ripen/colouring.h"

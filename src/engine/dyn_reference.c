@@ -45,9 +45,10 @@ static int insertion_deletion(replica *r, int32_t i, unsigned slot, uint64_t acc
     const double forward = model_proposal_probability(t, a, b);
     const double backward = model_proposal_probability(t, b, a);
     const double ratio = backward / forward * exp(-site_change_energy(r, a, b, ncore, nshell));
-    if (accept_bits >= model_threshold(ratio)) return 0;
-    const int64_t ncore_after = r->counts.ncore + (b == STATE_CORE) - (a == STATE_CORE);
-    if (!replica_window_allows(r, ncore_after)) return 0;
+    /* A finite solution multiplies the ratio by the reservoir's factor at its content now. */
+    const double factor = t->finite ? model_reservoir_factor(t, &r->counts, a, b) : 1.0;
+    if (accept_bits >= model_threshold(t->finite ? ratio * factor : ratio)) return 0;
+    if (!replica_walls_allow(r, a, b)) return 0;
     replica_set_state(r, i, b);
     return replica_report_move(r, attempt);
 }

@@ -42,9 +42,27 @@
  * count, replica.h) and rebuilds everything when run() finds another replica or a state changed
  * behind its back (a loaded checkpoint, a construction by hand).
  *
- * Umbrella window: a move that would take N_core out of [core_min, core_max] keeps its rate, and
- * when chosen is not applied and counts as a failed attempt: the Metropolis kernel's hard wall,
- * exactly, and the rates never depend on the window or on N_core.
+ * Hard walls (an umbrella window on N_core, a band on N_shell; replica_walls_allow): a move that
+ * would take a count out of its walls keeps its rate, and when chosen is not applied and counts
+ * as a failed attempt: the Metropolis kernels' hard walls, exactly, and the rates never depend on
+ * the walls or on the counts.
+ *
+ * Finite solution (reservoir.h; the tables say `finite`): every insertion and deletion rate
+ * depends on the reservoir's content n, which each such move changes, so per-site rates would all
+ * go stale at once. With a reservoir the insertion/deletion terms therefore leave the per-site
+ * rates (which keep the swaps only) and go by site code: a site's insertion/deletion rate is a
+ * function of its code and n alone, R(code, n), each target's term with the exact threshold of
+ * model_reservoir_threshold(). Every site is also a member of its code's set (a bitset with
+ * counts like a band's, so a member is again the k-th in site order), and the codes' weight
+ * W = sum over codes present of count x R(code, n), summed in code order, joins B: a candidate is
+ * a code event with probability W / (B + W), its code chosen by weight, its site uniformly in the
+ * code's set, its target in proportion to its terms (no thinning: R is exact); else a band event
+ * as before. A change of n costs O(codes present): R is recomputed for a code when it is next
+ * needed (its `epoch` is older than the content's). Every choice still reads only functions of the
+ * state. The bands' bounds are capped at p_swap then, so that a site's swap bound plus its R stays
+ * <= 1 and B + W <= nsites (each attempt has at most one candidate). Without a reservoir none of
+ * this runs: run_step() is compiled twice, with and without the code sets, and the tables' bounds
+ * and rates are what they always were.
  *
  * Swap acceptances are looked up: per bond multiplicity m of a direction (1 normally; 0 for
  * vertical directions when only in-plane neighbours bond; 2 on an extent-2 axis), a table indexed
@@ -70,10 +88,16 @@ enum {
     EXPONENT_MIN = -96,
     BANDS = 2 * (1 - EXPONENT_MIN + 1) + 1,
     OCCUPANCY_WORDS = (BANDS + 63) / 64,
-    CHUNK_WORDS = 8,     /* a chunk: 8 words = 512 sites, its member count in 16 bits */
-    SUPER_CHUNKS = 8,    /* a super-chunk: 8 chunks = 4096 sites, its count in 32 bits */
-    BOUND_UNIT_EXP = -98 /* B is counted in units of 2^-98: every bound is a multiple */
+    CHUNK_WORDS = 8,          /* a chunk: 8 words = 512 sites, its member count in 16 bits */
+    SUPER_CHUNKS = 8,         /* a super-chunk: 8 chunks = 4096 sites, its count in 32 bits */
+    BOUND_UNIT_EXP = -98,     /* B is counted in units of 2^-98: every bound is a multiple */
+    SETS = BANDS + SITE_CODES /* bitsets: the bands, then one per site code (finite solution) */
 };
+
+/* The set of the sites with code c (a finite solution only). */
+static inline int code_set(int c) {
+    return BANDS + c;
+}
 
 typedef unsigned __int128 bound_sum; /* B / 2^-98: < 2^28 sites x 2^98 */
 
@@ -92,7 +116,7 @@ typedef struct rejection_free {
     uint16_t *chunk_count; /* [band * nchunks + c]: members among sites 512 c .. */
     uint32_t *super_count; /* [band * nsupers + s]: members among sites 4096 s .. */
     int32_t (*select)(const struct rejection_free *rf, int b, uint64_t k); /* band_select_* */
-    int32_t count[BANDS];               /* members of each band */
+    int32_t count[SETS];                /* members of each band, then of each code's set */
     uint64_t occupied[OCCUPANCY_WORDS]; /* bit b: band b has a member */
     double bound[BANDS];                /* b of each band */
     bound_sum units[BANDS];             /* the same in units of 2^-98 */
@@ -108,7 +132,41 @@ typedef struct rejection_free {
     int multiplicity[MULTIPLICITIES];          /* ... and which */
     double *swap_table[LATTICE_DIRECTIONS];    /* the table of each direction */
     const double *one_table; /* the table of every direction if they all share one, else NULL */
+    /* A finite solution (the tables' `finite`): insertions and deletions by code. */
+    int finite;                                     /* 1: the code sets below are in use */
+    uint8_t *code_of;                               /* per site: the code whose set holds it */
+    uint64_t present[(SITE_CODES + 63) / 64];       /* bit c: code c's set has a member */
+    double insdel_weight[STATE_COUNT][STATE_COUNT]; /* (1 - p_swap) x proposal of a -> b */
+    double code_rate[SITE_CODES];                   /* R(code, n) at the content of code_epoch */
+    double code_to[SITE_CODES][STATE_COUNT];        /* its part going to each state */
+    uint64_t code_epoch[SITE_CODES];                /* content epoch code_rate was computed at */
+    uint64_t epoch;                                 /* counts changes of the content below */
+    int64_t content_core, content_shell;            /* the reservoir's content the epoch is for */
+    double code_weight;                             /* W: sum of count x R over the codes present */
+    int weight_stale;                               /* code counts or content changed since W */
 } rejection_free;
+
+static double band_bound(int b);
+static bound_sum band_bound_units(double bound);
+
+/* The bound of band b and its units; with a finite solution capped at p_swap, the most a site's
+ * swaps can add up to (its insertions and deletions then go by code, and bound + R <= 1 keeps
+ * B + W <= nsites). */
+static double band_bound_of(const rejection_free *rf, int b, bound_sum *units) {
+    const double p_swap = ldexp((double)rf->tab->swap_threshold, -29);
+    const double bound = band_bound(b);
+    if (rf->finite && bound > p_swap) {
+        /* swap_threshold x 2^-29: exactly a multiple of 2^-98 */
+        *units = (bound_sum)rf->tab->swap_threshold << (-29 - BOUND_UNIT_EXP);
+        return p_swap;
+    }
+    *units = band_bound_units(bound);
+    return bound;
+}
+
+static void set_band_bounds(rejection_free *rf) {
+    for (int b = 1; b < BANDS; ++b) rf->bound[b] = band_bound_of(rf, b, &rf->units[b]);
+}
 
 /* ---- rate tables: functions of the model only ---- */
 
@@ -130,13 +188,17 @@ static void build_rate_tables(rejection_free *rf, const model_tables *t) {
         for (int b = 0; b < STATE_COUNT; ++b) {
             int slots = 0;
             for (int k = 0; k < 8; ++k) slots += t->insdel_target[a][k] == b;
-            /* accept[code][a] = 0: null proposals never succeed */
-            const double p = ldexp((double)t->accept[code][b], -63);
-            rf->insdel_to[code][b] = (1.0 - p_swap) * (slots / 8.0) * p;
+            rf->insdel_weight[a][b] = (1.0 - p_swap) * (slots / 8.0);
+            /* accept[code][a] = 0: null proposals never succeed; with a finite solution the
+             * insertions and deletions go by code (code_rates), not into the site rates */
+            const double p = t->finite ? 0.0 : ldexp((double)t->accept[code][b], -63);
+            rf->insdel_to[code][b] = rf->insdel_weight[a][b] * p;
             total += rf->insdel_to[code][b];
         }
         rf->insdel_rate[code] = total;
     }
+    rf->finite = t->finite;
+    set_band_bounds(rf);
     int used[MULTIPLICITIES] = {0};
     for (int d = 0; d < LATTICE_DIRECTIONS; ++d) used[t->bond_multiplicity[d]] = 1;
     rf->multiplicities = 0;
@@ -210,20 +272,43 @@ static bound_sum band_bound_units(double bound) {
     return mantissa << (e - 2 - BOUND_UNIT_EXP);
 }
 
-static void band_insert(rejection_free *rf, int32_t i, int b) {
+/* Site i joins set b (a band or a code's set): its bit and the counts above it. */
+static inline void set_insert(rejection_free *rf, int32_t i, int b) {
     rf->bits[(int64_t)b * rf->nwords + i / 64] |= UINT64_C(1) << (i % 64);
     rf->chunk_count[(int64_t)b * rf->nchunks + i / (64 * CHUNK_WORDS)]++;
     rf->super_count[(int64_t)b * rf->nsupers + i / (64 * CHUNK_WORDS * SUPER_CHUNKS)]++;
-    if (rf->count[b]++ == 0) rf->occupied[b / 64] |= UINT64_C(1) << (b % 64);
+    rf->count[b]++;
+}
+
+static inline void set_remove(rejection_free *rf, int32_t i, int b) {
+    rf->bits[(int64_t)b * rf->nwords + i / 64] &= ~(UINT64_C(1) << (i % 64));
+    rf->chunk_count[(int64_t)b * rf->nchunks + i / (64 * CHUNK_WORDS)]--;
+    rf->super_count[(int64_t)b * rf->nsupers + i / (64 * CHUNK_WORDS * SUPER_CHUNKS)]--;
+    rf->count[b]--;
+}
+
+static void band_insert(rejection_free *rf, int32_t i, int b) {
+    set_insert(rf, i, b);
+    if (rf->count[b] == 1) rf->occupied[b / 64] |= UINT64_C(1) << (b % 64);
     rf->total += rf->units[b];
 }
 
 static void band_remove(rejection_free *rf, int32_t i, int b) {
-    rf->bits[(int64_t)b * rf->nwords + i / 64] &= ~(UINT64_C(1) << (i % 64));
-    rf->chunk_count[(int64_t)b * rf->nchunks + i / (64 * CHUNK_WORDS)]--;
-    rf->super_count[(int64_t)b * rf->nsupers + i / (64 * CHUNK_WORDS * SUPER_CHUNKS)]--;
-    if (--rf->count[b] == 0) rf->occupied[b / 64] &= ~(UINT64_C(1) << (b % 64));
+    set_remove(rf, i, b);
+    if (rf->count[b] == 0) rf->occupied[b / 64] &= ~(UINT64_C(1) << (b % 64));
     rf->total -= rf->units[b];
+}
+
+/* Code sets (a finite solution): site i joins or leaves the set of code c. */
+static void code_insert(rejection_free *rf, int32_t i, int c) {
+    set_insert(rf, i, code_set(c));
+    rf->present[c / 64] |= UINT64_C(1) << (c % 64);
+    rf->code_of[i] = (uint8_t)c;
+}
+
+static void code_remove(rejection_free *rf, int32_t i, int c) {
+    set_remove(rf, i, code_set(c));
+    if (rf->count[code_set(c)] == 0) rf->present[c / 64] &= ~(UINT64_C(1) << (c % 64));
 }
 
 /* Moves sites[k] from band from[k] to band to[k] != from[k] (either may be 0: no band), k <
@@ -341,12 +426,72 @@ static double total_rate_bound(const rejection_free *rf) {
     return (double)rf->total * 0x1p-98; /* exact: a power of two, no underflow */
 }
 
+/* ---- a finite solution: insertions and deletions by code ---- */
+
+/* R(code, n) and its terms at the reservoir's content the counts give: the insertion/deletion
+ * part of a site rate, each target's term with the exact threshold. */
+static void code_rates(rejection_free *rf, const replica *r, int code) {
+    const int a = site_state((uint8_t)code);
+    double total = 0;
+    for (int b = 0; b < STATE_COUNT; ++b) {
+        const uint64_t threshold = model_reservoir_threshold(rf->tab, &r->counts, (uint8_t)code, b);
+        rf->code_to[code][b] = rf->insdel_weight[a][b] * ldexp((double)threshold, -63);
+        total += rf->code_to[code][b];
+    }
+    rf->code_rate[code] = total;
+    rf->code_epoch[code] = rf->epoch;
+}
+
+/* The content of a reservoir component the tables have (0 for one they do not). */
+static int64_t content_of(const reservoir_component *c, int64_t on_lattice) {
+    return reservoir_component_on(c) ? reservoir_content(c, on_lattice) : 0;
+}
+
+/* Brings W up to date: a new epoch when the content changed (every code's R is stale then), the
+ * stale R of the codes present recomputed, W summed over them in code order. */
+static void refresh_codes(rejection_free *rf, const replica *r) {
+    const reservoir *res = &rf->tab->reservoir;
+    const int64_t core = content_of(&res->core, r->counts.ncore);
+    const int64_t shell = content_of(&res->shell, r->counts.nshell);
+    if (core != rf->content_core || shell != rf->content_shell) {
+        rf->content_core = core, rf->content_shell = shell;
+        ++rf->epoch;
+        rf->weight_stale = 1;
+    }
+    if (!rf->weight_stale) return;
+    double weight = 0;
+    for (int w = 0; w < (SITE_CODES + 63) / 64; ++w)
+        for (uint64_t bits = rf->present[w]; bits; bits &= bits - 1) {
+            const int c = 64 * w + __builtin_ctzll(bits);
+            if (rf->code_epoch[c] != rf->epoch) code_rates(rf, r, c);
+            weight += (double)rf->count[code_set(c)] * rf->code_rate[c];
+        }
+    rf->code_weight = weight;
+    rf->weight_stale = 0;
+}
+
+/* The code whose weight count x R contains t in [0, W), in code order (the sum refresh_codes
+ * made); if rounding leaves t past the last weight, the last code with one. */
+static int code_choose(const rejection_free *rf, double t) {
+    int last = -1;
+    double sum = 0;
+    for (int w = 0; w < (SITE_CODES + 63) / 64; ++w)
+        for (uint64_t bits = rf->present[w]; bits; bits &= bits - 1) {
+            const int c = 64 * w + __builtin_ctzll(bits);
+            sum += (double)rf->count[code_set(c)] * rf->code_rate[c];
+            if (!(rf->code_rate[c] > 0.0)) continue;
+            last = c;
+            if (t < sum) return c;
+        }
+    return last;
+}
+
 /* ---- the workspace ---- */
 
 /* Every site's rate and band from scratch. */
 __attribute__((noinline)) static void rebuild(rejection_free *rf, const replica *r) {
     if (rf->tab != r->tab) build_rate_tables(rf, r->tab);
-    for (int b = 1; b < BANDS; ++b) {
+    for (int b = 1; b < SETS; ++b) {
         if (!rf->count[b]) continue;
         memset(rf->bits + (int64_t)b * rf->nwords, 0, sizeof *rf->bits * (size_t)rf->nwords);
         memset(rf->chunk_count + (int64_t)b * rf->nchunks, 0,
@@ -356,9 +501,15 @@ __attribute__((noinline)) static void rebuild(rejection_free *rf, const replica 
     }
     memset(rf->count, 0, sizeof rf->count);
     memset(rf->occupied, 0, sizeof rf->occupied);
+    memset(rf->present, 0, sizeof rf->present);
     memset(rf->band, 0, (size_t)rf->nsites);
     rf->total = 0;
     for (int32_t i = 0; i < rf->nsites; ++i) set_rate(rf, i, site_rate(rf, r, i));
+    if (!rf->finite) return;
+    for (int32_t i = 0; i < rf->nsites; ++i) code_insert(rf, i, r->site[i]);
+    ++rf->epoch; /* every R stale: the tables may be new */
+    rf->content_core = rf->content_shell = INT64_MIN;
+    rf->weight_stale = 1;
 }
 
 /* The rate of the site at patch position q, from the codes of the placed patch: site_rate(),
@@ -389,13 +540,24 @@ static inline double patch_rate_one(const rejection_free *rf, const double *tabl
  * neighbour in N(C) \ C of another state. A rate at distance 2 reads the changed codes only
  * through its swap terms with those neighbours, and a swap term between equal states is 0 before
  * and after (their states did not change). In a uniform region nothing at distance 2 is queued:
- * ~20 sites per move instead of the 35 within distance 2. */
-static void update_after_move(rejection_free *rf, const replica *r, int32_t c, int direction) {
+ * ~20 sites per move instead of the 35 within distance 2. With a finite solution (`finite`, a
+ * constant where it is inlined) also new code sets for the sites of N[C]. */
+static inline __attribute__((always_inline)) void update_after_move(rejection_free *rf,
+                                                                    const replica *r, int32_t c,
+                                                                    int direction,
+                                                                    const int finite) {
     const patch *p = &rf->patches.shape[1 + direction];
     int32_t site[PATCH_SITES_MAX];
     uint8_t code[PATCH_SITES_MAX];
     rf->patches.place(&rf->patches, p, c, r->site, rf->swap_weight > 0.0 ? p->sites : p->coded,
                       site, code);
+    if (finite) /* the code sets of N[C], the sites whose codes changed */
+        for (int q = 0; q < p->coded; ++q)
+            if (code[q] != rf->code_of[site[q]]) {
+                code_remove(rf, site[q], rf->code_of[site[q]]);
+                code_insert(rf, site[q], code[q]);
+                rf->weight_stale = 1;
+            }
     uint8_t queue[PATCH_RATED_MAX];
     int n = 0;
     for (int q = 0; q < p->coded; ++q) queue[n++] = (uint8_t)q;
@@ -442,7 +604,7 @@ static void update_after_move(rejection_free *rf, const replica *r, int32_t c, i
 /* ---- choosing and applying an event ---- */
 
 /* Applies the move of site i chosen by v in [0, r_i); returns 1, with *direction the direction of
- * the swap partner or -1 for an insertion/deletion, or 0 if a window wall stopped it. The same
+ * the swap partner or -1 for an insertion/deletion, or 0 if a hard wall stopped it. The same
  * terms as site_rate(), in the same order; if rounding leaves v past the last positive term, that
  * term is taken. */
 static int apply_move(rejection_free *rf, replica *r, int32_t i, double v, int *direction) {
@@ -478,8 +640,7 @@ static int apply_move(rejection_free *rf, replica *r, int32_t i, double v, int *
         if (v < sum) break;
     }
     if (b < 0) return 0; /* unreachable: site i has a positive rate */
-    const int64_t ncore = r->counts.ncore + (b == STATE_CORE) - (a == STATE_CORE);
-    if (!replica_window_allows(r, ncore)) return 0;
+    if (!replica_walls_allow(r, a, b)) return 0;
     replica_set_state(r, i, b);
     *direction = -1;
     return 1;
@@ -539,31 +700,69 @@ static inline uint32_t draw_below(draw_words *dw, uint32_t n) {
     return (uint32_t)(m >> 32);
 }
 
+/* A code event at t in [0, W): its code by weight, a member of the code's set uniformly (the
+ * k-th in site order), a target in proportion to its terms; applied unless a hard wall stops it
+ * (a failed attempt: 0). The site written goes to *site. */
+static int code_event(rejection_free *rf, replica *r, draw_words *s, double t, int32_t *site) {
+    const int c = code_choose(rf, t);
+    if (c < 0) return 0; /* unreachable: W > 0 */
+    const uint32_t k = draw_below(s, (uint32_t)rf->count[code_set(c)]);
+    const int32_t i = rf->select(rf, code_set(c), k);
+    const double v = draw_uniform(s) * rf->code_rate[c];
+    int b = -1;
+    double sum = 0;
+    for (int to = 0; to < STATE_COUNT; ++to) {
+        if (!(rf->code_to[c][to] > 0.0)) continue;
+        b = to;
+        sum += rf->code_to[c][to];
+        if (v < sum) break;
+    }
+    if (b < 0 || !replica_walls_allow(r, site_state((uint8_t)c), b)) return 0;
+    replica_set_state(r, i, b);
+    *site = i;
+    return 1;
+}
+
 /* One MC step: candidates until the next falls past the step's last attempt. Returns 1 if the
- * replica's watch stopped the run after a move (the caches are up to date). */
-__attribute__((noinline)) static int run_step(rejection_free *rf, replica *r) {
+ * replica's watch stopped the run after a move (the caches are up to date). `finite` is a
+ * constant where it is inlined (run_step): without a reservoir this is the plain n-fold way. */
+static inline __attribute__((always_inline)) int step_events(rejection_free *rf, replica *r,
+                                                             const int finite) {
     const uint64_t nsites = (uint64_t)rf->nsites;
     uint64_t used = 0; /* attempts of this step already consumed */
     for (uint64_t draw = 0;; ++draw) {
-        if (rf->total == 0) return 0; /* nothing can happen */
-        const double bound = total_rate_bound(rf);
+        if (finite) refresh_codes(rf, r);
+        const double codes = finite ? rf->code_weight : 0.0; /* W, before the bands' B */
+        if (rf->total == 0 && !(codes > 0.0)) return 0;      /* nothing can happen */
+        const double bound = finite ? codes + total_rate_bound(rf) : total_rate_bound(rf);
         draw_words s;
         draw_init(&s, r, r->step * (nsites + 1) + draw);
         const double wait = 1.0 - draw_uniform(&s); /* in (0, 1] */
         const uint64_t skip = geometric_skip(wait, bound / (double)nsites, nsites - used);
         if (skip >= nsites - used) return 0;
         used += skip + 1;
-        const int b = band_choose(rf, draw_uniform(&s) * bound);
-        const uint32_t k = draw_below(&s, (uint32_t)rf->count[b]);
-        const int32_t i = rf->select(rf, b, k);
-        /* Accepted with probability r_i / b_i; then v is uniform in [0, r_i). */
-        const double v = draw_uniform(&s) * rf->bound[b];
-        if (!(v < rf->rate[i])) continue;
-        int direction;
-        if (!apply_move(rf, r, i, v, &direction)) continue;
-        update_after_move(rf, r, i, direction);
+        const double t = draw_uniform(&s) * bound;
+        int32_t c;
+        int direction = -1;
+        if (finite && t < codes) {
+            if (!code_event(rf, r, &s, t, &c)) continue;
+        } else {
+            const int b = band_choose(rf, finite ? t - codes : t);
+            const uint32_t k = draw_below(&s, (uint32_t)rf->count[b]);
+            const int32_t i = rf->select(rf, b, k);
+            /* Accepted with probability r_i / b_i; then v is uniform in [0, r_i). */
+            const double v = draw_uniform(&s) * rf->bound[b];
+            if (!(v < rf->rate[i])) continue;
+            if (!apply_move(rf, r, i, v, &direction)) continue;
+            c = i;
+        }
+        update_after_move(rf, r, c, direction, finite);
         if (replica_report_move(r, used - 1)) return 1;
     }
+}
+
+__attribute__((noinline)) static int run_step(rejection_free *rf, replica *r) {
+    return rf->finite ? step_events(rf, r, 1) : step_events(rf, r, 0);
 }
 
 static void run(replica *r, void *workspace, uint64_t steps) {
@@ -585,9 +784,71 @@ static double site_rate_from_scratch(const rejection_free *rf, const replica *r,
     return rf->insdel_rate[code] + rf->swap_weight * sum8(p);
 }
 
+/* The chunk and super-chunk counts of set b against its bits; its members in *members. */
+static int check_set(const rejection_free *rf, int b, int32_t *members) {
+    const uint64_t *word = rf->bits + (int64_t)b * rf->nwords;
+    *members = 0;
+    for (int32_t c = 0; c < rf->nchunks; ++c) {
+        int32_t in_chunk = 0;
+        for (int32_t w = c * CHUNK_WORDS; w < (c + 1) * CHUNK_WORDS && w < rf->nwords; ++w)
+            in_chunk += __builtin_popcountll(word[w]);
+        if (in_chunk != rf->chunk_count[(int64_t)b * rf->nchunks + c])
+            return ripen_fail(RIPEN_EINVAL, "rejection-free: set %d chunk %d counts %d, holds %d",
+                              b, c, rf->chunk_count[(int64_t)b * rf->nchunks + c], in_chunk);
+        *members += in_chunk;
+    }
+    for (int32_t s = 0; s < rf->nsupers; ++s) {
+        int32_t in_super = 0;
+        for (int32_t c = s * SUPER_CHUNKS; c < (s + 1) * SUPER_CHUNKS && c < rf->nchunks; ++c)
+            in_super += rf->chunk_count[(int64_t)b * rf->nchunks + c];
+        if ((uint32_t)in_super != rf->super_count[(int64_t)b * rf->nsupers + s])
+            return ripen_fail(RIPEN_EINVAL, "rejection-free: set %d super-chunk %d is wrong", b, s);
+    }
+    return *members == rf->count[b]
+               ? RIPEN_OK
+               : ripen_fail(RIPEN_EINVAL, "rejection-free: set %d counts %d, holds %d", b,
+                            rf->count[b], *members);
+}
+
+/* A finite solution's code sets: every site in its code's set, the counts, the codes present,
+ * and every rate R the current content has computed against a recomputation. */
+static int check_codes(const rejection_free *rf, const replica *r) {
+    for (int32_t i = 0; i < rf->nsites; ++i) {
+        const int c = r->site[i];
+        if (rf->code_of[i] != c ||
+            !(rf->bits[(int64_t)code_set(c) * rf->nwords + i / 64] >> (i % 64) & 1))
+            return ripen_fail(RIPEN_EINVAL, "rejection-free: site %d (code %d) not in its code set",
+                              i, c);
+    }
+    int32_t counted = 0;
+    rejection_free fresh = *rf; /* a scratch copy for code_rates() (nothing it owns changes) */
+    for (int c = 0; c < SITE_CODES; ++c) {
+        int32_t members;
+        const int status = check_set(rf, code_set(c), &members);
+        if (status) return status;
+        counted += members;
+        if ((int)(rf->present[c / 64] >> (c % 64) & 1) != (members > 0))
+            return ripen_fail(RIPEN_EINVAL, "rejection-free: code %d present bit is wrong", c);
+        const int current =
+            rf->content_core == content_of(&rf->tab->reservoir.core, r->counts.ncore) &&
+            rf->content_shell == content_of(&rf->tab->reservoir.shell, r->counts.nshell);
+        if (!members || !current || rf->code_epoch[c] != rf->epoch) continue;
+        code_rates(&fresh, r, c);
+        if (fresh.code_rate[c] != rf->code_rate[c])
+            return ripen_fail(RIPEN_EINVAL,
+                              "rejection-free: code %d has R = %.17g, recomputed %.17g", c,
+                              rf->code_rate[c], fresh.code_rate[c]);
+    }
+    return counted == rf->nsites
+               ? RIPEN_OK
+               : ripen_fail(RIPEN_EINVAL, "rejection-free: code sets hold %d of %d sites", counted,
+                            rf->nsites);
+}
+
 /* Every rate against site_rate_from_scratch() (so the swap tables are checked too), every band
- * and member bit, count, chunk and super-chunk count, the occupancy and B against a recount; a
- * workspace that is not in step with r (it will rebuild on the next run()) has nothing to check. */
+ * and member bit, count, chunk and super-chunk count, the occupancy and B against a recount, and
+ * with a finite solution the code sets; a workspace that is not in step with r (it will rebuild
+ * on the next run()) has nothing to check. */
 static int check(const void *workspace, const replica *r) {
     const rejection_free *rf = workspace;
     if (rf->tab != r->tab || rf->serial != r->serial || rf->changes != r->changes) return RIPEN_OK;
@@ -609,32 +870,15 @@ static int check(const void *workspace, const replica *r) {
     bound_sum total = 0;
     int32_t counted = 0;
     for (int b = 1; b < BANDS; ++b) {
-        const uint64_t *word = rf->bits + (int64_t)b * rf->nwords;
-        int32_t in_band = 0;
-        for (int32_t c = 0; c < rf->nchunks; ++c) {
-            int32_t in_chunk = 0;
-            for (int32_t w = c * CHUNK_WORDS; w < (c + 1) * CHUNK_WORDS && w < rf->nwords; ++w)
-                in_chunk += __builtin_popcountll(word[w]);
-            if (in_chunk != rf->chunk_count[(int64_t)b * rf->nchunks + c])
-                return ripen_fail(RIPEN_EINVAL,
-                                  "rejection-free: band %d chunk %d counts %d, holds %d", b, c,
-                                  rf->chunk_count[(int64_t)b * rf->nchunks + c], in_chunk);
-            in_band += in_chunk;
-        }
-        for (int32_t s = 0; s < rf->nsupers; ++s) {
-            int32_t in_super = 0;
-            for (int32_t c = s * SUPER_CHUNKS; c < (s + 1) * SUPER_CHUNKS && c < rf->nchunks; ++c)
-                in_super += rf->chunk_count[(int64_t)b * rf->nchunks + c];
-            if ((uint32_t)in_super != rf->super_count[(int64_t)b * rf->nsupers + s])
-                return ripen_fail(RIPEN_EINVAL, "rejection-free: band %d super-chunk %d is wrong",
-                                  b, s);
-        }
-        const int occupied = rf->occupied[b / 64] >> (b % 64) & 1;
-        if (in_band != rf->count[b] || occupied != (in_band > 0))
-            return ripen_fail(RIPEN_EINVAL, "rejection-free: band %d counts %d, holds %d", b,
-                              rf->count[b], in_band);
+        int32_t in_band;
+        const int status = check_set(rf, b, &in_band);
+        if (status) return status;
+        if ((int)(rf->occupied[b / 64] >> (b % 64) & 1) != (in_band > 0))
+            return ripen_fail(RIPEN_EINVAL, "rejection-free: band %d occupancy is wrong", b);
         counted += in_band;
-        if (rf->units[b] != band_bound_units(band_bound(b)))
+        bound_sum units;
+        const double bound = band_bound_of(rf, b, &units);
+        if (rf->units[b] != units || rf->bound[b] != bound)
             return ripen_fail(RIPEN_EINVAL, "rejection-free: the bound of band %d is wrong", b);
         total += (bound_sum)in_band * rf->units[b];
     }
@@ -645,14 +889,14 @@ static int check(const void *workspace, const replica *r) {
         return ripen_fail(RIPEN_EINVAL,
                           "rejection-free: the sum of the bounds is %.17g, kept %.17g",
                           ldexp((double)total, BOUND_UNIT_EXP), total_rate_bound(rf));
-    return RIPEN_OK;
+    return rf->finite ? check_codes(rf, r) : RIPEN_OK;
 }
 
 static void destroy(void *workspace) {
     rejection_free *rf = workspace;
     if (!rf) return;
     free(rf->rate), free(rf->band), free(rf->bits), free(rf->chunk_count);
-    free(rf->super_count);
+    free(rf->super_count), free(rf->code_of);
     patch_free(&rf->patches);
     for (int m = 0; m < MULTIPLICITIES; ++m) free(rf->swap_by_partner[m]);
     free(rf);
@@ -666,12 +910,14 @@ static int create(void **workspace, const lattice *lat, const model_tables *tab)
     rf->nwords = (lat->nsites + 63) / 64;
     rf->nchunks = (rf->nwords + CHUNK_WORDS - 1) / CHUNK_WORDS;
     rf->nsupers = (rf->nchunks + SUPER_CHUNKS - 1) / SUPER_CHUNKS;
-    /* Bitsets of every band: untouched bands stay untouched pages of the calloc. */
+    /* Bitsets of every band and code: untouched ones stay untouched pages of the calloc (the
+     * codes' only with a finite solution). */
     int failed =
         !(rf->rate = calloc(n, sizeof *rf->rate)) || !(rf->band = calloc(n, 1)) ||
-        !(rf->bits = calloc((size_t)BANDS * (size_t)rf->nwords, sizeof *rf->bits)) ||
-        !(rf->chunk_count = calloc((size_t)BANDS * (size_t)rf->nchunks, sizeof *rf->chunk_count)) ||
-        !(rf->super_count = calloc((size_t)BANDS * (size_t)rf->nsupers, sizeof *rf->super_count));
+        !(rf->code_of = calloc(n, 1)) ||
+        !(rf->bits = calloc((size_t)SETS * (size_t)rf->nwords, sizeof *rf->bits)) ||
+        !(rf->chunk_count = calloc((size_t)SETS * (size_t)rf->nchunks, sizeof *rf->chunk_count)) ||
+        !(rf->super_count = calloc((size_t)SETS * (size_t)rf->nsupers, sizeof *rf->super_count));
     /* All three, so that run() with other tables never allocates; only the multiplicities the
      * lattice has are ever filled and touched. */
     for (int m = 0; m < MULTIPLICITIES; ++m)
@@ -687,10 +933,6 @@ static int create(void **workspace, const lattice *lat, const model_tables *tab)
         return status;
     }
     choose_select(rf);
-    for (int b = 1; b < BANDS; ++b) {
-        rf->bound[b] = band_bound(b);
-        rf->units[b] = band_bound_units(rf->bound[b]);
-    }
     build_rate_tables(rf, tab);
     rf->serial = 0; /* no replica has serial 0: the first run() rebuilds */
     *workspace = rf;

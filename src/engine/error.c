@@ -4,15 +4,20 @@
 #include <stdio.h>
 #include <string.h>
 
-enum { MESSAGE_CAPACITY = 1024 };
+enum { MESSAGE_CAPACITY = RIPEN_MESSAGE_CAPACITY };
 
 static _Thread_local char last_message[MESSAGE_CAPACITY];
 
+/* Formatted into a copy first: a message that quotes the previous one
+ * (ripen_fail(..., "cannot resume: %s", ripen_last_error())) must not read the buffer it is
+ * writing, which doubled the prefix and cut the quoted file name. */
 int ripen_fail(int status, const char *fmt, ...) {
+    char message[MESSAGE_CAPACITY];
     va_list args;
     va_start(args, fmt);
-    vsnprintf(last_message, sizeof last_message, fmt, args);
+    vsnprintf(message, sizeof message, fmt, args);
     va_end(args);
+    memcpy(last_message, message, sizeof last_message);
     return status;
 }
 

@@ -258,10 +258,31 @@ int model_tables_build(model_tables *t, const model_params *p, const lattice *la
             if (a != b && (forward > 0.0) != (backward > 0.0))
                 return ripen_fail(RIPEN_EINVAL, "move set %s: %d -> %d has no reverse move",
                                   move_set_names[p->moves], a, b);
-            t->accept[code][b] = (a == b || forward == 0.0)
-                                     ? 0
-                                     : model_threshold(backward / forward * exp(-delta_energy));
+            t->ratio[code][b] =
+                (a == b || forward == 0.0) ? 0.0 : backward / forward * exp(-delta_energy);
+            t->accept[code][b] = model_threshold(t->ratio[code][b]);
         }
     }
+    t->reservoir = reservoir_none();
     return RIPEN_OK;
+}
+
+void model_tables_use_reservoir(model_tables *t, const reservoir *s) {
+    t->reservoir = *s;
+    t->finite = reservoir_on(s);
+    if (!t->finite) return;
+    for (int code = 0; code < SITE_CODES; ++code) {
+        const int a = site_state((uint8_t)code);
+        for (int b = 0; b < STATE_COUNT; ++b) {
+            const double bound =
+                reservoir_component_max_factor(&s->core, (b == STATE_CORE) - (a == STATE_CORE)) *
+                reservoir_component_max_factor(&s->shell, (b == STATE_SHELL) - (a == STATE_SHELL));
+            t->accept[code][b] = model_threshold(t->ratio[code][b] * bound);
+        }
+    }
+}
+
+uint64_t model_reservoir_threshold(const model_tables *t, const site_counts *c, uint8_t code,
+                                   int to) {
+    return model_threshold(t->ratio[code][to] * model_reservoir_factor(t, c, site_state(code), to));
 }

@@ -1,10 +1,27 @@
 #include "ripen/order_parameter.h"
 
+#include "ripen/error.h"
+
 int q_window_apply(replica *r, int64_t core_initial, int lo, int hi) {
-    return replica_set_window(r, core_initial + lo, core_initial + hi);
+    const int status = replica_set_window(r, core_initial + lo, core_initial + hi);
+    /* the band again: whatever brought the replica here (q_drive_into_window) must have kept it */
+    return status ? status : replica_set_shell_band(r, r->shell_min, r->shell_max);
 }
 
-void q_drive_into_window(replica *r, int64_t core_initial, int lo, int hi) {
+/* The solution site with the most bonded shell neighbours (the first in site order among
+ * equals), or -1 if there is none. */
+static int32_t shell_site_to_add(const replica *r) {
+    int32_t best = -1;
+    int best_score = -1;
+    for (int32_t i = 0; i < r->lat->nsites; ++i) {
+        const uint8_t code = r->site[i];
+        if (site_state(code) == STATE_SOLUTION && site_shell_neighbours(code) > best_score)
+            best = i, best_score = site_shell_neighbours(code);
+    }
+    return best;
+}
+
+int q_drive_into_window(replica *r, int64_t core_initial, int lo, int hi) {
     const int target = lo > 0 ? lo : hi < 0 ? hi : 0;
     const int32_t nsites = r->lat->nsites;
     while (q_value(r, core_initial) != target) {
@@ -17,8 +34,23 @@ void q_drive_into_window(replica *r, int64_t core_initial, int lo, int hi) {
             const int score = grow ? site_core_neighbours(code) : 8 - site_core_neighbours(code);
             if (score > best_score) best = i, best_score = score;
         }
+        const reservoir_component *core = &r->tab->reservoir.core;
+        if (grow && reservoir_component_on(core) && reservoir_content(core, r->counts.ncore) <= 0)
+            return ripen_fail(RIPEN_EINVAL,
+                              "window [%d, %d]: the finite solution has no core unit left to "
+                              "build q = %d",
+                              lo, hi, target);
         replica_set_state(r, best, grow ? STATE_CORE : STATE_SOLUTION);
+        if (r->counts.nshell >= r->shell_min) continue;
+        const int32_t shell = shell_site_to_add(r);
+        if (shell < 0)
+            return ripen_fail(RIPEN_EINVAL,
+                              "window [%d, %d]: no solution site left to keep N_shell >= %lld "
+                              "while building q = %d",
+                              lo, hi, (long long)r->shell_min, target);
+        replica_set_state(r, shell, STATE_SHELL);
     }
+    return RIPEN_OK;
 }
 
 int q_layer_sites(const initial_report *report, int lz) {

@@ -16,6 +16,8 @@ int replica_init(replica *r, const lattice *lat, const model_tables *tab, uint64
                    .task = task,
                    .core_min = 0,
                    .core_max = INT64_MAX,
+                   .shell_min = 0,
+                   .shell_max = INT64_MAX,
                    .serial = atomic_fetch_add(&replica_serials, 1) + 1};
     r->site = calloc((size_t)lat->nsites + REPLICA_SITE_PADDING, 1);
     r->column_core = calloc((size_t)lat->ncolumns, sizeof *r->column_core);
@@ -34,12 +36,25 @@ void replica_free(replica *r) {
     r->site = NULL, r->column_core = NULL, r->column_shell = NULL;
 }
 
-int replica_set_window(replica *r, int64_t core_min, int64_t core_max) {
-    if (core_min > core_max || r->counts.ncore < core_min || r->counts.ncore > core_max)
-        return ripen_fail(RIPEN_EINVAL, "window [%lld, %lld] on N_core does not hold N_core = %lld",
-                          (long long)core_min, (long long)core_max, (long long)r->counts.ncore);
-    r->core_min = core_min, r->core_max = core_max;
+/* Puts hard walls [lo, hi] (a `wall`, "window" or "band") on a count named `count_name` that
+ * must hold its current value `count`. */
+static int set_walls(int64_t count, int64_t lo, int64_t hi, const char *wall,
+                     const char *count_name, int64_t *min, int64_t *max) {
+    if (lo > hi || count < lo || count > hi)
+        return ripen_fail(RIPEN_EINVAL, "%s [%lld, %lld] on %s does not hold %s = %lld", wall,
+                          (long long)lo, (long long)hi, count_name, count_name, (long long)count);
+    *min = lo, *max = hi;
     return RIPEN_OK;
+}
+
+int replica_set_window(replica *r, int64_t core_min, int64_t core_max) {
+    return set_walls(r->counts.ncore, core_min, core_max, "window", "N_core", &r->core_min,
+                     &r->core_max);
+}
+
+int replica_set_shell_band(replica *r, int64_t shell_min, int64_t shell_max) {
+    return set_walls(r->counts.nshell, shell_min, shell_max, "band", "N_shell", &r->shell_min,
+                     &r->shell_max);
 }
 
 void replica_store_states(const replica *r, uint8_t *states) {

@@ -70,6 +70,22 @@ void fe_shift_min(double *F, int32_t nq);
 
 fe_solver_options fe_solver_or_default(const fe_solver_options *opt);
 
+/* A solve's progress (fe.h, FE_WATCH_ITERATIONS): the lowest change so far, and where it stood
+ * at the last look. */
+typedef struct {
+    const fe_solver_options *opt;
+    const char *method;
+    double best, mark;
+    int mark_iteration;
+} fe_watch;
+
+fe_watch fe_watch_start(const fe_solver_options *opt, const char *method);
+
+/* After each measurement of the change (info->iterations, info->max_change): sets *stop and
+ * info->stop / info->converged when the solve ends (converged, max_iterations, stalled, too
+ * slow); polls the caller. Returns RIPEN_EINTERRUPTED if the poll asks to stop, else RIPEN_OK. */
+int fe_watch_step(fe_watch *w, fe_info *info, int *stop);
+
 /* Checks the solver options and sets f (K values) to the starting point, f_0 = 0. */
 int fe_solver_start(const fe_solver_options *opt, int K, double *f);
 

@@ -233,17 +233,15 @@ int fe_mbar_checked(const fe_windows *w, const fe_solver_options *options, doubl
     if ((status = mbar_init(&m, w))) return status;
     *info = (fe_info){0};
     double L = mbar_pass(&m, f, 1);
+    fe_watch watch = fe_watch_start(&opt, "MBAR");
     for (;;) {
         info->max_change = fe_self_consistent_change(m.S, w->nsamples, m.K);
-        if (info->max_change < opt.tolerance) {
-            info->converged = 1;
-            break;
-        }
-        if (info->iterations >= opt.max_iterations) break;
+        int stop;
+        if ((status = fe_watch_step(&watch, info, &stop)) || stop) break;
         L = advance(&m, f, L);
         ++info->iterations;
     }
-    status = mbar_profile(&m, f, F);
+    if (!status) status = mbar_profile(&m, f, F);
     mbar_free(&m);
     return status;
 }

@@ -249,12 +249,11 @@ int fe_mbar_states(const fe_states *s, const fe_solver_options *opt, double *f, 
         initial_guess(s, f);
     *info = (fe_info){0};
     double L = objective(&m, f, 1);
-    while (info->iterations < o.max_iterations) {
+    fe_watch watch = fe_watch_start(&o, "MBAR over states");
+    for (;;) {
         info->max_change = self_consistent_change(&m);
-        if (info->max_change < o.tolerance) {
-            info->converged = 1;
-            break;
-        }
+        int stop;
+        if ((status = fe_watch_step(&watch, info, &stop)) || stop) break;
         ++info->iterations;
         int moved = 0;
         if (newton_step(&m)) {

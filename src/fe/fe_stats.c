@@ -305,6 +305,7 @@ static int one_resample(const fe_windows *w, const fe_bootstrap_options *opt,
         fe_info info;
         fe_solver_options solver = opt->solver;
         solver.initial_f = r->f; /* resamples lie close to the data: start from its answer */
+        solver.resample = b, solver.nresamples = opt->nresamples;
         const int status = solve(opt->method, &rw, &solver, s->F, s->f, &info);
         if (status) return ripen_fail_context(status, "bootstrap resample %d: ", b);
         if (!isfinite(s->F[iref])) {

@@ -54,6 +54,79 @@ fe_solver_options fe_solver_defaults(void) {
     return (fe_solver_options){.tolerance = 1e-10, .max_iterations = 100000, .initial_f = NULL};
 }
 
+fe_watch fe_watch_start(const fe_solver_options *opt, const char *method) {
+    return (fe_watch){.opt = opt, .method = method, .best = INFINITY, .mark = INFINITY};
+}
+
+int fe_watch_step(fe_watch *w, fe_info *info, int *stop) {
+    const fe_solver_options *o = w->opt;
+    *stop = 1;
+    if (info->max_change < o->tolerance) {
+        info->converged = 1, info->stop = FE_STOP_CONVERGED;
+        return RIPEN_OK;
+    }
+    if (o->poll) {
+        const fe_progress p = {.method = w->method,
+                               .iteration = info->iterations,
+                               .change = info->max_change,
+                               .resample = o->resample,
+                               .nresamples = o->nresamples};
+        if (o->poll(o->poll_context, &p))
+            return ripen_fail(RIPEN_EINTERRUPTED, "%s stopped by a signal after %d iterations",
+                              w->method, info->iterations);
+    }
+    if (info->iterations >= o->max_iterations) {
+        info->stop = FE_STOP_LIMIT;
+        return RIPEN_OK;
+    }
+    if (info->max_change < w->best) w->best = info->max_change;
+    const int span = info->iterations - w->mark_iteration;
+    if (span >= FE_WATCH_ITERATIONS) {
+        if (!(w->best < w->mark) && isfinite(w->mark)) {
+            info->stop = FE_STOP_STALLED;
+            return RIPEN_OK;
+        }
+        if (isfinite(w->mark) && w->best > 0) {
+            /* ln(change) falls by this much per iteration: the iterations it still needs */
+            const double slope = log(w->best / w->mark) / span;
+            info->needed = log(o->tolerance / w->best) / slope;
+            if ((double)info->iterations + info->needed > FE_SLOW_MARGIN * o->max_iterations) {
+                info->stop = FE_STOP_SLOW;
+                return RIPEN_OK;
+            }
+        }
+        w->mark = w->best, w->mark_iteration = info->iterations;
+    }
+    *stop = 0;
+    return RIPEN_OK;
+}
+
+void fe_describe_stop(const fe_info *info, double tolerance, char *out, size_t capacity) {
+    switch (info->stop) {
+        case FE_STOP_CONVERGED:
+            snprintf(out, capacity, "converged in %d iterations", info->iterations);
+            break;
+        case FE_STOP_LIMIT:
+            snprintf(out, capacity,
+                     "did not converge: max_iterations ran out after %d iterations with the "
+                     "change at %.2g kT (tolerance %.2g)",
+                     info->iterations, info->max_change, tolerance);
+            break;
+        case FE_STOP_STALLED:
+            snprintf(out, capacity,
+                     "did not converge: no progress over %d iterations, stopped after %d with the "
+                     "change at %.2g kT (tolerance %.2g)",
+                     FE_WATCH_ITERATIONS, info->iterations, info->max_change, tolerance);
+            break;
+        case FE_STOP_SLOW:
+            snprintf(out, capacity,
+                     "did not converge: after %d iterations the change, %.2g kT, falls so slowly "
+                     "that it needs about %.2g more to reach %.2g",
+                     info->iterations, info->max_change, info->needed, tolerance);
+            break;
+    }
+}
+
 fe_solver_options fe_solver_or_default(const fe_solver_options *opt) {
     return opt ? *opt : fe_solver_defaults();
 }

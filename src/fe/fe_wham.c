@@ -163,19 +163,26 @@ int fe_wham_checked(const fe_windows *w, const fe_solver_options *options, doubl
         return status;
     }
     *info = (fe_info){0};
-    /* From the start, each pass: x1 = Phi(x); stop if x1 barely moved, else extrapolate (one more
-     * map evaluation), as long as the next pass still fits in max_iterations. */
+    /* From the start, each pass: x1 = Phi(x); stop if x1 barely moved (or the watch sees the
+     * tolerance out of reach), else extrapolate (one more map evaluation), as long as the next
+     * pass still fits in max_iterations. */
+    fe_watch watch = fe_watch_start(&opt, "WHAM");
     for (;;) {
         wham_map(&s, x, x1);
         ++info->iterations;
         info->max_change = max_abs_difference(x1, x, s.K);
-        if (info->max_change < opt.tolerance) {
-            info->converged = 1;
+        int stop;
+        if ((status = fe_watch_step(&watch, info, &stop)) || stop) break;
+        if (info->iterations + 2 > opt.max_iterations) {
+            info->stop = FE_STOP_LIMIT;
             break;
         }
-        if (info->iterations + 2 > opt.max_iterations) break;
         squarem_step(&s, x, x1);
         ++info->iterations;
+    }
+    if (status) {
+        wham_free(&s);
+        return status;
     }
     for (int k = 0; k < s.K; ++k) f[k] = x1[k];
     log_p(&s, f, s.log_p);

@@ -2,6 +2,7 @@
 exactly one line "ripen: <message>" on stderr containing the expected text, and leave its working
 directory exactly as it found it (no result, journal or partial file created or changed)."""
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -52,7 +53,18 @@ def hold_lock(journal):
     return holder
 
 
-def setup(directory, kind, valid_bytes, journal_template, args):
+def make_shards(directory):
+    """The two shard files of good.json (task 0 is in shard 0, shard 1 holds none)."""
+    for index in range(2):
+        rt.run(["run", "good.json", "--shard", f"{index}/2", "--quiet"], cwd=directory)
+    return {name: open(os.path.join(directory, name), "rb").read()
+            for name in (f"good.shard-{i}-of-2.h5" for i in range(2))}
+
+
+DEEP = "d" * 200  # a directory name long enough that a message quoting a path twice is long
+
+
+def setup(directory, kind, valid_bytes, journal_template, args, shard_bytes):
     """Prepares the case's directory; returns the environment, the arguments and a process to
     stop afterwards (or None)."""
     env, process = {}, None
@@ -103,6 +115,36 @@ def setup(directory, kind, valid_bytes, journal_template, args):
             byte = f.read(1)
             f.seek(40)
             f.write(bytes([byte[0] ^ 0xFF]))
+    elif kind == "link-to-job":
+        os.symlink("good.json", os.path.join(directory, "link.json"))
+    elif kind == "hardlink-job":
+        os.link(os.path.join(directory, "good.json"), os.path.join(directory, "hard.h5"))
+    elif kind == "job-named-partial":
+        shutil.copy(os.path.join(directory, "good.json"), os.path.join(directory, "out.h5.partial"))
+    elif kind in ("shards", "shard-link", "damaged-shard", "misnamed-shard"):
+        for name, data in shard_bytes.items():
+            with open(os.path.join(directory, name), "wb") as f:
+                f.write(data)
+        if kind == "shard-link":
+            os.symlink("good.shard-1-of-2.h5", os.path.join(directory, "link.h5"))
+        elif kind == "damaged-shard":
+            with h5py.File(os.path.join(directory, "good.shard-0-of-2.h5"), "a") as f:
+                del f["ensembles/a"]
+        elif kind == "misnamed-shard":
+            shutil.copy(os.path.join(directory, "good.shard-0-of-2.h5"),
+                        os.path.join(directory, "good.shard-1-of-2.h5"))
+    elif kind == "other-job-output":
+        with open(os.path.join(directory, "out.h5"), "wb") as f:
+            f.write(valid_bytes)
+    elif kind == "deep-corrupt-done":
+        os.mkdir(os.path.join(directory, DEEP))
+        journal = os.path.join(directory, DEEP, "x.h5.journal")
+        shutil.copytree(journal_template, journal)
+        with open(os.path.join(journal, "task-00000000.done"), "r+b") as f:
+            f.seek(40)
+            byte = f.read(1)
+            f.seek(40)
+            f.write(bytes([byte[0] ^ 0xFF]))
     elif kind != "none":
         raise ValueError(f"unknown setup {kind}")
     return env, args, process
@@ -126,15 +168,19 @@ os.remove(os.path.join(base, "valid.h5"))
 template = os.path.join(rt.workdir("journal"), "good.h5.journal")
 shutil.move(make_journal(base), template)
 
+shard_bytes = make_shards(base)
+for name in shard_bytes:
+    os.remove(os.path.join(base, name))
+
 cases = parse_cases()
 passed = 0
 for name, kind, args, expected in cases:
     directory = os.path.join(rt.workdir("case"), "work")
     shutil.copytree(base, directory)
-    env, args, holder = setup(directory, kind, valid_bytes, template, args)
+    env, args, holder = setup(directory, kind, valid_bytes, template, args, shard_bytes)
     before = snapshot(directory)
     result = subprocess.run([rt.RIPEN] + args, cwd=directory, env=rt.environment(env),
-                            capture_output=True, text=True, timeout=120)
+                            capture_output=True, text=True, timeout=600)
     if holder:
         holder.kill()
         holder.wait()
@@ -142,6 +188,9 @@ for name, kind, args, expected in cases:
     ok = rt.check(result.returncode == 2, f"{name}: exit status {result.returncode}, want 2")
     ok &= rt.check(len(lines) == 1 and lines[0].startswith("ripen: "),
                    f"{name}: stderr is not one 'ripen:' line: {lines[:3]}")
+    # A message quoting the one before it once doubled its prefix and cut the file it named.
+    doubled = re.search(r"(\b[a-z][a-z ]{3,}: )\1", result.stderr)
+    ok &= rt.check(doubled is None, f"{name}: a repeated prefix: {result.stderr.strip()[:300]}")
     ok &= rt.check(expected in result.stderr,
                    f"{name}: message lacks '{expected}': {result.stderr.strip()[:300]}")
     after = snapshot(directory)

@@ -274,7 +274,7 @@ rt.check(criteria.barrier_criterion(20.0, (30.0, 25.0)).status == "fail", "ΔΔF
 
 def run_criteria(args):
     return subprocess.run([sys.executable, CRITERIA] + args, cwd=directory, capture_output=True,
-                          text=True, timeout=120)
+                          text=True, timeout=600)
 
 
 result = run_criteria([path, synthetic, "-o", "table.md", "--json", "table.json"])

@@ -44,7 +44,7 @@ few = rt.write_job(directory, "few.json", rt.quick_job(replicas=1, windows=False
 outs = []
 for ranks in (1, 4):
     outs.append(os.path.join(directory, f"few{ranks}.h5"))
-    rt.run(["run", few, "--out", outs[-1], "--quiet"], ranks=ranks, cwd=directory, timeout=120)
+    rt.run(["run", few, "--out", outs[-1], "--quiet"], ranks=ranks, cwd=directory, timeout=600)
 differences = rt.same_results(outs[0], outs[1])
 rt.check(not differences, f"2 tasks: np 1 vs np 4: {differences[:5]}")
 print(f"2 tasks on 4 ranks: {'identical to np 1' if not differences else 'DIFFERENT'}")

@@ -22,7 +22,7 @@ out = os.path.join(directory, "scan.h5")
 rt.run(["run", path, "--out", out, "--quiet"], ranks=2, cwd=directory)
 figures = os.path.join(directory, "figures")
 result = subprocess.run([sys.executable, os.path.join(rt.SOURCE, "analysis", "scan_map.py"), out,
-                         "-o", figures], capture_output=True, text=True, timeout=300)
+                         "-o", figures], capture_output=True, text=True, timeout=600)
 rt.check(result.returncode == 0, f"scan_map failed: {result.stderr}")
 rt.check(os.path.getsize(os.path.join(figures, "scan_map.png")) > 10000, "no map")
 with open(os.path.join(figures, "scan_map.png"), "rb") as f:

@@ -26,6 +26,13 @@ BASES = {
     "windows.json": variant(lambda j: j.update(windows=[
         {"name": "w", "shell_thickness": 0, "q_min": 0, "q_max": 4, "width": 2, "overlap": 1,
          "layer_sites": 2, "sampling_steps": 10}])),
+    "exchange.json": variant(lambda j: j.update(exchange=[
+        {"name": "x", "shell_thickness": 1, "q_min": -2, "q_max": 4, "width": 3, "overlap": 1,
+         "layer_sites": 2, "equilibration_steps": 10, "interval": 10, "epochs": 2,
+         "sample_interval": 5, "ladder": {"eps_scale": [1, 0.5]}}])),
+    "ffs.json": variant(lambda j: j.update(ffs=[
+        {"name": "f", "shell_thickness": 0, "interfaces": [2, 4], "target": 8,
+         "model": {"shell_ensemble": "canonical"}}])),
     "one.json": variant(lambda j: j["ensembles"].pop()),
     "two-shelled.json": variant(lambda j: j["ensembles"][1].update(shell_thickness=2)),
     "sweep.json": variant(lambda j: j["ensembles"][0].update(sweep={"replicas": [1, 2]})),
@@ -40,7 +47,9 @@ CASES = [
     (["missing.json", "--out", "OUT"], "missing.json: No such file or directory"),
     (["broken.json", "--out", "OUT"], "broken.json: not a JSON job file"),
     (["invalid.json", "--out", "OUT"], "ensembles[0].replica: unknown key"),
-    (["windows.json", "--out", "OUT"], "must hold ensembles only (it has windows)"),
+    (["windows.json", "--out", "OUT"], "must hold ensembles only (it has windows"),
+    (["exchange.json", "--out", "OUT"], "must hold ensembles only (it has exchange"),
+    (["ffs.json", "--out", "OUT"], "must hold ensembles only (it has ffs"),
     (["one.json", "--out", "OUT"], "one shelled and one shell-free ensemble"),
     (["two-shelled.json", "--out", "OUT"], "one shelled and one shell-free ensemble"),
     (["sweep.json", "--out", "OUT"], "must not sweep"),
@@ -82,7 +91,7 @@ def run(directory, args):
     if "--ripen" not in args:
         args = args + ["--ripen", os.path.abspath(rt.RIPEN)]
     return subprocess.run([sys.executable, SEARCH] + args, cwd=directory, env=env,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=600)
 
 
 directory = rt.workdir("search-options")

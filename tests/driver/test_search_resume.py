@@ -105,16 +105,20 @@ rt.check(f": {most} passed |" in best.splitlines()[4], f"best point: {best.split
 print(f"agreement table: {len(rows)} criteria checked against {len(verdicts)} point files; "
       f"best point passes {most}")
 
-# Kill the search once at least two points are complete (and a third is likely running).
+# Kill the search once at least two points are complete (and a third is likely running). Every
+# check below holds wherever the kill lands, even after the last point (then the resume skips
+# them all): no outcome depends on how fast the machine is.
 process = subprocess.Popen(command("run"), cwd=directory, env=rt.environment(),
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                            start_new_session=True)
-while len(points("run")) < 2 and process.poll() is None and time.time() - started < 600:
+while len(points("run")) < 2 and process.poll() is None:
     time.sleep(0.05)
 rt.kill_group(process, signal.SIGKILL)
 process.communicate()
 done = points("run")
-rt.check(2 <= len(done) < len(reference), f"killed with {len(done)} points done")
+rt.check(len(done) >= 2, f"killed with {len(done)} points done")
+if len(done) == len(reference):
+    print("note: the search finished before the kill; the resume below skips every point")
 stamps = {name: (os.stat(p).st_ino, os.stat(p).st_mtime_ns) for name, p in done.items()}
 result = search("run")
 skipped = re.findall(r"point (\S+): .*\(done before, skipped\)", result.stdout)

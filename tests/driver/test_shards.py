@@ -75,7 +75,47 @@ with h5py.File(foreign, "w") as f:
     f["x"] = [1, 2, 3]
 merge_fails([os.path.join(directory, "m5.h5"), foreign], "not a ripen result file",
             "foreign HDF5 file")
-for name in ("m1.h5", "m2.h5", "m3.h5", "m4.h5", "m5.h5"):
+# A shard whose relay set is damaged, merged on 2 ranks: whichever rank reads the damaged tasks,
+# the one error line names the file.
+for k, shard in enumerate(shards):
+    with h5py.File(shard, "r") as f:
+        holds_relay = "relay" in f and f["tasks/done"][int(f["relay/relay"].attrs["first_task"])]
+    if holds_relay:
+        damaged = os.path.join(directory, "damaged.h5")
+        shutil.copy(shard, damaged)
+        with h5py.File(damaged, "a") as f:
+            del f["relay/relay"]
+        result = rt.run(["merge", os.path.join(directory, "m6.h5")] + shards[:k] + [damaged] +
+                        shards[k + 1:], ranks=2, cwd=directory, check_ok=False)
+        lines = [l for l in result.stderr.splitlines() if l.startswith("ripen:")]
+        rt.check(result.returncode != 0 and len(lines) == 1 and
+                 "damaged.h5: damaged ripen file: no group /relay/relay" in lines[0],
+                 f"damaged shard on 2 ranks: exit {result.returncode}, {lines}")
+for name in ("m1.h5", "m2.h5", "m3.h5", "m4.h5", "m5.h5", "m6.h5"):
     rt.check(not os.path.exists(os.path.join(directory, name)),
              f"a failed merge left {name} behind")
+
+# --out with --shard, as --help promises: each shard writes OUTPUT.shard-I-of-N.h5 (OUTPUT
+# without .h5), so shards given the same --out never collide, --force or not; --continue finds
+# its own shard finished (and an --out naming the shard's own file is taken as it is).
+help_text = rt.run(["run", "--help"], cwd=directory).stdout
+rt.check("OUTPUT.shard-I-of-N.h5" in help_text, "run --help does not say where a shard writes")
+same = os.path.join(directory, "same.h5")
+for i in range(3):
+    rt.run(["run", job, "--out", same, "--shard", f"{i}/3", "--quiet"], cwd=directory)
+named = [os.path.join(directory, f"same.shard-{i}-of-3.h5") for i in range(3)]
+rt.check(all(os.path.exists(n) for n in named) and not os.path.exists(same),
+         f"--out with --shard: {sorted(os.listdir(directory))}")
+with open(named[1], "rb") as f:
+    before = f.read()
+rt.run(["run", job, "--out", same, "--shard", "0/3", "--quiet", "--force"], cwd=directory)
+with open(named[1], "rb") as f:
+    rt.check(f.read() == before, "--force on shard 0 changed shard 1's file")
+result = rt.run(["run", job, "--out", named[2], "--shard", "2/3", "--continue"], cwd=directory)
+rt.check("already holds this job's finished result" in result.stdout,
+         f"--continue on a finished shard: {result.stdout.strip()[:200]}")
+merged_again = os.path.join(directory, "merged-again.h5")
+rt.run(["merge", merged_again, "--bootstrap", "20"] + named, cwd=directory)
+differences = rt.same_results(single, merged_again)
+rt.check(not differences, f"shards from one --out, merged: {differences[:5]}")
 rt.finish("test_shards")

@@ -22,6 +22,11 @@ directory = rt.workdir("slurm")
 started = []  # (name, pid file or pid) to stop at the end
 
 
+# How long daemons may take to come up: generous, so that a loaded machine only makes the test
+# slower, never failing (a daemon that never comes up still fails it, after this).
+STARTUP_SECONDS = 180
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -31,7 +36,7 @@ def free_port():
 def munge_works():
     try:
         return subprocess.run(["munge", "-n"], stdin=subprocess.DEVNULL, capture_output=True,
-                              timeout=10).returncode == 0
+                              timeout=STARTUP_SECONDS).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
 
@@ -45,9 +50,10 @@ def start_munge():
     shutil.chown("/run/munge", "munge", "munge")
     os.chmod("/run/munge", 0o711)
     subprocess.run(["runuser", "-u", "munge", "--", "/usr/sbin/munged", "--force"], check=True,
-                   timeout=30)
+                   timeout=STARTUP_SECONDS)
     started.append(("munged", "/run/munge/munged.pid"))
-    for _ in range(50):
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
         if munge_works():
             return
         time.sleep(0.2)
@@ -57,7 +63,7 @@ def start_munge():
 def start_daemon(command, log):
     """Start a daemon that forks into the background; on failure, say why from its log."""
     try:
-        subprocess.run(command, check=True, timeout=30)
+        subprocess.run(command, check=True, timeout=STARTUP_SECONDS)
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as error:
         tail = ""
         if os.path.exists(log):
@@ -102,9 +108,10 @@ PartitionName=debug Nodes=localhost Default=YES State=UP MaxTime=60
     start_daemon(["slurmctld", "-i"], f"{state}/slurmctld.log")
     started.append(("slurmd", f"{state}/slurmd.pid"))
     start_daemon(["slurmd", "-N", "localhost"], f"{state}/slurmd.log")
-    for _ in range(100):
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
         out = subprocess.run(["sinfo", "-h", "-o", "%t"], capture_output=True, text=True,
-                             timeout=10).stdout.strip()
+                             timeout=STARTUP_SECONDS).stdout.strip()
         if out == "idle":
             return
         time.sleep(0.2)
@@ -121,7 +128,8 @@ def alive(pid):
 
 
 def stop_all():
-    """SIGTERM each daemon we started, then SIGKILL what is still there after 10 s."""
+    """SIGTERM each daemon we started, then SIGKILL what is still there after 30 s (cleaning up:
+    no outcome depends on it)."""
     pids = []
     for name, pidfile in reversed(started):
         try:
@@ -131,21 +139,22 @@ def stop_all():
             pids.append((name, pid))
         except (OSError, ValueError):
             print(f"could not stop {name}")
-    deadline = time.time() + 10
+    deadline = time.monotonic() + 30
     for name, pid in pids:
-        while time.time() < deadline and alive(pid):
+        while time.monotonic() < deadline and alive(pid):
             time.sleep(0.1)
         if alive(pid):
             print(f"{name} ignored SIGTERM; killing it")
             os.kill(pid, signal.SIGKILL)
 
 
-def sbatch(script, args, env):
+def sbatch(script, args, env, succeed=True):
     command = ["sbatch", "--wait", "--chdir", directory] + args + [script]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600,
                             env=dict(os.environ, **rt.MPI_ENV, **env))
-    rt.check(result.returncode == 0,
-             f"sbatch {' '.join(args)} {os.path.basename(script)} failed: {result.stderr}")
+    rt.check((result.returncode == 0) == succeed,
+             f"sbatch {' '.join(args)} {os.path.basename(script)}: exit {result.returncode} "
+             f"{result.stderr}")
     return result
 
 
@@ -180,7 +189,19 @@ try:
     sbatch(os.path.join(rt.SOURCE, "jobs", "slurm-mpi.sbatch"),
            ["--ntasks=2", "--time=10", "--output", os.path.join(directory, "mpi2.log")], env)
     with open(os.path.join(directory, "mpi2.log")) as f:
-        rt.check("already complete" in f.read(), "resubmission did not notice the finished run")
+        rt.check("already holds this job's finished result" in f.read(),
+                 "resubmission did not notice the finished run")
+    # A copied job that keeps the first one's "output": --continue refuses the other job's file
+    # (the job fails, saying why) instead of reporting it done.
+    copied = rt.write_job(directory, "copied.json", dict(rt.quick_job(seed=6, replicas=3),
+                                                         output="job.h5"))
+    sbatch(os.path.join(rt.SOURCE, "jobs", "slurm-mpi.sbatch"),
+           ["--ntasks=2", "--time=10", "--output", os.path.join(directory, "copied.log")],
+           dict(env, JOB=copied), succeed=False)
+    with open(os.path.join(directory, "copied.log")) as f:
+        log = f.read()
+    rt.check("holds the results of another job" in log,
+             f"a copied job with the same output was not refused: {log[-400:]}")
 finally:
     stop_all()
 rt.finish("test_slurm")

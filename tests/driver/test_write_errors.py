@@ -11,7 +11,10 @@ then the one HDF5 file at the end):
   left at its default (the rank is killed): nothing is corrupt and the run resumes.
 * Mounts, in a private mount namespace (`unshare --mount`, when the container allows it; else
   that part is skipped and says so): a small tmpfs (real ENOSPC; "room again" = remount it
-  larger) and the journal directory bind-mounted read-only in the middle of a run (EROFS).
+  larger) and the journal directory bind-mounted read-only under a run whose tasks then write
+  their records (EROFS); a temporary record such a moment leaves is removed by the next resume.
+
+No outcome depends on timing: every failure is set up before the run that meets it.
 
 Usage: test_write_errors.py (the other modes are internal: --exec-limited wraps one rank,
 --namespace runs the mount part inside the namespace).
@@ -62,7 +65,7 @@ def limited(args, limit, cwd, ranks=2, xfsz="ignore"):
     command = [rt.MPIEXEC, "-np", str(ranks), sys.executable, THIS, "--exec-limited", str(limit),
                xfsz, rt.RIPEN] + list(args)
     return subprocess.run(command, cwd=cwd, env=rt.environment(), capture_output=True, text=True,
-                          timeout=300)
+                          timeout=600)
 
 
 def ripen_lines(result):
@@ -152,10 +155,10 @@ def rlimit_part(directory, job, reference):
 
     # ripen merge writes through the same writer.
     shards = []
-    for index in range(2):
-        shard = os.path.join(directory, f"shard{index}.h5")
-        rt.run(["run", job, "--out", shard, "--shard", f"{index}/2"] + RUN, cwd=directory)
-        shards.append(shard)
+    for index in range(2):  # --out names the file each shard's name is derived from
+        rt.run(["run", job, "--out", os.path.join(directory, "shard.h5"), "--shard", f"{index}/2"]
+               + RUN, cwd=directory)
+        shards.append(os.path.join(directory, f"shard.shard-{index}-of-2.h5"))
     out = os.path.join(directory, "merged.h5")
     result = limited(["merge", out] + shards + ["--bootstrap", "20"], 64 << 10, directory, ranks=1)
     clean_failure("merge, EFBIG", result, directory, out, "File too large")
@@ -227,13 +230,20 @@ def namespace_part(directory):
     out = os.path.join(fs, "out.h5")
     result = rt.run(["run", job, "--out", out] + RUN, ranks=2, cwd=fs, check_ok=False)
     clean_failure("final write, ENOSPC", result, fs, out, "No space left on device")
+    # The room reserved is the uncompressed size, an upper bound: the refusal says so.
+    rt.check("the file's uncompressed size: an upper bound" in result.stderr,
+             f"final write, ENOSPC: the refusal does not say its size is a bound: "
+             f"{result.stderr.strip()[-300:]}")
     mount("-o", "remount,size=4m", fs)
     result = resume("final write, ENOSPC", job, out, reference, fs)
     rt.check(", 0 to run)" in result.stdout, f"final write, ENOSPC: reran tasks: {result.stdout}")
 
-    # The journal directory turns read-only in the middle of a run (EROFS): tasks long enough
-    # that the switch lands while they run; checkpoints every 0.2 s.
-    long_job = rt.quick_job(seed=13, replicas=3, steps=40000, windows=False)
+    # The journal turns read-only under a live run (EROFS) while its tasks run. Deterministic,
+    # no moment to hit: the run resumes a journal that is read-only from the start (a bind mount
+    # of the journal onto itself, remounted read-only, with its lock file bind-mounted writable so
+    # that the run takes its lock), so the first record its running tasks write fails, wherever
+    # and whenever that is.
+    long_job = rt.quick_job(seed=13, replicas=3, steps=20000, windows=False)
     for e in long_job["ensembles"]:
         e["stop_at_doubling"] = False
         e["sample_interval"] = 500
@@ -242,24 +252,40 @@ def namespace_part(directory):
     rt.run(["run", long_job, "--out", long_reference] + RUN, ranks=2, cwd=directory)
     out = os.path.join(directory, "readonly.h5")
     journal = out + ".journal"
-    process = rt.start(["run", long_job, "--out", out, "--checkpoint-seconds", "0.2"] + RUN,
-                       ranks=2, cwd=directory)
-    while process.poll() is None and not (glob.glob(os.path.join(journal, "task-*.done")) or
-                                          glob.glob(os.path.join(journal, "task-*.ckpt"))):
-        time.sleep(0.005)
-    switched = process.poll() is None
-    if switched:
-        mount("--bind", journal, journal)
-        mount("-o", "remount,bind,ro", journal)
-    stdout, stderr = process.communicate(timeout=600)
-    result = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
-    rt.check(switched, "read-only journal: the run ended before the switch (make tasks longer)")
-    if switched:
-        subprocess.run(["umount", journal], check=True)
-        clean_failure("journal read-only mid-run, EROFS", result, directory, out,
-                      "Read-only file system")
-        resume("journal read-only mid-run, EROFS", long_job, out, long_reference, directory,
-               ranks=2)
+    rt.run(["run", long_job, "--out", out, "--keep-journal"] + RUN, ranks=2, cwd=directory)
+    os.remove(out)
+    records = sorted(glob.glob(os.path.join(journal, "task-*.done")))
+    for record in records[len(records) // 2:]:  # half of the tasks still to run
+        os.remove(record)
+    writable_lock = os.path.join(directory, "writable-lock")
+    open(writable_lock, "w").close()
+    mount("--bind", journal, journal)
+    mount("-o", "remount,bind,ro", journal)
+    mount("--bind", writable_lock, os.path.join(journal, "lock"))
+    result = rt.run(["run", long_job, "--out", out, "--resume", "--checkpoint-seconds", "0.2"] +
+                    RUN, ranks=2, cwd=directory, check_ok=False)
+    subprocess.run(["umount", os.path.join(journal, "lock")], check=True)
+    subprocess.run(["umount", journal], check=True)
+    clean_failure("journal read-only mid-run, EROFS", result, directory, out,
+                  "Read-only file system")
+    rt.check(done_records(out) == len(records) - len(records[len(records) // 2:]),
+             "read-only journal: its records changed")
+
+    # What ripen promises when a file system turns read-only (or full, or the run is killed)
+    # between creating a record's temporary file and renaming it: the temporary file may stay
+    # (a read-only file system cannot unlink it); the record it was to replace is intact, and
+    # the next resume removes it and says so. The leftover is planted here, as such a moment
+    # leaves it.
+    stale = os.path.join(journal, "task-00000001.ckpt.tmp")
+    with open(stale, "wb") as f:
+        f.write(b"RIPENREC half a record")
+    result = resume("journal read-only mid-run, EROFS", long_job, out, long_reference, directory,
+                    ranks=2)
+    rt.check(not os.path.exists(stale) and not leftovers(directory, out),
+             f"resume left the stale temporary record: {leftovers(directory, out)}")
+    rt.check("removed 1 temporary file(s)" in result.stderr and "task-00000001.ckpt.tmp" in
+             result.stderr, f"resume did not say it removed the stale record: "
+             f"{result.stderr.strip()[-300:]}")
     rt.finish("test_write_errors (mount namespace part)")
 
 

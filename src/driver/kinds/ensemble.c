@@ -42,7 +42,8 @@ static int parse_passage(const cJSON *obj, const char *path, ensemble_spec *e) {
         (status = json_get_string(p, "order_parameter", where, measure, sizeof measure)) ||
         (status = json_get_bool(p, "stop", where, &e->stop_at_passage)))
         return status;
-    const int kind = model_lookup_name(lambda_kind_names, LAMBDA_KINDS, measure);
+    /* levels are sites grown: the measures that count sites (not "crack") */
+    const int kind = model_lookup_name(lambda_kind_names, LAMBDA_Q + 1, measure);
     if (kind < 0)
         return ripen_fail(RIPEN_EINVAL, "%s.order_parameter = \"%s\": must be \"cluster\" or \"q\"",
                           where, measure);
@@ -129,9 +130,9 @@ static int parse(const cJSON *obj, const char *path, task_set *set) {
 }
 
 static int prepare(task_set *set, const char *path, const initial_report *particle) {
-    (void)path, (void)particle;
+    (void)particle;
     set->ntasks = ensemble_of(set)->replicas;
-    return RIPEN_OK;
+    return job_entry_check_steps(path, "max_steps", ensemble_of(set)->max_steps, &set->system);
 }
 
 static void free_spec(void *spec) {
@@ -749,10 +750,11 @@ static void h5_size(const task_set *set, const int64_t extent[TASK_EXTENTS], dou
 
 /* Every replica's doubling time, or its censoring time. */
 static int collect_times(const job *j, const task_set *set, task_loader load, void *context,
-                         int64_t *times, uint8_t *censored) {
+                         const set_analysis_options *o, int64_t *times, uint8_t *censored) {
     const ensemble_spec *e = ensemble_of(set);
     int status = RIPEN_OK;
     for (int k = 0; k < e->replicas && !status; ++k) {
+        if ((status = analysis_poll(o, "loading the replicas", k))) break;
         task_record r;
         status = task_record_init(&r, j, set->first_task + k);
         if (!status) status = load(context, set->first_task + k, &r);
@@ -768,13 +770,12 @@ static int collect_times(const job *j, const task_set *set, task_loader load, vo
 
 static int analyze(const job *j, const task_set *set, task_loader load, void *context,
                    const set_analysis_options *o, void **result) {
-    (void)o;
     const int n = ensemble_of(set)->replicas;
     int64_t *times = malloc(sizeof *times * (size_t)n);
     uint8_t *censored = malloc((size_t)n);
     survival_curve *c = calloc(1, sizeof *c);
     int status = times && censored && c ? RIPEN_OK : ripen_fail(RIPEN_ENOMEM, "out of memory");
-    if (!status) status = collect_times(j, set, load, context, times, censored);
+    if (!status) status = collect_times(j, set, load, context, o, times, censored);
     if (!status) status = survival_km_curve(times, censored, n, c);
     free(times), free(censored);
     if (status) free(c), c = NULL;

@@ -198,8 +198,7 @@ static int parse(const cJSON *obj, const char *path, task_set *set) {
 static int prepare(task_set *set, const char *path, const initial_report *report) {
     exchange_spec *x = set->spec;
     window_set_spec grid = grid_of(x);
-    const int status =
-        window_grid_prepare(&grid, path, report, set->system.lx, set->system.ly, set->system.lz);
+    const int status = window_grid_prepare(&grid, path, report, &set->system);
     if (status) return status;
     set_grid(x, &grid);
     for (int r = 0; r < x->nrungs; ++r) {
@@ -215,7 +214,9 @@ static int prepare(task_set *set, const char *path, const initial_report *report
                           path, x->nwindows, x->nrungs, (long long)states, FE_MAX_WINDOWS);
     set->nstages = x->epochs + 1;
     set->ntasks = states * (x->epochs + 1);
-    return RIPEN_OK;
+    const int steps =
+        job_entry_check_steps(path, "equilibration_steps", x->equilibration_steps, &set->system);
+    return steps ? steps : job_entry_check_steps(path, "interval", x->interval, &set->system);
 }
 
 static void free_spec(void *spec) {
@@ -372,8 +373,8 @@ static int equilibrate(const task_set *set, task_record *r, task_sim *s, task_ru
     exchange_result *y = r->data;
     const exchange_state st = exchange_state_of(x, &set->system.model, y->state % x->nwindows,
                                                 y->state / x->nwindows, y->mu_core);
-    if (fresh) q_drive_into_window(&s->rep, r->core_initial, st.lo, st.hi);
-    int status = q_window_apply(&s->rep, r->core_initial, st.lo, st.hi);
+    int status = fresh ? q_drive_into_window(&s->rep, r->core_initial, st.lo, st.hi) : RIPEN_OK;
+    if (!status) status = q_window_apply(&s->rep, r->core_initial, st.lo, st.hi);
     const uint64_t round = q_tilt_round(x->equilibration_steps);
     while (!status && s->rep.step < x->equilibration_steps) {
         dynamics_run(&s->dyn, &s->rep, 1);
@@ -435,6 +436,7 @@ static int take_over(const job *j, const task_set *set, task_record *r, const ta
         /* the state's own mu_core stays with the state; the configuration and its label move */
         y->source = mine->source, y->replica = mine->replica, y->mu_core = mine->mu_core;
         r->core_initial = from.core_initial, r->shell_initial = from.shell_initial;
+        r->reservoir_core = from.reservoir_core, r->reservoir_shell = from.reservoir_shell;
         r->states = from.states, from.states = NULL;
     }
     task_record_free(&from);
@@ -491,6 +493,7 @@ const task_kind task_kind_exchange = {
     .h5_load_task = exchange_h5_load_task,
     .h5_size = exchange_h5_size,
     .analyze = exchange_analyze,
+    .analysis_cost = exchange_analysis_cost,
     .code_result = exchange_code_result,
     .free_result = exchange_free_result,
     .result_group = "fq",

@@ -64,6 +64,7 @@ void exchange_h5_size(const task_set *set, const int64_t extent[TASK_EXTENTS], d
                       double *objects);
 int exchange_analyze(const job *j, const task_set *set, task_loader load, void *context,
                      const set_analysis_options *o, void **result);
+void exchange_analysis_cost(const task_set *set, int bootstrap, analysis_cost *cost);
 void exchange_code_result(codec *c, const task_set *set, void **result);
 void exchange_free_result(void *result);
 int exchange_h5_write_result(hid_t group, const task_set *set, const void *result, int writer);

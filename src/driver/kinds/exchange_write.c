@@ -481,8 +481,9 @@ static int block_lengths(const pool *p, double *inefficiency, int64_t *block) {
 }
 
 /* MBAR's F(q) over every state with its bootstrap, into fq's f_sampling / f_mbar fields. */
-static int mbar_profile(const job *j, const task_set *set, const pool *p, int resamples,
-                        fq_result *fq, fe_balance *balance, int *short_states, int *dropped) {
+static int mbar_profile(const job *j, const task_set *set, const pool *p,
+                        const set_analysis_options *ao, int resamples, fq_result *fq,
+                        fe_balance *balance, int *short_states, int *dropped, fe_info *data) {
     const exchange_spec *x = exchange_of(set);
     const int nq = x->q_max - x->q_min + 1;
     const size_t N = (size_t)p->total;
@@ -514,19 +515,24 @@ static int mbar_profile(const job *j, const task_set *set, const pool *p, int re
                             w, p->state[unlinked].lo, p->state[unlinked].hi, r, x->eps_scale[r],
                             x->mu_shell[r]);
     }
-    if (!status) status = fe_mbar_states(&fs, NULL, f, &info);
+    fe_solver_options on_data = fe_solver_defaults();
+    on_data.poll = ao->poll, on_data.poll_context = ao->poll_context;
+    if (!status) status = fe_mbar_states(&fs, &on_data, f, &info);
     if (!status) status = profile(p, set, &fs, f, NULL, F, log_w, u_target);
     fq->mbar_iterations = info.iterations, fq->mbar_converged = info.converged;
+    *data = info;
     const int32_t q_start = fq->q_start;
     if (!status) *short_states = block_lengths(p, fq->inefficiency, block);
     int done = 0;
-    for (int b = 0; b < resamples && !status; ++b) {
+    /* The errors of an answer the solver could not settle mean nothing: no bootstrap then. */
+    for (int b = 0; b < resamples && !status && info.converged; ++b) {
         resample(p, j->seed ^ (uint64_t)set->first_task, b, block, pick);
         fill_u(p, pick, u);
         double *fb = malloc(sizeof *fb * (size_t)p->S);
-        fe_solver_options o = fe_solver_defaults();
+        fe_solver_options o = on_data;
         o.initial_f = f;
         o.max_iterations = MBAR_RESAMPLE_ITERATIONS;
+        o.resample = b, o.nresamples = resamples;
         fe_info ib = {0};
         if (!fb) {
             status = ripen_fail(RIPEN_ENOMEM, "out of memory");
@@ -578,8 +584,9 @@ static int mbar_profile(const job *j, const task_set *set, const pool *p, int re
 }
 
 /* WHAM over rung 0's windows alone (their tilts as linear biases): the check. */
-static int wham_profile(const job *j, const task_set *set, const pool *p, int resamples,
-                        fq_result *fq, fe_balance *balance) {
+static int wham_profile(const job *j, const task_set *set, const pool *p,
+                        const set_analysis_options *ao, fq_result *fq, fe_balance *balance) {
+    const int resamples = ao->bootstrap;
     const exchange_spec *x = exchange_of(set);
     const int K = x->nwindows, nq = x->q_max - x->q_min + 1;
     int64_t *counts = malloc(sizeof *counts * (size_t)K);
@@ -609,11 +616,12 @@ static int wham_profile(const job *j, const task_set *set, const pool *p, int re
                            .bias = bias};
     fe_bootstrap_result r = {0};
     if (!status) {
-        const fe_bootstrap_options o = {.method = FE_WHAM,
-                                        .nresamples = resamples,
-                                        .seed = j->seed ^ (0x5EEDu + (uint64_t)set->first_task),
-                                        .q_ref = fq->q_start,
-                                        .solver = fe_solver_defaults()};
+        fe_bootstrap_options o = {.method = FE_WHAM,
+                                  .nresamples = resamples,
+                                  .seed = j->seed ^ (0x5EEDu + (uint64_t)set->first_task),
+                                  .q_ref = fq->q_start,
+                                  .solver = fe_solver_defaults()};
+        o.solver.poll = ao->poll, o.solver.poll_context = ao->poll_context;
         status = fe_bootstrap(&fw, &o, &r);
     }
     if (!status)
@@ -647,9 +655,9 @@ static int fq_alloc(fq_result *fq, const task_set *set) {
 
 /* WHAM over rung 0's windows beside MBAR; when rung 0 alone does not determine F(q), its
  * profile is NaN and a warning says why. */
-static int wham_check(const job *j, const task_set *set, const pool *p, int resamples,
-                      exchange_outcome *out, fe_balance *bw) {
-    const int status = wham_profile(j, set, p, resamples, &out->fq, bw);
+static int wham_check(const job *j, const task_set *set, const pool *p,
+                      const set_analysis_options *ao, exchange_outcome *out, fe_balance *bw) {
+    const int status = wham_profile(j, set, p, ao, &out->fq, bw);
     if (status != RIPEN_EINVAL) {
         if (!status)
             out->fq.barrier_wham = bw->barrier, out->fq.barrier_wham_sigma = bw->barrier_sd;
@@ -677,9 +685,27 @@ int exchange_analyze(const job *j, const task_set *set, task_loader load, void *
     /* MBAR over every state is the estimate; WHAM over rung 0's windows, a check that may
      * fail alone (rung 0 may never move q: that is why the ladder is there) */
     int short_states = 0, dropped = 0;
-    int determined =
-        status ? -1 : mbar_profile(j, set, &p, resamples, &out->fq, &bm, &short_states, &dropped);
-    if (!determined && dropped) {
+    fe_info on_data = {0};
+    int determined = status ? -1
+                            : mbar_profile(j, set, &p, o, resamples, &out->fq, &bm, &short_states,
+                                           &dropped, &on_data);
+    if (!determined && !on_data.converged) {
+        char text[600], stop[300];
+        fe_describe_stop(&on_data, fe_solver_defaults().tolerance, stop, sizeof stop);
+        snprintf(text, sizeof text,
+                 "MBAR over the states on all the data %s: F(q) and the barrier are unreliable "
+                 "(states that share almost no samples: see the pairs' acceptance), and their "
+                 "bootstrap was skipped (errors undetermined)",
+                 stop);
+        warn(out->warnings, sizeof out->warnings, text);
+    } else if (!determined && dropped == resamples) {
+        char text[200];
+        snprintf(text, sizeof text,
+                 "none of the %d bootstrap resamples was usable (each cut a link between states, "
+                 "or MBAR did not settle in %d iterations): the errors are undetermined",
+                 resamples, MBAR_RESAMPLE_ITERATIONS);
+        warn(out->warnings, sizeof out->warnings, text);
+    } else if (!determined && dropped) {
         char text[200];
         snprintf(text, sizeof text,
                  "%d of %d bootstrap resamples dropped (they cut a link between states, or MBAR "
@@ -703,7 +729,7 @@ int exchange_analyze(const job *j, const task_set *set, task_loader load, void *
     } else if (!status) {
         out->fq.mu_star = out->fq.mu_sampling + bm.dmu, out->fq.mu_star_sigma = bm.dmu_sd;
         out->fq.barrier_mbar = bm.barrier, out->fq.barrier_mbar_sigma = bm.barrier_sd;
-        status = wham_check(j, set, &p, o->bootstrap, out, &bw);
+        status = wham_check(j, set, &p, o, out, &bw);
     }
     out->samples_used = p.total;
     snprintf(out->fq.warnings, sizeof out->fq.warnings, "%s", out->warnings);
@@ -834,12 +860,39 @@ void exchange_summary(const job *j, const task_kind *kind, task_loader load, voi
             printf("  F(q) %-22s not determined (see the warning)\n", j->sets[s].name);
             continue;
         }
-        printf("  F(q) %-22s mu_core* = %.3f kT, barrier %.2f +- %.2f kT (MBAR, all states), ",
-               j->sets[s].name, o->fq.mu_star, o->fq.barrier_mbar, o->fq.barrier_mbar_sigma);
+        char mbar[128], wham[128];
+        fq_format(mbar, sizeof mbar, o->fq.barrier_mbar, o->fq.barrier_mbar_sigma, 2);
+        fq_format(wham, sizeof wham, o->fq.barrier_wham, o->fq.barrier_wham_sigma, 2);
+        printf("  F(q) %-22s mu_core* = %.3f kT, barrier %s (MBAR, all states%s), ",
+               j->sets[s].name, o->fq.mu_star, mbar,
+               o->fq.mbar_converged ? "" : ", NOT converged: see the warning");
         if (isnan(o->fq.barrier_wham))
             printf("rung 0 alone: not determined\n");
         else
-            printf("%.2f +- %.2f kT (WHAM, rung 0)\n", o->fq.barrier_wham,
-                   o->fq.barrier_wham_sigma);
+            printf("%s (WHAM, rung 0%s)\n", wham, o->fq.wham_converged ? "" : ", NOT converged");
     }
+}
+
+void exchange_analysis_cost(const task_set *set, int bootstrap, analysis_cost *cost) {
+    const exchange_spec *x = exchange_of(set);
+    const int S = exchange_states(set);
+    const double raw = (double)S * x->epochs * (double)exchange_samples_per_epoch(x);
+    const double n = fmin(raw, (double)mbar_sample_budget(S));
+    const double per_q = ceil((double)x->width / (double)(x->width - x->overlap));
+    const double mbar = fq_mbar_iteration_terms(S, per_q * x->nrungs, n);
+    const double wham = fq_wham_map_terms(x->q_max - x->q_min + 1, per_q, n / x->nrungs);
+    const int resamples = bootstrap < MBAR_MAX_RESAMPLES ? bootstrap : MBAR_MAX_RESAMPLES;
+    cost->typical_terms =
+        (FQ_TYPICAL_MBAR_ITERATIONS + (double)resamples * FQ_TYPICAL_RESAMPLE_MBAR_ITERATIONS) *
+            mbar +
+        (FQ_TYPICAL_WHAM_MAPS + (double)bootstrap * FQ_TYPICAL_RESAMPLE_WHAM_MAPS) * wham +
+        (1.0 + bootstrap) * n / x->nrungs /* histograms */;
+    cost->most_terms =
+        (fe_solver_defaults().max_iterations + (double)resamples * MBAR_RESAMPLE_ITERATIONS) *
+            mbar +
+        (1.0 + bootstrap) * fe_solver_defaults().max_iterations * wham;
+    snprintf(cost->what, sizeof cost->what,
+             "F(q) by MBAR over %d states and %.0f pooled samples with %d bootstrap resamples, "
+             "WHAM over rung 0's %d windows with %d",
+             S, n, resamples, x->nwindows, bootstrap);
 }

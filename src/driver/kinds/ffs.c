@@ -68,6 +68,25 @@ static int parse_target(const cJSON *obj, const char *path, ffs_spec *f) {
                       path);
 }
 
+/* The counts the walkers and the bootstrap over them need: each walker collects at least one
+ * crossing (a walker with none adds time only), and the 95% interval resamples >= 2 walkers. */
+static int check_counts(const cJSON *obj, const char *path, const ffs_spec *f) {
+    if (f->crossings < f->walkers)
+        return ripen_fail(RIPEN_EINVAL,
+                          "%s: crossings = %lld is fewer than walkers = %d: each walker must "
+                          "collect at least one crossing of λ_0",
+                          path, (long long)f->crossings, f->walkers);
+    if (cJSON_HasObjectItem(obj, "trials") && cJSON_HasObjectItem(obj, "successes"))
+        return ripen_fail(RIPEN_EINVAL,
+                          "%s: give \"trials\" (shots per interface) or \"successes\" (run until "
+                          "that many), not both",
+                          path);
+    if (!f->trials && f->successes > f->max_trials)
+        return ripen_fail(RIPEN_EINVAL, "%s.successes = %lld: more than max_trials = %lld", path,
+                          (long long)f->successes, (long long)f->max_trials);
+    return RIPEN_OK;
+}
+
 static int parse(const cJSON *obj, const char *path, task_set *set) {
     ffs_spec *f = calloc(1, sizeof *f);
     if (!(set->spec = f)) return ripen_fail(RIPEN_ENOMEM, "out of memory");
@@ -85,13 +104,13 @@ static int parse(const cJSON *obj, const char *path, task_set *set) {
     char measure[32] = "cluster";
     int64_t walkers = f->walkers, shot_tasks = f->shot_tasks, paths = f->paths;
     int status;
+    /* basin >= 0: the walkers start from the initial particle (λ = 0), which must lie in A */
     if ((status = json_get_string(obj, "name", path, set->name, sizeof set->name)) ||
         (status = json_get_string(obj, "order_parameter", path, measure, sizeof measure)) ||
-        (status =
-             json_get_int(obj, "basin", path, -LATTICE_MAX_SITES, LATTICE_MAX_SITES, &f->basin)) ||
+        (status = json_get_int(obj, "basin", path, 0, LATTICE_MAX_SITES, &f->basin)) ||
         (status = parse_interfaces(obj, path, f)) || (status = parse_target(obj, path, f)) ||
         (status = json_get_int(obj, "crossings", path, 1, 10000000, &f->crossings)) ||
-        (status = json_get_int(obj, "walkers", path, 1, 100000, &walkers)) ||
+        (status = json_get_int(obj, "walkers", path, 2, 100000, &walkers)) ||
         (status = json_get_int(obj, "trials", path, 1, 100000000, &f->trials)) ||
         (status = json_get_int(obj, "successes", path, 1, 10000000, &f->successes)) ||
         (status = json_get_int(obj, "max_trials", path, 1, 100000000, &f->max_trials)) ||
@@ -106,32 +125,61 @@ static int parse(const cJSON *obj, const char *path, task_set *set) {
     f->walkers = (int)walkers, f->shot_tasks = (int)shot_tasks, f->paths = (int)paths;
     const int kind = model_lookup_name(lambda_kind_names, LAMBDA_KINDS, measure);
     if (kind < 0)
-        return ripen_fail(RIPEN_EINVAL, "%s.order_parameter = \"%s\": must be \"cluster\" or \"q\"",
+        return ripen_fail(RIPEN_EINVAL,
+                          "%s.order_parameter = \"%s\": must be \"cluster\", \"q\" or \"crack\"",
                           path, measure);
     f->measure = (lambda_kind)kind;
-    if (cJSON_HasObjectItem(obj, "trials") && cJSON_HasObjectItem(obj, "successes"))
-        return ripen_fail(RIPEN_EINVAL,
-                          "%s: give \"trials\" (shots per interface) or \"successes\" (run until "
-                          "that many), not both",
-                          path);
+    if ((status = check_counts(obj, path, f))) return status;
     if (f->trials > f->max_trials) f->max_trials = f->trials;
-    if (!f->trials && f->successes > f->max_trials)
-        return ripen_fail(RIPEN_EINVAL, "%s.successes = %lld: more than max_trials = %lld", path,
-                          (long long)f->successes, (long long)f->max_trials);
     return job_entry_name(obj, path, set->name, sizeof set->name);
 }
 
-/* λ_n from the target, then the order of everything: λ_A < λ_0 < ... < λ_n. */
+/* The most sites the particle can grow in its box: every site but its core (and, with the shell
+ * conserved, its shell, which never turns into core). */
+static int64_t growth_room(const task_set *set, const initial_report *particle) {
+    const int64_t nsites = (int64_t)set->system.lx * set->system.ly * set->system.lz;
+    const int conserved = set->system.model.shell == SHELL_CANONICAL;
+    return nsites - particle->core_sites - (conserved ? particle->shell_sites : 0);
+}
+
+/* λ_n from the target, then the order of everything: λ_A < λ_0 < ... < λ_n, with λ_n within
+ * what the lattice can hold (else the walkers would run for ever). */
 static int prepare(task_set *set, const char *path, const initial_report *particle) {
     ffs_spec *f = set->spec;
-    f->initial_cluster = f->measure == LAMBDA_Q ? particle->core_sites : particle->core_sites;
-    int64_t target;
+    const int64_t unit = lambda_per_site(f->measure);
+    f->origin = unit * particle->core_sites;
+    if (f->measure == LAMBDA_CRACK && set->system.shell_thickness == 0)
+        return ripen_fail(RIPEN_EINVAL,
+                          "%s.order_parameter = \"crack\": needs a shelled particle "
+                          "(shell_thickness > 0); a bare core is exposed from the start",
+                          path);
+    int64_t sites;
     if (!strcmp(f->target, "layer"))
-        target = q_layer_sites(particle, set->system.lz);
+        sites = q_layer_sites(particle, set->system.lz);
     else if (!strcmp(f->target, "doubling"))
-        target = particle->core_sites;
+        sites = particle->core_sites;
     else
-        target = strtoll(f->target, NULL, 10);
+        sites = strtoll(f->target, NULL, 10);
+    const int64_t room = growth_room(set, particle);
+    if (sites > room) {
+        char conserved[64] = "";
+        if (set->system.model.shell == SHELL_CANONICAL && particle->shell_sites > 0)
+            snprintf(conserved, sizeof conserved, ", %lld conserved shell",
+                     (long long)particle->shell_sites);
+        return ripen_fail(RIPEN_EINVAL,
+                          "%s.target = \"%s\": %lld sites grown, but the lattice holds room "
+                          "for at most %lld more core sites (%d x %d x %d sites: %lld core%s)",
+                          path, f->target, (long long)sites, (long long)room, set->system.lx,
+                          set->system.ly, set->system.lz, (long long)particle->core_sites,
+                          conserved);
+    }
+    const reservoir_spec *solution = &set->system.reservoir;
+    if (solution->given && sites > solution->core_units)
+        return ripen_fail(RIPEN_EINVAL,
+                          "%s.target = \"%s\": %lld sites grown need as many core units from the "
+                          "finite solution, which holds %lld (reservoir.core_units)",
+                          path, f->target, (long long)sites, (long long)solution->core_units);
+    const int64_t target = unit * sites;
     const int n = f->ninterfaces;
     if (f->basin >= f->lambda[0])
         return ripen_fail(RIPEN_EINVAL,
@@ -144,13 +192,13 @@ static int prepare(task_set *set, const char *path, const initial_report *partic
                           "(\"%s\")",
                           path, (long long)f->lambda[n - 1], (long long)target, f->target);
     f->lambda[n] = target;
-    const int64_t crossings_per_walker = (f->crossings + f->walkers - 1) / f->walkers;
-    if (crossings_per_walker < 1)
-        return ripen_fail(RIPEN_EINVAL, "%s: fewer crossings than walkers", path);
     set->nstages = n + 1;
     set->ntasks = f->walkers + (int64_t)n * f->shot_tasks;
     set->nstreams = (int64_t)f->walkers * FFS_MAX_SEGMENTS + (int64_t)n * f->max_trials;
-    return RIPEN_OK;
+    const int steps =
+        job_entry_check_steps(path, "max_walker_steps", f->max_walker_steps, &set->system);
+    return steps ? steps
+                 : job_entry_check_steps(path, "max_shot_steps", f->max_shot_steps, &set->system);
 }
 
 static void free_spec(void *spec) {
@@ -191,8 +239,12 @@ static double output_bytes(const task_set *set) {
 
 static void describe(const task_set *set) {
     const ffs_spec *f = ffs_of(set);
-    printf("  ffs %s: λ = %s grown, basin λ <= %lld, interfaces", set->name,
-           lambda_kind_names[f->measure], (long long)f->basin);
+    if (f->measure == LAMBDA_CRACK)
+        printf("  ffs %s: λ = %d x sites grown + exposed core (crack), basin λ <= %lld, interfaces",
+               set->name, LAMBDA_CRACK_STRIDE, (long long)f->basin);
+    else
+        printf("  ffs %s: λ = %s grown, basin λ <= %lld, interfaces", set->name,
+               lambda_kind_names[f->measure], (long long)f->basin);
     for (int k = 0; k < f->ninterfaces; ++k) printf(" %lld", (long long)f->lambda[k]);
     printf(", target %lld (%s); %lld crossings by %d walkers, ",
            (long long)f->lambda[f->ninterfaces], f->target, (long long)f->crossings, f->walkers);
@@ -211,6 +263,7 @@ static int record_init(const task_set *set, int64_t member, task_record *r) {
     if (!(r->data = x)) return RIPEN_ENOMEM;
     x->stage = ffs_stage_of(set, member);
     x->from_basin = 1;
+    x->excursion_start = -1;
     x->source_task = x->source_index = -1;
     return RIPEN_OK;
 }
@@ -294,6 +347,8 @@ static void code(codec *c, const task_set *set, int64_t member, task_record *r) 
     ffs_result *x = r->data;
     codec_scalar(c, &x->stage, sizeof x->stage);
     codec_scalar(c, &x->time, sizeof x->time);
+    codec_scalar(c, &x->excursion_time, sizeof x->excursion_time);
+    codec_scalar(c, &x->excursion_start, sizeof x->excursion_start);
     codec_scalar(c, &x->segment, sizeof x->segment);
     codec_scalar(c, &x->from_basin, sizeof x->from_basin);
     codec_scalar(c, &x->resets, sizeof x->resets);

@@ -15,12 +15,17 @@ enum { FFS_FAILURE = 0, FFS_SUCCESS = 1, FFS_UNDECIDED = 2 }; /* a shot's outcom
  * successes, and the configurations either stored. */
 typedef struct {
     int32_t stage; /* 0: a walker; s >= 1: shots from λ_{s-1} to λ_s */
-    /* a walker */
-    double time;        /* MC steps of the finished segments (the walker was in A's state) */
-    int64_t segment;    /* the segment running (a new one after each visit to the target) */
-    int32_t from_basin; /* 1: A visited since the last crossing of λ_0 */
-    int64_t resets;     /* segments that reached the target */
-    int64_t crossings;  /* λ_0 crossings from A so far */
+    /* a walker: its time counts only while it was last in A rather than at the target (h_A),
+     * less the excursions that went on to the target (a transition's own length, which the
+     * transit time adds back), so that a first passage takes 1/k + transit on average */
+    double time;            /* MC steps counted, of the finished segments */
+    double excursion_time;  /* MC steps of excursions that reached the target: not counted */
+    double excursion_start; /* the running segment's time at the crossing whose excursion is
+                               still open (not yet back in A nor at the target); -1: none */
+    int64_t segment;        /* the segment running (a new one after each visit to the target) */
+    int32_t from_basin;     /* 1: A visited since the last crossing of λ_0 */
+    int64_t resets;         /* segments that reached the target */
+    int64_t crossings;      /* λ_0 crossings from A so far */
     /* a shot task */
     int64_t next_shot;    /* the next shot's number within the stage */
     int32_t in_shot;      /* 1: a shot is running (the record's lattice is its state) */
@@ -52,12 +57,16 @@ typedef struct {
     double dispersion_z[FFS_MAX_INTERFACES]; /* over-dispersion of P_i by starting configuration */
     double cumulative[FFS_MAX_INTERFACES + 1]; /* P(λ_i | λ_0) */
     double rate, rate_sigma;             /* k = Φ_0 Π P_i, and Allen-Frenkel-ten Wolde's σ */
-    double rate_lower, rate_upper;       /* bootstrap 95% over the walkers */
+    double rate_lower, rate_upper;       /* bootstrap 95% over the walkers (NaN: none) */
     double mfpt, mfpt_lower, mfpt_upper; /* 1/k (MC steps) */
     double median, median_lower, median_upper; /* ln 2 / k: the median of an exponential wait */
-    /* The mean length of a transition once it starts: the successful shots' mean lengths,
-     * summed over the stages. A first passage from the basin takes 1/k + transit on average. */
+    /* The mean length of a transition from its crossing of λ_0 to the target: the summed shot
+     * lengths along each complete path, averaged over the paths that reached the target. */
     double transit;
+    /* The mean first passage from the basin to the target, 1/k + transit, with its bootstrap
+     * 95% interval (the two resampled together). */
+    double passage, passage_lower, passage_upper;
+    int64_t walkers_crossing; /* walkers with at least one crossing of λ_0 */
     int bootstrap;
     char warnings[2048];
     int npaths;     /* complete transition paths stored */
@@ -65,6 +74,17 @@ typedef struct {
     uint8_t *paths; /* npaths x (n + 1) configurations at λ_0 .. λ_n */
     int64_t *path_lambda;
 } ffs_rate;
+
+/* The crossings walker `member` collects: its share of `crossings` (at least 1, since crossings
+ * >= walkers). */
+static inline int64_t ffs_walker_quota(const ffs_spec *f, int64_t member) {
+    return f->crossings / f->walkers + (member < f->crossings % f->walkers);
+}
+
+/* MC steps a walker has run in its finished segments, counted or not. */
+static inline double ffs_walker_elapsed(const ffs_result *x) {
+    return x->time + x->excursion_time;
+}
 
 int ffs_stage_of(const task_set *set, int64_t member);
 int64_t ffs_stage_first(const task_set *set, int stage);

@@ -15,6 +15,12 @@
 
 #define LN2 0.69314718055994530942 /* an exponential wait's median is ln 2 / k */
 
+/* Below this many walkers with crossings the bootstrap's 95% interval is called rough. */
+enum { FFS_ROUGH_WALKERS = 10 };
+/* The fraction of λ_0's crossings that reach the target from which the walkers' own excursions
+ * say the transition is not rare from the basin. */
+#define FFS_NOT_RARE 0.1
+
 /* Every record of the set, loaded once. */
 typedef struct {
     task_record *records;
@@ -84,16 +90,115 @@ static int by_value(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* The 2.5% and 97.5% points of the bootstrap rates (resamples whose rate is undefined count as
- * k = 0: an interface none of the resampled walkers' shots reached). */
-static void bootstrap(const job *j, const task_set *set, const set_records *s, int resamples,
-                      ffs_rate *out) {
+/* ---- transition paths' lengths ---- */
+
+/* Every complete path (a configuration stored at the target, followed back to its walker's
+ * crossing of λ_0): the walker it descends from and its length, the summed lengths of the shots
+ * that carried it from interface to interface. In FFS each of them weighs the same. */
+typedef struct {
+    int64_t count;
+    int64_t *root;
+    double *length;
+} path_lengths;
+
+static void path_lengths_free(path_lengths *p) {
+    free(p->root), free(p->length);
+    *p = (path_lengths){0};
+}
+
+/* Per task: the length of the shot that stored each configuration (0 for a walker's crossing).
+ * A shot task stores a configuration for each success, in order. */
+static double **config_lengths(const set_records *s) {
+    double **lengths = calloc((size_t)s->count, sizeof *lengths);
+    for (int64_t k = 0; lengths && k < s->count; ++k) {
+        const ffs_result *x = s->records[k].data;
+        double *l = calloc((size_t)(x->nconfigs ? x->nconfigs : 1), sizeof *l);
+        if (!(lengths[k] = l)) return lengths; /* the caller sees the NULL */
+        for (int64_t n = 0, c = 0; x->stage > 0 && n < x->nshots && c < x->nconfigs; ++n)
+            if (x->shot_outcome[n] == FFS_SUCCESS) l[c++] = x->shot_steps[n];
+    }
+    return lengths;
+}
+
+static int trace_lengths(const task_set *set, const set_records *s, path_lengths *p) {
     const ffs_spec *f = ffs_of(set);
+    *p = (path_lengths){0};
+    const int64_t last = ffs_stage_first(set, f->ninterfaces) - s->first;
+    int64_t total = 0;
+    for (int64_t k = last; k < s->count; ++k)
+        total += ((const ffs_result *)s->records[k].data)->nconfigs;
+    double **lengths = config_lengths(s);
+    p->root = malloc(sizeof *p->root * (size_t)(total ? total : 1));
+    p->length = malloc(sizeof *p->length * (size_t)(total ? total : 1));
+    int status = lengths && p->root && p->length ? RIPEN_OK : RIPEN_ENOMEM;
+    for (int64_t k = 0; lengths && k < s->count; ++k)
+        if (!lengths[k]) status = RIPEN_ENOMEM;
+    for (int64_t k = last; !status && k < s->count; ++k) {
+        const ffs_result *x = s->records[k].data;
+        for (int64_t c = 0; !status && c < x->nconfigs; ++c) {
+            double length = 0;
+            int64_t task = s->first + k, index = c;
+            while (task >= 0 && !status) {
+                const int64_t local = task - s->first;
+                const ffs_result *y =
+                    local >= 0 && local < s->count ? s->records[local].data : NULL;
+                if (!y || index < 0 || index >= y->nconfigs) {
+                    status = ripen_fail(RIPEN_EIO, "ffs: a broken path");
+                    break;
+                }
+                length += lengths[local][index];
+                task = y->config_parent_task[index], index = y->config_parent_index[index];
+            }
+            p->root[p->count] = x->config_root[c], p->length[p->count++] = length;
+        }
+    }
+    for (int64_t k = 0; lengths && k < s->count; ++k) free(lengths[k]);
+    free(lengths);
+    if (status == RIPEN_ENOMEM) status = ripen_fail(RIPEN_ENOMEM, "out of memory for the paths");
+    if (status) path_lengths_free(p);
+    return status;
+}
+
+/* The paths' mean length with walker weights; NaN without a path. */
+static double mean_length(const path_lengths *p, const set_records *s, const double *weight) {
+    double sum = 0, n = 0;
+    for (int64_t m = 0; m < p->count; ++m) {
+        const double w = weight[p->root[m] - s->first];
+        sum += w * p->length[m], n += w;
+    }
+    return n > 0 ? sum / n : NAN;
+}
+
+/* A mean first passage from the rate and the transit: infinite for k = 0 (resamples in which
+ * no path reached the target). */
+static double passage_of(double k, double transit) {
+    if (!(k > 0)) return INFINITY;
+    return 1.0 / k + (isfinite(transit) ? transit : 0.0);
+}
+
+static double lower_point(const double *sorted, int n) {
+    return sorted[(int)floor(0.025 * (n - 1))];
+}
+
+static double upper_point(const double *sorted, int n) {
+    return sorted[(int)ceil(0.975 * (n - 1))];
+}
+
+/* The 2.5% and 97.5% points of the bootstrap rates and first passages, resampling the walkers
+ * with every shot and path descending from them (resamples whose rate is undefined count as
+ * k = 0: an interface none of the resampled walkers' shots reached). No interval (NaN) from
+ * fewer than 2 resamples or fewer than 2 walkers that crossed λ_0: every resample would then
+ * hold the same crossings. */
+static void bootstrap(const job *j, const task_set *set, const set_records *s,
+                      const path_lengths *paths, int resamples, ffs_rate *out) {
+    const ffs_spec *f = ffs_of(set);
+    out->rate_lower = out->rate_upper = out->passage_lower = out->passage_upper = NAN;
+    if (resamples < 2 || out->walkers_crossing < 2) return;
     double *weight = calloc((size_t)s->count, sizeof *weight);
-    double *rates = malloc(sizeof *rates * (size_t)(resamples > 0 ? resamples : 1));
-    if (!weight || !rates || resamples < 2) {
-        free(weight), free(rates);
-        out->rate_lower = out->rate_upper = NAN;
+    double *rates = malloc(sizeof *rates * (size_t)resamples);
+    double *passages = malloc(sizeof *passages * (size_t)resamples);
+    if (!weight || !rates || !passages) {
+        free(weight), free(rates), free(passages);
         return;
     }
     philox_stream p;
@@ -107,11 +212,15 @@ static void bootstrap(const job *j, const task_set *set, const set_records *s, i
         tally(set, s, weight, &t);
         const double k = rate_of(&t, f->ninterfaces);
         rates[b] = isfinite(k) ? k : 0.0;
+        passages[b] = passage_of(rates[b], mean_length(paths, s, weight));
     }
     qsort(rates, (size_t)resamples, sizeof *rates, by_value);
-    out->rate_lower = rates[(int)floor(0.025 * (resamples - 1))];
-    out->rate_upper = rates[(int)ceil(0.975 * (resamples - 1))];
-    free(weight), free(rates);
+    qsort(passages, (size_t)resamples, sizeof *passages, by_value);
+    out->rate_lower = lower_point(rates, resamples),
+    out->rate_upper = upper_point(rates, resamples);
+    out->passage_lower = lower_point(passages, resamples);
+    out->passage_upper = upper_point(passages, resamples);
+    free(weight), free(rates), free(passages);
 }
 
 /* ---- diagnostics ---- */
@@ -217,7 +326,8 @@ static int trace_paths(const task_set *set, const set_records *s, ffs_rate *out)
 
 /* ---- the analysis ---- */
 
-static void estimate(const task_set *set, const set_records *s, ffs_rate *out) {
+static void estimate(const task_set *set, const set_records *s, const path_lengths *paths,
+                     ffs_rate *out) {
     const ffs_spec *f = ffs_of(set);
     const int n = f->ninterfaces;
     double *ones = malloc(sizeof *ones * (size_t)s->count);
@@ -225,6 +335,7 @@ static void estimate(const task_set *set, const set_records *s, ffs_rate *out) {
     for (int64_t k = 0; k < s->count; ++k) ones[k] = 1.0;
     tallies t;
     tally(set, s, ones, &t);
+    out->transit = mean_length(paths, s, ones);
     free(ones);
     out->n = n;
     out->flux_crossings = (int64_t)t.crossings, out->flux_time = t.time;
@@ -239,20 +350,12 @@ static void estimate(const task_set *set, const set_records *s, ffs_rate *out) {
         relative += (1 - out->p[i]) / (out->p[i] * t.trials[i]);
         out->dispersion_z[i] = dispersion(s, i + 1, out->p[i]);
     }
-    out->transit = 0;
-    for (int i = 1; i <= n; ++i) {
-        double steps = 0, count = 0;
-        for (int64_t k = f->walkers; k < s->count; ++k) {
-            const ffs_result *x = s->records[k].data;
-            if (x->stage != i) continue;
-            for (int64_t m = 0; m < x->nshots; ++m)
-                if (x->shot_outcome[m] == FFS_SUCCESS) steps += x->shot_steps[m], count += 1;
-        }
-        out->transit += count > 0 ? steps / count : 0;
-    }
     out->rate = rate_of(&t, n);
     out->determined = isfinite(out->rate) && out->rate > 0;
     out->rate_sigma = out->determined ? out->rate * sqrt(relative) : NAN;
+    out->passage = out->determined ? passage_of(out->rate, out->transit) : NAN;
+    for (int w = 0; w < f->walkers; ++w)
+        out->walkers_crossing += ((const ffs_result *)s->records[w].data)->crossings > 0;
 }
 
 static void diagnose(const task_set *set, const set_records *s, ffs_rate *out) {
@@ -261,7 +364,7 @@ static void diagnose(const task_set *set, const set_records *s, ffs_rate *out) {
     for (int w = 0; w < f->walkers; ++w) {
         const ffs_result *x = s->records[w].data;
         resets += x->resets;
-        short_walkers += x->crossings < f->crossings / f->walkers;
+        short_walkers += x->crossings < ffs_walker_quota(f, w);
     }
     for (int64_t k = f->walkers; k < s->count; ++k) {
         const ffs_result *x = s->records[k].data;
@@ -269,13 +372,28 @@ static void diagnose(const task_set *set, const set_records *s, ffs_rate *out) {
             out->undecided[x->stage - 1] += x->shot_outcome[n] == FFS_UNDECIDED;
     }
     if (short_walkers)
-        warn(out, "%lld walker(s) stopped at max_walker_steps before their share of crossings",
-             (long long)short_walkers);
-    if (resets)
         warn(out,
-             "walkers reached the target %lld time(s) in stage 0: the transition is not rare "
-             "from the basin (brute force may do)",
-             (long long)resets);
+             "%lld walker(s) stopped at max_walker_steps before their share of crossings "
+             "(%lld of %d made none)",
+             (long long)short_walkers, (long long)(f->walkers - out->walkers_crossing), f->walkers);
+    if (out->walkers_crossing < 2)
+        warn(out,
+             "no 95%% interval: %lld walker(s) crossed λ_0, and the bootstrap resamples "
+             "walkers",
+             (long long)out->walkers_crossing);
+    else if (out->walkers_crossing < FFS_ROUGH_WALKERS)
+        warn(out,
+             "the 95%% interval resamples only %lld walkers that crossed λ_0: it is rough "
+             "(a percentile bootstrap over fewer than %d units undercovers)",
+             (long long)out->walkers_crossing, FFS_ROUGH_WALKERS);
+    /* not a bias (the flux leaves those excursions out) but a question of cost: interfaces
+     * past λ_0 save little when a tenth or more of its crossings go on to the target */
+    if (out->flux_crossings > 0 && (double)resets >= FFS_NOT_RARE * (double)out->flux_crossings)
+        warn(out,
+             "walkers went on to the target from %lld of their %lld crossings of λ_0 (each put "
+             "back in A, its excursion left out of the flux time): the transition is not rare "
+             "from the basin, and brute force may be as cheap",
+             (long long)resets, (long long)out->flux_crossings);
     for (int i = 0; i < out->n; ++i) {
         if (out->successes[i] < 10)
             warn(out, "interface %d (λ = %lld): only %lld successes of %lld trials", i + 1,
@@ -298,11 +416,14 @@ int ffs_analyze(const job *j, const task_set *set, task_loader load, void *conte
     ffs_rate *out = calloc(1, sizeof *out);
     if (!out) return ripen_fail(RIPEN_ENOMEM, "out of memory");
     set_records s;
+    path_lengths lengths = {0};
     int status = records_load(j, set, load, context, &s);
+    if (!status) status = trace_lengths(set, &s, &lengths);
+    if (!status) status = analysis_poll(o, "the rate", 0);
     if (!status) {
-        estimate(set, &s, out);
+        estimate(set, &s, &lengths, out);
         out->bootstrap = o->bootstrap;
-        bootstrap(j, set, &s, o->bootstrap, out);
+        bootstrap(j, set, &s, &lengths, o->bootstrap, out);
         diagnose(set, &s, out);
         status = trace_paths(set, &s, out);
         out->mfpt = 1.0 / out->rate;
@@ -310,6 +431,7 @@ int ffs_analyze(const job *j, const task_set *set, task_loader load, void *conte
         out->median = LN2 * out->mfpt;
         out->median_lower = LN2 * out->mfpt_lower, out->median_upper = LN2 * out->mfpt_upper;
     }
+    path_lengths_free(&lengths);
     records_free(&s);
     if (status) {
         ffs_free_result(out);
@@ -347,9 +469,14 @@ static void print_line(const task_set *set, const ffs_rate *r) {
         printf("  ffs %-23s no rate (see the warning)\n", set->name);
         return;
     }
-    printf("  ffs %-23s k = %.4g per MC step [%.4g, %.4g], 1/k = %.4g MC steps (+ %.3g transit), "
-           "ln2/k = %.4g\n",
-           set->name, r->rate, r->rate_lower, r->rate_upper, r->mfpt, r->transit, r->median);
+    char interval[96] = " (no 95% interval: see the warning)", passage[96] = "";
+    if (!isnan(r->rate_lower)) {
+        snprintf(interval, sizeof interval, " [%.4g, %.4g]", r->rate_lower, r->rate_upper);
+        snprintf(passage, sizeof passage, " [%.4g, %.4g]", r->passage_lower, r->passage_upper);
+    }
+    printf("  ffs %-23s k = %.4g per MC step%s; mean first passage 1/k + transit = %.4g + %.3g "
+           "= %.4g MC steps%s\n",
+           set->name, r->rate, interval, r->mfpt, r->transit, r->passage, passage);
 }
 
 void ffs_print_result(const task_set *set, const void *result) {
@@ -357,10 +484,14 @@ void ffs_print_result(const task_set *set, const void *result) {
     const ffs_spec *f = ffs_of(set);
     printf("%s: flux %.4g per MC step (%lld crossings in %.4g MC steps)\n", set->name, r->flux,
            (long long)r->flux_crossings, r->flux_time);
-    for (int i = 0; i < r->n; ++i)
-        printf("  P(λ=%lld | λ=%lld) = %.4g +- %.2g (%lld of %lld)\n", (long long)f->lambda[i + 1],
-               (long long)f->lambda[i], r->p[i], r->p_sigma[i], (long long)r->successes[i],
-               (long long)r->trials[i]);
+    for (int i = 0; i < r->n; ++i) {
+        printf("  P(λ=%lld | λ=%lld) = ", (long long)f->lambda[i + 1], (long long)f->lambda[i]);
+        if (r->trials[i] > 0)
+            printf("%.4g +- %.2g (%lld of %lld)\n", r->p[i], r->p_sigma[i],
+                   (long long)r->successes[i], (long long)r->trials[i]);
+        else
+            printf("not measured (no shot: nothing reached λ=%lld)\n", (long long)f->lambda[i]);
+    }
     print_line(set, r);
     if (r->warnings[0]) printf("  warning: %s\n", r->warnings);
 }

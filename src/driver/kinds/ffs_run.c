@@ -62,7 +62,18 @@ typedef struct {
     int64_t root;      /* a walker's task id */
 } watch_state;
 
-static int on_walker_move(watch_state *w, const replica *r) {
+/* The segment time right after attempt `attempt` of the current step. */
+static double time_after(const replica *r, uint64_t attempt) {
+    return (double)r->step + (double)(attempt + 1) / (double)r->lat->nsites;
+}
+
+/* A walker is done once it has its crossings and the excursion of the last one is decided
+ * (back in A, or at the target): then its time holds whole cycles of waiting and excursion. */
+static int walker_done(const ffs_result *x, int64_t quota) {
+    return x->crossings >= quota && x->excursion_start < 0;
+}
+
+static int on_walker_move(watch_state *w, const replica *r, uint64_t attempt) {
     ffs_result *x = w->x;
     if (x->from_basin && w->value >= w->f->lambda[0]) {
         uint8_t *states = malloc((size_t)w->nsites);
@@ -75,30 +86,45 @@ static int on_walker_move(watch_state *w, const replica *r) {
         free(states);
         x->from_basin = 0;
         x->crossings++;
-        if (w->status || x->crossings >= w->quota) return 1;
+        x->excursion_start = time_after(r, attempt);
+        if (w->status) return 1;
     }
-    if (w->value <= w->f->basin) x->from_basin = 1;
+    if (w->value <= w->f->basin) { /* back in A: the excursion failed, its time counts */
+        x->from_basin = 1;
+        x->excursion_start = -1;
+        return x->crossings >= w->quota;
+    }
     if (w->value >= w->upper) return w->reached_upper = 1;
     return 0;
 }
 
 static int on_move(void *context, const replica *r, uint64_t attempt) {
-    (void)attempt;
     watch_state *w = context;
     w->value = lambda_measure(&w->lambda, r);
-    if (w->walker) return on_walker_move(w, r);
+    if (w->walker) return on_walker_move(w, r, attempt);
     if (w->value >= w->upper) return w->reached_upper = 1;
     return w->value <= w->f->basin;
 }
 
 static double stop_time(const replica *r) {
-    return (double)r->step + (double)(r->stopped_attempt + 1) / (double)r->lat->nsites;
+    return time_after(r, r->stopped_attempt);
 }
 
 /* ---- stage 0: walkers ---- */
 
+/* Ends the running segment after `elapsed` MC steps: an excursion that reached the target is
+ * left out of the walker's time (h_A, and the transit time adds it back); at the step limit an
+ * undecided excursion is left out too (counting it would presume it fails). */
+static void end_segment(ffs_result *x, double elapsed, int at_target) {
+    const double counted = x->excursion_start >= 0 ? x->excursion_start : elapsed;
+    x->time += counted;
+    x->excursion_time += at_target ? elapsed - counted : 0;
+    x->excursion_start = -1;
+}
+
 /* One segment of walker `w`: from the record's lattice (a checkpoint) or the initial particle,
- * until the quota of crossings, the target (the walker starts again) or the step limit. */
+ * until the walker is done, reaches the target (it starts again from the initial particle) or
+ * the step limit. */
 static int run_segment(const job *j, const task_set *set, int64_t w, task_record *r,
                        task_runtime *rt, int64_t quota, int *again) {
     const ffs_spec *f = ffs_of(set);
@@ -116,19 +142,20 @@ static int run_segment(const job *j, const task_set *set, int64_t w, task_record
                       .quota = quota,
                       .walker = 1,
                       .root = r->id};
-    if (!status) status = lambda_init_origin(&ws.lambda, f->measure, &s.rep, f->initial_cluster);
+    if (!status) status = lambda_init_origin(&ws.lambda, f->measure, &s.rep, f->origin);
     if (!status && fresh) x->from_basin = lambda_measure(&ws.lambda, &s.rep) <= f->basin;
     const replica_watch hook = {.on_move = on_move, .context = &ws};
     s.rep.watch = &hook;
     *again = 0;
-    while (!status && x->crossings < quota && x->time + (double)s.rep.step < f->max_walker_steps) {
+    while (!status && !walker_done(x, quota) &&
+           ffs_walker_elapsed(x) + (double)s.rep.step < f->max_walker_steps) {
         dynamics_run(&s.dyn, &s.rep, 1);
         if (ws.status) status = ws.status;
         if (status || !s.rep.stopped) {
             if (!status) status = task_between_steps(rt, &s, r);
             continue;
         }
-        x->time += stop_time(&s.rep);
+        end_segment(x, stop_time(&s.rep), ws.reached_upper);
         if (ws.reached_upper) { /* the target: a new segment from the initial particle */
             x->resets++, x->segment++;
             *again = x->segment < FFS_MAX_SEGMENTS;
@@ -137,8 +164,8 @@ static int run_segment(const job *j, const task_set *set, int64_t w, task_record
         r->states = NULL, r->step = 0;
         break;
     }
-    if (!status && r->states && !s.rep.stopped) { /* quota met by an earlier segment, or limit */
-        x->time += (double)s.rep.step;
+    if (!status && r->states && !s.rep.stopped) { /* done by an earlier segment, or the limit */
+        end_segment(x, (double)s.rep.step, 0);
         free(r->states);
         r->states = NULL, r->step = 0;
     }
@@ -151,10 +178,11 @@ static int run_segment(const job *j, const task_set *set, int64_t w, task_record
 static int run_walker(const job *j, const task_set *set, int64_t member, task_record *r,
                       task_runtime *rt) {
     const ffs_spec *f = ffs_of(set);
-    const int64_t quota = f->crossings / f->walkers + (member < f->crossings % f->walkers);
+    const int64_t quota = ffs_walker_quota(f, member);
     ffs_result *x = r->data;
     int status = RIPEN_OK, again = 1;
-    while (!status && again && x->crossings < quota && x->time < f->max_walker_steps)
+    while (!status && again && !walker_done(x, quota) &&
+           ffs_walker_elapsed(x) < f->max_walker_steps)
         status = run_segment(j, set, member, r, rt, quota, &again);
     return status;
 }
@@ -219,10 +247,9 @@ static int run_shot(const task_set *set, int stage, task_record *r, task_runtime
     const ffs_spec *f = ffs_of(set);
     ffs_result *x = r->data;
     s->rep.task = ffs_shot_stream(set, stage, x->next_shot);
-    int status = replica_load_states(&s->rep, r->states);
-    s->rep.step = r->step;
+    int status = task_sim_load(s, r->states, r->step);
     watch_state ws = {.f = f, .x = x, .nsites = r->nsites, .upper = f->lambda[stage]};
-    if (!status) status = lambda_init_origin(&ws.lambda, f->measure, &s->rep, f->initial_cluster);
+    if (!status) status = lambda_init_origin(&ws.lambda, f->measure, &s->rep, f->origin);
     const replica_watch hook = {.on_move = on_move, .context = &ws};
     s->rep.watch = &hook;
     int outcome = FFS_UNDECIDED;

@@ -13,6 +13,7 @@
 enum {
     F_INTERFACES,
     F_WALKER_TIME,
+    F_WALKER_EXCURSION_TIME,
     F_WALKER_CROSSINGS,
     F_WALKER_RESETS,
     F_CONFIG_COUNT,
@@ -48,12 +49,15 @@ static int write_attributes(hid_t g, const task_set *set) {
     const ffs_spec *f = ffs_of(set);
     int status = h5_system_attributes(
         g, &set->system,
-        "basin, target_lambda: sites of the order parameter; max_walker_steps, "
-        "max_shot_steps: MC steps");
+        "basin, target_lambda: units of the order parameter; target_sites: sites grown; "
+        "max_walker_steps, max_shot_steps: MC steps");
     if (!status) status = h5_attr_string(g, "order_parameter", lambda_kind_names[f->measure]);
     if (!status) status = h5_attr_int(g, "basin", f->basin);
     if (!status) status = h5_attr_string(g, "target", f->target);
     if (!status) status = h5_attr_int(g, "target_lambda", f->lambda[f->ninterfaces]);
+    if (!status)
+        status =
+            h5_attr_int(g, "target_sites", f->lambda[f->ninterfaces] / lambda_per_site(f->measure));
     if (!status) status = h5_attr_int(g, "crossings", f->crossings);
     if (!status) status = h5_attr_int(g, "walkers", f->walkers);
     if (!status) status = h5_attr_int(g, "trials", f->trials);
@@ -95,7 +99,11 @@ int ffs_h5_create(hid_t g, const job *j, const task_set *set, const int64_t exte
         D1("interfaces", H5_I64, (hsize_t)f->ninterfaces + 1, NULL, "sites of λ",
            "λ_0 < ... < λ_{n-1} and the target λ_n"),
         D1("walker_time", H5_F64, w, &fill_nan, "MC steps",
-           "time each stage-0 walker spent in the basin's state"),
+           "time each stage-0 walker counted for the flux: last in A rather than at the target, "
+           "less the excursions that reached the target"),
+        D1("walker_excursion_time", H5_F64, w, &fill_nan, "MC steps",
+           "time each walker spent on excursions from λ_0 that reached the target (not "
+           "counted)"),
         D1("walker_crossings", H5_I64, w, &fill_i64, NULL,
            "first crossings of λ_0 from the basin each walker stored"),
         D1("walker_resets", H5_I64, w, &fill_i64, NULL,
@@ -144,6 +152,9 @@ static int write_scalars(const hid_t *d, const task_set *set, int64_t member,
     if (!status) status = h5_write_block(d[F_SHOT_COUNT], H5_I64, 1, row, one, &x->nshots);
     if (!status && member < ffs_of(set)->walkers) {
         status = h5_write_block(d[F_WALKER_TIME], H5_F64, 1, row, one, &x->time);
+        if (!status)
+            status =
+                h5_write_block(d[F_WALKER_EXCURSION_TIME], H5_F64, 1, row, one, &x->excursion_time);
         if (!status)
             status = h5_write_block(d[F_WALKER_CROSSINGS], H5_I64, 1, row, one, &x->crossings);
         if (!status) status = h5_write_block(d[F_WALKER_RESETS], H5_I64, 1, row, one, &x->resets);
@@ -253,6 +264,10 @@ int ffs_h5_load_task(hid_t g, const task_set *set, int64_t member, task_record *
     if (!status) status = h5_read_from(g, "shot_count", H5_I64, 1, row, one, &shots);
     if (!status && member < ffs_of(set)->walkers) {
         status = h5_read_from(g, "walker_time", H5_F64, 1, row, one, &x->time);
+        /* absent from files written before excursions were left out (none then) */
+        if (!status && H5Lexists(g, "walker_excursion_time", H5P_DEFAULT) > 0)
+            status =
+                h5_read_from(g, "walker_excursion_time", H5_F64, 1, row, one, &x->excursion_time);
         if (!status)
             status = h5_read_from(g, "walker_crossings", H5_I64, 1, row, one, &x->crossings);
         if (!status) status = h5_read_from(g, "walker_resets", H5_I64, 1, row, one, &x->resets);
@@ -291,7 +306,7 @@ void ffs_h5_size(const task_set *set, const int64_t extent[TASK_EXTENTS], double
     const double t = (double)set->ntasks, c = (double)extent[0], s = (double)extent[1];
     const double sites = (double)set->system.lx * set->system.ly * set->system.lz;
     const ffs_spec *f = ffs_of(set);
-    *bytes = t * c * (sites + 32) + t * s * 33 + t * 16 + (double)f->walkers * 24 +
+    *bytes = t * c * (sites + 32) + t * s * 33 + t * 16 + (double)f->walkers * 32 +
              (double)(f->paths * (f->ninterfaces + 1)) * (sites + 8) + 64.0 * f->ninterfaces;
     *objects = 1 + F_COUNT + 20;
 }
@@ -329,20 +344,24 @@ static int write_rate_attributes(hid_t g, const ffs_rate *r) {
                   {"median", r->median},
                   {"median_lower", r->median_lower},
                   {"median_upper", r->median_upper},
-                  {"transit", r->transit}};
+                  {"transit", r->transit},
+                  {"passage", r->passage},
+                  {"passage_lower", r->passage_lower},
+                  {"passage_upper", r->passage_upper}};
     int status = RIPEN_OK;
     for (size_t k = 0; k < sizeof values / sizeof *values && !status; ++k)
         status = h5_attr_double(g, values[k].name, values[k].value);
     if (!status) status = h5_attr_int(g, "flux_crossings", r->flux_crossings);
+    if (!status) status = h5_attr_int(g, "walkers_crossing", r->walkers_crossing);
     if (!status) status = h5_attr_int(g, "determined", r->determined);
     if (!status) status = h5_attr_int(g, "bootstrap_samples", r->bootstrap);
     if (!status) status = h5_attr_string(g, "warnings", r->warnings);
     if (!status)
         status = h5_attr_string(
             g, "units",
-            "flux, rate, rate_*: per MC step; flux_time, mfpt*, median*, transit: MC steps; "
-            "rate_sigma: "
-            "Allen-Frenkel-ten Wolde; *_lower, *_upper: 95% bootstrap over the walkers");
+            "flux, rate, rate_*: per MC step; flux_time, mfpt*, median*, transit, passage*: MC "
+            "steps; rate_sigma: Allen-Frenkel-ten Wolde; *_lower, *_upper: 95% bootstrap over "
+            "the walkers (NaN: no interval, see warnings)");
     return status;
 }
 

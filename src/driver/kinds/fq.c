@@ -29,14 +29,15 @@ static void reweighted_profile(const double *F, int nq, int q_min, int q_start, 
 }
 
 /* One estimator: bootstrap, balance point, reweighted profile and its errors. */
-static int estimate(const fe_windows *fw, fe_method method, uint64_t seed, int bootstrap,
-                    int q_start, int q_end, double *profile, double *sigma, fe_balance *balance,
-                    fe_bootstrap_result *result) {
-    const fe_bootstrap_options options = {.method = method,
-                                          .nresamples = bootstrap,
-                                          .seed = seed,
-                                          .q_ref = q_start,
-                                          .solver = fe_solver_defaults()};
+static int estimate(const fe_windows *fw, fe_method method, uint64_t seed,
+                    const set_analysis_options *o, int q_start, int q_end, double *profile,
+                    double *sigma, fe_balance *balance, fe_bootstrap_result *result) {
+    fe_bootstrap_options options = {.method = method,
+                                    .nresamples = o->bootstrap,
+                                    .seed = seed,
+                                    .q_ref = q_start,
+                                    .solver = fe_solver_defaults()};
+    options.solver.poll = o->poll, options.solver.poll_context = o->poll_context;
     int status = fe_bootstrap(fw, &options, result);
     if (!status)
         status = fe_balance_point(result->F, fw->qmin, fw->qmax, q_start, q_end, result->resamples,
@@ -50,8 +51,32 @@ static int estimate(const fe_windows *fw, fe_method method, uint64_t seed, int b
     return RIPEN_OK;
 }
 
-int fq_compute(const task_set *set, task_record *const *records, uint64_t seed, int bootstrap,
-               fq_result *out) {
+/* Appends one warning line (fq_result.warnings: lines joined by ';' at the end). */
+static void fq_warn(fq_result *out, const char *text) {
+    const size_t used = strlen(out->warnings);
+    snprintf(out->warnings + used, sizeof out->warnings - used, "%s\n", text);
+}
+
+/* Warnings for solves that did not converge, on the data or in resamples. */
+static void warn_convergence(fq_result *out, const char *method, const fe_bootstrap_result *r) {
+    char text[600], stop[300];
+    if (!r->info.converged) {
+        fe_describe_stop(&r->info, fe_solver_defaults().tolerance, stop, sizeof stop);
+        snprintf(text, sizeof text, "%s on all the data %s: its F(q) and barrier are unreliable",
+                 method, stop);
+        fq_warn(out, text);
+    }
+    if (r->unconverged > 0) {
+        snprintf(text, sizeof text,
+                 "%d of %d %s bootstrap resamples did not converge (kept in the errors)",
+                 r->unconverged, r->nresamples, method);
+        fq_warn(out, text);
+    }
+}
+
+int fq_compute(const task_set *set, task_record *const *records, uint64_t seed,
+               const set_analysis_options *o, fq_result *out) {
+    const int bootstrap = o->bootstrap;
     const window_set_spec *w = window_set_of(set);
     const int K = w->nwindows, nq = w->q_max - w->q_min + 1;
     memset(out, 0, sizeof *out);
@@ -103,10 +128,10 @@ int fq_compute(const task_set *set, task_record *const *records, uint64_t seed, 
     fe_bootstrap_result wham = {0}, mbar = {0};
     fe_balance bw = {0}, bm = {0};
     if (!status)
-        status = estimate(&fw, FE_WHAM, set_seed, bootstrap, out->q_start, out->q_end, out->f_wham,
+        status = estimate(&fw, FE_WHAM, set_seed, o, out->q_start, out->q_end, out->f_wham,
                           out->sigma_wham, &bw, &wham);
     if (!status)
-        status = estimate(&fw, FE_MBAR, set_seed, bootstrap, out->q_start, out->q_end, out->f_mbar,
+        status = estimate(&fw, FE_MBAR, set_seed, o, out->q_start, out->q_end, out->f_mbar,
                           out->sigma_mbar, &bm, &mbar);
     if (!status) {
         status = fe_reweight_mu(wham.F, w->q_min, w->q_max, 0.0, out->f_sampling);
@@ -116,6 +141,8 @@ int fq_compute(const task_set *set, task_record *const *records, uint64_t seed, 
         out->barrier_mbar = bm.barrier, out->barrier_mbar_sigma = bm.barrier_sd;
         out->wham_iterations = wham.info.iterations, out->wham_converged = wham.info.converged;
         out->mbar_iterations = mbar.info.iterations, out->mbar_converged = mbar.info.converged;
+        warn_convergence(out, "WHAM", &wham);
+        warn_convergence(out, "MBAR", &mbar);
         if (wham.short_windows > 0) {
             const size_t used = strlen(out->warnings);
             snprintf(out->warnings + used, sizeof out->warnings - used,
@@ -150,7 +177,7 @@ int fq_analyze(const job *j, const task_set *set, task_loader load, void *contex
         pointers[k] = &records[k];
     }
     if (!status) {
-        status = fq_compute(set, pointers, j->seed, o->bootstrap, f);
+        status = fq_compute(set, pointers, j->seed, o, f);
         if (status == RIPEN_EINVAL) { /* the data's fault, not the run's */
             f->failed = 1;
             snprintf(f->error, sizeof f->error, "%s", ripen_last_error());
@@ -167,4 +194,34 @@ int fq_analyze(const job *j, const task_set *set, task_loader load, void *contex
 void fq_release(void *result) {
     fq_free(result);
     free(result);
+}
+
+/* ---- the cost, for `ripen check` ---- */
+
+double fq_wham_map_terms(double nq, double shared, double n) {
+    (void)n; /* WHAM works on the histograms: the samples are counted once */
+    return nq * shared;
+}
+
+double fq_mbar_iteration_terms(double K, double shared, double n) {
+    return n * shared * shared + K * K * K / 3; /* posteriors and Hessian; Cholesky */
+}
+
+void fq_analysis_cost(const task_set *set, int bootstrap, analysis_cost *cost) {
+    const window_set_spec *w = window_set_of(set);
+    const double K = w->nwindows, nq = w->q_max - w->q_min + 1;
+    const double n = K * (double)window_sample_count(w);
+    const double shared = ceil((double)w->width / (double)(w->width - w->overlap));
+    const double wham = fq_wham_map_terms(nq, shared, n),
+                 mbar = fq_mbar_iteration_terms(K, shared, n);
+    const double solves = 1.0 + bootstrap, limit = fe_solver_defaults().max_iterations;
+    cost->typical_terms =
+        (FQ_TYPICAL_WHAM_MAPS + bootstrap * FQ_TYPICAL_RESAMPLE_WHAM_MAPS) * wham +
+        solves * n /* histograms */ +
+        (FQ_TYPICAL_MBAR_ITERATIONS + bootstrap * FQ_TYPICAL_RESAMPLE_MBAR_ITERATIONS) * mbar;
+    cost->most_terms = solves * limit * (wham + mbar);
+    snprintf(cost->what, sizeof cost->what,
+             "F(q) by WHAM and by MBAR over %d windows and %.0f samples, each with %d bootstrap "
+             "resamples",
+             w->nwindows, n, bootstrap);
 }

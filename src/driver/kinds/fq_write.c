@@ -130,22 +130,46 @@ void fq_code_fields(codec *c, fq_result *f) {
     codec_array(c, (void **)&f->inefficiency, sizeof(double), f->nwindows, &capacity, f->nwindows);
 }
 
+void fq_format(char *out, size_t capacity, double value, double sigma, int decimals) {
+    if (!isfinite(value))
+        snprintf(out, capacity, "undetermined");
+    else if (!isfinite(sigma))
+        snprintf(out, capacity, "%.*f kT (error undetermined: no usable bootstrap resample)",
+                 decimals, value);
+    else
+        snprintf(out, capacity, "%.*f +- %.*f kT", decimals, value, decimals, sigma);
+}
+
+/* A profile column entry: the number, or n/a where it is not finite. */
+static void print_entry(double value, int width) {
+    if (isfinite(value))
+        printf(" %*.4f", width, value);
+    else
+        printf(" %*s", width, "n/a");
+}
+
 void fq_print(const task_set *set, const void *result) {
     const fq_result *f = result;
     if (f->failed) {
         printf("%s: F(q) not determined: %s\n", set->name, f->error);
         return;
     }
-    printf("%s: mu_core* = %.4f +- %.4f kT (sampled at %.4f); one layer = q %d..%d\n", set->name,
-           f->mu_star, f->mu_star_sigma, f->mu_sampling, f->q_start, f->q_end);
-    printf("  barrier %.3f +- %.3f kT (WHAM, %d iterations%s), %.3f +- %.3f kT (MBAR, %d "
-           "iterations%s)\n",
-           f->barrier_wham, f->barrier_wham_sigma, f->wham_iterations,
-           f->wham_converged ? "" : ", NOT converged", f->barrier_mbar, f->barrier_mbar_sigma,
-           f->mbar_iterations, f->mbar_converged ? "" : ", NOT converged");
+    char mu[128], wham[128], mbar[128];
+    fq_format(mu, sizeof mu, f->mu_star, f->mu_star_sigma, 4);
+    fq_format(wham, sizeof wham, f->barrier_wham, f->barrier_wham_sigma, 3);
+    fq_format(mbar, sizeof mbar, f->barrier_mbar, f->barrier_mbar_sigma, 3);
+    printf("%s: mu_core* = %s (sampled at %.4f); one layer = q %d..%d\n", set->name, mu,
+           f->mu_sampling, f->q_start, f->q_end);
+    printf("  barrier %s (WHAM, %d iterations%s), %s (MBAR, %d iterations%s)\n", wham,
+           f->wham_iterations, f->wham_converged ? "" : ", NOT converged", mbar, f->mbar_iterations,
+           f->mbar_converged ? "" : ", NOT converged");
     if (f->warnings[0]) printf("  warning: %s\n", f->warnings);
-    printf("  %6s %12s %10s %12s %10s\n", "q", "F_wham", "sigma", "F_mbar", "sigma");
-    for (int i = 0; i < f->nq; ++i)
-        printf("  %6d %12.4f %10.4f %12.4f %10.4f\n", f->q_min + i, f->f_wham[i], f->sigma_wham[i],
-               f->f_mbar[i], f->sigma_mbar[i]);
+    printf("  %6s %12s %10s %12s %10s   (n/a: q not sampled, or no error)\n", "q", "F_wham",
+           "sigma", "F_mbar", "sigma");
+    for (int i = 0; i < f->nq; ++i) {
+        printf("  %6d", f->q_min + i);
+        print_entry(f->f_wham[i], 12), print_entry(f->sigma_wham[i], 10);
+        print_entry(f->f_mbar[i], 12), print_entry(f->sigma_mbar[i], 10);
+        printf("\n");
+    }
 }

@@ -51,10 +51,10 @@ static int parse(const cJSON *obj, const char *path, task_set *set) {
 }
 
 static int prepare(task_set *set, const char *path, const initial_report *particle) {
-    (void)path, (void)particle;
+    (void)particle;
     set->ntasks = (int64_t)relay_of(set)->tasks * relay_of(set)->stages;
     set->nstages = relay_of(set)->stages;
-    return RIPEN_OK;
+    return job_entry_check_steps(path, "steps", relay_of(set)->steps, &set->system);
 }
 
 static void free_spec(void *spec) {
@@ -156,6 +156,7 @@ static int take_over(const job *j, const task_set *set, int64_t member, task_rec
         x->source = source;
         x->value = 2 * ((relay_result *)from.data)->value;
         r->core_initial = from.core_initial, r->shell_initial = from.shell_initial;
+        r->reservoir_core = from.reservoir_core, r->reservoir_shell = from.reservoir_shell;
         r->states = from.states; /* the record takes the lattice over */
         from.states = NULL;
     }

@@ -6,6 +6,7 @@
 #include "job_entry.h"
 #include "json_read.h"
 #include "ripen/error.h"
+#include "ripen/fe.h"
 #include "ripen/fq.h"
 #include "task_runtime.h"
 
@@ -54,10 +55,16 @@ int window_grid_parse(const cJSON *obj, const char *path, window_set_spec *g) {
     return RIPEN_OK;
 }
 
-int window_grid_prepare(window_set_spec *w, const char *path, const initial_report *report, int lx,
-                        int ly, int lz) {
+int window_grid_prepare(window_set_spec *w, const char *path, const initial_report *report,
+                        const system_spec *sys) {
     const int64_t core0 = report->core_sites;
-    const int64_t nsites = (int64_t)lx * ly * lz;
+    const int64_t nsites = (int64_t)sys->lx * sys->ly * sys->lz;
+    const reservoir_spec *solution = &sys->reservoir;
+    if (solution->given && w->q_max > solution->core_units)
+        return ripen_fail(RIPEN_EINVAL,
+                          "%s: q_max = %d needs %d core units from the finite solution, which "
+                          "holds %lld (reservoir.core_units)",
+                          path, w->q_max, w->q_max, (long long)solution->core_units);
     if (w->q_min < -core0 || w->q_max > nsites - core0 || w->q_min >= w->q_max)
         return ripen_fail(RIPEN_EINVAL,
                           "%s: q range [%d, %d] must satisfy %lld <= q_min < q_max <= %lld "
@@ -72,8 +79,20 @@ int window_grid_prepare(window_set_spec *w, const char *path, const initial_repo
                           "must share q values to be combined",
                           path, w->overlap, w->width - 1);
     const int span = w->q_max - w->q_min + 1, stride = w->width - w->overlap;
+    if (span > FE_MAX_GRID)
+        return ripen_fail(RIPEN_EINVAL,
+                          "%s: q range [%d, %d] holds %d values of q: at most %d (F(q) is solved "
+                          "on every q of the range)",
+                          path, w->q_min, w->q_max, span, FE_MAX_GRID);
     w->nwindows = 1 + (span - w->width + stride - 1) / stride;
-    if (w->layer_sites == 0) w->layer_sites = q_layer_sites(report, lz);
+    if (w->nwindows > FE_MAX_WINDOWS)
+        return ripen_fail(RIPEN_EINVAL,
+                          "%s: %d windows of width %d and overlap %d over q in [%d, %d]: at most "
+                          "%d (WHAM and MBAR solve for every window's free energy): widen the "
+                          "windows or narrow the range",
+                          path, w->nwindows, w->width, w->overlap, w->q_min, w->q_max,
+                          FE_MAX_WINDOWS);
+    if (w->layer_sites == 0) w->layer_sites = q_layer_sites(report, sys->lz);
     /* F(q) is read over one layer from q_start. */
     const int q_start = q_profile_start(w->q_min, w->q_max);
     if (q_start + w->layer_sites > w->q_max)
@@ -144,11 +163,12 @@ static int parse(const cJSON *obj, const char *path, task_set *set) {
 /* The windows along the range, once the initial particle is known. */
 static int prepare(task_set *set, const char *path, const initial_report *report) {
     window_set_spec *w = set->spec;
-    const int status =
-        window_grid_prepare(w, path, report, set->system.lx, set->system.ly, set->system.lz);
+    const int status = window_grid_prepare(w, path, report, &set->system);
     if (status) return status;
     set->ntasks = w->nwindows;
-    return RIPEN_OK;
+    /* A window runs its equilibration and its sampling as one trajectory. */
+    return job_entry_check_steps(path, "equilibration_steps + sampling_steps",
+                                 w->equilibration_steps + w->sampling_steps, &set->system);
 }
 
 static void free_spec(void *spec) {
@@ -243,8 +263,8 @@ static int run_window(const task_set *set, task_record *r, task_sim *s, task_run
                       int fresh) {
     const window_set_spec *w = window_set_of(set);
     window_result *x = r->data;
-    if (fresh) q_drive_into_window(&s->rep, r->core_initial, x->lo, x->hi);
-    int status = q_window_apply(&s->rep, r->core_initial, x->lo, x->hi);
+    int status = fresh ? q_drive_into_window(&s->rep, r->core_initial, x->lo, x->hi) : RIPEN_OK;
+    if (!status) status = q_window_apply(&s->rep, r->core_initial, x->lo, x->hi);
     if (!status && x->mu_core != set->system.model.mu_core)
         status = use_window_mu(s, set, x->mu_core); /* a resumed, tuned window */
     /* Samples carry E at the set's mu_core, whatever the window's own. */
@@ -477,11 +497,15 @@ static void summary(const job *j, const task_kind *kind, task_loader load, void 
         const char *name = j->sets[s].name;
         if (f && f->failed)
             printf("  F(q) %-22s not determined (see the warning)\n", name);
-        else if (f)
-            printf("  F(q) %-22s mu_core* = %.3f kT, barrier %.2f +- %.2f kT (WHAM), %.2f +- "
-                   "%.2f kT (MBAR)%s%s\n",
-                   name, f->mu_star, f->barrier_wham, f->barrier_wham_sigma, f->barrier_mbar,
-                   f->barrier_mbar_sigma, f->warnings[0] ? "; warning: " : "", f->warnings);
+        else if (f) {
+            char wham[128], mbar[128];
+            fq_format(wham, sizeof wham, f->barrier_wham, f->barrier_wham_sigma, 2);
+            fq_format(mbar, sizeof mbar, f->barrier_mbar, f->barrier_mbar_sigma, 2);
+            printf("  F(q) %-22s mu_core* = %.3f kT, barrier %s (WHAM%s), %s (MBAR%s)%s%s\n", name,
+                   f->mu_star, wham, f->wham_converged ? "" : ", NOT converged", mbar,
+                   f->mbar_converged ? "" : ", NOT converged", f->warnings[0] ? "; warning: " : "",
+                   f->warnings);
+        }
     }
 }
 
@@ -519,6 +543,7 @@ const task_kind task_kind_windows = {
     .h5_load_task = h5_load_task,
     .h5_size = h5_size,
     .analyze = fq_analyze,
+    .analysis_cost = fq_analysis_cost,
     .code_result = fq_code,
     .free_result = fq_release,
     .result_group = "fq",
