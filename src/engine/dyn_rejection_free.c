@@ -603,6 +603,21 @@ static inline __attribute__((always_inline)) void update_after_move(rejection_fr
 
 /* ---- choosing and applying an event ---- */
 
+/* The state whose term of `to` (insertion/deletion terms by target state) contains v, terms
+ * summed in state order; if rounding leaves v past the last positive term, that term's state; -1
+ * if none is positive. */
+static inline int choose_target(const double to[STATE_COUNT], double v) {
+    int b = -1;
+    double sum = 0;
+    for (int s = 0; s < STATE_COUNT; ++s) {
+        if (!(to[s] > 0.0)) continue;
+        b = s;
+        sum += to[s];
+        if (v < sum) break;
+    }
+    return b;
+}
+
 /* Applies the move of site i chosen by v in [0, r_i); returns 1, with *direction the direction of
  * the swap partner or -1 for an insertion/deletion, or 0 if a hard wall stopped it. The same
  * terms as site_rate(), in the same order; if rounding leaves v past the last positive term, that
@@ -631,14 +646,7 @@ static int apply_move(rejection_free *rf, replica *r, int32_t i, double v, int *
         *direction = last_d;
         return 1;
     }
-    int b = -1;
-    double sum = 0;
-    for (int s = 0; s < STATE_COUNT; ++s) {
-        if (!(rf->insdel_to[code][s] > 0.0)) continue;
-        b = s;
-        sum += rf->insdel_to[code][s];
-        if (v < sum) break;
-    }
+    const int b = choose_target(rf->insdel_to[code], v);
     if (b < 0) return 0; /* unreachable: site i has a positive rate */
     if (!replica_walls_allow(r, a, b)) return 0;
     replica_set_state(r, i, b);
@@ -709,14 +717,7 @@ static int code_event(rejection_free *rf, replica *r, draw_words *s, double t, i
     const uint32_t k = draw_below(s, (uint32_t)rf->count[code_set(c)]);
     const int32_t i = rf->select(rf, code_set(c), k);
     const double v = draw_uniform(s) * rf->code_rate[c];
-    int b = -1;
-    double sum = 0;
-    for (int to = 0; to < STATE_COUNT; ++to) {
-        if (!(rf->code_to[c][to] > 0.0)) continue;
-        b = to;
-        sum += rf->code_to[c][to];
-        if (v < sum) break;
-    }
+    const int b = choose_target(rf->code_to[c], v);
     if (b < 0 || !replica_walls_allow(r, site_state((uint8_t)c), b)) return 0;
     replica_set_state(r, i, b);
     *site = i;
