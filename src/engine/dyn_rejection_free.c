@@ -22,8 +22,9 @@
  * B = sum_i b_i), picks a band with probability count x bound / B, a member of the band
  * uniformly, accepts it with probability r_i / b_i, and applies a move of the site chosen in
  * proportion to its terms. A rejected candidate is a failed attempt. When a move changes rates
- * (the sites within distance 2, ~20 of them, queue_ball) a site whose band changes moves between
- * two bands in O(1); one whose band stays the same only gets its new rate.
+ * (the sites within distance 2, ~20 of them, from a move patch: update_after_move, patch.h) a
+ * site whose band changes moves between two bands in O(1); one whose band stays the same only
+ * gets its new rate.
  *
  * Determinism and resumption: a checkpoint may be taken at any step boundary and the resumed run
  * must equal the uninterrupted one bit for bit, so everything the choice reads must be a pure
