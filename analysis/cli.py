@@ -101,6 +101,7 @@ class Outputs:
 
         with cli.Outputs(args.output) as out:
             out.save_figure(fig, "fig5a.png")
+            out.save_animation(animation, fig, "movie.gif", fps=6)
             out.write_text("results.md", text)
     """
 
@@ -140,7 +141,10 @@ class Outputs:
     def _commit(self, name, write):
         """Writes through `write(temporary path)`, then renames into place."""
         self._make_directory()
-        handle, temporary = tempfile.mkstemp(prefix=f".{name}.", dir=self.directory)
+        # The temporary name keeps the extension: writers that pick a format by it (Pillow's
+        # GIF) see the right one.
+        handle, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=os.path.splitext(name)[1],
+                                             dir=self.directory)
         os.close(handle)
         try:
             write(temporary)
@@ -164,6 +168,16 @@ class Outputs:
         try:
             self._commit(name, lambda temporary: fig.savefig(temporary, format=extension,
                                                               **options))
+        finally:
+            plt.close(fig)
+
+    def save_animation(self, animation, fig, name, fps=6):
+        """Saves a matplotlib animation of `fig` as a GIF (Pillow's writer) and closes it."""
+        import matplotlib.pyplot as plt
+        from matplotlib.animation import PillowWriter
+        try:
+            self._commit(name, lambda temporary: animation.save(temporary,
+                                                                 writer=PillowWriter(fps=fps)))
         finally:
             plt.close(fig)
 

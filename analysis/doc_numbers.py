@@ -33,6 +33,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cli  # noqa: E402
+import crack_report  # noqa: E402
 import criteria  # noqa: E402
 import ffs  # noqa: E402
 import ripen_results as rr  # noqa: E402
@@ -327,6 +328,54 @@ def ffs_shelled_numbers(path):
     return out
 
 
+def crack_numbers(prefix, points=("",)):
+    """jobs/crack-*.json (issue 19): per point (the `@...` suffix of its ensembles' names), the
+    pair shelled / shell-free as pair_numbers gives it, and crack_report's numbers (the crack
+    free energy, the shell at balance, the criteria, F(q) of both kinds and ΔΔF‡); numbers of
+    a point named PREFIX.POINT. (mu_shell=-26 gives PREFIX.-26)."""
+    def numbers(path):
+        names = {f"shelled{p}": (f"shell-free{p}", prefix + (f".{p.split('=')[-1]}" if p else ""))
+                 for p in points}
+        s = summaries(path, [n for shelled, (free, _) in names.items() for n in (shelled, free)])
+        out = {}
+        for shelled, (free, name) in names.items():
+            out.update(pair_numbers(name, s[shelled], s[free]))
+        out.update(crack_report.numbers(path, {k: v[1] for k, v in names.items()}, s))
+        return out
+    return numbers
+
+
+def catalysis_numbers(prefix):
+    """jobs/catalysis-*.json (issue 20): τ(0) and τ(0)/τ_shell-free of the plain particles, and
+    per seeded defect (place, k sites) τ(k)/τ(0), its inverse (the speed-up) and the seeded
+    hole's fates (how many replicas, and their median τ) as analysis/particles.py gives them."""
+    import particles
+
+    def numbers(path):
+        with cli.reading(path), rr.open_results(path) as f:
+            groups = particles.catalysis(f, path)
+        if len(groups) != 1 or groups[0].baseline is None or groups[0].shell_free is None:
+            raise cli.Failure(f"{path}: not one group of seeded sets with a plain shelled and a "
+                              "shell-free baseline (jobs/catalysis-*.json)")
+        g = groups[0]
+        free_ratio = rr.median_ratio(g.baseline, g.shell_free)
+        out = {f"{prefix}.tau0": km_median(g.baseline), f"{prefix}.tau_free": km_median(g.shell_free),
+               f"{prefix}.free_ratio": f"{free_ratio[0]:.1f} [{free_ratio[1][0]:.1f}, "
+                                       f"{free_ratio[1][1]:.1f}]",
+               f"{prefix}.free_fraction": f"{1 / free_ratio[0]:.3f}"}
+        for row in g.rows:
+            name = f"{prefix}.{row.place}{row.sites}"
+            value, (low, high) = row.ratio
+            out[f"{name}.ratio"] = f"{value:.2f} [{low:.2f}, {high:.2f}]"
+            out[f"{name}.speedup"] = f"{1 / value:.1f} [{1 / high:.1f}, {1 / low:.1f}]"
+            for k in range(len(particles.FATES)):
+                count = row.holes.count(k) if row.holes else 0
+                out[f"{name}.fate{k}"] = (f"{count}: {steps(row.fate_medians[k])}" if count
+                                          else "0")
+        return out
+    return numbers
+
+
 @dataclasses.dataclass
 class Job:
     name: str
@@ -334,10 +383,14 @@ class Job:
     short: bool      # run by `check --rerun` (CI) and by default by `regenerate`
     numbers: object  # result file -> {name: text}
     outputs: list    # (script, arguments with FILE and OUT, {produced: docs/results name})
+    seed: int = 0    # added to the job's seed (a rerun of the same job with another seed)
 
 
 FIG = {"fig5a.png": "{job}-fig5a.png", "fig5b.png": "{job}-fig5b.png",
        "fig5c.png": "{job}-fig5c.png", "results.md": "{job}-results.md"}
+CRACK_FIG = {n: f"{{job}}-{n}" for n in ("fig5c.png", "fig5d.png", "fig5d-crack.png",
+                                          "fig5d-qc.png", "results.md")}
+CANDIDATE_POINTS = tuple(f"@mu_shell={mu}" for mu in ("-26.125", "-26.0625", "-26"))
 JOBS = {job.name: job for job in (
     Job("quick", "jobs/quick.json", True, quick_numbers, []),
     Job("closest", "jobs/closest.json", True, closest_numbers,
@@ -358,6 +411,27 @@ JOBS = {job.name: job for job in (
         [("ffs", ["FILE", "-o", "OUT"], {"ffs.md": "{job}.md", "ffs.png": "{job}.png"})]),
     Job("ffs-shelled", "jobs/ffs-shelled.json", False, ffs_shelled_numbers,
         [("ffs", ["FILE", "-o", "OUT"], {"ffs.md": "{job}.md", "ffs.png": "{job}.png"})]),
+    Job("crack-paper-like", "jobs/crack-paper-like.json", False,
+        crack_numbers("crack-paper-like"), [("figures", ["FILE", "-o", "OUT"], CRACK_FIG)]),
+    Job("crack-closest", "jobs/crack-closest.json", False, crack_numbers("crack-closest"),
+        [("figures", ["FILE", "-o", "OUT"], CRACK_FIG)]),
+    Job("crack-candidate", "jobs/crack-candidate.json", False,
+        crack_numbers("crack-candidate", CANDIDATE_POINTS),
+        [("criteria", ["FILE", "-o", "OUT/criteria.md"], {"criteria.md": "{job}-criteria.md"})]),
+    Job("crack-paper-like-seed2", "jobs/crack-paper-like.json", False,
+        crack_numbers("crack-paper-like-seed2"), [], seed=1000),
+    Job("crack-closest-seed2", "jobs/crack-closest.json", False,
+        crack_numbers("crack-closest-seed2"), [], seed=1000),
+    Job("crack-candidate-seed2", "jobs/crack-candidate.json", False,
+        crack_numbers("crack-candidate-seed2", CANDIDATE_POINTS), [], seed=1000),
+    Job("catalysis-paper-like", "jobs/catalysis-paper-like.json", False,
+        catalysis_numbers("catalysis-paper-like"), []),
+    Job("catalysis-closest", "jobs/catalysis-closest.json", False,
+        catalysis_numbers("catalysis-closest"), []),
+    Job("fq-band-exchange", "jobs/fq-band-exchange.json", False,
+        lambda path: crack_report.band_exchange_numbers("fq-band-exchange", path),
+        [("figures", ["FILE", "-o", "OUT"], {"fig5d.png": "{job}-fig5d.png",
+                                             "results.md": "{job}-results.md"})]),
 )}
 
 
@@ -379,8 +453,15 @@ def machine():
 def run_job(job, options, directory):
     """Runs the job into directory/NAME.h5; returns (path, load averages before and after)."""
     out = os.path.join(directory, f"{job.name}.h5")
-    command = [options.ripen, "run", os.path.join(options.root, job.path), "--out", out,
-               "--quiet", "--force"]
+    path = os.path.join(options.root, job.path)
+    if job.seed:  # the same job with another seed, written beside its result
+        with open(path, encoding="utf-8") as f:
+            text = json.load(f)
+        text["seed"] += job.seed
+        path = os.path.join(directory, f"{job.name}.json")
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(text, f, indent=1)
+    command = [options.ripen, "run", path, "--out", out, "--quiet", "--force"]
     if options.ranks > 1:
         command = [options.mpiexec, "-np", str(options.ranks)] + command
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
@@ -400,8 +481,14 @@ def record(job, path, load):
     """Where and when the numbers of `job` came from (numbers.json's "jobs" entry)."""
     with cli.reading(path), rr.open_results(path) as f:
         p = rr.provenance(f)
+        seed = int(f.attrs.get("seed", -1))
+    with open(os.path.join(ROOT, job.path), encoding="utf-8") as f:
+        expected = json.load(f)["seed"] + job.seed
+    if seed != expected:  # e.g. --from crack-closest-seed2=crack-closest.h5
+        raise cli.Failure(f"{path}: seed {seed}, but {job.name} is {job.path} with seed "
+                          f"{expected}")
     created = str(p.get("created", ""))
-    return {"job": job.path, "short": job.short, "commit": str(p.get("git_commit", "unknown")),
+    return {"job": job.path + (f" (seed + {job.seed})" if job.seed else ""), "short": job.short, "commit": str(p.get("git_commit", "unknown")),
             "date": created[:10], "created": created, "ranks": p.get("mpi_ranks"),
             "wall_seconds": round(float(p.get("wall_seconds", math.nan)), 1),
             "host": p.get("host"), "machine": machine() if load else "not recorded",
@@ -423,7 +510,7 @@ def meta_numbers(name, entry):
 def analysis_outputs(job, path, options, results_dir):
     """Runs the job's analysis scripts on its file; copies their outputs into docs/results."""
     scripts = {"figures": "figures.py", "readings_table": "readings_table.py",
-               "scan_map": "scan_map.py", "ffs": "ffs.py"}
+               "scan_map": "scan_map.py", "ffs": "ffs.py", "criteria": "criteria.py"}
     for script, arguments, produced in job.outputs:
         with tempfile.TemporaryDirectory(prefix="doc-numbers-") as out:
             argv = [a.replace("FILE", path).replace("OUT", out) for a in arguments]

@@ -19,7 +19,6 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 (the backend must be chosen first)
 import numpy as np  # noqa: E402
-from matplotlib.collections import PolyCollection  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
@@ -27,11 +26,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cli  # noqa: E402
 import ripen_results as rr  # noqa: E402
 import criteria  # noqa: E402
+import crack_report  # noqa: E402
+import particles  # noqa: E402
+from topview import STATE_COLOURS, STATE_NAMES, draw_view, view_box  # noqa: E402
 
 SNAPSHOT_SPACING = 10000   # MC steps between the panels of Fig. 5a, as in the paper
 MAX_PANELS = 6
-STATE_NAMES = ("solution", "core", "shell")
-STATE_COLOURS = ("#eeeeee", "#e6550d", "#3182bd")
 KIND_COLOURS = {"shelled": "#3182bd", "shell-free": "#e6550d"}
 FQ_COLOURS = {"wham": "#3182bd", "mbar": "#252525"}
 CRITERIA = {
@@ -79,6 +79,7 @@ class Results:
     shell_free: str
     windows: list               # rr.WindowSet
     example: Example            # None in a file with window sets only
+    particles: object = None    # particles.ParticleResults: seeded defects, tracked particles
 
 
 def choose(ensembles, requested, wanted_shell, option):
@@ -146,68 +147,37 @@ def example_replica(f, summary):
 def load(path, shelled, shell_free):
     """Reads and summarises everything; raises rr.ResultFileError or Failure."""
     with rr.open_results(path) as f:
-        ensembles = {name: rr.read_ensemble(f, name) for name in rr.ensemble_names(f)}
+        # Fig. 5a-c and the criteria are about one plain particle: sets with a seeded defect or
+        # a list of particles have sections of their own (analysis/particles.py).
+        ensembles = {name: rr.read_ensemble(f, name) for name in rr.ensemble_names(f)
+                     if particles.plain(rr.attributes(f["ensembles"][name]))}
         windows = rr.fq_sets(f)
         if not ensembles:
-            if not windows:
+            extra = particles.load(f, path)
+            if not windows and extra.empty:
                 raise Failure(f"{path}: neither ensembles nor window sets: nothing to plot")
             if shelled or shell_free:
+                what = "only window sets" if extra.empty else "only seeded or tracked ones"
                 raise Failure(f"{path}: --shelled/--shell-free given, but the file has no "
-                              "ensembles (only window sets)")
+                              f"ensembles ({what})")
             return Results(path, rr.attributes(f), rr.provenance(f), {}, None, None, windows,
-                           None)
+                           None, extra)
+        paired = criteria.pairs(ensembles)
+        if shelled is None and shell_free is None and len(paired) == 1:
+            shelled, shell_free = paired[0]  # e.g. beside a shelled ensemble at another mu_c
         shelled = choose(ensembles, shelled, True, "--shelled")
         shell_free = choose(ensembles, shell_free, False, "--shell-free")
         if shelled == shell_free:
             raise Failure(f"--shelled and --shell-free both name {shelled!r}")
         summaries = {name: rr.summarise(e) for name, e in ensembles.items()}
         example = example_replica(f, summaries[shelled])
+        extra = particles.load(f, path, summaries)
         return Results(path, rr.attributes(f), rr.provenance(f), summaries, shelled, shell_free,
-                       windows, example)
+                       windows, example, extra)
 
 
 # ----------------------------------------------------------------------------------------------
 # Fig. 5a: top views on the true triangular geometry
-
-
-def hexagon():
-    """Vertices of the Wigner-Seitz cell of a unit triangular lattice (flat sides facing the six
-    neighbours), so a compact particle shows hexagonal facets."""
-    angles = np.radians(30 + 60 * np.arange(6))
-    return np.stack([np.cos(angles), np.sin(angles)], axis=1) / math.sqrt(3)
-
-
-def plot_coordinates(shape):
-    """Cartesian centres of the (y, x) columns: axial coordinates sheared by 60 degrees."""
-    y, x = np.indices(shape)
-    return x + y / 2.0, y * math.sqrt(3) / 2.0
-
-
-def view_box(views, margin=2.5):
-    """A common window around every non-solution column of all panels, so growth shows as
-    growth and not as a change of scale."""
-    px, py = plot_coordinates(views[0].shape)
-    occupied = np.any([v > 0 for v in views], axis=0)
-    if not occupied.any():
-        occupied[:] = True
-    return (px[occupied].min() - margin, px[occupied].max() + margin,
-            py[occupied].min() - margin, py[occupied].max() + margin)
-
-
-def draw_view(ax, view, box):
-    px, py = plot_coordinates(view.shape)
-    x0, x1, y0, y1 = box
-    inside = (px > x0 - 1) & (px < x1 + 1) & (py > y0 - 1) & (py < y1 + 1)
-    centres = np.stack([px[inside], py[inside]], axis=1)
-    cells = centres[:, None, :] + hexagon()[None, :, :]
-    colours = np.array(STATE_COLOURS)[view[inside]]
-    ax.add_collection(PolyCollection(cells, facecolors=colours, edgecolors="white",
-                                     linewidths=0.3))
-    ax.set_xlim(x0, x1)
-    ax.set_ylim(y0, y1)
-    ax.set_aspect("equal")
-    ax.set_xticks([])
-    ax.set_yticks([])
 
 
 def figure_5a(results, out):
@@ -431,6 +401,10 @@ def draw_fq(ax, ws):
     ax.set_xlabel("q = N_core − N_core(0) (sites)")
     ax.set_ylabel("F(q) at μ_c* (kT)")
     ax.grid(alpha=0.3)
+    if ws.shell_lost:  # ripen's shell warning: this curve is not the particle it is labelled
+        ax.text(0.02, 0.97, f"{ws.shell_label}: not the particle it started as",
+                transform=ax.transAxes, va="top", color="#b2182b", fontweight="bold",
+                fontsize=10)
     failed = unconverged(fq)
     caution = f"\n{failed} NOT converged: see results.md before trusting this" if failed else ""
     ax.set_title(f"{ws.name} (shell {ws.shell_thickness}), μ_c* = "
@@ -465,6 +439,17 @@ def draw_fq_pair(ax, shelled, free):
                  f"(exp: {exp_text(difference)}){caution}", fontsize=10.5)
 
 
+def shelled_and_free(sets):
+    """The determined sets of each kind that still measure what they are labelled: a set whose
+    shell left its initial size (ripen's shell warning) is neither a shelled nor a shell-free
+    F(q), and is never paired as one; nor are repeats (sets that differ only in `repeat`) that
+    do not all determine F(q), or disagree by more than criteria.REPEAT_SPREAD."""
+    kept = [ws for group in criteria.repeat_groups(sets).values()
+            if criteria.determined(group) for ws in group]
+    return ([ws for ws in kept if ws.shell_thickness > 0],
+            [ws for ws in kept if ws.shell_thickness == 0])
+
+
 def draw_fq_missing(ax, ws, reason):
     ax.axis("off")
     ax.set_title(f"{ws.name} (shell {ws.shell_thickness})", fontsize=11)
@@ -481,9 +466,7 @@ def figure_5d(results, out):
         warn(f"{results.path}: no F(q) to plot ({reason}); fig5d.png only says so")
         return message_figure(out, "fig5d.png", "Fig. 5d: F(q)",
                               f"No F(q) in this file: {reason}.")
-    good = [ws for ws in sets if ws.fq is not None and "error" not in ws.fq]
-    shelled = [ws for ws in good if ws.shell_thickness > 0]
-    free = [ws for ws in good if ws.shell_thickness == 0]
+    shelled, free = shelled_and_free(sets)
     pair = (shelled[0], free[0]) if shelled and free else None
     panels = len(sets) + (pair is not None)
     columns = min(panels, 3)
@@ -625,10 +608,14 @@ def window_row(ws):
            f"{ws.attrs.get('sampling_mu_core', ws.attrs.get('mu_core'))} | "
     if ws.fq is None:
         return head + "no fq group | | | | `ripen merge` the shards or run `ripen analyze` |"
+    # ripen's shell warning, its head in bold; the set's other warnings follow it
+    lost = f"**{ws.shell_label}**{ws.shell_warning[len(ws.shell_label):]}" if ws.shell_lost \
+        else ""
     if "error" in ws.fq:
-        return head + "not determined | | | | " + ws.fq["error"].replace("|", "/") + " |"
+        return head + "not determined | | | | " + \
+            ((f"{lost}; " if lost else "") + ws.fq["error"]).replace("|", "/") + " |"
     fq = ws.fq
-    notes = fq.get("warnings") or ""
+    notes = (fq.get("warnings") or "").replace(ws.shell_warning, lost, 1)
     failed = unconverged(fq)
     if failed:
         notes = f"**{failed} NOT converged** (the file's warning follows); {notes}"
@@ -684,9 +671,13 @@ def window_section(results):
               "notes |", "|" + " --- |" * 9]
     lines += [window_row(ws) for ws in results.windows]
     good = [ws for ws in results.windows if ws.fq is not None and "error" not in ws.fq]
-    shelled = [ws for ws in good if ws.shell_thickness > 0]
-    free = [ws for ws in good if ws.shell_thickness == 0]
+    shelled, free = shelled_and_free(results.windows)
     lines.append("")
+    left_out = [ws.name for ws in good if ws not in shelled + free]
+    if left_out:
+        lines += [f"Not compared as shelled or shell-free below ({', '.join(left_out)}): their "
+                  "shell left its initial size (ripen's shell warning), or their repeats do not "
+                  f"all determine F(q) within {criteria.REPEAT_SPREAD} kT of each other.", ""]
     lines += exchange_section(results)
     lines += repeat_section(results.windows)
     if shelled and free and results.shelled is None:
@@ -787,18 +778,30 @@ def fq_sets_text(sets):
     return " and ".join(f"{n} {names[kind]}{'s' if n != 1 else ''}" for n, kind in counts if n)
 
 
+def particle_sections(results):
+    return results.particles.lines if results.particles is not None else []
+
+
 def results_markdown(results):
-    if results.shelled is None:  # F(q) sets only
+    extra = results.particles is not None and not results.particles.empty
+    figures = particles.figure_names(results.particles) if extra else ""
+    if results.shelled is None and not extra:  # F(q) sets only
         intro = (f"A file with {fq_sets_text(results.windows)} and no ensembles. Figure: "
                  "fig5d.png (F(q)). Energies in kT.")
         sections = (window_section, reading_section, provenance_section)
+    elif results.shelled is None:  # seeded defects or tracked particles, no plain pair
+        intro = (f"Figures: {figures}" + (", fig5d.png (F(q))" if results.windows else "") +
+                 ". Times in MC steps, energies in kT.")
+        sections = (particle_sections,) + ((window_section,) if results.windows else ()) + \
+            (reading_section, provenance_section)
     else:
         intro = (f"Figures: fig5a.png (top views of `{results.shelled}` replica "
                  f"{results.example.replica}), fig5b.png (its projected areas), fig5c.png "
-                 f"(`{results.shelled}` vs `{results.shell_free}`), fig5d.png (F(q)). Times in MC "
-                 "steps, energies in kT.")
-        sections = (doubling_section, criteria.results_section, window_section, reading_section,
-                    provenance_section)
+                 f"(`{results.shelled}` vs `{results.shell_free}`), fig5d.png (F(q))" +
+                 (f", {figures}" if figures else "") + ". Times in MC steps, energies in kT.")
+        sections = (doubling_section, criteria.results_section, crack_report.section,
+                    particle_sections,
+                    window_section, reading_section, provenance_section)
     lines = [f"# ripen results: {os.path.basename(results.path)}", "", intro, ""]
     for section in sections:
         lines += section(results)
@@ -831,7 +834,13 @@ def run(argv):
             figure_5a(results, out)
             figure_5b(results, out)
             figure_5c(results, out)
-        figure_5d(results, out)
+            crack_report.figure(results, out)
+        if results.shelled is not None or results.windows:
+            figure_5d(results, out)
+            crack_report.qc_figure(results, out)
+        if results.particles is not None:
+            with cli.reading(args.results):
+                particles.write_figures(results.particles, results.path, out)
         out.write_text("results.md", markdown)
 
 

@@ -36,6 +36,18 @@ Options:
   --ranks K               MPI ranks per point (default 2; 1 runs ripen without mpirun)
   --ripen PATH            the ripen executable (default: build/ripen beside analysis/)
   --mpiexec PATH          (default: mpiexec)
+  --shell-life MU         criterion 7 (analysis/criteria.py): after the search, rerun the best
+                          points with a third ensemble, the shelled particle at the balance
+                          μ_c* = MU (kT; -36.76 for ε_c = 10: the shell-free F(q)'s, the same at
+                          every point since the shell-free particle has no shell), timing the
+                          loss of half its shell; its files are OUT/points/NAME,life.json/.h5
+                          (the pair in them is the point's own, bit for bit: same seed, same
+                          task ids). Default: off
+  --shell-life-points N   how many best points (default 5), and every point that passes
+                          criteria 1-6 besides
+  --shell-life-replicas R replicas of the balance ensemble (default 40)
+  --shell-life-steps S    their step limit (MC steps; default 1e6 = 10 x the largest shelled
+                          median criterion 2 allows)
 
 Errors in the options or the base job: one line "ridge_search: ..." on stderr, exit status 2,
 and nothing created. A point that fails to run stops the search (exit 1; resume when fixed).
@@ -130,10 +142,17 @@ class Options:
     ranks: int
     ripen: str
     mpiexec: str
+    shell_life: float = math.nan  # μ_c* of criterion 7's ensemble (NaN: off)
+    shell_life_points: int = 5
+    shell_life_replicas: int = 40
+    shell_life_steps: int = 1_000_000
 
     def record(self):
         """What identifies the search (search.json)."""
-        return {k: v for k, v in dataclasses.asdict(self).items() if k not in ("base",)}
+        record = {k: v for k, v in dataclasses.asdict(self).items() if k not in ("base",)}
+        if math.isnan(record["shell_life"]):  # JSON has no NaN that compares equal to itself
+            record["shell_life"] = None
+        return record
 
 
 def parse_options(argv):
@@ -151,6 +170,10 @@ def parse_options(argv):
     p.add_argument("--ranks", default="2")
     p.add_argument("--ripen", default=os.path.join(os.path.dirname(HERE), "build", "ripen"))
     p.add_argument("--mpiexec", default="mpiexec")
+    p.add_argument("--shell-life")
+    p.add_argument("--shell-life-points", default="5")
+    p.add_argument("--shell-life-replicas", default="40")
+    p.add_argument("--shell-life-steps", default="1000000")
     a = p.parse_args(argv)
     ripen = shutil.which(a.ripen) if os.sep not in a.ripen else a.ripen
     if not ripen or not os.path.isfile(ripen) or not os.access(ripen, os.X_OK):
@@ -177,11 +200,17 @@ def parse_options(argv):
         flag = "--" + key.replace("_", "-")
         lists[key] = number_list(option, flag, low, high) if option is not None else \
             [float(model.get(key, default[key]))]
+    life = number_list(a.shell_life, "--shell-life") if a.shell_life is not None else [math.nan]
+    if len(life) != 1:
+        raise Failure(f"--shell-life {a.shell_life}: must be one μ_c* (kT)")
     return Options(a.base, base, a.out, lists["eps_interface"], lists["mu_core"],
                    lists["p_swap"], tuple(lo_hi), step, integer(a.extend, "--extend", 0, 100),
                    integer(a.bisections, "--bisections", 0, 30),
                    positive(a.target, "--target", above=1.0), ranks, os.path.abspath(ripen),
-                   a.mpiexec)
+                   a.mpiexec, life[0],
+                   integer(a.shell_life_points, "--shell-life-points", 0, 100000),
+                   integer(a.shell_life_replicas, "--shell-life-replicas", 1, 10_000_000),
+                   integer(a.shell_life_steps, "--shell-life-steps", 1, 10 ** 12))
 
 
 def read_base(path, ripen):
@@ -250,6 +279,27 @@ class Point:
     seconds: float        # wall time of its run (0 if it was done before)
 
 
+def life_job(options, line, mu_shell):
+    """The point's job with criterion 7's third ensemble appended (so the pair keeps its task
+    ids, hence its replicas): the shelled particle at the balance μ_c*, not stopping at
+    doubling, until it has lost half its shell."""
+    job = json.loads(point_job(options, line, mu_shell))
+    shelled = next(e for e in job["ensembles"] if e.get("shell_thickness", e.get(
+        "initial", {}).get("shell_thickness", job.get("shell_thickness", job.get(
+            "initial", {}).get("shell_thickness", 2)))) > 0)
+    balance = {k: v for k, v in shelled.items() if k not in ("snapshot_interval",
+                                                              "snapshot_replicas", "passage")}
+    balance.update(name=shelled.get("name", "shelled") + "-balance",
+                   replicas=options.shell_life_replicas, max_steps=options.shell_life_steps,
+                   sample_interval=max(int(shelled.get("sample_interval", 100)), 1000),
+                   stop_at_doubling=False,
+                   shell_passage={"levels": [criteria.PERSIST_LEVEL], "stop": True})
+    balance.setdefault("model", {})["mu_core"] = options.shell_life
+    job["ensembles"].append(balance)
+    job["comment"] += f"; with criterion 7's shelled ensemble at μ_c* {exact(options.shell_life)}"
+    return json.dumps(job, indent=1) + "\n"
+
+
 def point_job(options, line, mu_shell):
     job = json.loads(json.dumps(options.base))
     job["comment"] = (f"ridge_search point of {os.path.basename(options.base_path)}: "
@@ -278,7 +328,8 @@ class Runner:
 
     def __init__(self, options):
         self.options = options
-        self.points = {}  # (line, mu_shell) -> Point
+        self.points = {}  # (line, mu_shell, False) -> Point
+        self.lives = {}   # (line, mu_shell, True) -> Point: criterion 7's reruns
         self.directory = os.path.join(options.out, "points")
         self.log_file = open(os.path.join(options.out, "search.log"), "a", encoding="utf-8")
 
@@ -294,14 +345,15 @@ class Runner:
             args = [self.options.mpiexec, "-np", str(self.options.ranks)] + args
         return args
 
-    def point(self, line, mu_shell):
-        key = (line, mu_shell)
-        if key in self.points:
-            return self.points[key]
-        name = f"{line.label()},ms={exact(mu_shell)}"
+    def point(self, line, mu_shell, life=False):
+        key = (line, mu_shell, life)
+        known = self.lives if life else self.points
+        if key in known:
+            return known[key]
+        name = f"{line.label()},ms={exact(mu_shell)}" + (",life" if life else "")
         job_path = os.path.join(self.directory, name + ".json")
         out = os.path.join(self.directory, name + ".h5")
-        text = point_job(self.options, line, mu_shell)
+        text = (life_job if life else point_job)(self.options, line, mu_shell)
         stored = stored_job(out)
         seconds = 0.0
         if stored is not None and stored != text:
@@ -323,8 +375,13 @@ class Runner:
         pair = pairs[0]
         ratio = search_ratio(pair, self.options.target)
         p = Point(line, mu_shell, out, pair, ratio, seconds)
-        self.points[key] = p
         verb = f"ran in {seconds:.1f} s" if seconds else "done before, skipped"
+        if life:
+            self.lives[key] = p
+            self.log(f"point {name}: criterion 7 {pair.result('persist').status}: "
+                     f"{pair.result('persist').text} ({verb})")
+            return p
+        self.points[key] = p
         self.log(f"point {name}: ratio {pair.result('ratio').text}, shelled median tau "
                  f"{pair.result('time').text} ({verb})")
         return p
@@ -459,6 +516,46 @@ def best_points(points, target, count=5):
     return sorted(points, key=lambda p: (-passes(p), closeness(p)))[:count]
 
 
+BEFORE_PERSIST = ("ratio", "time", "burst", "shell", "healing", "crack")
+
+
+def life_candidates(points, options):
+    """The points criterion 7 is measured at: the --shell-life-points best ones, and every one
+    that passes criteria 1-6 (6b aside)."""
+    best = best_points(points, options.target, options.shell_life_points)
+    passing = [p for p in points
+               if all(p.pair.result(n).status == criteria.PASS for n in BEFORE_PERSIST)]
+    chosen = {id(p): p for p in best + passing}
+    return sorted(chosen.values(), key=lambda p: (-passes(p), p.line.eps_interface,
+                                                  p.line.mu_core, p.mu_shell))
+
+
+def run_lives(runner):
+    """Criterion 7 at the chosen points: each rerun with the balance ensemble."""
+    chosen = life_candidates(list(runner.points.values()), runner.options)
+    runner.log(f"criterion 7 at {len(chosen)} points (μ_c* {runner.options.shell_life:g})")
+    return [runner.point(p.line, p.mu_shell, life=True) for p in chosen]
+
+
+def life_section(runner, lives):
+    if not lives:
+        return []
+    o = runner.options
+    lines = ["", f"## Criterion 7 at the best points (the shell's half-life at μ_c* = "
+             f"{o.shell_life:g} kT)", "",
+             f"Each point rerun with a third ensemble: {o.shell_life_replicas} shelled replicas "
+             f"at μ_c* up to {o.shell_life_steps:,} steps, stopped when half the shell is gone "
+             "(OUT/points/NAME,life.h5; the pair is the point's own). Chosen: the "
+             f"{o.shell_life_points} best points and every point that passes criteria 1-6.",
+             ""]
+    lines += criteria.table([p.pair for p in lives],
+                            lambda pair: next(point_label(p) for p in lives if p.pair is pair))
+    passing = [p for p in lives if p.pair.verdict == criteria.PASS]
+    lines += ["", f"Points that pass all seven: {len(passing)}" +
+              (": " + "; ".join(point_label(p) for p in passing) if passing else ".")]
+    return lines
+
+
 def agreement_table(points):
     """For every two criteria a and b: of the points where a passes, how many pass b too. A
     pair of criteria that never pass together at any point is a conflict the search measured
@@ -479,16 +576,19 @@ def agreement_table(points):
     return lines
 
 
-def report(runner, crossings, wall):
+def report(runner, crossings, wall, lives=()):
     o = runner.options
     lines = [f"# Ridge search: {os.path.basename(o.base_path)}", "",
-             f"Command: `analysis/ridge_search.py {o.base_path} --out {o.out} --eps-interface "
-             f"{','.join(exact(v) for v in o.eps_interface)} --mu-core "
-             f"{','.join(exact(v) for v in o.mu_core)} --p-swap "
-             f"{','.join(exact(v) for v in o.p_swap)} --mu-shell "
+             f"Command: `analysis/ridge_search.py {o.base_path} --out {o.out} --eps-interface="
+             f"{','.join(exact(v) for v in o.eps_interface)} --mu-core="
+             f"{','.join(exact(v) for v in o.mu_core)} --p-swap="
+             f"{','.join(repr(v) for v in o.p_swap)} --mu-shell="
              f"{exact(o.mu_shell[0])},{exact(o.mu_shell[1])} --mu-shell-step "
              f"{exact(o.mu_shell_step)} --extend {o.extend} --bisections {o.bisections} "
-             f"--target {exact(o.target)} --ranks {o.ranks}`", "",
+             f"--target {exact(o.target)} --ranks {o.ranks}" +
+             (f" --shell-life={exact(o.shell_life)} --shell-life-points {o.shell_life_points}"
+              f" --shell-life-replicas {o.shell_life_replicas} --shell-life-steps "
+              f"{o.shell_life_steps}" if math.isfinite(o.shell_life) else "") + "`", "",
              f"{len(runner.points)} points, {len(crossings)} crossings of ratio {o.target:g}; "
              f"wall time of this invocation {wall:.0f} s (points run now: "
              f"{sum(p.seconds for p in runner.points.values()):.0f} s).", "",
@@ -502,6 +602,7 @@ def report(runner, crossings, wall):
     lines += criteria.table([p.pair for p in best],
                             lambda pair: next(f"{point_label(p)}: {passes(p)} passed"
                                               for p in best if p.pair is pair))
+    lines += life_section(runner, list(lives))
     lines += ["", "## Which criteria hold together", ""] + agreement_table(runner.points.values())
     lines += ["", "## Every point", ""]
     ordered = sorted(runner.points.values(),
@@ -547,7 +648,7 @@ def draw_map(runner, crossings, path):
                            c=STATUS_COLOURS[status], marker=markers[p.line.p_swap],
                            edgecolors="k" if id(p) in ridge else "none", linewidths=1.5)
             if i == 0:
-                ax.set_title(criteria.TITLES.get(name, "all six"), fontsize=9)
+                ax.set_title(criteria.TITLES.get(name, "all"), fontsize=9)
             if j == 0:
                 ax.set_ylabel(f"ε_i = {eps:g}\nμ_c (kT)")
             if i == len(rows) - 1:
@@ -610,8 +711,9 @@ def main(argv=None):
                 for p_swap in options.p_swap:
                     _, found = search_line(runner, Line(eps, mu_core, p_swap))
                     crossings += found
+        lives = run_lives(runner) if math.isfinite(options.shell_life) else []
         wall = time.time() - started
-        report(runner, crossings, wall)
+        report(runner, crossings, wall, lives)
         draw_map(runner, crossings, os.path.join(options.out, "search_map.png"))
     except (PointFailure, rr.ResultFileError) as error:
         runner.log(f"stopped: {error}")

@@ -215,6 +215,184 @@ def read_cracks(f, name):
                   sample_interval=int(plain(g.attrs.get("sample_interval", 0))))
 
 
+EPISODE_COLUMNS = ("episode_start", "episode_end", "episode_peak", "episode_growth",
+                   "episode_closed")
+
+
+def read_episodes(f, name):
+    """The crack episodes of ensemble `name`: (counts [R], {column: [R, E]}) with
+    docs/hdf5-layout.md's columns (row r holds counts[r] episodes, then fill), or None for a file
+    written before ripen recorded them."""
+    g = _member(f["ensembles"], name)
+    if "crack_episodes" not in g or not all(key in g for key in EPISODE_COLUMNS):
+        return None
+    return g["crack_episodes"][()], {key: g[key][()] for key in EPISODE_COLUMNS}
+
+
+DEFECT_PLACES = ("facet", "edge", "corner")
+
+
+def defect(attrs):
+    """(place, sites) of an ensemble whose particle has a seeded defect, else None."""
+    if "defect_sites" not in attrs:
+        return None
+    return plain(attrs.get("defect_place")), int(attrs["defect_sites"])
+
+
+TRACK_EVENTS = ("vanish", "merge", "split", "appear")
+
+
+@dataclasses.dataclass
+class Particles:
+    """The tracked particles of an ensemble that started from a list (docs/hdf5-layout.md,
+    "Seeded defects and lists of particles"). Arrays per replica r, sample k, id p; -1 (NaN)
+    where id p is not a particle at sample k."""
+    name: str
+    initial: np.ndarray     # [P0, 8]: x, y, core requested, shell thickness, defect place,
+    #                         defect sites, core and shell built
+    min_core: int
+    steps: np.ndarray       # [S]: MC steps of each sample
+    length: np.ndarray      # [R]: samples each replica took
+    count: np.ndarray       # [R]: ids each replica gave
+    origin: np.ndarray      # [R, P]: the initial particle each id descends from (-1: appeared)
+    core: np.ndarray        # [R, S, P]
+    shell: np.ndarray       # [R, S, P]
+    exposed: np.ndarray     # [R, S, P]
+    centre: np.ndarray      # [R, S, P, 2]
+    free_core: np.ndarray   # [R, S]
+    free_shell: np.ndarray  # [R, S]
+    events: list            # per replica: [(step, kind name, id, other), ...]
+    present: np.ndarray     # [R] bool: the replica's task is in this file
+    lz: int = 4             # the lattice's layers (sites per column)
+
+    @property
+    def shelled(self):
+        """Per initial particle: True if it started with a shell."""
+        return self.initial[:, 3] > 0
+
+    def kind(self, replica, particle):
+        """"shelled" or "shell-free" by the initial particle id `particle` descends from, or
+        "appeared" for one that formed from the solution."""
+        o = int(self.origin[replica, particle])
+        if o < 0:
+            return "appeared"
+        return "shelled" if self.initial[o, 3] > 0 else "shell-free"
+
+    def end_of(self, replica, particle):
+        """The last sample index at which the id is a particle (-1 if never)."""
+        alive = np.flatnonzero(self.core[replica, :self.length[replica], particle] >= 0)
+        return int(alive[-1]) if len(alive) else -1
+
+
+def read_particles(f, name):
+    """The tracked particles of ensemble `name`, or None if it does not track any."""
+    g = _member(f["ensembles"], name)
+    if "particles" not in g:
+        return None
+    p = g["particles"]
+    attrs = attributes(g)
+    replicas = int(attrs.get("replicas", len(p["count"])))
+    events = []
+    counts, table = p["event_count"][()], p["events"][()]
+    for r in range(replicas):
+        n = max(int(counts[r]), 0)
+        events.append([(int(s), TRACK_EVENTS[int(k)], int(i), int(o))
+                       for s, k, i, o in table[r, :n]])
+    return Particles(name, p["initial"][()], int(plain(p.attrs["min_core"])),
+                     _member(g, "series_step")[()], _member(g, "series_length")[()],
+                     p["count"][()], p["origin"][()], p["core"][()], p["shell"][()],
+                     p["exposed_core"][()], p["centre"][()], p["free_core"][()],
+                     p["free_shell"][()], events, _present(f, attrs, replicas),
+                     int(attrs.get("lz", 4)))
+
+
+@dataclasses.dataclass
+class CrackFreeEnergy:
+    """An ensemble's crack free energy by brute force (docs/hdf5-layout.md, "Crack free
+    energy"): over the shelled basin, F(c) = -ln P(c) of the exposed core c and
+    beta F_crack = -ln P(c > 0), each with its 95% bootstrap interval over replicas (value,
+    lower, upper); the same over the replicas that took off only; the transmission kappa."""
+    c: np.ndarray
+    count: np.ndarray
+    F: np.ndarray
+    F_lower: np.ndarray
+    F_upper: np.ndarray
+    p_crack: tuple
+    f_crack: tuple
+    f_crack_onset: tuple
+    kappa: tuple
+    replicas: int
+    took_off: int
+    samples: int
+    episodes: int
+    grew: int
+    mean_duration: float
+
+
+def read_crack_free_energy(f, name):
+    """The crack free energy ripen computed for ensemble `name`, or None (an older file, or a
+    shard: it needs every replica)."""
+    g = f.get(f"ensembles/{name}/crack_free_energy")
+    if g is None:
+        return None
+    a = attributes(g)
+    triple = lambda key: (float(a[key]), float(a[f"{key}_lower"]), float(a[f"{key}_upper"]))
+    columns = {key: _member(g, key)[()] for key in ("c", "count", "F", "F_lower", "F_upper")}
+    return CrackFreeEnergy(**columns, p_crack=triple("p_crack"), f_crack=triple("f_crack"),
+                           f_crack_onset=triple("f_crack_onset"), kappa=triple("kappa"),
+                           replicas=int(a["replicas"]), took_off=int(a["took_off"]),
+                           samples=int(a["samples"]), episodes=int(a["episodes"]),
+                           grew=int(a["grew"]), mean_duration=float(a["mean_duration"]))
+
+
+@dataclasses.dataclass
+class ShellLife:
+    """The time each replica of an ensemble took to lose `level` of its initial shell (the
+    ensemble's shell_passage), right-censored at steps_run where it did not: the Kaplan-Meier
+    median with a bootstrap 95% CI, as for doubling times."""
+    level: float
+    times: np.ndarray     # passage or censoring time, per present replica
+    events: np.ndarray    # True where the shell reached the level
+    median: float         # inf: over half the replicas kept their shell to the end
+    median_ci: tuple
+    horizon: float        # the step limit
+    mu_core: float        # the ensemble's μ_c (kT)
+
+
+def shell_life(f, ensemble, level=0.5, resamples=BOOTSTRAP_RESAMPLES, seed=BOOTSTRAP_SEED):
+    """ShellLife of `ensemble` (an Ensemble) at the shell_passage level closest to `level`, or
+    None if it timed no shell loss."""
+    g = _member(f["ensembles"], ensemble.name)
+    if "shell_passage_level" not in g or len(g["shell_passage_level"]) == 0:
+        return None
+    levels = g["shell_passage_level"][()]
+    k = int(np.argmin(np.abs(levels - level)))
+    t = g["shell_passage_time"][:, k][ensemble.present]
+    steps = ensemble.steps_run[ensemble.present].astype(float)
+    events = t >= 0
+    times = np.where(events, t, steps)
+    rng = bootstrap_rng(ensemble.name + "/shell", seed)
+    medians = bootstrap(times, events, km_median, rng, resamples) if len(times) else []
+    return ShellLife(float(levels[k]), times, events, km_median(times, events) if len(times)
+                     else math.nan, percentile_interval(medians) if len(times) else
+                     (math.nan, math.nan),
+                     float(ensemble.attrs.get("max_steps", steps.max() if len(steps) else 0)),
+                     float(ensemble.attrs.get("mu_core", math.nan)))
+
+
+def shell_at_onset(f, name, cracks):
+    """Per replica of ensemble `name`: N_shell at the onset of growth (the sample there) minus
+    N_shell(0), NaN where the onset is undefined: what the shell lost before the core broke
+    out."""
+    g = _member(f["ensembles"], name)
+    interval = max(cracks.sample_interval, 1)
+    out = np.full(len(cracks.onset), np.nan)
+    n_shell = _member(g, "n_shell")
+    for r in np.flatnonzero(cracks.onset >= 0):
+        out[r] = float(n_shell[r, int(cracks.onset[r] // interval)]) - float(cracks.shell_sites[r])
+    return out
+
+
 def snapshot_replicas(f, name):
     """Indices of the replicas of an ensemble that have at least one snapshot."""
     g = _member(f["ensembles"], name)
@@ -226,7 +404,10 @@ def snapshot_replicas(f, name):
 def snapshot_steps(f, name, replica):
     """Steps of the snapshots replica `replica` took (cut at snapshot_count: the rest is fill)."""
     g = _member(f["ensembles"], name)
-    n = max(int(_member(g, "snapshot_count")[replica]), 0)
+    counts = _member(g, "snapshot_count")
+    if replica >= len(counts):  # a replica that keeps no snapshots (or none do)
+        return _member(g, "snapshot_step")[:0]
+    n = max(int(counts[replica]), 0)
     return _member(g, "snapshot_step")[:n]
 
 
@@ -274,6 +455,24 @@ class WindowSet:
     @property
     def barrier_sigma(self):
         return float(self.fq[f"barrier_{self.method}_sigma"])
+
+    @property
+    def shell_warning(self):
+        """Why the set's shell is not the one it started with ("" if it is, or in a file
+        written before ripen checked): its samples held N_shell outside the band of
+        `shell_tolerance` for most of the time (docs/hdf5-layout.md). A "shelled" F(q) with
+        this warning has no shell and must not be shown as a shelled one."""
+        return str((self.fq or {}).get("shell_warning", "") or "")
+
+    @property
+    def shell_lost(self):
+        """True if ripen warned that the set's shell left its initial size."""
+        return bool(self.shell_warning)
+
+    @property
+    def shell_label(self):
+        """"shell lost", "shell grew" or "shell changed" (the warning's head), or ""."""
+        return self.shell_warning.split(":", 1)[0]
 
     @property
     def warnings(self):

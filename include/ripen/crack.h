@@ -68,4 +68,9 @@ typedef struct {
 
 crack_summary crack_summarise(const crack_series *s);
 
+/* The shelled basin: the samples before growth took off, 0 .. onset / interval, or every sample
+ * of a replica that never took off (onset -1: it never left the basin). Returns how many of the
+ * series' first samples it holds. */
+int64_t crack_basin_samples(const crack_series *s, const crack_summary *c);
+
 #endif

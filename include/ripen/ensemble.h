@@ -14,6 +14,9 @@
 extern const task_kind task_kind_ensembles;
 
 enum { ENSEMBLE_MAX_PASSAGE = 32 };
+/* Core sites a cluster needs to be a tracked particle, by default: one column of the paper's
+ * 4 layers (smaller clusters are debris: a monomer in solution is not a particle). */
+enum { ENSEMBLE_TRACK_MIN_CORE = 4 };
 
 typedef struct {
     int replicas;                 /* number of independent replicas */
@@ -29,7 +32,17 @@ typedef struct {
     int npassage;                                 /* levels (0: none recorded) */
     int64_t passage_levels[ENSEMBLE_MAX_PASSAGE]; /* increasing, relative to the start */
     int stop_at_passage;                          /* 1: a replica stops at the last level */
+    /* Per-particle tracking (tracking.h), on when the system starts from a list of particles:
+     * the core sites a cluster needs to be a particle; 0 = not tracked. */
+    int32_t track_min_core;
+    /* The shell's lifetime: the first moment N_shell falls to (1 - level) N_shell(0) or below,
+     * for each level (a fraction of the initial shell lost), checked after every accepted move. */
+    int nshell_passage;                                /* levels (0: none recorded) */
+    double shell_passage_levels[ENSEMBLE_MAX_PASSAGE]; /* increasing, in (0, 1] */
+    int stop_at_shell_passage; /* 1: a replica stops when its shell has lost the last level */
 } ensemble_spec;
+
+struct particle_series; /* kinds/ensemble_particles.h: a tracked replica's particles */
 
 /* One replica's result (task_record.data). The series grow as they are sampled. */
 typedef struct {
@@ -45,9 +58,11 @@ typedef struct {
     int keeps_snapshots;                /* this replica's lattice snapshots are kept */
     double passage[ENSEMBLE_MAX_PASSAGE]; /* MC steps (fractional: the attempt within the step)
                                              to reach each passage level; -1 = not reached */
+    double shell_passage[ENSEMBLE_MAX_PASSAGE]; /* the same for each shell-loss level */
     int64_t nsnapshots, snapshot_capacity;
-    uint8_t *snapshots;  /* nsnapshots x nsites states */
-    uint64_t sampled_at; /* replica.changes at the last sample (not stored) */
+    uint8_t *snapshots;                /* nsnapshots x nsites states */
+    uint64_t sampled_at;               /* replica.changes at the last sample (not stored) */
+    struct particle_series *particles; /* per-particle series; NULL if not tracked */
 } replica_result;
 
 static inline const ensemble_spec *ensemble_of(const task_set *set) {

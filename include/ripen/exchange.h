@@ -43,6 +43,7 @@ typedef struct {
     uint64_t sample_interval;             /* MC steps between samples */
     int tilt;                             /* each state tunes its own mu_core in epoch 0 */
     int repeat;                           /* a label for independent repeats */
+    double shell_tolerance; /* the band of rung 0's shell for the set's warning (shell_check) */
 } exchange_spec;
 
 /* A state: its walls on q and its energy's coefficients (mu_core its own, if tilted). */

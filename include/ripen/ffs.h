@@ -60,6 +60,8 @@ typedef struct {
     uint64_t max_shot_steps;   /* a shot longer than this counts as failed and is reported */
     int paths;                 /* complete transition paths whose configurations are stored */
     int64_t origin;            /* λ's origin: the initial particle's measure (lambda.h) */
+    int64_t initial_shell;     /* the initial particle's N_shell (sites) */
+    double shell_tolerance;    /* the band of the stored configurations' shell (shell_check) */
 } ffs_spec;
 
 static inline const ffs_spec *ffs_of(const task_set *set) {

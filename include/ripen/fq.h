@@ -33,6 +33,9 @@ typedef struct fq_result {
     double *inefficiency; /* statistical inefficiency g of each window's q series */
     int bootstrap_samples;
     char warnings[2048]; /* poor overlap etc.; "" if none */
+    /* "" or why the set's shell is not the one it started with (shell_check.h): a "shelled"
+     * F(q) that no longer has its shell; set whether or not F(q) was determined */
+    char shell_warning[512];
 } fq_result;
 
 /* Computes F(q) for window set `set` from its windows' records (records[k] = window k); the

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "ripen/dynamics.h"
+#include "ripen/initial.h"
 #include "ripen/model.h"
 #include "ripen/observe.h"
 #include "ripen/reservoir_spec.h"
@@ -32,6 +33,7 @@ typedef struct {
                                       the same trajectory for any count */
     int64_t core_sites;            /* requested initial core size (sites) */
     int shell_thickness;           /* initial shell thickness (in-plane sites; 0 = none) */
+    initial_layout layout;         /* a seeded defect, or a list of particles (initial.h) */
     shell_band_spec shell_band; /* hard walls on N_shell, resolved against the initial particle */
     reservoir_spec reservoir;   /* a finite solution, resolved likewise (none: a fixed mu) */
 } system_spec;

@@ -36,6 +36,10 @@ void doubling_free(doubling_tracker *d);
  * searched only once N_core >= 2x the initial cluster (it cannot double before), so this is
  * O(1) per step in the usual case. */
 void doubling_update(doubling_tracker *d, const replica *r);
+/* The same for the area and the count only; the cluster is then marked by the caller, from
+ * a cluster search of its own (a tracked ensemble's samples: ensemble_particles.h). */
+void doubling_update_counts(doubling_tracker *d, const replica *r);
+void doubling_mark_cluster(doubling_tracker *d, int64_t largest_cluster, uint64_t step);
 
 static inline int doubling_done(const doubling_tracker *d, doubling_criterion c) {
     return d->tau[c] >= 0;
@@ -46,6 +50,10 @@ static inline int doubling_done(const doubling_tracker *d, doubling_criterion c)
  * in the shell or on a bare facet. Scans only the (x, y) columns that hold core
  * (replica.column_core), so its cost follows the particle, not the box. */
 int64_t replica_exposed_core(const replica *r);
+
+/* The (x, y) columns holding core, in increasing order, into `columns` (room for area_core);
+ * returns how many (area_core). Scans 16 columns at a time, as replica_exposed_core does. */
+int32_t replica_core_columns(const replica *r, int32_t *columns);
 
 /* One sample of the time series (the HDF5 file's series columns). */
 typedef struct {

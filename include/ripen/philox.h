@@ -40,15 +40,16 @@ static inline philox_block philox4x32_10(philox_block ctr, philox_key key) {
 
 /* What a block of random numbers is used for: the low byte of the fourth counter word. */
 enum philox_purpose {
-    PURPOSE_ATTEMPT = 0,        /* one Metropolis attempt: index = global attempt number */
-    PURPOSE_SITE_REDRAW = 1,    /* rare extra draws for unbiased site selection */
-    PURPOSE_CLASS_ORDER = 2,    /* checkerboard: order of the colour classes in one step */
-    PURPOSE_REJECTION_FREE = 3, /* rejection-free dynamics: event choice and waiting times */
-    PURPOSE_WINDOW = 4,         /* umbrella windows: bias moves */
-    PURPOSE_FFS_PICK = 5,       /* forward flux sampling: a shot's starting configuration */
-    PURPOSE_FFS_BOOTSTRAP = 6,  /* forward flux sampling: walker resamples of the rate */
-    PURPOSE_EXCHANGE = 7,       /* window exchange: accept a swap of two states' configurations */
-    PURPOSE_TEST = 255          /* tests only */
+    PURPOSE_ATTEMPT = 0,         /* one Metropolis attempt: index = global attempt number */
+    PURPOSE_SITE_REDRAW = 1,     /* rare extra draws for unbiased site selection */
+    PURPOSE_CLASS_ORDER = 2,     /* checkerboard: order of the colour classes in one step */
+    PURPOSE_REJECTION_FREE = 3,  /* rejection-free dynamics: event choice and waiting times */
+    PURPOSE_WINDOW = 4,          /* umbrella windows: bias moves */
+    PURPOSE_FFS_PICK = 5,        /* forward flux sampling: a shot's starting configuration */
+    PURPOSE_FFS_BOOTSTRAP = 6,   /* forward flux sampling: walker resamples of the rate */
+    PURPOSE_EXCHANGE = 7,        /* window exchange: accept a swap of two states' configurations */
+    PURPOSE_CRACK_BOOTSTRAP = 8, /* ensembles: replica resamples of the crack free energy */
+    PURPOSE_TEST = 255           /* tests only */
 };
 
 static inline philox_key philox_key_from_seed(uint64_t seed) {

@@ -32,7 +32,7 @@ struct task_runtime; /* src/driver/task_runtime.h: the simulation helpers a kind
 /* The most extents (dataset sizes that follow the data: samples, snapshots, episodes, ...) a
  * kind's tasks report; a kind uses as many as it needs from the start. Raise it when a kind
  * needs more: the writer (h5out.c) keeps TASK_EXTENTS per set and nothing else depends on it. */
-enum { TASK_EXTENTS = 3 };
+enum { TASK_EXTENTS = 5 };
 
 /* Options of a set's analysis (the F(q) of a window set). */
 typedef struct {
@@ -62,6 +62,7 @@ typedef struct task_kind {
     const char *set_noun;    /* what one entry is: "ensemble" */
     const char *description; /* of the group /<key> in the result file */
     int always_group;        /* 1: /<key> exists even if the job has no such entry (format 1) */
+    int particle_lists;      /* 1: its systems may start from a list of particles (initial.h) */
     const char *const *keys; /* the keys an entry accepts (NULL-terminated) */
 
     /* ---- the job file (job.c) ---- */

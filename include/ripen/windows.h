@@ -27,16 +27,20 @@ typedef struct {
     int tilt;                     /* 1: each window tunes its own mu_core (order_parameter.h) */
     int repeat;                   /* a label only: copies of a set differing in it are
                                      independent repeats (own task ids, own random streams) */
+    double shell_tolerance;       /* the shell's band for the set's warning (shell_check.h) */
 } window_set_spec;
 
 /* One window's result (task_record.data). */
 typedef struct {
-    int lo, hi;       /* the window on q (q = N_core - core_initial) */
-    double mu_core;   /* the window's own mu_core (kT): the set's, or its tuned tilt */
-    q_tilt tilt;      /* the tuning of a tilted window, while it runs */
-    int64_t nq;       /* q samples taken */
-    int32_t *q;       /* q per sample */
-    double *q_energy; /* E (kT) per sample at the set's mu_core, for reweighting */
+    int lo, hi;          /* the window on q (q = N_core - core_initial) */
+    double mu_core;      /* the window's own mu_core (kT): the set's, or its tuned tilt */
+    q_tilt tilt;         /* the tuning of a tilted window, while it runs */
+    int64_t nq;          /* q samples taken */
+    int32_t *q;          /* q per sample */
+    double *q_energy;    /* E (kT) per sample at the set's mu_core, for reweighting */
+    int32_t *n_shell;    /* N_shell per sample (sites): did the shell stay? (shell_check.h) */
+    int32_t *exposed;    /* exposed core per sample (sites, replica_exposed_core): cracks */
+    uint64_t sampled_at; /* replica.changes at the last sample (not stored) */
 } window_result;
 
 static inline const window_set_spec *window_set_of(const task_set *set) {

@@ -8,6 +8,30 @@
 #include <stdio.h>
 #include <string.h>
 
+static void describe_initial(const system_spec *s) {
+    const initial_layout *l = &s->layout;
+    if (l->nparticles == 0) {
+        printf("    initial: %lld core sites requested, shell %d", (long long)s->core_sites,
+               s->shell_thickness);
+        if (l->defect.sites > 0)
+            printf(", defect of %d shell sites at the %s", l->defect.sites,
+                   defect_place_names[l->defect.place]);
+        printf("\n");
+        return;
+    }
+    printf("    initial: %d particles, at least %d solution sites apart:\n", l->nparticles, l->gap);
+    for (int k = 0; k < l->nparticles; ++k) {
+        const initial_particle *q = &l->particles[k];
+        printf("      %d at (%d, %d): %lld core sites requested, shell %d", k, q->x, q->y,
+               (long long)(q->core_sites > 0 ? q->core_sites : s->core_sites),
+               q->shell_thickness >= 0 ? q->shell_thickness : s->shell_thickness);
+        if (q->defect.sites > 0)
+            printf(", defect of %d shell sites at the %s", q->defect.sites,
+                   defect_place_names[q->defect.place]);
+        printf("\n");
+    }
+}
+
 static const char check_usage[] =
     "usage: ripen check JOB.json [--bootstrap B]\n"
     "\n"
@@ -25,8 +49,7 @@ static void describe_system(const system_spec *s) {
            m->mu_shell, energy_form_names[m->form], move_set_names[m->moves],
            proposal_kind_names[m->proposals], shell_ensemble_names[m->shell], m->bond_directions,
            m->p_swap, s->dynamics->name);
-    printf("    initial: %lld core sites requested, shell %d\n", (long long)s->core_sites,
-           s->shell_thickness);
+    describe_initial(s);
     if (s->shell_band.given) {
         char given[128];
         shell_band_describe(&s->shell_band, given, sizeof given);

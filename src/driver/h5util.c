@@ -325,6 +325,15 @@ int h5_system_attributes(hid_t g, const system_spec *s, const char *more_units) 
     if (!status) status = h5_attr_int(g, "threads", s->threads);
     if (!status) status = h5_attr_int(g, "core_sites_requested", s->core_sites);
     if (!status) status = h5_attr_int(g, "shell_thickness", s->shell_thickness);
+    const initial_layout *l = &s->layout;
+    if (!status && l->defect.sites > 0) {
+        status = h5_attr_string(g, "defect_place", defect_place_names[l->defect.place]);
+        if (!status) status = h5_attr_int(g, "defect_sites", l->defect.sites);
+    }
+    if (!status && l->nparticles > 0) {
+        status = h5_attr_int(g, "particles", l->nparticles);
+        if (!status) status = h5_attr_int(g, "particle_gap", l->gap);
+    }
     const shell_band_spec *band = &s->shell_band;
     if (band->given) { /* only with a band: files without one stay as they were */
         char given[128];
@@ -338,9 +347,10 @@ int h5_system_attributes(hid_t g, const system_spec *s, const char *more_units) 
     char units[1024];
     snprintf(units, sizeof units,
              "eps_core, eps_shell, eps_interface, mu_core, mu_shell%s: kT; lx, ly, lz, "
-             "core_sites_requested, shell_thickness%s: sites; p_swap: probability per attempt; "
-             "bond_neighbours: neighbours%s%s%s",
+             "core_sites_requested, shell_thickness%s%s%s: sites; p_swap: probability per "
+             "attempt; bond_neighbours: neighbours%s%s%s",
              finite ? ", reservoir_mu0_core, reservoir_mu0_shell" : "",
+             l->defect.sites > 0 ? ", defect_sites" : "", l->nparticles > 0 ? ", particle_gap" : "",
              band->given ? ", shell_min, shell_max" : "",
              finite ? "; reservoir_core_units, reservoir_core_reference, reservoir_core_total and "
                       "the shell's: units (one fills one site); reservoir_volume: site volumes"

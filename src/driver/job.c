@@ -25,7 +25,11 @@ static const char *const root_keys_common[] = {
     "shell_band", "reservoir", "comment", "output_limit_gib", "threads"};
 enum { ROOT_KEYS_COMMON = sizeof root_keys_common / sizeof *root_keys_common };
 static const char *const system_keys_lattice[] = {"lx", "ly", "lz", NULL};
-static const char *const system_keys_initial[] = {"core_sites", "shell_thickness", NULL};
+static const char *const system_keys_initial[] = {
+    "core_sites", "shell_thickness", "defect", "particles", "gap", NULL};
+static const char *const defect_keys[] = {"place", "sites", NULL};
+static const char *const particle_keys[] = {"x",      "y", "core_sites", "shell_thickness",
+                                            "defect", NULL};
 static const char *const model_keys[] = {
     "eps_core", "eps_shell", "eps_interface",  "mu_core",         "mu_shell", "energy_form",
     "move_set", "proposals", "shell_ensemble", "bond_neighbours", "p_swap",   NULL};
@@ -35,6 +39,7 @@ static const char *const model_keys[] = {
 static void system_default(system_spec *s) {
     *s = (system_spec){
         .lx = 80, .ly = 80, .lz = 4, .core_sites = 200, .shell_thickness = 2, .threads = 1};
+    s->layout.gap = INITIAL_DEFAULT_GAP;
     model_params_default(&s->model);
     s->dynamics = &dynamics_random_sequential;
     s->shell_band = shell_band_none();
@@ -82,17 +87,94 @@ static int parse_model(const cJSON *obj, const char *path, model_params *p) {
     return RIPEN_OK;
 }
 
+/* "defect": {"place": "facet", "sites": 4} at `path`. */
+static int parse_defect(const cJSON *obj, const char *path, initial_defect *d) {
+    int status;
+    if ((status = json_require_object(obj, path)) ||
+        (status = json_check_keys(obj, path, defect_keys)))
+        return status;
+    char place[32] = "facet";
+    if ((status = json_get_string(obj, "place", path, place, sizeof place))) return status;
+    const int p = model_lookup_name(defect_place_names, DEFECT_PLACES, place);
+    if (p < 0)
+        return ripen_fail(RIPEN_EINVAL,
+                          "%s.place = \"%s\": must be one of \"facet\", \"edge\", \"corner\"", path,
+                          place);
+    if (!cJSON_GetObjectItemCaseSensitive(obj, "sites"))
+        return ripen_fail(RIPEN_EINVAL, "%s.sites: required (the shell sites to remove)", path);
+    int64_t sites = 0;
+    if ((status = json_get_int(obj, "sites", path, 1, LATTICE_MAX_SITES, &sites))) return status;
+    *d = (initial_defect){.sites = (int)sites, .place = (defect_place)p};
+    return RIPEN_OK;
+}
+
+/* The system keys of a defect given at `key` in `obj`, if present. */
+static int parse_defect_key(const cJSON *obj, const char *path, initial_defect *d) {
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, "defect");
+    if (!item) return RIPEN_OK;
+    char where[1100];
+    json_path_join(where, sizeof where, path, "defect");
+    return parse_defect(item, where, d);
+}
+
+/* One particle of "particles": {"x": 60, "y": 60, "core_sites": 300, "shell_thickness": 2}. */
+static int parse_particle(const cJSON *obj, const char *path, initial_particle *q) {
+    int status;
+    if ((status = json_require_object(obj, path)) ||
+        (status = json_check_keys(obj, path, particle_keys)))
+        return status;
+    *q = (initial_particle){.core_sites = 0, .shell_thickness = -1};
+    int64_t x = -1, y = -1, core = 0, shell = -1;
+    const char *const axes[2] = {"x", "y"};
+    for (int k = 0; k < 2; ++k)
+        if (!cJSON_GetObjectItemCaseSensitive(obj, axes[k]))
+            return ripen_fail(RIPEN_EINVAL, "%s.%s: required (the column of the particle's centre)",
+                              path, axes[k]);
+    if ((status = json_get_int(obj, "x", path, 0, LATTICE_MAX_EXTENT - 1, &x)) ||
+        (status = json_get_int(obj, "y", path, 0, LATTICE_MAX_EXTENT - 1, &y)) ||
+        (status = json_get_int(obj, "core_sites", path, 1, LATTICE_MAX_SITES, &core)) ||
+        (status =
+             json_get_int(obj, "shell_thickness", path, 0, INITIAL_MAX_SHELL_THICKNESS, &shell)) ||
+        (status = parse_defect_key(obj, path, &q->defect)))
+        return status;
+    q->x = (int)x, q->y = (int)y, q->core_sites = core, q->shell_thickness = (int)shell;
+    return RIPEN_OK;
+}
+
+static int parse_particles(const cJSON *obj, const char *path, initial_layout *l) {
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(obj, "particles");
+    if (!list) return RIPEN_OK;
+    char where[1100];
+    json_path_join(where, sizeof where, path, "particles");
+    const int n = cJSON_IsArray(list) ? cJSON_GetArraySize(list) : -1;
+    if (n < 1 || n > INITIAL_MAX_PARTICLES)
+        return ripen_fail(RIPEN_EINVAL, "%s: must be a list of 1 to %d particles", where,
+                          INITIAL_MAX_PARTICLES);
+    for (int k = 0; k < n; ++k) {
+        char item[1200];
+        snprintf(item, sizeof item, "%s[%d]", where, k);
+        const int status = parse_particle(cJSON_GetArrayItem(list, k), item, &l->particles[k]);
+        if (status) return status;
+    }
+    l->nparticles = n;
+    return RIPEN_OK;
+}
+
 static int parse_initial(const cJSON *obj, const char *path, system_spec *s) {
     int status;
     if ((status = json_require_object(obj, path)) ||
         (status = json_check_keys(obj, path, system_keys_initial)))
         return status;
-    int64_t shell = s->shell_thickness;
+    int64_t shell = s->shell_thickness, gap = s->layout.gap;
     if ((status = json_get_int(obj, "core_sites", path, 1, LATTICE_MAX_SITES, &s->core_sites)) ||
         (status =
-             json_get_int(obj, "shell_thickness", path, 0, INITIAL_MAX_SHELL_THICKNESS, &shell)))
+             json_get_int(obj, "shell_thickness", path, 0, INITIAL_MAX_SHELL_THICKNESS, &shell)) ||
+        (status = json_get_int(obj, "gap", path, 1, INITIAL_MAX_GAP, &gap)) ||
+        (status = parse_defect_key(obj, path, &s->layout.defect)) ||
+        (status = parse_particles(obj, path, &s->layout)))
         return status;
     s->shell_thickness = (int)shell;
+    s->layout.gap = (int)gap;
     return RIPEN_OK;
 }
 
@@ -140,28 +222,21 @@ int job_entry_system(const cJSON *obj, const char *path, system_spec *s) {
     return RIPEN_OK;
 }
 
-/* The whole system must make sense together: extents, parameters, an initial particle that fits,
- * a shell band that holds it and a reservoir (both resolved here, against that particle). Builds
- * the particle on a bare geometry (no neighbour table) to find out. */
+/* The whole system must make sense together: extents, parameters, an initial particle that fits
+ * (built on a bare geometry to find out), a shell band that holds it and a reservoir (both
+ * resolved here, against that particle). */
 static int check_system(system_spec *s, const char *path, initial_report *report) {
     int status = lattice_check_extents(s->lx, s->ly, s->lz);
     if (!status) status = model_params_validate(&s->model);
     if (status) return ripen_fail_context(status, "%s: ", path);
-    const lattice geometry = {.lx = s->lx,
-                              .ly = s->ly,
-                              .lz = s->lz,
-                              .ncolumns = s->lx * s->ly,
-                              .nsites = s->lx * s->ly * s->lz};
-    uint8_t *states = malloc((size_t)geometry.nsites);
-    if (!states) return ripen_fail(RIPEN_ENOMEM, "%s: out of memory checking the lattice", path);
-    status = initial_prism(states, &geometry, s->core_sites, s->shell_thickness, report);
-    free(states);
+    status = initial_report_of(s->lx, s->ly, s->lz, s->core_sites, s->shell_thickness, &s->layout,
+                               report);
     if (status) return ripen_fail_context(status, "%s.initial: ", path);
-    status = shell_band_resolve(&s->shell_band, report->shell_sites, geometry.nsites,
-                                s->model.shell, path);
+    const int64_t nsites = (int64_t)s->lx * s->ly * s->lz;
+    status = shell_band_resolve(&s->shell_band, report->shell_sites, nsites, s->model.shell, path);
     if (status) return status;
-    return reservoir_spec_resolve(&s->reservoir, report->core_sites, report->shell_sites,
-                                  geometry.nsites, s->model.shell, path);
+    return reservoir_spec_resolve(&s->reservoir, report->core_sites, report->shell_sites, nsites,
+                                  s->model.shell, path);
 }
 
 static int check_name(const char *name, const char *path) {
@@ -468,6 +543,11 @@ static int parse_set(cJSON *entry, const task_kind *kind, int index, const syste
         (status = json_check_keys(entry, where, kind->keys)) ||
         (status = kind->parse(entry, where, set)))
         return status;
+    if (set->system.layout.nparticles > 0 && !kind->particle_lists)
+        return ripen_fail(RIPEN_EINVAL,
+                          "%s.initial.particles: only ensembles start from a list of particles "
+                          "(a %s starts from one)",
+                          where, kind->set_noun);
     initial_report report;
     if ((status = check_system(&set->system, where, &report))) return status;
     return kind->prepare(set, where, &report);

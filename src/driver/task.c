@@ -107,8 +107,8 @@ int task_sim_start(task_sim *s, const system_spec *sys, task_record *r, int *fre
         return ripen_fail(RIPEN_ENOMEM, "out of memory for task %lld", (long long)r->id);
     if (*fresh) {
         initial_report report;
-        const int status =
-            initial_prism(r->states, &s->lat, sys->core_sites, sys->shell_thickness, &report);
+        const int status = initial_build(r->states, &s->lat, sys->core_sites, sys->shell_thickness,
+                                         &sys->layout, &report);
         if (status) return status;
         r->core_initial = report.core_sites;
         r->shell_initial = report.shell_sites;

@@ -43,6 +43,12 @@ static int64_t onset(const crack_series *s) {
     return -1; /* grown at every sample (a size sampled after a change of state): no onset seen */
 }
 
+int64_t crack_basin_samples(const crack_series *s, const crack_summary *c) {
+    if (c->onset < 0) return s->n;
+    const int64_t last = c->onset / s->interval;
+    return last + 1 < s->n ? last + 1 : s->n;
+}
+
 crack_summary crack_summarise(const crack_series *s) {
     crack_summary c = {.first_exposure = -1, .onset = onset(s), .growth_time = -1};
     for (int64_t k = 0; k < s->n && c.first_exposure < 0; ++k)

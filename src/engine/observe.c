@@ -28,9 +28,17 @@ static void mark(doubling_tracker *d, doubling_criterion c, int64_t size, uint64
     if (d->tau[c] < 0 && size >= 2 * d->initial[c]) d->tau[c] = (int64_t)step;
 }
 
-void doubling_update(doubling_tracker *d, const replica *r) {
+void doubling_update_counts(doubling_tracker *d, const replica *r) {
     mark(d, DOUBLING_AREA, r->area_core, r->step);
     mark(d, DOUBLING_COUNT, r->counts.ncore, r->step);
+}
+
+void doubling_mark_cluster(doubling_tracker *d, int64_t largest_cluster, uint64_t step) {
+    mark(d, DOUBLING_CLUSTER, largest_cluster, step);
+}
+
+void doubling_update(doubling_tracker *d, const replica *r) {
+    doubling_update_counts(d, r);
     /* The cluster search is O(N): only when the core could have doubled and the lattice
      * changed since the last search (a rejection-free step often changes nothing). */
     if (d->tau[DOUBLING_CLUSTER] < 0 && r->counts.ncore >= 2 * d->initial[DOUBLING_CLUSTER] &&
@@ -84,6 +92,22 @@ int64_t replica_exposed_core(const replica *r) {
         if (any) exposed += exposed_in_columns(r, first, n, &found);
     }
     return exposed;
+}
+
+int32_t replica_core_columns(const replica *r, int32_t *columns) {
+    enum { BLOCK = 16 };
+    const int32_t ncolumns = r->lat->ncolumns;
+    int32_t found = 0;
+    for (int32_t first = 0; first < ncolumns && found < r->area_core; first += BLOCK) {
+        const int32_t n = ncolumns - first < BLOCK ? ncolumns - first : BLOCK;
+        uint64_t words[BLOCK / 4] = {0}, any = 0;
+        memcpy(words, r->column_core + first, sizeof *r->column_core * (size_t)n);
+        for (int k = 0; k < BLOCK / 4; ++k) any |= words[k];
+        if (!any) continue;
+        for (int32_t column = first; column < first + n; ++column)
+            if (r->column_core[column]) columns[found++] = column;
+    }
+    return found;
 }
 
 observation observe_counts(const replica *r) {

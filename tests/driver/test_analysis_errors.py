@@ -1,5 +1,6 @@
 """analysis/ never shows a traceback (analysis/cli.py): every script, over a result file of every
-kind the tests produce (ensembles, windows, exchange, forward flux sampling and relay sets, alone
+kind the tests produce (ensembles (tracked particles and a seeded defect among them), windows,
+exchange, forward flux sampling and relay sets, alone
 and together, a shard, sweeps over numbers and over strings, censored medians) and over files
 that are no result file at all (truncated at several lengths, bytes flipped, empty, text, a
 foreign HDF5 file, a directory, a missing path), either succeeds or prints exactly one line
@@ -29,11 +30,12 @@ sys.path.insert(0, ANALYSIS)
 import criteria  # noqa: E402
 import ffs  # noqa: E402
 import figures  # noqa: E402
+import particles  # noqa: E402
 import readings_table  # noqa: E402
 import scan_map  # noqa: E402
 
 SCRIPTS = {"figures": figures, "readings_table": readings_table, "criteria": criteria,
-           "ffs": ffs, "scan_map": scan_map}
+           "ffs": ffs, "scan_map": scan_map, "particles": particles}
 # How each script is called over a file: output into "out" (a directory, or files in it).
 ARGUMENTS = {
     "figures": lambda f: [f, "-o", "out"],
@@ -41,6 +43,7 @@ ARGUMENTS = {
     "criteria": lambda f: [f],
     "ffs": lambda f: [f, "-o", "out"],
     "scan_map": lambda f: [f, "-o", "out"],
+    "particles": lambda f: [f, "-o", "out"],
 }
 
 base = rt.workdir("analysis-errors")
@@ -65,7 +68,8 @@ def without(job, *kinds):
 
 good = []
 small = dict(replicas=4, steps=600)
-good.append(produce("all", rt.quick_job(**small, relay=True, ffs=True, exchange=True)))
+good.append(produce("all", rt.quick_job(**small, relay=True, ffs=True, exchange=True,
+                                        particles=True)))
 good.append(produce("windows", without(rt.quick_job(**small), "ensembles")))
 for kind, flag in (("exchange", "exchange"), ("ffs", "ffs"), ("relay", "relay")):
     good.append(produce(f"{kind}-only", without(rt.quick_job(**small, windows=False,

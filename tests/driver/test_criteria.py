@@ -134,6 +134,34 @@ with h5py.File(path, "r") as f:
                 rt.check(got == want, f"{name} replica {p} step {step}: exposed {got}, "
                          f"counted {want}")
                 checked["snapshots"] += 1
+    # The crack free energy, recomputed here from the series: every sample up to the onset
+    # (all of them without one) histogrammed over the replicas; the basin's episodes.
+    for name in ("shelled", "coarse"):
+        g = f["ensembles/" + name]
+        interval = int(g.attrs["sample_interval"])
+        histogram, episodes, grew = {}, 0, 0
+        for r in range(len(g["series_length"])):
+            n = int(g["series_length"][r])
+            onset = int(g["onset"][r])
+            last = n if onset < 0 else min(n, onset // interval + 1)
+            for c in g["exposed_core"][r, :last]:
+                histogram[int(c)] = histogram.get(int(c), 0) + 1
+            ends = reference_episodes(g["exposed_core"][r, :n], g["n_core"][r, :n], interval)
+            basin = [e for e in ends if e[0] <= (last - 1) * interval]
+            episodes += len(basin)
+            grew += sum(e[3] > 0 for e in basin)
+        total = sum(histogram.values())
+        fe = rr.read_crack_free_energy(f, name)
+        want = -math.log((total - histogram.get(0, 0)) / total)
+        rt.check(fe is not None and fe.samples == total and abs(fe.f_crack[0] - want) < 1e-12 and
+                 fe.f_crack[1] <= fe.f_crack[0] <= fe.f_crack[2],
+                 f"{name}: beta F_crack {fe.f_crack if fe else None}, want {want} of {total}")
+        rt.check(all(abs(fe.F[c] + math.log(k / total)) < 1e-12 for c, k in histogram.items())
+                 and all(np.isinf(fe.F[c]) for c in range(len(fe.F)) if c not in histogram),
+                 f"{name}: F(c) {fe.F[:6]} against the histogram {sorted(histogram.items())[:6]}")
+        rt.check(fe.episodes == episodes and fe.grew == grew and
+                 abs(fe.kappa[0] - grew / episodes) < 1e-12,
+                 f"{name}: kappa {fe.kappa} ({fe.grew} of {fe.episodes}), want {grew} of {episodes}")
     # The episodes' extent is the most any replica had.
     most = max(int(f[f"ensembles/{n}/crack_episodes"][()].max()) for n in ("shelled",))
     rt.check(f["ensembles/shelled/episode_start"].shape[1] == most, "episode extent")
@@ -158,7 +186,9 @@ def quantiles(n):
 
 
 def write_ensemble(f, name, first, system, thickness, tau, steps_run, cracks=None, interval=100,
-                   max_steps=2_000_000):
+                   max_steps=2_000_000, f_crack=None, shell_loss=None):
+    """`f_crack`: beta F_crack of its crack_free_energy group (none if None); `shell_loss`:
+    the times its replicas lost half their shell (-1: kept it), as shell_passage level 0.5."""
     g = f.require_group("ensembles").create_group(name)
     for key, value in dict(system, shell_thickness=thickness, first_task=first,
                            max_steps=max_steps, sample_interval=interval).items():
@@ -170,6 +200,22 @@ def write_ensemble(f, name, first, system, thickness, tau, steps_run, cracks=Non
     g["shell_sites"] = np.full(len(tau), 240 if thickness else 0, np.int64)
     for key, value in (cracks or {}).items():
         g[key] = value
+    if cracks is not None and thickness:  # N_shell 228 throughout: 5% lost by the onset
+        g["n_shell"] = np.full((len(tau), int(np.max(cracks["onset"])) // interval + 1), 228,
+                               np.int32)
+    if f_crack is not None:
+        c = g.create_group("crack_free_energy")
+        for key, value in (("p_crack", math.exp(-f_crack)), ("f_crack", f_crack),
+                           ("f_crack_onset", f_crack), ("kappa", 0.5)):
+            c.attrs[key], c.attrs[key + "_lower"], c.attrs[key + "_upper"] = value, value, value
+        for key in ("replicas", "took_off", "samples", "episodes", "grew"):
+            c.attrs[key] = len(tau)
+        c.attrs["mean_duration"] = 100.0
+        for key in ("c", "count", "F", "F_lower", "F_upper"):
+            c[key] = np.zeros(3)
+    if shell_loss is not None:
+        g["shell_passage_level"] = np.array([0.5])
+        g["shell_passage_time"] = np.asarray(shell_loss, float)[:, None]
 
 
 def write_windows(f, name, first, system, thickness, barrier):
@@ -210,9 +256,11 @@ tau_censored = np.where(np.arange(n) < 30, -1, 1_500_000)
 with h5py.File(synthetic, "w") as f:
     f.attrs["format"] = "ripen-results"
     f.attrs["format_version"] = 2
-    write_ensemble(f, "good-shelled", 0, SYSTEM, 2, tau_pass, tau_pass, good_cracks)
+    write_ensemble(f, "good-shelled", 0, SYSTEM, 2, tau_pass, tau_pass, good_cracks,
+                   f_crack=3.0)
     write_ensemble(f, "good-free", n, SYSTEM, 0, free_pass, free_pass, good_cracks)
-    write_ensemble(f, "bad-shelled", 2 * n, bad_system, 2, tau_bad, tau_bad, bad_cracks)
+    write_ensemble(f, "bad-shelled", 2 * n, bad_system, 2, tau_bad, tau_bad, bad_cracks,
+                   f_crack=5.0)
     write_ensemble(f, "bad-free", 3 * n, bad_system, 0, np.full(n, 15000), np.full(n, 15000),
                    bad_cracks)
     write_ensemble(f, "slow-shelled", 4 * n, censored_system, 2, tau_censored,
@@ -222,6 +270,16 @@ with h5py.File(synthetic, "w") as f:
     # mu_core differs from the ensembles' (F(q) is reweighted): they still belong to them.
     write_windows(f, "good-F", 6 * n, dict(SYSTEM, mu_core=-38.0), 2, 30.0)
     write_windows(f, "good-free-F", 6 * n + 10, dict(SYSTEM, mu_core=-37.0), 0, 27.0)
+    # The shell at the balance mu_c: the good system's loses half of it after a median of
+    # 500,000 steps (>= 10 x 32,726) or not at all, the bad one's after 50,000 (< 10 x 300,000).
+    loss = np.where(np.arange(n) < 10, -1, np.round(500000 * quantiles(n) / 0.5)).astype(float)
+    loss = np.where(loss > 1e6, -1, loss)
+    write_ensemble(f, "good-balance", 6 * n + 30, dict(SYSTEM, mu_core=-36.76), 2,
+                   np.full(n, -1), np.where(loss < 0, 1_000_000, loss), shell_loss=loss,
+                   max_steps=1_000_000)
+    write_ensemble(f, "bad-balance", 7 * n + 30, dict(bad_system, mu_core=-36.76), 2,
+                   np.full(n, -1), np.full(n, 50000), shell_loss=np.full(n, 50000.0),
+                   max_steps=1_000_000)
     # A window set of another system must not be used for the bad pair.
     write_windows(f, "other-F", 6 * n + 20, dict(SYSTEM, eps_core=9.0), 2, 10.0)
 
@@ -243,14 +301,21 @@ rt.check(abs(good.result("burst").value - want_fraction) < 1e-12 and want_fracti
 rt.check(abs(good.result("shell").value - 0.05) < 1e-12, f"shell {good.result('shell').value}")
 rt.check(good.result("healing").value == 2, "healed median")
 rt.check(abs(good.result("barrier").value - 3.0) < 1e-12, "ΔΔF‡")
+rt.check(good.result("crack").value == 3.0, f"crack {good.result('crack').text}")
+rt.check(good.result("persist").value >= 10 and "-5% by the onset" in
+         good.result("persist").text, f"persist {good.result('persist').text}")
 rt.check(statuses(bad) == {"ratio": "pass", "time": "fail", "burst": "fail", "shell": "fail",
-                           "healing": "fail", "barrier": "undetermined"} and bad.verdict == "fail",
+                           "healing": "fail", "crack": "fail", "barrier": "undetermined",
+                           "persist": "fail"} and bad.verdict == "fail",
          f"bad pair: {[(r.name, r.status, r.text) for r in bad.results]}")
+rt.check(abs(bad.result("persist").value - 50000 / 300000) < 0.01,
+         f"bad persist {bad.result('persist').text}")
 rt.check(abs(bad.result("burst").value - 0.1) < 0.001, f"bad onset/tau {bad.result('burst').value}")
 rt.check(abs(bad.result("shell").value - 0.3) < 1e-12, "bad shell change")
 rt.check(statuses(slow) == {"ratio": "fail", "time": "fail", "burst": "undetermined",
                             "shell": "undetermined", "healing": "undetermined",
-                            "barrier": "undetermined"},
+                            "crack": "undetermined", "barrier": "undetermined",
+                            "persist": "undetermined"},
          f"censored pair: {[(r.name, r.status, r.text) for r in slow.results]}")
 rt.check(slow.result("ratio").value == 2000.0 and "no crack observables" in
          slow.result("healing").text, f"censored pair: {slow.result('ratio').text}")
@@ -267,6 +332,56 @@ rt.check(list(times) == [1015.0, 4050.0, 9000.0] and list(events) == [True, True
 # A criterion undecidable by the data is "undetermined", never a pass.
 rt.check(criteria.barrier_criterion(20.0, None).status == "undetermined", "barrier without F")
 rt.check(criteria.barrier_criterion(20.0, (30.0, 25.0)).status == "fail", "ΔΔF‡ 5 kT passed")
+# 6b's F(q) from repeats: determined only if every repeat is, agreeing within 0.5 kT (SD).
+def window_set(name, thickness, barrier):
+    attrs = dict(SYSTEM, shell_thickness=thickness)
+    return rr.WindowSet(name, attrs, None if barrier is None else {"barrier_wham": barrier})
+
+
+free_sets = [window_set(f"f@repeat={k}", 0, b) for k, b in ((1, 27.0), (2, 27.4), (3, 27.2))]
+agreeing = [window_set(f"s@repeat={k}", 2, b) for k, b in ((1, 30.0), (2, 30.3), (3, 30.1))]
+spread = [window_set(f"s@repeat={k}", 2, b) for k, b in ((1, 4.1), (2, 6.9), (3, 4.2))]
+partial = [window_set(f"s@repeat={k}", 2, b) for k, b in ((1, 30.0), (2, None), (3, 30.1))]
+attrs = dict(SYSTEM, shell_thickness=2)
+got = criteria.window_barriers(agreeing + free_sets, attrs)
+rt.check(got is not None and abs(got[0] - 30.133333) < 1e-5 and abs(got[1] - 27.2) < 1e-9,
+         f"repeats agreeing: {got}")
+rt.check(criteria.window_barriers(spread + free_sets, attrs) is None and
+         criteria.window_barriers(partial + free_sets, attrs) is None,
+         "repeats spread beyond 0.5 kT, or one of them undetermined, gave a barrier")
+# ΔΔF‡ of repeats, at the balance points and reweighted to another μ_c (crack_report): F(q) a
+# triangle of height h over one layer (q 0..12, slope h / 6), balance at μ* = -36; at μ* + 2 the
+# reweighted F - 2 q peaks at q = 6 with h - 12.
+import crack_report  # noqa: E402
+
+
+def triangle_set(name, thickness, height):
+    q = np.arange(13)
+    F = height * np.minimum(q, 12 - q) / 6
+    fq = {"q": q, "F_wham": F, "sigma_wham": np.full(13, 0.1), "F_mbar": F,
+          "sigma_mbar": np.full(13, 0.1), "q_start": 0, "q_end": 12, "mu_star": -36.0,
+          "barrier_wham": height, "barrier_wham_sigma": 0.1}
+    return rr.WindowSet(name, {"shell_thickness": thickness}, fq)
+
+
+rows = crack_report.ddf_rows([triangle_set(f"s@repeat={k}", 2, h) for k, h in
+                              ((1, 30.0), (2, 30.2), (3, 30.1))] +
+                             [triangle_set(f"f@repeat={k}", 0, h) for k, h in
+                              ((1, 27.0), (2, 27.3), (3, 27.1))], -34.0)
+at_star, at_run = rows["μ_c*"], rows["run μ_c"]
+want = 30.1 - (27.0 + 27.3 + 27.1) / 3
+rt.check(abs(at_star["ddf"][0] - want) < 1e-9 and abs(at_run["shelled"][0] - 18.1) < 1e-9 and
+         abs(at_run["ddf"][0] - want) < 1e-9 and
+         at_star["ddf"][1][0] < at_star["ddf"][0] < at_star["ddf"][1][1],
+         f"ΔΔF‡ of repeats: {rows}")
+# 6b is beside 6: an undetermined or failed ΔΔF‡ does not change the overall verdict.
+rt.check("barrier" in criteria.BESIDE, "6b counted in the verdict")
+# 7 with the shells kept past a step limit: a pass only if that limit reaches 10 tau_s.
+kept = rr.ShellLife(0.5, np.full(5, 1e6), np.zeros(5, bool), math.inf, (math.inf, math.inf),
+                    1e6, -36.76)
+rt.check(criteria.persist_criterion(5e4, kept, math.nan).status == "pass" and
+         criteria.persist_criterion(2e5, kept, math.nan).status == "undetermined",
+         "criterion 7 with the median not reached")
 
 # ----------------------------------------------------------------------------------------------
 # 3. The command line

@@ -143,7 +143,8 @@ def printed_medians(stdout):
 
 
 directory = rt.workdir("layout")
-job = rt.quick_job(replicas=6, relay=True, ffs=True, exchange=True)
+job = rt.quick_job(replicas=6, relay=True, ffs=True, exchange=True, particles=True,
+                   shell_loss=True)
 job["ensembles"][0]["stop_at_doubling"] = True
 path = rt.write_job(directory, "job.json", job)
 whole = os.path.join(directory, "whole.h5")

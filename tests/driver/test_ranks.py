@@ -8,7 +8,7 @@ import ripentest as rt
 
 directory = rt.workdir("ranks")
 job = rt.write_job(directory, "job.json", rt.quick_job(replicas=3, relay=True, ffs=True,
-                                                       exchange=True))
+                                                       exchange=True, particles=True, shell_loss=True))
 files = {}
 for ranks in (1, 2, 3, 4):
     out = os.path.join(directory, f"np{ranks}.h5")

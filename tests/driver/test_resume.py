@@ -25,10 +25,13 @@ rng = random.Random(20261125)
 def long_job():
     """Replicas that run to the step limit (no early stop), plus windows: a few seconds on 2
     ranks, so that kills land in every phase (journal creation, tasks, the final write)."""
-    job = rt.quick_job(seed=9, replicas=4, steps=40000, relay=True, ffs=True, exchange=True)
+    job = rt.quick_job(seed=9, replicas=4, steps=40000, relay=True, ffs=True, exchange=True,
+                       particles=True, shell_loss=True)
     for e in job["ensembles"]:
         e["stop_at_doubling"] = False
         e["sample_interval"] = 200
+    for e in job["ensembles"][2:]:  # the tracked particles and the defect: a second each
+        e["max_steps"] = 10000
     job["windows"][0]["sampling_steps"] = 40000
     # Tilted windows tuning for half their run, so kills also land inside a tuning round.
     job["windows"][1].update({"equilibration_steps": 20000, "sampling_steps": 20000})

@@ -22,7 +22,10 @@ BASE = {"seed": 3, "lattice": {"lx": 20, "ly": 20, "lz": 3}, "initial": {"core_s
                        "max_steps": 20000, "sample_interval": 50},
                       {"name": "shell-free", "shell_thickness": 0, "replicas": 6,
                        "max_steps": 20000, "sample_interval": 50}]}
-OPTIONS = ["--mu-shell=-26,-21", "--target", "10", "--bisections", "1", "--ranks", "2"]
+OPTIONS = ["--mu-shell=-26,-21", "--target", "10", "--bisections", "1", "--ranks", "2",
+           # criterion 7 at the best point: a rerun with a third ensemble at mu_c -30
+           "--shell-life=-30", "--shell-life-points", "1", "--shell-life-replicas", "4",
+           "--shell-life-steps", "20000"]
 
 directory = rt.workdir("search-resume")
 base = rt.write_job(directory, "base.json", BASE)
@@ -85,7 +88,23 @@ sys.path.insert(0, os.path.join(rt.SOURCE, "analysis"))
 import criteria  # noqa: E402
 
 verdicts = [{r.name: r.status for r in criteria.evaluate_file(path)[0].results}
-            for path in reference.values()]
+            for name, path in reference.items() if not name.endswith(",life.h5")]
+# criterion 7's reruns: the best point's, with the pair of the point's own file bit for bit
+lives = [name for name in reference if name.endswith(",life.h5")]
+rt.check(len(lives) == 1, f"criterion 7 reruns: {lives}")
+for name in lives:
+    rerun = criteria.evaluate_file(reference[name])[0]
+    own = criteria.evaluate_file(reference[name].replace(",life.h5", ".h5"))[0]
+    rt.check([(r.name, r.text) for r in rerun.results if r.name != "persist"] ==
+             [(r.name, r.text) for r in own.results if r.name != "persist"] and
+             own.result("persist").text.startswith("no shell lifetime") and
+             not rerun.result("persist").text.startswith("no shell lifetime"),
+             f"{name}: {rerun.results} vs {own.results}")
+    with rt.h5py.File(reference[name], "r") as f, \
+            rt.h5py.File(reference[name].replace(",life.h5", ".h5"), "r") as g:
+        for e in ("shelled", "shell-free"):
+            rt.check(all((f[f"ensembles/{e}/{k}"][()] == g[f"ensembles/{e}/{k}"][()]).all()
+                         for k in ("tau", "steps_run", "n_core")), f"{name}: {e} differs")
 with open(os.path.join(directory, "reference", "search.md")) as f:
     text = f.read()
 section = text.split("## Which criteria hold together")[1].split("## Every point")[0]

@@ -11,7 +11,7 @@ import ripentest as rt
 
 directory = rt.workdir("shards")
 job = rt.write_job(directory, "job.json", rt.quick_job(replicas=3, relay=True, ffs=True,
-                                                       exchange=True))
+                                                       exchange=True, particles=True, shell_loss=True))
 single = os.path.join(directory, "single.h5")
 rt.run(["run", job, "--out", single, "--quiet", "--bootstrap", "20"], ranks=2, cwd=directory)
 

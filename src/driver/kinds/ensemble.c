@@ -2,7 +2,9 @@
  * core doubles or a step limit, sampled as time series; Kaplan-Meier medians in the summary. */
 #include "ripen/ensemble.h"
 
+#include "ensemble_basin.h"
 #include "ensemble_crack.h"
+#include "ensemble_particles.h"
 #include "h5util.h"
 #include "job_entry.h"
 #include "json_read.h"
@@ -24,6 +26,8 @@ static const char *const keys[] = {"name",
                                    "stop_at_doubling",
                                    "doubling_criterion",
                                    "passage",
+                                   "track_min_core",
+                                   "shell_passage",
                                    ENTRY_SYSTEM_KEYS,
                                    NULL};
 
@@ -71,6 +75,49 @@ static int parse_passage(const cJSON *obj, const char *path, ensemble_spec *e) {
     return RIPEN_OK;
 }
 
+static const char *const shell_passage_keys[] = {"levels", "stop", NULL};
+
+/* "shell_passage": {"levels": [0.25, 0.5], "stop": true}: fractions of the initial shell lost */
+static int parse_shell_passage(const cJSON *obj, const char *path, ensemble_spec *e) {
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(obj, "shell_passage");
+    if (!p) return RIPEN_OK;
+    char where[1100], levels_path[1200];
+    json_path_join(where, sizeof where, path, "shell_passage");
+    int status;
+    if ((status = json_require_object(p, where)) ||
+        (status = json_check_keys(p, where, shell_passage_keys)) ||
+        (status = json_get_bool(p, "stop", where, &e->stop_at_shell_passage)))
+        return status;
+    const cJSON *levels = cJSON_GetObjectItemCaseSensitive(p, "levels");
+    json_path_join(levels_path, sizeof levels_path, where, "levels");
+    const int n = cJSON_IsArray(levels) ? cJSON_GetArraySize(levels) : -1;
+    if (n < 1 || n > ENSEMBLE_MAX_PASSAGE)
+        return ripen_fail(RIPEN_EINVAL,
+                          "%s: must be a list of 1 to %d levels (fractions of the initial shell "
+                          "lost, in (0, 1])",
+                          levels_path, ENSEMBLE_MAX_PASSAGE);
+    for (int k = 0; k < n; ++k) {
+        const cJSON *v = cJSON_GetArrayItem(levels, k);
+        const double x = cJSON_IsNumber(v) ? v->valuedouble : -1;
+        if (!(x > 0 && x <= 1))
+            return ripen_fail(RIPEN_EINVAL,
+                              "%s[%d]: must be a number in (0, 1] (the fraction of the initial "
+                              "shell lost)",
+                              levels_path, k);
+        if (k > 0 && x <= e->shell_passage_levels[k - 1])
+            return ripen_fail(RIPEN_EINVAL, "%s: must increase (%g after %g)", levels_path, x,
+                              e->shell_passage_levels[k - 1]);
+        e->shell_passage_levels[k] = x;
+    }
+    e->nshell_passage = n;
+    return RIPEN_OK;
+}
+
+/* The N_shell at or below which a replica starting with `shell` sites has lost `level` of it. */
+static int64_t shell_passage_threshold(double level, int64_t shell) {
+    return (int64_t)floor((1.0 - level) * (double)shell + 1e-9);
+}
+
 int64_t ensemble_series_length(const ensemble_spec *e) {
     return (int64_t)(e->max_steps / e->sample_interval) + 1;
 }
@@ -91,7 +138,7 @@ static int parse(const cJSON *obj, const char *path, task_set *set) {
                          .snapshot_replicas = 1,
                          .stop_at_doubling = 1,
                          .criterion = DOUBLING_CLUSTER};
-    int64_t replicas = e->replicas, snapshot_replicas = e->snapshot_replicas;
+    int64_t replicas = e->replicas, snapshot_replicas = e->snapshot_replicas, min_core = 0;
     char criterion[32] = "cluster";
     int status;
     if ((status = json_get_string(obj, "name", path, set->name, sizeof set->name)) ||
@@ -106,9 +153,18 @@ static int parse(const cJSON *obj, const char *path, task_set *set) {
                                &snapshot_replicas)) ||
         (status = json_get_bool(obj, "stop_at_doubling", path, &e->stop_at_doubling)) ||
         (status = json_get_string(obj, "doubling_criterion", path, criterion, sizeof criterion)) ||
-        (status = parse_passage(obj, path, e)) ||
+        (status = parse_passage(obj, path, e)) || (status = parse_shell_passage(obj, path, e)) ||
+        (status = json_get_int(obj, "track_min_core", path, 1, LATTICE_MAX_SITES, &min_core)) ||
         (status = job_entry_system(obj, path, &set->system)))
         return status;
+    if (min_core && !set->system.layout.nparticles)
+        return ripen_fail(RIPEN_EINVAL,
+                          "%s.track_min_core: tracking follows a list of particles "
+                          "(initial.particles), and this ensemble starts from one",
+                          path);
+    e->track_min_core = set->system.layout.nparticles
+                            ? (int32_t)(min_core ? min_core : ENSEMBLE_TRACK_MIN_CORE)
+                            : 0;
     e->replicas = (int)replicas;
     e->snapshot_replicas = (int)(snapshot_replicas < replicas ? snapshot_replicas : replicas);
     const int c = model_lookup_name(doubling_criterion_names, DOUBLING_CRITERIA, criterion);
@@ -130,9 +186,20 @@ static int parse(const cJSON *obj, const char *path, task_set *set) {
 }
 
 static int prepare(task_set *set, const char *path, const initial_report *particle) {
-    (void)particle;
-    set->ntasks = ensemble_of(set)->replicas;
-    return job_entry_check_steps(path, "max_steps", ensemble_of(set)->max_steps, &set->system);
+    const ensemble_spec *e = ensemble_of(set);
+    if (e->nshell_passage && particle->shell_sites == 0)
+        return ripen_fail(RIPEN_EINVAL,
+                          "%s.shell_passage: the initial particle has no shell to lose (give it "
+                          "a shell_thickness)",
+                          path);
+    set->ntasks = e->replicas;
+    for (int k = 0; k < particle->nparticles && e->track_min_core; ++k)
+        if (particle->particle_core[k] < e->track_min_core)
+            return ripen_fail(RIPEN_EINVAL,
+                              "%s.track_min_core = %d: more than the %lld core sites of "
+                              "initial.particles[%d] (it would not be a particle at step 0)",
+                              path, e->track_min_core, (long long)particle->particle_core[k], k);
+    return job_entry_check_steps(path, "max_steps", e->max_steps, &set->system);
 }
 
 static void free_spec(void *spec) {
@@ -151,8 +218,13 @@ static void task(const task_set *set, int64_t member, int *stage, double *cost) 
 
 static double output_bytes(const task_set *set) {
     const ensemble_spec *e = ensemble_of(set);
+    const double particles = set->system.layout.nparticles;
     return (double)e->replicas * (double)ensemble_series_length(e) * (6 * 4 + 8) +
-           (double)e->snapshot_replicas * (double)ensemble_snapshot_count(e) * set_sites(set);
+           (double)e->snapshot_replicas * (double)ensemble_snapshot_count(e) * set_sites(set) +
+           (e->track_min_core
+                ? ensemble_particles_bytes(e->replicas, (double)ensemble_series_length(e),
+                                           particles, 0, particles)
+                : 0);
 }
 
 static void describe(const task_set *set) {
@@ -161,6 +233,10 @@ static void describe(const task_set *set) {
            set->name, e->replicas, (unsigned long long)e->max_steps,
            (unsigned long long)e->sample_interval, doubling_criterion_names[e->criterion],
            e->stop_at_doubling ? " (stop at doubling)" : "");
+    if (e->nshell_passage)
+        printf("    timing the loss of %g%s of the initial shell%s\n",
+               100 * e->shell_passage_levels[e->nshell_passage - 1], "%",
+               e->stop_at_shell_passage ? " (stop then)" : "");
 }
 
 /* ---- the record ---- */
@@ -168,7 +244,8 @@ static void describe(const task_set *set) {
 static void record_free(task_record *r) {
     replica_result *x = r->data;
     free(x->n_core), free(x->n_shell), free(x->a_core), free(x->a_shell), free(x->cluster);
-    free(x->exposed), free(x->energy), free(x->snapshots), free(x);
+    free(x->exposed), free(x->energy), free(x->snapshots);
+    particle_series_free(x->particles), free(x);
     r->data = NULL;
 }
 
@@ -202,8 +279,9 @@ static int record_init(const task_set *set, int64_t member, task_record *r) {
     if (!(r->data = x)) return RIPEN_ENOMEM;
     for (int c = 0; c < DOUBLING_CRITERIA; ++c) x->tau[c] = -1;
     x->shell_at_tau = -1;
-    for (int k = 0; k < ENSEMBLE_MAX_PASSAGE; ++k) x->passage[k] = -1;
+    for (int k = 0; k < ENSEMBLE_MAX_PASSAGE; ++k) x->passage[k] = x->shell_passage[k] = -1;
     x->keeps_snapshots = member < e->snapshot_replicas && e->snapshot_interval;
+    if (particle_series_new(e, &x->particles)) return RIPEN_ENOMEM;
     const int64_t first = ensemble_series_length(e) < 1024 ? ensemble_series_length(e) : 1024;
     return reserve_samples(x, first);
 }
@@ -216,6 +294,7 @@ static void code(codec *c, const task_set *set, int64_t member, task_record *r) 
     codec_scalar(c, x->tau, sizeof x->tau);
     codec_scalar(c, &x->shell_at_tau, sizeof x->shell_at_tau);
     codec_scalar(c, x->passage, sizeof x->passage);
+    codec_scalar(c, x->shell_passage, sizeof x->shell_passage);
     codec_scalar(c, &x->nsamples, sizeof x->nsamples);
     if (!c->writing && !c->status && x->nsamples >= 0 && x->nsamples <= ensemble_series_length(e) &&
         reserve_samples(x, x->nsamples))
@@ -232,11 +311,41 @@ static void code(codec *c, const task_set *set, int64_t member, task_record *r) 
     codec_scalar(c, &x->nsnapshots, sizeof x->nsnapshots);
     codec_array(c, (void **)&x->snapshots, (size_t)r->nsites, x->nsnapshots, &x->snapshot_capacity,
                 x->keeps_snapshots ? ensemble_snapshot_count(e) : 0);
+    if (x->particles) particle_series_code(c, e, r->nsites, x->particles);
 }
 
 /* ---- running ---- */
 
-static int take_sample(replica_result *x, const ensemble_spec *e, task_sim *s) {
+/* What a sample reads besides the replica: the doubling times and, in a tracked ensemble, the
+ * particle tracker (NULL otherwise). */
+typedef struct {
+    doubling_tracker *doubling;
+    tracker *particles;
+} sampling;
+
+/* A tracked sample: the tracker's clusters give the largest cluster and the exposed core (it
+ * visits only the columns holding core, no O(N) search), and mark the cluster criterion of tau,
+ * which is therefore resolved to the sample interval (the count and the area to the step). */
+static int observe_particles(replica_result *x, const task_sim *s, const sampling *with, int same,
+                             observation *o) {
+    *o = observe_counts(&s->rep);
+    int status;
+    if (same) {
+        status = particle_series_repeat(x->particles);
+        o->largest_cluster = x->cluster[x->nsamples - 1];
+        o->exposed_core = x->exposed[x->nsamples - 1];
+    } else {
+        status = tracker_sample(with->particles, &s->rep, s->rep.step);
+        if (!status) status = particle_series_add(x->particles, with->particles);
+        o->largest_cluster = with->particles->totals.largest_cluster;
+        o->exposed_core = with->particles->totals.exposed_core;
+    }
+    if (!status) doubling_mark_cluster(with->doubling, o->largest_cluster, s->rep.step);
+    return status;
+}
+
+static int take_sample(replica_result *x, const ensemble_spec *e, task_sim *s,
+                       const sampling *with) {
     if (x->nsamples >= x->capacity) {
         const int64_t limit = ensemble_series_length(e);
         const int64_t want = 2 * x->capacity < limit ? 2 * x->capacity : limit;
@@ -247,7 +356,13 @@ static int take_sample(replica_result *x, const ensemble_spec *e, task_sim *s) {
     /* The cluster search is O(N) and the exposed core O(columns); a rejection-free step often
      * changes nothing, so reuse the last sample's when the lattice has not changed since. */
     const int same = x->nsamples > 0 && s->rep.changes == x->sampled_at;
-    const observation o = same ? observe_counts(&s->rep) : observe(&s->rep, s->scratch);
+    observation o;
+    if (with->particles) {
+        const int status = observe_particles(x, s, with, same, &o);
+        if (status) return status;
+    } else {
+        o = same ? observe_counts(&s->rep) : observe(&s->rep, s->scratch);
+    }
     x->sampled_at = s->rep.changes;
     const int64_t k = x->nsamples++;
     x->n_core[k] = (int32_t)o.ncore, x->n_shell[k] = (int32_t)o.nshell;
@@ -272,27 +387,48 @@ static int take_snapshot(replica_result *x, const ensemble_spec *e, const task_s
     return RIPEN_OK;
 }
 
-/* The first passages of a replica: a watch on its accepted moves. */
+/* The first passages of a replica (the core's levels and the shell's): a watch on its accepted
+ * moves. */
 typedef struct {
     const ensemble_spec *e;
     replica_result *x;
     lambda_tracker lambda;
-    int reached; /* levels reached so far */
+    int reached;                                   /* core levels reached so far */
+    int shell_reached;                             /* shell levels reached so far */
+    int64_t shell_threshold[ENSEMBLE_MAX_PASSAGE]; /* N_shell that reaches each shell level */
 } passage_watch;
+
+static int passage_done(const passage_watch *w) {
+    const ensemble_spec *e = w->e;
+    return (e->npassage > 0 && e->stop_at_passage && w->reached == e->npassage) ||
+           (e->nshell_passage > 0 && e->stop_at_shell_passage &&
+            w->shell_reached == e->nshell_passage);
+}
 
 static int on_move(void *context, const replica *r, uint64_t attempt) {
     passage_watch *w = context;
-    if (w->reached == w->e->npassage) return 0;
-    const int64_t value = lambda_measure(&w->lambda, r);
+    const ensemble_spec *e = w->e;
     const double now = (double)r->step + (double)(attempt + 1) / (double)r->lat->nsites;
-    for (; w->reached < w->e->npassage && value >= w->e->passage_levels[w->reached]; ++w->reached)
-        w->x->passage[w->reached] = now;
-    return w->e->stop_at_passage && w->reached == w->e->npassage;
+    if (w->reached < e->npassage) {
+        const int64_t value = lambda_measure(&w->lambda, r);
+        for (; w->reached < e->npassage && value >= e->passage_levels[w->reached]; ++w->reached)
+            w->x->passage[w->reached] = now;
+    }
+    for (; w->shell_reached < e->nshell_passage &&
+           r->counts.nshell <= w->shell_threshold[w->shell_reached];
+         ++w->shell_reached)
+        w->x->shell_passage[w->shell_reached] = now;
+    return passage_done(w);
 }
 
 static int passage_start(passage_watch *w, const ensemble_spec *e, task_record *r, task_sim *s) {
     replica_result *x = r->data;
     *w = (passage_watch){.e = e, .x = x};
+    for (int k = 0; k < e->nshell_passage; ++k)
+        w->shell_threshold[k] =
+            shell_passage_threshold(e->shell_passage_levels[k], r->shell_initial);
+    while (w->shell_reached < e->nshell_passage && x->shell_passage[w->shell_reached] >= 0)
+        w->shell_reached++;
     if (e->npassage == 0) return RIPEN_OK;
     const int64_t origin =
         e->passage_measure == LAMBDA_Q ? r->core_initial : x->initial[DOUBLING_CLUSTER];
@@ -301,45 +437,68 @@ static int passage_start(passage_watch *w, const ensemble_spec *e, task_record *
     return status;
 }
 
-static int passage_done(const passage_watch *w) {
-    return w->e->npassage > 0 && w->e->stop_at_passage && w->reached == w->e->npassage;
+/* The doubling times so far, and the shell at the moment of doubling, exact (the series may
+ * not sample that step). */
+static void note_doubling(replica_result *x, const ensemble_spec *e, const doubling_tracker *d,
+                          const replica *rep) {
+    memcpy(x->tau, d->tau, sizeof x->tau);
+    if (x->shell_at_tau < 0 && x->tau[e->criterion] >= 0) x->shell_at_tau = rep->counts.nshell;
 }
 
-static int run_replica(const ensemble_spec *e, task_record *r, task_sim *s, task_runtime *rt,
-                       int fresh) {
+/* Steps the replica until it is done (doubled, last passage level, step limit). */
+static int step_replica(const ensemble_spec *e, task_record *r, task_sim *s, task_runtime *rt,
+                        const sampling *with) {
     replica_result *x = r->data;
-    doubling_tracker tracker;
-    int status = doubling_init(&tracker, &s->rep);
-    if (status) return status;
-    if (fresh) {
-        memcpy(x->initial, tracker.initial, sizeof x->initial);
-        status = take_sample(x, e, s);
-        if (!status && x->keeps_snapshots) status = take_snapshot(x, e, s, r->nsites);
-    } else {
-        memcpy(tracker.initial, x->initial, sizeof x->initial);
-        memcpy(tracker.tau, x->tau, sizeof x->tau);
-    }
     passage_watch watch;
-    if (!status) status = passage_start(&watch, e, r, s);
+    int status = passage_start(&watch, e, r, s);
     const replica_watch hook = {.on_move = on_move, .context = &watch};
-    if (e->npassage) s->rep.watch = &hook;
+    if (e->npassage || e->nshell_passage) s->rep.watch = &hook;
     while (!status && s->rep.step < e->max_steps && !passage_done(&watch) &&
-           !(e->stop_at_doubling && doubling_done(&tracker, e->criterion))) {
+           !(e->stop_at_doubling && doubling_done(with->doubling, e->criterion))) {
         dynamics_run(&s->dyn, &s->rep, 1);
-        doubling_update(&tracker, &s->rep);
-        memcpy(x->tau, tracker.tau, sizeof x->tau);
-        /* The shell at the moment of doubling, exact (the series may not sample that step). */
-        if (x->shell_at_tau < 0 && x->tau[e->criterion] >= 0)
-            x->shell_at_tau = s->rep.counts.nshell;
+        if (with->particles)
+            doubling_update_counts(with->doubling, &s->rep);
+        else
+            doubling_update(with->doubling, &s->rep);
+        note_doubling(x, e, with->doubling, &s->rep);
         if (s->rep.stopped) break; /* the last passage level, mid-step: the replica is done */
-        if (s->rep.step % e->sample_interval == 0) status = take_sample(x, e, s);
+        if (s->rep.step % e->sample_interval == 0) status = take_sample(x, e, s, with);
+        if (with->particles) note_doubling(x, e, with->doubling, &s->rep);
         if (!status && x->keeps_snapshots && s->rep.step % e->snapshot_interval == 0)
             status = take_snapshot(x, e, s, r->nsites);
         if (!status) status = task_between_steps(rt, s, r);
     }
     s->rep.watch = NULL;
     if (e->npassage) lambda_free(&watch.lambda);
-    doubling_free(&tracker);
+    return status;
+}
+
+static int run_replica(const task_set *set, task_record *r, task_sim *s, task_runtime *rt,
+                       int fresh) {
+    const ensemble_spec *e = ensemble_of(set);
+    replica_result *x = r->data;
+    doubling_tracker doubling;
+    tracker particles;
+    const sampling with = {.doubling = &doubling,
+                           .particles = e->track_min_core ? &particles : NULL};
+    int status = doubling_init(&doubling, &s->rep);
+    if (status) return status;
+    if (with.particles && (status = particle_series_tracker(x->particles, &set->system, &s->lat,
+                                                            e->track_min_core, &particles))) {
+        doubling_free(&doubling);
+        return status;
+    }
+    if (fresh) {
+        memcpy(x->initial, doubling.initial, sizeof x->initial);
+        status = take_sample(x, e, s, &with);
+        if (!status && x->keeps_snapshots) status = take_snapshot(x, e, s, r->nsites);
+    } else {
+        memcpy(doubling.initial, x->initial, sizeof x->initial);
+        memcpy(doubling.tau, x->tau, sizeof x->tau);
+    }
+    if (!status) status = step_replica(e, r, s, rt, &with);
+    if (with.particles) tracker_free(&particles);
+    doubling_free(&doubling);
     return status;
 }
 
@@ -351,7 +510,7 @@ static int run(const job *j, const task_set *set, int64_t member, task_record *r
     if (status) return status;
     int fresh;
     status = task_sim_start(&s, &set->system, r, &fresh);
-    if (!status) status = run_replica(ensemble_of(set), r, &s, rt, fresh);
+    if (!status) status = run_replica(set, r, &s, rt, fresh);
     if (!status) {
         r->step = s.rep.step;
         free(r->states);
@@ -397,12 +556,16 @@ enum {
     E_SNAPSHOT_COUNT,
     E_PASSAGE_LEVEL,
     E_PASSAGE_TIME,
+    E_SHELL_PASSAGE_LEVEL,
+    E_SHELL_PASSAGE_TIME,
     E_COUNT
 };
 
 typedef struct {
     hid_t d[E_COUNT];
     hid_t crack[CRACK_DATASETS];          /* ensemble_crack.h */
+    hid_t particles;                      /* the group of a tracked set (else -1) */
+    hid_t particle[PARTICLE_DATASETS];    /* its datasets (ensemble_particles.h) */
     int64_t samples, snapshots, episodes; /* the datasets' extents: the most any replica took */
 } handles;
 
@@ -423,6 +586,7 @@ static int write_attributes(hid_t g, const task_set *set) {
         status =
             h5_attr_string(g, "passage_order_parameter", lambda_kind_names[e->passage_measure]);
     if (!status) status = h5_attr_int(g, "stop_at_passage", e->stop_at_passage);
+    if (!status) status = h5_attr_int(g, "stop_at_shell_passage", e->stop_at_shell_passage);
     return status;
 }
 
@@ -432,6 +596,28 @@ static void data_extent(const task_set *set, int64_t member, const task_record *
     const replica_result *x = r->data;
     const crack_series s = ensemble_crack_series(ensemble_of(set), x);
     extent[0] = x->nsamples, extent[1] = x->nsnapshots, extent[2] = crack_episodes(&s, NULL, 0);
+    particle_series_extent(x->particles, &extent[3], &extent[4]);
+}
+
+/* The shell's passages: the levels [Ls] and each replica's times [R, Ls]. */
+static void create_shell_passage_datasets(hid_t g, hsize_t r, int levels, hid_t *d) {
+    d[E_SHELL_PASSAGE_LEVEL] = h5_dataset(
+        g, &(h5_dataset_info){.name = "shell_passage_level",
+                              .type = H5_F64,
+                              .rank = 1,
+                              .dims = {(hsize_t)levels},
+                              .description = "the fractions of the initial shell whose loss is "
+                                             "timed: N_shell <= floor((1 - level) N_shell(0))"});
+    d[E_SHELL_PASSAGE_TIME] = h5_dataset(
+        g, &(h5_dataset_info){.name = "shell_passage_time",
+                              .type = H5_F64,
+                              .rank = 2,
+                              .dims = {r, (hsize_t)levels},
+                              .fill = &fill_nan,
+                              .units = "MC steps",
+                              .description = "first moment N_shell fell to each shell passage "
+                                             "level, to the attempt (-1: not reached by "
+                                             "steps_run: right-censored there)"});
 }
 
 /* Per replica: scalars [R], the initial sizes [R, 3] and the passage times [R, L]. */
@@ -573,16 +759,24 @@ static int h5_create(hid_t g, const job *j, const task_set *set, const int64_t e
     if (!(*out = h)) return ripen_fail(RIPEN_ENOMEM, "out of memory");
     for (int k = 0; k < E_COUNT; ++k) h->d[k] = -1;
     for (int k = 0; k < CRACK_DATASETS; ++k) h->crack[k] = -1;
+    for (int k = 0; k < PARTICLE_DATASETS; ++k) h->particle[k] = -1;
+    h->particles = -1;
     h->samples = extent[0], h->snapshots = extent[1], h->episodes = extent[2];
     const int status = write_attributes(g, set);
     if (status) return status;
     const hsize_t r = (hsize_t)ensemble_of(set)->replicas;
     create_replica_datasets(g, r, ensemble_of(set)->npassage, h->d);
     create_series_datasets(g, set, r, h, h->d);
+    create_shell_passage_datasets(g, r, ensemble_of(set)->nshell_passage, h->d);
     ensemble_crack_create(g, r, (hsize_t)h->episodes, h->crack);
+    const int tracked = ensemble_of(set)->track_min_core > 0;
+    if (tracked)
+        ensemble_particles_create(g, set, r, (hsize_t)h->samples, (hsize_t)extent[3],
+                                  (hsize_t)extent[4], &h->particles, h->particle);
     int failed = 0;
     for (int k = 0; k < E_COUNT; ++k) failed |= h->d[k] < 0;
     for (int k = 0; k < CRACK_DATASETS; ++k) failed |= h->crack[k] < 0;
+    for (int k = 0; k < PARTICLE_DATASETS && tracked; ++k) failed |= h->particle[k] < 0;
     if (failed) return ripen_fail(RIPEN_EIO, "cannot create datasets in /ensembles/%s", set->name);
     return RIPEN_OK;
 }
@@ -600,9 +794,14 @@ static int h5_write_set(void *handles_, const job *j, const task_set *set) {
     const hsize_t nl[1] = {(hsize_t)e->npassage};
     if (!status)
         status = h5_write_block(h->d[E_PASSAGE_LEVEL], H5_I64, 1, start, nl, e->passage_levels);
+    const hsize_t nsl[1] = {(hsize_t)e->nshell_passage};
+    if (!status)
+        status = h5_write_block(h->d[E_SHELL_PASSAGE_LEVEL], H5_F64, 1, start, nsl,
+                                e->shell_passage_levels);
     for (int64_t k = 0; k < t; ++k) steps[k] = k * (int64_t)e->snapshot_interval;
     if (!status) status = h5_write_block(h->d[E_SNAPSHOT_STEP], H5_I64, 1, start, nt, steps);
     free(steps);
+    if (!status && e->track_min_core) status = ensemble_particles_write_set(h->particle, set);
     return status;
 }
 
@@ -628,6 +827,10 @@ static int write_scalars(const hid_t *d, const ensemble_spec *e, int64_t member,
         status = h5_write_block(d[E_SNAPSHOT_COUNT], H5_I64, 1, row, one, &x->nsnapshots);
     const hsize_t levels[2] = {1, (hsize_t)e->npassage};
     if (!status) status = h5_write_block(d[E_PASSAGE_TIME], H5_F64, 2, start2, levels, x->passage);
+    const hsize_t shell_levels[2] = {1, (hsize_t)e->nshell_passage};
+    if (!status)
+        status = h5_write_block(d[E_SHELL_PASSAGE_TIME], H5_F64, 2, start2, shell_levels,
+                                x->shell_passage);
     return status;
 }
 
@@ -683,7 +886,10 @@ static int h5_write_tasks(void *handles_, const task_set *set, int n, const int6
         status = write_scalars(h->d, ensemble_of(set), members[i], records[i]);
     const int series = write_series(h->d, set, n, members, records);
     const int cracks = ensemble_crack_write(h->crack, ensemble_of(set), n, members, records);
-    return status ? status : series ? series : cracks;
+    const int particles = ensemble_of(set)->track_min_core
+                              ? ensemble_particles_write(h->particle, n, members, records)
+                              : RIPEN_OK;
+    return status ? status : series ? series : cracks ? cracks : particles;
 }
 
 static void h5_close(void *handles_) {
@@ -691,6 +897,8 @@ static void h5_close(void *handles_) {
     if (!h) return;
     h5_close_datasets(h->d, E_COUNT);
     h5_close_datasets(h->crack, CRACK_DATASETS);
+    h5_close_datasets(h->particle, PARTICLE_DATASETS);
+    if (h->particles >= 0) H5Gclose(h->particles);
     free(h);
 }
 
@@ -720,7 +928,13 @@ static int h5_load_task(hid_t g, const task_set *set, int64_t member, task_recor
     if (!status) status = h5_read_from(g, "energy", H5_F64, 2, start2, n, x->energy);
     const hsize_t levels[2] = {1, (hsize_t)e->npassage};
     if (!status) status = h5_read_from(g, "passage_time", H5_F64, 2, start2, levels, x->passage);
+    const hsize_t shell_levels[2] = {1, (hsize_t)e->nshell_passage};
+    if (!status)
+        status = h5_read_from(g, "shell_passage_time", H5_F64, 2, start2, shell_levels,
+                              x->shell_passage);
     if (!status) status = ensemble_crack_load(g, member, r, &x->shell_at_tau);
+    if (!status && x->particles)
+        status = ensemble_particles_load(g, member, x->nsamples, x->particles);
     if (!status && x->keeps_snapshots) {
         status = h5_read_from(g, "snapshot_count", H5_I64, 1, row, one, &x->nsnapshots);
         if (!status && (x->nsnapshots < 0 || x->nsnapshots > ensemble_snapshot_count(e)))
@@ -742,15 +956,27 @@ static void h5_size(const task_set *set, const int64_t extent[TASK_EXTENTS], dou
     const double r = e->replicas, s = (double)extent[0];
     const double p = e->snapshot_replicas, t = (double)extent[1];
     *bytes = r * (9 * 8 + 1 + 3 * 8) + r * s * (6 * 4 + 8) + s * 8 + p * t * set_sites(set) +
-             t * 8 + p * 8 + r * 7 * 8 + ensemble_crack_bytes(r, (double)extent[2]);
-    *objects = 1 + E_COUNT + CRACK_DATASETS + 8;
+             t * 8 + p * 8 + r * 7 * 8 + ensemble_crack_bytes(r, (double)extent[2]) +
+             (r + 1) * 8 * e->nshell_passage;
+    *objects = 1 + E_COUNT + CRACK_DATASETS + 8 + 6; /* + crack_free_energy */
+    if (e->track_min_core) {
+        *bytes += ensemble_particles_bytes(r, s, (double)extent[3], (double)extent[4],
+                                           set->system.layout.nparticles);
+        *objects += 1 + PARTICLE_DATASETS;
+    }
 }
 
-/* ---- the set's analysis: the Kaplan-Meier curve ---- */
+/* ---- the set's analysis: the Kaplan-Meier curve and the crack free energy ---- */
 
-/* Every replica's doubling time, or its censoring time. */
-static int collect_times(const job *j, const task_set *set, task_loader load, void *context,
-                         const set_analysis_options *o, int64_t *times, uint8_t *censored) {
+typedef struct {
+    survival_curve km;  /* P(tau > t) */
+    basin_result basin; /* the crack free energy and transmission (ensemble_basin.h) */
+} ensemble_analysis;
+
+/* Every replica's doubling time (or its censoring time) and its share of the basin. */
+static int collect(const job *j, const task_set *set, task_loader load, void *context,
+                   const set_analysis_options *o, int64_t *times, uint8_t *censored,
+                   basin_replica *shares) {
     const ensemble_spec *e = ensemble_of(set);
     int status = RIPEN_OK;
     for (int k = 0; k < e->replicas && !status; ++k) {
@@ -759,9 +985,12 @@ static int collect_times(const job *j, const task_set *set, task_loader load, vo
         status = task_record_init(&r, j, set->first_task + k);
         if (!status) status = load(context, set->first_task + k, &r);
         if (!status) {
-            const int64_t tau = replica_result_of(&r)->tau[e->criterion];
+            const replica_result *x = replica_result_of(&r);
+            const int64_t tau = x->tau[e->criterion];
             times[k] = tau >= 0 ? tau : (int64_t)r.step;
             censored[k] = tau < 0;
+            const crack_series s = ensemble_crack_series(e, x);
+            status = basin_replica_of(&s, &shares[k]);
         }
         task_record_free(&r);
     }
@@ -773,27 +1002,37 @@ static int analyze(const job *j, const task_set *set, task_loader load, void *co
     const int n = ensemble_of(set)->replicas;
     int64_t *times = malloc(sizeof *times * (size_t)n);
     uint8_t *censored = malloc((size_t)n);
-    survival_curve *c = calloc(1, sizeof *c);
-    int status = times && censored && c ? RIPEN_OK : ripen_fail(RIPEN_ENOMEM, "out of memory");
-    if (!status) status = collect_times(j, set, load, context, o, times, censored);
-    if (!status) status = survival_km_curve(times, censored, n, c);
-    free(times), free(censored);
-    if (status) free(c), c = NULL;
-    *result = c;
+    basin_replica *shares = calloc((size_t)n, sizeof *shares);
+    ensemble_analysis *a = calloc(1, sizeof *a);
+    int status =
+        times && censored && shares && a ? RIPEN_OK : ripen_fail(RIPEN_ENOMEM, "out of memory");
+    if (!status) status = collect(j, set, load, context, o, times, censored, shares);
+    if (!status) status = survival_km_curve(times, censored, n, &a->km);
+    if (!status)
+        status =
+            basin_compute(shares, n, o->bootstrap, j->seed, (uint32_t)set->first_task, &a->basin);
+    for (int k = 0; shares && k < n; ++k) basin_replica_free(&shares[k]);
+    free(times), free(censored), free(shares);
+    if (status && a) survival_curve_free(&a->km), free(a), a = NULL;
+    *result = a;
     return status;
 }
 
 static void free_result(void *result) {
-    survival_curve_free(result);
-    free(result);
+    ensemble_analysis *a = result;
+    survival_curve_free(&a->km);
+    basin_result_free(&a->basin);
+    free(a);
 }
 
 static void code_result(codec *c, const task_set *set, void **result) {
     (void)set;
-    if (!c->writing && !c->status && !(*result = calloc(1, sizeof(survival_curve))))
+    if (!c->writing && !c->status && !(*result = calloc(1, sizeof(ensemble_analysis))))
         c->status = RIPEN_ENOMEM;
     if (c->status) return;
-    survival_curve *k = *result;
+    ensemble_analysis *a = *result;
+    basin_code(c, &a->basin);
+    survival_curve *k = &a->km;
     codec_scalar(c, &k->n, sizeof k->n);
     codec_scalar(c, &k->median, sizeof k->median);
     codec_scalar(c, &k->replicas, sizeof k->replicas);
@@ -841,7 +1080,8 @@ static int write_curve_data(hid_t g, const survival_curve *k, int writer) {
 }
 
 static int h5_write_result(hid_t set_group, const task_set *set, const void *result, int writer) {
-    const survival_curve *k = result;
+    const ensemble_analysis *a = result;
+    const survival_curve *k = &a->km;
     const hid_t g = h5_group_create(set_group, "survival",
                                     "P(tau > t): the Kaplan-Meier estimate of the replicas' "
                                     "doubling times, censored replicas included");
@@ -856,17 +1096,20 @@ static int h5_write_result(hid_t set_group, const task_set *set, const void *res
                                 "before it); replicas, censored: replicas");
     if (!status) status = write_curve_data(g, k, writer);
     H5Gclose(g);
+    if (!status) status = basin_write(set_group, set->name, &a->basin, writer);
     return status;
 }
 
 static void print_result(const task_set *set, const void *result) {
-    const survival_curve *k = result;
+    const ensemble_analysis *a = result;
+    const survival_curve *k = &a->km;
     printf("%s: %d replicas, %d censored, Kaplan-Meier median tau ", set->name, k->replicas,
            k->censored);
     if (k->median >= 0)
         printf("%.0f MC steps\n", k->median);
     else
         printf("not reached (over half censored)\n");
+    if (set->system.shell_thickness > 0) basin_print("crack free energy:", &a->basin);
 }
 
 /* ---- the summary ---- */
@@ -880,8 +1123,9 @@ static void summary(const job *j, const task_kind *kind, task_loader load, void 
     double *medians = calloc((size_t)n + 1, sizeof *medians);
     for (int e = 0; e < n && medians; ++e) {
         const task_set *set = job_set_of_kind(j, kind, e);
-        const survival_curve *k = results[set - j->sets];
-        if (!k) continue;
+        const ensemble_analysis *a = results[set - j->sets];
+        if (!a) continue;
+        const survival_curve *k = &a->km;
         const int loaded = k->replicas, doubled = k->replicas - k->censored;
         medians[e] = k->median;
         if (medians[e] > 0 && (fastest < 0 || medians[e] < fastest)) fastest = medians[e];
@@ -892,6 +1136,11 @@ static void summary(const job *j, const task_kind *kind, task_loader load, void 
         else
             printf("median tau > %llu (over half censored)\n",
                    (unsigned long long)ensemble_of(set)->max_steps);
+    }
+    for (int e = 0; e < n; ++e) {
+        const task_set *set = job_set_of_kind(j, kind, e);
+        const ensemble_analysis *a = results[set - j->sets];
+        if (a && set->system.shell_thickness > 0) basin_print(set->name, &a->basin);
     }
     if (fastest > 0 && n > 1)
         for (int e = 0; e < n; ++e)
@@ -907,6 +1156,7 @@ const task_kind task_kind_ensembles = {
     .task_noun = "replica",
     .set_noun = "ensemble",
     .always_group = 1,
+    .particle_lists = 1,
     .description = "ensembles of independent replicas, each run until its core doubles or a "
                    "step limit",
     .keys = keys,

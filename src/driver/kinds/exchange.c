@@ -9,6 +9,7 @@
 #include "ripen/order_parameter.h"
 #include "ripen/philox.h"
 #include "ripen/windows.h"
+#include "shell_check.h"
 #include "task_runtime.h"
 
 #include <math.h>
@@ -16,21 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const keys[] = {"name",
-                                   "q_min",
-                                   "q_max",
-                                   "width",
-                                   "overlap",
-                                   "layer_sites",
-                                   "ladder",
-                                   "equilibration_steps",
-                                   "interval",
-                                   "epochs",
-                                   "sample_interval",
-                                   "tilt",
-                                   "repeat",
-                                   ENTRY_SYSTEM_KEYS,
-                                   NULL};
+static const char *const keys[] = {
+    "name",     "q_min",           "q_max",           "width",
+    "overlap",  "layer_sites",     "ladder",          "equilibration_steps",
+    "interval", "epochs",          "sample_interval", "tilt",
+    "repeat",   "shell_tolerance", ENTRY_SYSTEM_KEYS, NULL};
 static const char *const ladder_keys[] = {"eps_scale", "mu_shell", NULL};
 
 /* ---- the rules ---- */
@@ -166,7 +157,8 @@ static int parse(const cJSON *obj, const char *path, task_set *set) {
                          .equilibration_steps = 1000,
                          .interval = 1000,
                          .epochs = 100,
-                         .sample_interval = 10};
+                         .sample_interval = 10,
+                         .shell_tolerance = SHELL_TOLERANCE_DEFAULT};
     window_set_spec grid = grid_of(x);
     int64_t epochs = x->epochs, repeat = 0;
     int status;
@@ -180,6 +172,8 @@ static int parse(const cJSON *obj, const char *path, task_set *set) {
                                 &x->sample_interval)) ||
         (status = json_get_bool(obj, "tilt", path, &x->tilt)) ||
         (status = json_get_int(obj, "repeat", path, 0, JOB_MAX_SWEEP_POINTS, &repeat)) ||
+        (status = json_get_double(obj, "shell_tolerance", path, SHELL_TOLERANCE_MIN,
+                                  SHELL_TOLERANCE_MAX, &x->shell_tolerance)) ||
         (status = job_entry_system(obj, path, &set->system)) ||
         (status = parse_ladder(obj, path, &set->system, x)))
         return status;

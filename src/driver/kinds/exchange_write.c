@@ -7,6 +7,7 @@
 #include "ripen/error.h"
 #include "ripen/fe.h"
 #include "ripen/philox.h"
+#include "shell_check.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -37,6 +38,7 @@ enum {
     X_CORE0,
     X_FINAL,
     X_SAMPLES,
+    X_SHELL0,
     X_COUNT
 };
 
@@ -78,6 +80,7 @@ int exchange_h5_create(hid_t g, const job *j, const task_set *set,
                 {"first_task", set->first_task}};
     for (size_t k = 0; k < sizeof ints / sizeof *ints && !status; ++k)
         status = h5_attr_int(g, ints[k].name, ints[k].value);
+    if (!status) status = h5_attr_double(g, "shell_tolerance", x->shell_tolerance);
     if (status) return status;
     const hsize_t K = (hsize_t)x->nwindows, R = (hsize_t)x->nrungs, T = (hsize_t)set->ntasks;
     const hsize_t M = (hsize_t)exchange_samples_per_epoch(x);
@@ -155,6 +158,13 @@ int exchange_h5_create(hid_t g, const job *j, const task_set *set,
          .description = "per sample, everything every state's reduced potential needs, and the "
                         "core sites with a solution neighbour",
          .compress = 1},
+        {.name = "shell_sites",
+         .type = H5_I64,
+         .rank = 1,
+         .dims = {T},
+         .fill = &fill_i64,
+         .units = "sites",
+         .description = "N_shell(0) of the initial particle the task's configuration grew from"},
     };
     for (int k = 0; k < X_COUNT; ++k)
         if ((h->d[k] = h5_dataset(g, &info[k])) < 0)
@@ -202,6 +212,8 @@ int exchange_h5_write_tasks(void *handles_, const task_set *set, int n, const in
         if (!status)
             status = h5_write_block(d[X_CORE0], H5_I64, 1, row, one, &records[i]->core_initial);
         if (!status) status = h5_write_block(d[X_FINAL], H5_I64, 2, start2, five, final);
+        if (!status)
+            status = h5_write_block(d[X_SHELL0], H5_I64, 1, row, one, &records[i]->shell_initial);
         starts[3 * i] = (hsize_t)members[i];
         counts[3 * i] = 1, counts[3 * i + 1] = (hsize_t)x->nsamples,
                    counts[3 * i + 2] = EXCHANGE_FIELDS;
@@ -229,6 +241,7 @@ int exchange_h5_load_task(hid_t g, const task_set *set, int64_t member, task_rec
     if (!status) status = h5_read_from(g, "sample_count", H5_I64, 1, row, one, &x->nsamples);
     if (!status) status = h5_read_from(g, "core_sites", H5_I64, 1, row, one, &r->core_initial);
     if (!status) status = h5_read_from(g, "final_counts", H5_I64, 2, start2, five, final);
+    if (!status) status = h5_read_from(g, "shell_sites", H5_I64, 1, row, one, &r->shell_initial);
     if (!status && (x->nsamples < 0 || x->nsamples > exchange_samples_per_epoch(exchange_of(set))))
         status = RIPEN_EIO;
     const hsize_t start3[3] = {(hsize_t)member, 0, 0},
@@ -245,7 +258,7 @@ void exchange_h5_size(const task_set *set, const int64_t extent[TASK_EXTENTS], d
     const exchange_spec *x = exchange_of(set);
     const double T = (double)set->ntasks, M = (double)exchange_samples_per_epoch(x);
     const double nq = (double)(x->q_max - x->q_min + 1);
-    *bytes = T * (M * 4 * EXCHANGE_FIELDS + 96) + nq * 64 + (double)x->nwindows * 16 +
+    *bytes = T * (M * 4 * EXCHANGE_FIELDS + 104) + nq * 64 + (double)x->nwindows * 16 +
              (double)exchange_states(set) * 8 * ((double)x->epochs + 8);
     *objects = 1 + X_COUNT + 24;
 }
@@ -260,7 +273,8 @@ typedef struct {
     site_counts *x; /* pooled samples, state by state, each in time order */
     exchange_state *state;
     int64_t core0;
-    int64_t *replica; /* (epochs + 1) x S: the replica in each state */
+    int64_t *replica;  /* (epochs + 1) x S: the replica in each state */
+    shell_check shell; /* did rung 0's states keep their shell? (every sample, not thinned) */
 } pool;
 
 static void pool_free(pool *p) {
@@ -287,6 +301,7 @@ static int pool_load(const job *j, const task_set *set, task_loader load, void *
     int status = RIPEN_OK;
     for (int s = 0; s < S && !status; ++s) {
         p->offset[s] = p->total;
+        shell_tally shell = shell_tally_start();
         for (int e = 0; e <= E && !status; ++e) {
             const int64_t id = set->first_task + (int64_t)e * S + s;
             task_record r;
@@ -299,6 +314,12 @@ static int pool_load(const job *j, const task_set *set, task_loader load, void *
                 if (e == 0)
                     p->state[s] = exchange_state_of(x, &set->system.model, s % x->nwindows,
                                                     s / x->nwindows, y->mu_core);
+                if (s == 0 && e == 0) {
+                    const shell_band band = shell_band_of(x->shell_tolerance, r.shell_initial);
+                    shell_check_start(&p->shell, &band);
+                }
+                for (int64_t n = 0; s < x->nwindows && n < y->nsamples; ++n)
+                    shell_tally_add(&shell, &p->shell.band, y->samples[n * EXCHANGE_FIELDS + 1]);
                 for (int64_t n = e == 0 ? y->nsamples : 0; n < y->nsamples; ++n) {
                     const int64_t global = (int64_t)(e - 1) * per_epoch + n;
                     if (global % stride) continue;
@@ -309,6 +330,7 @@ static int pool_load(const job *j, const task_set *set, task_loader load, void *
             task_record_free(&r);
         }
         p->count[s] = p->total - p->offset[s];
+        if (s < x->nwindows) shell_check_group(&p->shell, s, &shell);
         if (!status && p->count[s] == 0)
             status =
                 ripen_fail(RIPEN_EINVAL, "exchange %s: state %d took no samples", set->name, s);
@@ -731,6 +753,9 @@ int exchange_analyze(const job *j, const task_set *set, task_loader load, void *
         out->fq.barrier_mbar = bm.barrier, out->fq.barrier_mbar_sigma = bm.barrier_sd;
         status = wham_check(j, set, &p, o, out, &bw);
     }
+    if (p.shell.groups && shell_check_warning(&p.shell, "windows of rung 0", out->fq.shell_warning,
+                                              sizeof out->fq.shell_warning))
+        shell_warning_prepend(out->warnings, sizeof out->warnings, out->fq.shell_warning);
     out->samples_used = p.total;
     snprintf(out->fq.warnings, sizeof out->fq.warnings, "%s", out->warnings);
     pool_free(&p);
@@ -844,8 +869,8 @@ void exchange_print_result(const task_set *set, const void *result) {
 void exchange_warn_result(const task_set *set, const void *result) {
     const exchange_outcome *o = result;
     if (o->fq.failed)
-        fprintf(stderr, "ripen: warning: F(q) of exchange %s not determined: %s\n", set->name,
-                o->fq.error);
+        fprintf(stderr, "ripen: warning: F(q) of exchange %s not determined: %s%s%s\n", set->name,
+                o->fq.error, o->fq.shell_warning[0] ? "; " : "", o->fq.shell_warning);
     else if (o->warnings[0])
         fprintf(stderr, "ripen: warning: exchange %s: %s\n", set->name, o->warnings);
 }
@@ -870,6 +895,8 @@ void exchange_summary(const job *j, const task_kind *kind, task_loader load, voi
             printf("rung 0 alone: not determined\n");
         else
             printf("%s (WHAM, rung 0%s)\n", wham, o->fq.wham_converged ? "" : ", NOT converged");
+        if (o->fq.shell_warning[0])
+            printf("  %-27s warning: %s\n", j->sets[s].name, o->fq.shell_warning);
     }
 }
 

@@ -7,6 +7,7 @@
 #include "json_read.h"
 #include "ripen/error.h"
 #include "ripen/order_parameter.h"
+#include "shell_check.h"
 #include "task_runtime.h"
 
 #include <math.h>
@@ -14,11 +15,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const keys[] = {
-    "name",           "order_parameter", "basin",           "interfaces",
-    "target",         "crossings",       "walkers",         "trials",
-    "successes",      "max_trials",      "shot_tasks",      "max_walker_steps",
-    "max_shot_steps", "paths",           ENTRY_SYSTEM_KEYS, NULL};
+static const char *const keys[] = {"name",
+                                   "order_parameter",
+                                   "basin",
+                                   "interfaces",
+                                   "target",
+                                   "crossings",
+                                   "walkers",
+                                   "trials",
+                                   "successes",
+                                   "max_trials",
+                                   "shot_tasks",
+                                   "max_walker_steps",
+                                   "max_shot_steps",
+                                   "paths",
+                                   "shell_tolerance",
+                                   ENTRY_SYSTEM_KEYS,
+                                   NULL};
 
 /* ---- the job file ---- */
 
@@ -100,7 +113,8 @@ static int parse(const cJSON *obj, const char *path, task_set *set) {
                     .shot_tasks = 8,
                     .max_walker_steps = 100000000,
                     .max_shot_steps = 10000000,
-                    .paths = 2};
+                    .paths = 2,
+                    .shell_tolerance = SHELL_TOLERANCE_DEFAULT};
     char measure[32] = "cluster";
     int64_t walkers = f->walkers, shot_tasks = f->shot_tasks, paths = f->paths;
     int status;
@@ -120,6 +134,8 @@ static int parse(const cJSON *obj, const char *path, task_set *set) {
         (status = json_get_uint(obj, "max_shot_steps", path, 1, (uint64_t)JOB_MAX_STEPS,
                                 &f->max_shot_steps)) ||
         (status = json_get_int(obj, "paths", path, 0, 100, &paths)) ||
+        (status = json_get_double(obj, "shell_tolerance", path, SHELL_TOLERANCE_MIN,
+                                  SHELL_TOLERANCE_MAX, &f->shell_tolerance)) ||
         (status = job_entry_system(obj, path, &set->system)))
         return status;
     f->walkers = (int)walkers, f->shot_tasks = (int)shot_tasks, f->paths = (int)paths;
@@ -146,6 +162,7 @@ static int64_t growth_room(const task_set *set, const initial_report *particle) 
  * what the lattice can hold (else the walkers would run for ever). */
 static int prepare(task_set *set, const char *path, const initial_report *particle) {
     ffs_spec *f = set->spec;
+    f->initial_shell = particle->shell_sites;
     const int64_t unit = lambda_per_site(f->measure);
     f->origin = unit * particle->core_sites;
     if (f->measure == LAMBDA_CRACK && set->system.shell_thickness == 0)
@@ -271,7 +288,7 @@ static int record_init(const task_set *set, int64_t member, task_record *r) {
 static void record_free(task_record *r) {
     ffs_result *x = r->data;
     free(x->config_lambda), free(x->config_parent_task), free(x->config_parent_index);
-    free(x->config_root), free(x->configs);
+    free(x->config_root), free(x->config_shell), free(x->config_exposed), free(x->configs);
     free(x->shot_source_task), free(x->shot_source_index), free(x->shot_root);
     free(x->shot_outcome), free(x->shot_steps);
     free(x);
@@ -281,9 +298,9 @@ static void record_free(task_record *r) {
 /* Room for n configurations of `nsites` sites. */
 static int reserve_configs(ffs_result *x, int64_t n, int64_t nsites) {
     if (n <= x->config_capacity) return RIPEN_OK;
-    int64_t **columns[4] = {&x->config_lambda, &x->config_parent_task, &x->config_parent_index,
-                            &x->config_root};
-    for (int k = 0; k < 4; ++k) {
+    int64_t **columns[6] = {&x->config_lambda, &x->config_parent_task, &x->config_parent_index,
+                            &x->config_root,   &x->config_shell,       &x->config_exposed};
+    for (int k = 0; k < 6; ++k) {
         int64_t *grown = realloc(*columns[k], sizeof **columns[k] * (size_t)n);
         if (!grown) return RIPEN_ENOMEM;
         *columns[k] = grown;
@@ -311,17 +328,18 @@ static int reserve_shots(ffs_result *x, int64_t n) {
     return RIPEN_OK;
 }
 
-int ffs_add_config(ffs_result *x, int64_t nsites, const uint8_t *states, int64_t lambda,
-                   int64_t parent_task, int64_t parent_index, int64_t root) {
+int ffs_add_config(ffs_result *x, int64_t nsites, const uint8_t *states,
+                   const ffs_config_info *info) {
     if (x->nconfigs == x->config_capacity &&
         reserve_configs(x, x->config_capacity ? 2 * x->config_capacity : 8, nsites))
         return ripen_fail(RIPEN_ENOMEM, "out of memory for %lld configurations",
                           (long long)x->nconfigs + 1);
     const int64_t k = x->nconfigs++;
     memcpy(x->configs + k * nsites, states, (size_t)nsites);
-    x->config_lambda[k] = lambda;
-    x->config_parent_task[k] = parent_task, x->config_parent_index[k] = parent_index;
-    x->config_root[k] = root;
+    x->config_lambda[k] = info->lambda;
+    x->config_parent_task[k] = info->parent_task, x->config_parent_index[k] = info->parent_index;
+    x->config_root[k] = info->root;
+    x->config_shell[k] = info->shell, x->config_exposed[k] = info->exposed;
     return RIPEN_OK;
 }
 
@@ -368,6 +386,8 @@ static void code(codec *c, const task_set *set, int64_t member, task_record *r) 
     codec_array(c, (void **)&x->config_parent_task, 8, x->nconfigs, &room, limit);
     codec_array(c, (void **)&x->config_parent_index, 8, x->nconfigs, &room, limit);
     codec_array(c, (void **)&x->config_root, 8, x->nconfigs, &room, limit);
+    codec_array(c, (void **)&x->config_shell, 8, x->nconfigs, &room, limit);
+    codec_array(c, (void **)&x->config_exposed, 8, x->nconfigs, &room, limit);
     codec_array(c, (void **)&x->configs, (size_t)r->nsites, x->nconfigs, &room, limit);
     codec_scalar(c, &x->nshots, sizeof x->nshots);
     if (!c->writing && !c->status && x->nshots >= 0 && x->nshots <= limit &&

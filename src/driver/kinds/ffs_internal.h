@@ -37,7 +37,9 @@ typedef struct {
     int64_t *config_lambda;                            /* λ when stored */
     int64_t *config_parent_task, *config_parent_index; /* where the shot started (-1: walker) */
     int64_t *config_root;                              /* the walker task it descends from */
-    uint8_t *configs;                                  /* nconfigs x nsites states */
+    int64_t *config_shell;   /* N_shell of each (sites): did the shell stay? (shell_check.h) */
+    int64_t *config_exposed; /* exposed core of each (sites, replica_exposed_core) */
+    uint8_t *configs;        /* nconfigs x nsites states */
     /* shots done */
     int64_t nshots, shot_capacity;
     int64_t *shot_source_task, *shot_source_index, *shot_root;
@@ -69,9 +71,10 @@ typedef struct {
     int64_t walkers_crossing; /* walkers with at least one crossing of λ_0 */
     int bootstrap;
     char warnings[2048];
-    int npaths;     /* complete transition paths stored */
-    int64_t nsites; /* per configuration */
-    uint8_t *paths; /* npaths x (n + 1) configurations at λ_0 .. λ_n */
+    char shell_warning[512]; /* "" or why the stored configurations lost their shell */
+    int npaths;              /* complete transition paths stored */
+    int64_t nsites;          /* per configuration */
+    uint8_t *paths;          /* npaths x (n + 1) configurations at λ_0 .. λ_n */
     int64_t *path_lambda;
 } ffs_rate;
 
@@ -91,8 +94,16 @@ int64_t ffs_stage_first(const task_set *set, int stage);
 int ffs_stage_tasks(const task_set *set, int stage);
 uint32_t ffs_walker_stream(const task_set *set, int walker, int64_t segment);
 uint32_t ffs_shot_stream(const task_set *set, int stage, int64_t shot);
-int ffs_add_config(ffs_result *x, int64_t nsites, const uint8_t *states, int64_t lambda,
-                   int64_t parent_task, int64_t parent_index, int64_t root);
+/* What a stored configuration is besides its states. */
+typedef struct {
+    int64_t lambda;                    /* λ */
+    int64_t parent_task, parent_index; /* where its shot started (-1: a walker's crossing) */
+    int64_t root;                      /* the walker it descends from */
+    int64_t shell, exposed;            /* N_shell and the exposed core (sites) */
+} ffs_config_info;
+
+int ffs_add_config(ffs_result *x, int64_t nsites, const uint8_t *states,
+                   const ffs_config_info *info);
 int ffs_add_shot(ffs_result *x, int64_t source_task, int64_t source_index, int64_t root,
                  int outcome, double steps);
 

@@ -6,6 +6,7 @@
 
 #include "ripen/error.h"
 #include "ripen/philox.h"
+#include "shell_check.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -411,6 +412,27 @@ static void diagnose(const task_set *set, const set_records *s, ffs_rate *out) {
     if (!out->determined) warn(out, "no rate: an interface was never reached");
 }
 
+/* Whether the configurations each stage stored kept the initial particle's shell: a rate of
+ * growth "through the shell" measured on a particle that lost it is another rate. */
+static void check_shell(const task_set *set, const set_records *s, ffs_rate *out) {
+    const ffs_spec *f = ffs_of(set);
+    const shell_band band = shell_band_of(f->shell_tolerance, f->initial_shell);
+    shell_check c;
+    shell_check_start(&c, &band);
+    for (int stage = 0; stage <= f->ninterfaces; ++stage) {
+        shell_tally t = shell_tally_start();
+        for (int64_t k = 0; k < s->count; ++k) {
+            const ffs_result *x = s->records[k].data;
+            for (int64_t n = 0; x->stage == stage && n < x->nconfigs; ++n)
+                shell_tally_add(&t, &band, x->config_shell[n]);
+        }
+        shell_check_group(&c, stage, &t);
+    }
+    if (shell_check_warning(&c, "stages' stored configurations", out->shell_warning,
+                            sizeof out->shell_warning))
+        shell_warning_prepend(out->warnings, sizeof out->warnings, out->shell_warning);
+}
+
 int ffs_analyze(const job *j, const task_set *set, task_loader load, void *context,
                 const set_analysis_options *o, void **result) {
     ffs_rate *out = calloc(1, sizeof *out);
@@ -425,6 +447,7 @@ int ffs_analyze(const job *j, const task_set *set, task_loader load, void *conte
         out->bootstrap = o->bootstrap;
         bootstrap(j, set, &s, &lengths, o->bootstrap, out);
         diagnose(set, &s, out);
+        check_shell(set, &s, out);
         status = trace_paths(set, &s, out);
         out->mfpt = 1.0 / out->rate;
         out->mfpt_lower = 1.0 / out->rate_upper, out->mfpt_upper = 1.0 / out->rate_lower;
@@ -504,6 +527,10 @@ void ffs_warn_result(const task_set *set, const void *result) {
 void ffs_summary(const job *j, const task_kind *kind, task_loader load, void *context,
                  void *const *results) {
     (void)load, (void)context;
-    for (int s = 0; s < j->nsets; ++s)
-        if (j->sets[s].kind == kind && results[s]) print_line(&j->sets[s], results[s]);
+    for (int s = 0; s < j->nsets; ++s) {
+        if (j->sets[s].kind != kind || !results[s]) continue;
+        const ffs_rate *r = results[s];
+        print_line(&j->sets[s], r);
+        if (r->shell_warning[0]) printf("  %-27s warning: %s\n", j->sets[s].name, r->shell_warning);
+    }
 }

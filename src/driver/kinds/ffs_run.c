@@ -82,7 +82,13 @@ static int on_walker_move(watch_state *w, const replica *r, uint64_t attempt) {
             return 1;
         }
         replica_store_states(r, states);
-        w->status = ffs_add_config(x, w->nsites, states, w->value, -1, -1, w->root);
+        const ffs_config_info info = {.lambda = w->value,
+                                      .parent_task = -1,
+                                      .parent_index = -1,
+                                      .root = w->root,
+                                      .shell = r->counts.nshell,
+                                      .exposed = replica_exposed_core(r)};
+        w->status = ffs_add_config(x, w->nsites, states, &info);
         free(states);
         x->from_basin = 0;
         x->crossings++;
@@ -196,8 +202,10 @@ typedef struct {
     int count;
 } source_cache;
 
+/* The configuration `ref` names: its states and what was stored with it (its parent and root
+ * not filled in). */
 static int source_config(const job *j, const task_inputs *in, source_cache *cache,
-                         const config_ref *ref, const uint8_t **states, int64_t *lambda) {
+                         const config_ref *ref, const uint8_t **states, ffs_config_info *info) {
     const int64_t k = ref->task - cache->first;
     if (k < 0 || k >= cache->count)
         return ripen_fail(RIPEN_EINVAL, "ffs: a plan names task %lld outside the stage",
@@ -213,7 +221,9 @@ static int source_config(const job *j, const task_inputs *in, source_cache *cach
         return ripen_fail(RIPEN_EINVAL, "ffs: task %lld holds no configuration %lld",
                           (long long)ref->task, (long long)ref->index);
     *states = x->configs + ref->index * r->nsites;
-    *lambda = x->config_lambda[ref->index];
+    *info = (ffs_config_info){.lambda = x->config_lambda[ref->index],
+                              .shell = x->config_shell[ref->index],
+                              .exposed = x->config_exposed[ref->index]};
     return RIPEN_OK;
 }
 
@@ -270,8 +280,13 @@ static int run_shot(const task_set *set, int stage, task_record *r, task_runtime
     s->rep.watch = NULL;
     if (!status && outcome == FFS_SUCCESS) {
         replica_store_states(&s->rep, r->states);
-        status = ffs_add_config(x, r->nsites, r->states, ws.value, x->source_task, x->source_index,
-                                x->source_root);
+        const ffs_config_info info = {.lambda = ws.value,
+                                      .parent_task = x->source_task,
+                                      .parent_index = x->source_index,
+                                      .root = x->source_root,
+                                      .shell = s->rep.counts.nshell,
+                                      .exposed = replica_exposed_core(&s->rep)};
+        status = ffs_add_config(x, r->nsites, r->states, &info);
     }
     if (!status)
         status = ffs_add_shot(x, x->source_task, x->source_index, x->source_root, outcome, steps);
@@ -287,13 +302,14 @@ static int start_shot(const job *j, const task_set *set, int stage, task_record 
     ffs_result *x = r->data;
     const config_ref *ref = &refs[pick(j, ffs_shot_stream(set, stage, x->next_shot), count)];
     const uint8_t *states = NULL;
-    int64_t lambda = 0;
-    int status = source_config(j, in, cache, ref, &states, &lambda);
+    ffs_config_info info;
+    int status = source_config(j, in, cache, ref, &states, &info);
     if (status) return status;
     x->source_task = ref->task, x->source_index = ref->index, x->source_root = ref->root;
-    *running = lambda < ffs_of(set)->lambda[stage];
-    if (!*running) {
-        status = ffs_add_config(x, r->nsites, states, lambda, ref->task, ref->index, ref->root);
+    *running = info.lambda < ffs_of(set)->lambda[stage];
+    if (!*running) { /* stored again as this stage's success, with its new ancestry */
+        info.parent_task = ref->task, info.parent_index = ref->index, info.root = ref->root;
+        status = ffs_add_config(x, r->nsites, states, &info);
         return status ? status : ffs_add_shot(x, ref->task, ref->index, ref->root, FFS_SUCCESS, 0);
     }
     if (!r->states && !(r->states = malloc((size_t)r->nsites)))

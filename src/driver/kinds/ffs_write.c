@@ -20,6 +20,8 @@ enum {
     F_CONFIG_LAMBDA,
     F_CONFIG_PARENT,
     F_CONFIG_ROOT,
+    F_CONFIG_SHELL,
+    F_CONFIG_EXPOSED,
     F_CONFIGS,
     F_SHOT_COUNT,
     F_SHOT_SOURCE,
@@ -67,6 +69,7 @@ static int write_attributes(hid_t g, const task_set *set) {
     if (!status) status = h5_attr_int(g, "max_walker_steps", (int64_t)f->max_walker_steps);
     if (!status) status = h5_attr_int(g, "max_shot_steps", (int64_t)f->max_shot_steps);
     if (!status) status = h5_attr_int(g, "paths", f->paths);
+    if (!status) status = h5_attr_double(g, "shell_tolerance", f->shell_tolerance);
     if (!status) status = h5_attr_int(g, "first_task", set->first_task);
     return status;
 }
@@ -114,6 +117,11 @@ int ffs_h5_create(hid_t g, const job *j, const task_set *set, const int64_t exte
         DZ("config_parent", H5_I64, 3, &fill_i64, "task id, configuration index",
            "where the shot that stored it started (-1: a walker's crossing)", t, c, 2),
         DZ("config_root", H5_I64, 2, &fill_i64, "task id", "the walker its ancestry starts from", t,
+           c),
+        DZ("config_shell", H5_I64, 2, &fill_i64, "sites", "N_shell of each stored configuration", t,
+           c),
+        DZ("config_exposed", H5_I64, 2, &fill_i64, "sites",
+           "exposed core (core sites with a solution neighbour) of each stored configuration", t,
            c),
         DZ("configs", H5_U8, 5, &fill_u8, "state: 0 solution, 1 core, 2 shell (255: none)",
            "the stored configurations", t, c, lz, ly, lx),
@@ -216,6 +224,12 @@ int ffs_h5_write_tasks(void *handles_, const task_set *set, int n, const int64_t
     COLUMN(x[i]->config_root)
     written = write_rows(d[F_CONFIG_ROOT], H5_I64, 2, n, members, configs, NULL, data);
     if (!status) status = written;
+    COLUMN(x[i]->config_shell)
+    written = write_rows(d[F_CONFIG_SHELL], H5_I64, 2, n, members, configs, NULL, data);
+    if (!status) status = written;
+    COLUMN(x[i]->config_exposed)
+    written = write_rows(d[F_CONFIG_EXPOSED], H5_I64, 2, n, members, configs, NULL, data);
+    if (!status) status = written;
     COLUMN(x[i]->configs)
     written = write_rows(d[F_CONFIGS], H5_U8, 5, n, members, configs, lattice, data);
     if (!status) status = written;
@@ -276,7 +290,7 @@ int ffs_h5_load_task(hid_t g, const task_set *set, int64_t member, task_record *
     /* grow the record through its own helpers: a fresh record holds nothing yet */
     uint8_t *states = calloc((size_t)r->nsites, 1);
     for (int64_t k = 0; states && k < configs && !status; ++k)
-        status = ffs_add_config(x, r->nsites, states, 0, -1, -1, -1);
+        status = ffs_add_config(x, r->nsites, states, &(ffs_config_info){0});
     for (int64_t k = 0; states && k < shots && !status; ++k)
         status = ffs_add_shot(x, -1, -1, -1, 0, 0);
     free(states);
@@ -291,6 +305,10 @@ int ffs_h5_load_task(hid_t g, const task_set *set, int64_t member, task_record *
         status = read_pairs(g, "config_parent", member, configs, x->config_parent_task,
                             x->config_parent_index);
     if (!status) status = h5_read_from(g, "config_root", H5_I64, 2, start2, nc, x->config_root);
+    if (!status) status = h5_read_from(g, "config_shell", H5_I64, 2, start2, nc, x->config_shell);
+    if (!status)
+        status = h5_read_from(g, "config_exposed", H5_I64, 2, start2, nc, x->config_exposed);
+
     if (!status) status = h5_read_from(g, "configs", H5_U8, 5, start5, n5, x->configs);
     if (!status)
         status =
@@ -306,7 +324,7 @@ void ffs_h5_size(const task_set *set, const int64_t extent[TASK_EXTENTS], double
     const double t = (double)set->ntasks, c = (double)extent[0], s = (double)extent[1];
     const double sites = (double)set->system.lx * set->system.ly * set->system.lz;
     const ffs_spec *f = ffs_of(set);
-    *bytes = t * c * (sites + 32) + t * s * 33 + t * 16 + (double)f->walkers * 32 +
+    *bytes = t * c * (sites + 48) + t * s * 33 + t * 16 + (double)f->walkers * 32 +
              (double)(f->paths * (f->ninterfaces + 1)) * (sites + 8) + 64.0 * f->ninterfaces;
     *objects = 1 + F_COUNT + 20;
 }
@@ -355,6 +373,7 @@ static int write_rate_attributes(hid_t g, const ffs_rate *r) {
     if (!status) status = h5_attr_int(g, "walkers_crossing", r->walkers_crossing);
     if (!status) status = h5_attr_int(g, "determined", r->determined);
     if (!status) status = h5_attr_int(g, "bootstrap_samples", r->bootstrap);
+    if (!status) status = h5_attr_string(g, "shell_warning", r->shell_warning);
     if (!status) status = h5_attr_string(g, "warnings", r->warnings);
     if (!status)
         status = h5_attr_string(

@@ -5,6 +5,7 @@
 #include "ripen/fe.h"
 #include "ripen/order_parameter.h"
 #include "ripen/windows.h"
+#include "shell_check.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -164,6 +165,21 @@ int fq_compute(const task_set *set, task_record *const *records, uint64_t seed,
     return status;
 }
 
+/* Whether the windows kept their shell (shell_check.h): the warning in f->shell_warning, and at
+ * the head of f->warnings when F(q) was determined. */
+static void check_shell(const task_set *set, task_record *const *records, fq_result *f) {
+    const window_set_spec *w = window_set_of(set);
+    const shell_band band = shell_band_of(w->shell_tolerance, records[0]->shell_initial);
+    shell_check c;
+    shell_check_start(&c, &band);
+    for (int k = 0; k < w->nwindows; ++k) {
+        const window_result *x = window_result_of(records[k]);
+        shell_check_series(&c, k, x->n_shell, x->nq, 1);
+    }
+    if (shell_check_warning(&c, "windows", f->shell_warning, sizeof f->shell_warning) && !f->failed)
+        shell_warning_prepend(f->warnings, sizeof f->warnings, f->shell_warning);
+}
+
 int fq_analyze(const job *j, const task_set *set, task_loader load, void *context,
                const set_analysis_options *o, void **result) {
     const window_set_spec *ws = window_set_of(set);
@@ -183,6 +199,7 @@ int fq_analyze(const job *j, const task_set *set, task_loader load, void *contex
             snprintf(f->error, sizeof f->error, "%s", ripen_last_error());
             status = RIPEN_OK;
         }
+        if (!status) check_shell(set, pointers, f);
     }
     if (status && f) free(f), f = NULL;
     for (int k = 0; k < ws->nwindows && records; ++k) task_record_free(&records[k]);

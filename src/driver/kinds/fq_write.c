@@ -32,7 +32,8 @@ int fq_write(hid_t set_group, const task_set *set, const void *result, int write
                                     "windows (docs/free-energy.md)");
     if (g < 0) return ripen_fail(RIPEN_EIO, "cannot create /windows/%s/fq", set->name);
     if (f->failed) {
-        const int status = h5_attr_string(g, "error", f->error);
+        int status = h5_attr_string(g, "error", f->error);
+        if (!status) status = h5_attr_string(g, "shell_warning", f->shell_warning);
         H5Gclose(g);
         return status;
     }
@@ -51,6 +52,7 @@ int fq_write(hid_t set_group, const task_set *set, const void *result, int write
     if (!status) status = h5_attr_int(g, "mbar_converged", f->mbar_converged);
     if (!status) status = h5_attr_int(g, "bootstrap_samples", f->bootstrap_samples);
     if (!status) status = h5_attr_string(g, "warnings", f->warnings);
+    if (!status) status = h5_attr_string(g, "shell_warning", f->shell_warning);
     if (!status)
         status = h5_attr_string(g, "units",
                                 "mu_sampling, mu_star, mu_star_sigma, barrier_*: kT; q_start, "
@@ -152,6 +154,7 @@ void fq_print(const task_set *set, const void *result) {
     const fq_result *f = result;
     if (f->failed) {
         printf("%s: F(q) not determined: %s\n", set->name, f->error);
+        if (f->shell_warning[0]) printf("  warning: %s\n", f->shell_warning);
         return;
     }
     char mu[128], wham[128], mbar[128];

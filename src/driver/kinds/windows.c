@@ -8,6 +8,7 @@
 #include "ripen/error.h"
 #include "ripen/fe.h"
 #include "ripen/fq.h"
+#include "shell_check.h"
 #include "task_runtime.h"
 
 #include <math.h>
@@ -27,6 +28,7 @@ static const char *const keys[] = {"name",
                                    "sample_interval",
                                    "tilt",
                                    "repeat",
+                                   "shell_tolerance",
                                    ENTRY_SYSTEM_KEYS,
                                    NULL};
 
@@ -130,7 +132,8 @@ static int parse(const cJSON *obj, const char *path, task_set *set) {
                            .overlap = 2,
                            .equilibration_steps = 1000,
                            .sampling_steps = 10000,
-                           .sample_interval = 1};
+                           .sample_interval = 1,
+                           .shell_tolerance = SHELL_TOLERANCE_DEFAULT};
     int64_t repeat = 0;
     int status;
     if ((status = json_get_string(obj, "name", path, set->name, sizeof set->name)) ||
@@ -143,6 +146,8 @@ static int parse(const cJSON *obj, const char *path, task_set *set) {
                                 &w->sample_interval)) ||
         (status = json_get_bool(obj, "tilt", path, &w->tilt)) ||
         (status = json_get_int(obj, "repeat", path, 0, JOB_MAX_SWEEP_POINTS, &repeat)) ||
+        (status = json_get_double(obj, "shell_tolerance", path, SHELL_TOLERANCE_MIN,
+                                  SHELL_TOLERANCE_MAX, &w->shell_tolerance)) ||
         (status = job_entry_system(obj, path, &set->system)))
         return status;
     w->repeat = (int)repeat;
@@ -185,7 +190,7 @@ static void task(const task_set *set, int64_t member, int *stage, double *cost) 
 
 static double output_bytes(const task_set *set) {
     const window_set_spec *w = window_set_of(set);
-    return (double)w->nwindows * (double)window_sample_count(w) * (4 + 8);
+    return (double)w->nwindows * (double)window_sample_count(w) * (4 + 8 + 4 + 4);
 }
 
 static void describe(const task_set *set) {
@@ -201,7 +206,7 @@ static void describe(const task_set *set) {
 
 static void record_free(task_record *r) {
     window_result *x = r->data;
-    free(x->q), free(x->q_energy), free(x);
+    free(x->q), free(x->q_energy), free(x->n_shell), free(x->exposed), free(x);
     r->data = NULL;
 }
 
@@ -215,7 +220,9 @@ static int record_init(const task_set *set, int64_t member, task_record *r) {
     const size_t n = (size_t)window_sample_count(w);
     x->q = calloc(n, sizeof *x->q);
     x->q_energy = calloc(n, sizeof *x->q_energy);
-    return x->q && x->q_energy ? RIPEN_OK : RIPEN_ENOMEM;
+    x->n_shell = calloc(n, sizeof *x->n_shell);
+    x->exposed = calloc(n, sizeof *x->exposed);
+    return x->q && x->q_energy && x->n_shell && x->exposed ? RIPEN_OK : RIPEN_ENOMEM;
 }
 
 static void code(codec *c, const task_set *set, int64_t member, task_record *r) {
@@ -234,6 +241,8 @@ static void code(codec *c, const task_set *set, int64_t member, task_record *r) 
     int64_t room = limit;
     codec_array(c, (void **)&x->q, sizeof(int32_t), x->nq, &room, limit);
     codec_array(c, (void **)&x->q_energy, sizeof(double), x->nq, &room, limit);
+    codec_array(c, (void **)&x->n_shell, sizeof(int32_t), x->nq, &room, limit);
+    codec_array(c, (void **)&x->exposed, sizeof(int32_t), x->nq, &room, limit);
 }
 
 /* ---- running ---- */
@@ -259,6 +268,19 @@ static int tune_tilt(task_sim *s, const task_set *set, task_record *r) {
     return use_window_mu(s, set, x->mu_core);
 }
 
+/* One sample: q, E at the set's mu_core, N_shell and the exposed core (O(columns), so reused
+ * while the lattice has not changed: a rejection-free step often changes nothing). */
+static void take_sample(window_result *x, const replica *rep, int64_t core_initial,
+                        const energy_weights *set_weights) {
+    const int64_t k = x->nq++;
+    x->q[k] = (int32_t)q_value(rep, core_initial);
+    x->q_energy[k] = model_energy(set_weights, &rep->counts);
+    x->n_shell[k] = (int32_t)rep->counts.nshell;
+    const int same = k > 0 && rep->changes == x->sampled_at;
+    x->exposed[k] = same ? x->exposed[k - 1] : (int32_t)replica_exposed_core(rep);
+    x->sampled_at = rep->changes;
+}
+
 static int run_window(const task_set *set, task_record *r, task_sim *s, task_runtime *rt,
                       int fresh) {
     const window_set_spec *w = window_set_of(set);
@@ -275,11 +297,8 @@ static int run_window(const task_set *set, task_record *r, task_sim *s, task_run
         if (w->tilt) status = tune_tilt(s, set, r);
         const uint64_t sampled =
             s->rep.step > w->equilibration_steps ? s->rep.step - w->equilibration_steps : 0;
-        if (!status && sampled > 0 && sampled % w->sample_interval == 0) {
-            x->q[x->nq] = (int32_t)q_value(&s->rep, r->core_initial);
-            x->q_energy[x->nq] = model_energy(&set_weights, &s->rep.counts);
-            x->nq++;
-        }
+        if (!status && sampled > 0 && sampled % w->sample_interval == 0)
+            take_sample(x, &s->rep, r->core_initial, &set_weights);
         if (!status) status = task_between_steps(rt, s, r);
     }
     return status;
@@ -305,7 +324,19 @@ static int run(const job *j, const task_set *set, int64_t member, task_record *r
 
 /* ---- the result file ---- */
 
-enum { W_LO, W_HI, W_Q, W_ENERGY, W_COUNT_SAMPLES, W_CORE0, W_MU, W_COUNT };
+enum {
+    W_LO,
+    W_HI,
+    W_Q,
+    W_ENERGY,
+    W_COUNT_SAMPLES,
+    W_CORE0,
+    W_MU,
+    W_N_SHELL,
+    W_EXPOSED,
+    W_SHELL0,
+    W_COUNT
+};
 
 typedef struct {
     hid_t d[W_COUNT];
@@ -334,8 +365,40 @@ static int write_attributes(hid_t g, const task_set *set) {
     if (!status) status = h5_attr_int(g, "tilt", w->tilt);
     if (!status) status = h5_attr_int(g, "repeat", w->repeat);
     if (!status) status = h5_attr_int(g, "sample_interval", (int64_t)w->sample_interval);
+    if (!status) status = h5_attr_double(g, "shell_tolerance", w->shell_tolerance);
     if (!status) status = h5_attr_int(g, "first_task", set->first_task);
     return status;
+}
+
+/* The shell's samples: N_shell and the exposed core [K, M], N_shell(0) [K]. */
+static void create_shell_datasets(hid_t g, hsize_t k, hsize_t m, hid_t *d) {
+    d[W_N_SHELL] =
+        h5_dataset(g, &(h5_dataset_info){.name = "n_shell",
+                                         .type = H5_I32,
+                                         .rank = 2,
+                                         .dims = {k, m},
+                                         .fill = &fill_i32,
+                                         .units = "sites",
+                                         .description = "N_shell, per sample of window k",
+                                         .compress = 1});
+    d[W_EXPOSED] = h5_dataset(
+        g, &(h5_dataset_info){.name = "exposed_core",
+                              .type = H5_I32,
+                              .rank = 2,
+                              .dims = {k, m},
+                              .fill = &fill_i32,
+                              .units = "sites",
+                              .description = "exposed core (core sites with a solution neighbour "
+                                             "of the 8), per sample of window k",
+                              .compress = 1});
+    d[W_SHELL0] = h5_dataset(g, &(h5_dataset_info){.name = "shell_sites",
+                                                   .type = H5_I64,
+                                                   .rank = 1,
+                                                   .dims = {k},
+                                                   .fill = &fill_i64,
+                                                   .units = "sites",
+                                                   .description = "N_shell(0) of window k's "
+                                                                  "initial particle"});
 }
 
 static int h5_create(hid_t g, const job *j, const task_set *set, const int64_t extent[TASK_EXTENTS],
@@ -401,6 +464,7 @@ static int h5_create(hid_t g, const job *j, const task_set *set, const int64_t e
                               .units = "kT",
                               .description = "window k's own mu_core: sampling_mu_core, or its "
                                              "tuned value if tilted (a linear bias in q)"});
+    create_shell_datasets(g, k, m, d);
     for (int n = 0; n < W_COUNT; ++n)
         if (d[n] < 0)
             return ripen_fail(RIPEN_EIO, "cannot create datasets in /windows/%s", set->name);
@@ -435,7 +499,7 @@ static int h5_write_tasks(void *handles_, const task_set *set, int n, const int6
     const hid_t *d = ((const handles *)handles_)->d;
     int status = RIPEN_OK;
     hsize_t starts[BATCH * 2] = {0}, counts[BATCH * 2] = {0};
-    const void *q[BATCH] = {0}, *energy[BATCH] = {0};
+    const void *q[BATCH] = {0}, *energy[BATCH] = {0}, *shell[BATCH] = {0}, *exposed[BATCH] = {0};
     for (int i = 0; i < n; ++i) {
         const window_result *x = records[i]->data;
         const hsize_t row[1] = {(hsize_t)members[i]}, one[1] = {1};
@@ -443,13 +507,18 @@ static int h5_write_tasks(void *handles_, const task_set *set, int n, const int6
         if (!status)
             status = h5_write_block(d[W_CORE0], H5_I64, 1, row, one, &records[i]->core_initial);
         if (!status) status = h5_write_block(d[W_MU], H5_F64, 1, row, one, &x->mu_core);
+        if (!status)
+            status = h5_write_block(d[W_SHELL0], H5_I64, 1, row, one, &records[i]->shell_initial);
         starts[2 * i] = (hsize_t)members[i], starts[2 * i + 1] = 0;
         counts[2 * i] = 1, counts[2 * i + 1] = (hsize_t)x->nq;
-        q[i] = x->q, energy[i] = x->q_energy;
+        q[i] = x->q, energy[i] = x->q_energy, shell[i] = x->n_shell, exposed[i] = x->exposed;
     }
-    const int a = h5_write_blocks(d[W_Q], H5_I32, 2, n, starts, counts, q);
-    const int b = h5_write_blocks(d[W_ENERGY], H5_F64, 2, n, starts, counts, energy);
-    return status ? status : a ? a : b;
+    const int written[4] = {h5_write_blocks(d[W_Q], H5_I32, 2, n, starts, counts, q),
+                            h5_write_blocks(d[W_ENERGY], H5_F64, 2, n, starts, counts, energy),
+                            h5_write_blocks(d[W_N_SHELL], H5_I32, 2, n, starts, counts, shell),
+                            h5_write_blocks(d[W_EXPOSED], H5_I32, 2, n, starts, counts, exposed)};
+    for (int k = 0; k < 4 && !status; ++k) status = written[k];
+    return status;
 }
 
 static void h5_close(void *handles_) {
@@ -469,6 +538,9 @@ static int h5_load_task(hid_t g, const task_set *set, int64_t member, task_recor
     const hsize_t start2[2] = {(hsize_t)member, 0}, n[2] = {1, (hsize_t)(status ? 0 : x->nq)};
     if (!status) status = h5_read_from(g, "q", H5_I32, 2, start2, n, x->q);
     if (!status) status = h5_read_from(g, "energy", H5_F64, 2, start2, n, x->q_energy);
+    if (!status) status = h5_read_from(g, "n_shell", H5_I32, 2, start2, n, x->n_shell);
+    if (!status) status = h5_read_from(g, "exposed_core", H5_I32, 2, start2, n, x->exposed);
+    if (!status) status = h5_read_from(g, "shell_sites", H5_I64, 1, row, one, &r->shell_initial);
     if (!status) status = h5_read_from(g, "mu_core", H5_F64, 1, row, one, &x->mu_core);
     if (!status && !isfinite(x->mu_core)) status = RIPEN_EIO;
     r->step = w->equilibration_steps + w->sampling_steps;
@@ -482,7 +554,7 @@ static void h5_size(const task_set *set, const int64_t extent[TASK_EXTENTS], dou
     const window_set_spec *w = window_set_of(set);
     const double k = w->nwindows, m = (double)window_sample_count(w);
     const double nq = (double)w->q_max - w->q_min + 1;
-    *bytes = k * (4 + 4 + 8 + 8 + 8) + k * m * (4 + 8) + nq * (4 + 5 * 8) + k * 8;
+    *bytes = k * (4 + 4 + 8 + 8 + 8 + 8) + k * m * (4 + 8 + 4 + 4) + nq * (4 + 5 * 8) + k * 8;
     *objects = 1 + W_COUNT + 8;
 }
 
@@ -496,7 +568,8 @@ static void summary(const job *j, const task_kind *kind, task_loader load, void 
         const fq_result *f = results[s];
         const char *name = j->sets[s].name;
         if (f && f->failed)
-            printf("  F(q) %-22s not determined (see the warning)\n", name);
+            printf("  F(q) %-22s not determined (see the warning)%s%s\n", name,
+                   f->shell_warning[0] ? "; " : "", f->shell_warning);
         else if (f) {
             char wham[128], mbar[128];
             fq_format(wham, sizeof wham, f->barrier_wham, f->barrier_wham_sigma, 2);
@@ -516,6 +589,8 @@ static void warn_result(const task_set *set, const void *result) {
                 "ripen: warning: F(q) of windows %s not determined: %s (the window samples are in "
                 "the file; `ripen analyze` recomputes F(q))\n",
                 set->name, f->error);
+    if (f->shell_warning[0])
+        fprintf(stderr, "ripen: warning: windows %s: %s\n", set->name, f->shell_warning);
 }
 
 const task_kind task_kind_windows = {
