@@ -388,8 +388,33 @@ static void print_philox(void) {
     }
 }
 
+/* Issue 22's targets, each with the figure of this table and whether it is met (the third, a box
+ * of several particles against one particle, compares two tables: print_box_target). */
+static void print_targets(double us_rf, double cb_over_rs) {
+    const double rf_target = 0.4, cb_target = 2.0;
+    if (us_rf > 0)
+        printf("  target: rejection-free <= %.2f us per event: %.3f, %s\n", rf_target, us_rf,
+               us_rf <= rf_target ? "met" : "not met");
+    if (cb_over_rs > 0)
+        printf("  target: checkerboard >= %.1fx the MC steps/s of random-sequential: %.2fx, %s\n",
+               cb_target, cb_over_rs, cb_over_rs >= cb_target ? "met" : "not met");
+}
+
+/* The rejection-free us per event of the box of particles within 1.3x that of the one shelled
+ * particle: a large box costs what its particles cost. */
+static void print_box_target(double us_particle, double us_box) {
+    const double box_target = 1.3;
+    if (us_particle <= 0 || us_box <= 0) return;
+    printf("\ntarget: rejection-free us per event of particles-240 <= %.1fx that of the shelled\n"
+           "  particle: %.3f / %.3f = %.2fx, %s\n",
+           box_target, us_box, us_particle, us_box / us_particle,
+           us_box / us_particle <= box_target ? "met" : "not met");
+}
+
+/* Prints the table of one state; *us_rf: its rejection-free us per event (0 if not run). */
 static void print_state_table(const bench_state *state, const initial_report *report,
-                              const lattice *lat, const bench_run *runs, int rows) {
+                              const lattice *lat, const bench_run *runs, int rows,
+                              double *us_rf_out) {
     if (state->layout)
         printf("\n%s: %d particles on %d x %d x %d, %lld core + %lld shell sites (%d core "
                "requested each, shell 2 and 0 alternately)\n",
@@ -403,6 +428,7 @@ static void print_state_table(const bench_state *state, const initial_report *re
            "MC steps/s", "x reference", "events/s", "us/event");
     const double reference = runs[0].figures.attempts / runs[0].figures.seconds;
     double steps_rs = 0, steps_rf = 0, steps_cb = 0, rebuild = 0, wall_cb = 0, wall_threads = 0;
+    double us_rf = 0;
     int threads = 1;
     for (int k = 0; k < rows; ++k) {
         const bench_figures *f = &runs[k].figures;
@@ -426,6 +452,7 @@ static void print_state_table(const bench_state *state, const initial_report *re
             steps_cb = steps, wall_cb = wall_steps;
         if (runs[k].threads > 1) wall_threads = wall_steps, threads = runs[k].threads;
         if (skips) steps_rf = steps, rebuild = f->rebuild_seconds / f->segments;
+        if (skips && events > 0) us_rf = 1e6 / events;
     }
     printf("  events = accepted, state-changing moves (a swap is one); us/event = CPU time per\n"
            "  event, everything included (for rejection-free: its whole cost)\n");
@@ -444,6 +471,8 @@ static void print_state_table(const bench_state *state, const initial_report *re
             "    dynamics it reproduces. Its rate bands are rebuilt after each state load, not\n"
             "    timed: %.2f ms\n",
             lat->nsites, steps_rs > 0 ? steps_rf / steps_rs : 0.0, rebuild * 1e3);
+    print_targets(us_rf, steps_rs > 0 ? steps_cb / steps_rs : 0.0);
+    *us_rf_out = us_rf;
 }
 
 /* The rows with a finite solution against the same dynamics without one (same run, same turns):
@@ -562,7 +591,7 @@ static int print_sample_cost(const replica *r, const initial_report *report, int
 /* All rows of one initial state, measured in turns of a tenth of the time each, so that every
  * row sees the same mix of machine load and the ratios compare like with like. */
 static int bench_state_table(const bench_options *o, const lattice *lat, const model_tables *tab,
-                             const bench_state *state) {
+                             const bench_state *state, double *us_rf) {
     model_tables finite = *tab; /* with a finite solution (--reservoir): its own rows */
     enum { ROWS_MAX = 16, TURNS = 10 };
     uint8_t *initial = malloc((size_t)lat->nsites);
@@ -599,7 +628,7 @@ static int bench_state_table(const bench_options *o, const lattice *lat, const m
     }
     for (int turn = 0; turn < TURNS && !status; ++turn)
         for (int k = 0; k < rows; ++k) bench_run_for(&runs[k], o->seconds / TURNS);
-    if (!status) print_state_table(state, &report, lat, runs, rows);
+    if (!status) print_state_table(state, &report, lat, runs, rows, us_rf);
     if (!status && o->reservoir > 0) print_finite_cost(runs, rows, o->reservoir);
     if (!status && rows > 0 && replica_load_states(&runs[0].rep, initial) == RIPEN_OK)
         status = print_sample_cost(&runs[0].rep, &report, state->layout != NULL, runs, rows);
@@ -632,21 +661,23 @@ int bench_main(int argc, char **argv) {
     }
     print_header(&o, &lat);
     print_philox();
+    double us_rf[BENCH_CASES] = {0};
     for (int c = 0; c < BENCH_CASES && !status; ++c) {
         const bench_state *state = &bench_cases[c];
         if (o.only && strcmp(o.only, state->label) != 0) continue;
         if (!state->lx) {
-            status = bench_state_table(&o, &lat, &tab, state);
+            status = bench_state_table(&o, &lat, &tab, state, &us_rf[c]);
             continue;
         }
         lattice own;
         model_tables own_tab;
         if (!(status = lattice_init(&own, state->lx, state->ly, state->lz))) {
             status = model_tables_build(&own_tab, &params, &own);
-            if (!status) status = bench_state_table(&o, &own, &own_tab, state);
+            if (!status) status = bench_state_table(&o, &own, &own_tab, state, &us_rf[c]);
             lattice_free(&own);
         }
     }
+    if (!status) print_box_target(us_rf[0], us_rf[BENCH_CASES - 1]);
     lattice_free(&lat);
     if (status) {
         fprintf(stderr, "ripen bench: %s\n", ripen_last_error());

@@ -22,8 +22,9 @@
  * B = sum_i b_i), picks a band with probability count x bound / B, a member of the band
  * uniformly, accepts it with probability r_i / b_i, and applies a move of the site chosen in
  * proportion to its terms. A rejected candidate is a failed attempt. When a move changes rates
- * (the sites within distance 2, ~20 of them, queue_ball) a site whose band changes moves between
- * two bands in O(1); one whose band stays the same only gets its new rate.
+ * (the sites within distance 2, ~20 of them, from a move patch: update_after_move, patch.h) a
+ * site whose band changes moves between two bands in O(1); one whose band stays the same only
+ * gets its new rate.
  *
  * Determinism and resumption: a checkpoint may be taken at any step boundary and the resumed run
  * must equal the uninterrupted one bit for bit, so everything the choice reads must be a pure
@@ -72,6 +73,7 @@
  * docs/performance.md has the measurements.
  */
 #include "attempt.h"
+#include "patch.h"
 #include "ripen/dynamics.h"
 #include "ripen/error.h"
 
@@ -79,8 +81,7 @@
 #include <string.h>
 
 enum {
-    BALL_CAPACITY = 2 * 9 * 9, /* N[N[c]] for the two sites of a swap, with repeats */
-    MULTIPLICITIES = 3,        /* bonds along a swap direction: 0, 1 or 2 */
+    MULTIPLICITIES = 3, /* bonds along a swap direction: 0, 1 or 2 */
     /* Bands: rates lie in [2^-95, 1] (the smallest is one 2^-63 threshold step times
      * (1 - p_swap) / 8 or p_swap / 8, each >= 2^-32); frexp gives r = m 2^e, m in [1/2, 1),
      * e in [EXPONENT_MIN, 1]. Band 0 holds no site (rate 0); band 1 + 2 (e - EXPONENT_MIN) + h
@@ -121,18 +122,17 @@ typedef struct rejection_free {
     double bound[BANDS];                /* b of each band */
     bound_sum units[BANDS];             /* the same in units of 2^-98 */
     bound_sum total;                    /* B in units of 2^-98, exact */
-    uint32_t *stamp;                    /* per site: the update that last queued it */
     uint64_t serial, changes;           /* the replica state the caches belong to (replica.h) */
-    uint32_t update;              /* number of the current update: stamps equal to it are queued */
-    int32_t queue[BALL_CAPACITY]; /* sites whose rate may have changed */
-    double swap_weight;           /* p_swap / 8: probability of one direction */
-    double insdel_rate[SITE_CODES];            /* insertion/deletion part of r_i, by code */
+    patch_set patches;                  /* the sites around a move (patch.h) */
+    double swap_weight;                 /* p_swap / 8: probability of one direction */
+    double insdel_rate[SITE_CODES];     /* insertion/deletion part of r_i, by code */
     double insdel_to[SITE_CODES][STATE_COUNT]; /* its part going to each state */
     double *swap_by_partner[MULTIPLICITIES];   /* [code_i * 243 + code_j]: P(swap), see above */
     uint8_t row_ready[SITE_CODES];             /* row code_i of every table in use computed */
     int multiplicities;                        /* how many tables the directions use ... */
     int multiplicity[MULTIPLICITIES];          /* ... and which */
     double *swap_table[LATTICE_DIRECTIONS];    /* the table of each direction */
+    const double *one_table; /* the table of every direction if they all share one, else NULL */
     /* A finite solution (the tables' `finite`): insertions and deletions by code. */
     int finite;                                     /* 1: the code sets below are in use */
     uint8_t *code_of;                               /* per site: the code whose set holds it */
@@ -208,6 +208,7 @@ static void build_rate_tables(rejection_free *rf, const model_tables *t) {
     memset(rf->row_ready, 0, sizeof rf->row_ready);
     for (int d = 0; d < LATTICE_DIRECTIONS; ++d)
         rf->swap_table[d] = rf->swap_by_partner[t->bond_multiplicity[d]];
+    rf->one_table = rf->multiplicities == 1 ? rf->swap_table[0] : NULL;
 }
 
 /* ---- rates of sites ---- */
@@ -232,7 +233,7 @@ static inline double swap_accept(const rejection_free *rf, const uint8_t *site, 
     return rf->swap_table[d][ci * SITE_CODES + site[j]];
 }
 
-static double site_rate(rejection_free *rf, const replica *r, int32_t i) {
+static inline double site_rate(rejection_free *rf, const replica *r, int32_t i) {
     const uint8_t *site = r->site;
     const uint8_t code = site[i];
     if (rf->swap_weight == 0.0) return rf->insdel_rate[code];
@@ -309,6 +310,39 @@ static void code_insert(rejection_free *rf, int32_t i, int c) {
 static void code_remove(rejection_free *rf, int32_t i, int c) {
     set_remove(rf, i, code_set(c));
     if (rf->count[code_set(c)] == 0) rf->present[c / 64] &= ~(UINT64_C(1) << (c % 64));
+}
+
+/* Moves sites[k] from band from[k] to band to[k] != from[k] (either may be 0: no band), k <
+ * moves: band_remove() and band_insert() once more, with the arrays' addresses held in registers,
+ * unsigned indices and B summed in a register (1-6% less per event). */
+static void band_moves(rejection_free *rf, int moves, const int32_t *sites, const uint8_t *from,
+                       const uint8_t *to) {
+    uint64_t *restrict bits = rf->bits;
+    uint16_t *restrict chunk = rf->chunk_count;
+    uint32_t *restrict super = rf->super_count;
+    const uint64_t nwords = (uint64_t)rf->nwords, nchunks = (uint64_t)rf->nchunks;
+    const uint64_t nsupers = (uint64_t)rf->nsupers;
+    bound_sum total = rf->total;
+    for (int k = 0; k < moves; ++k) {
+        const uint64_t i = (uint32_t)sites[k], a = from[k], b = to[k];
+        const uint64_t bit = UINT64_C(1) << (i % 64), w = i / 64;
+        const uint64_t c = i / (64 * CHUNK_WORDS), s = i / (64 * CHUNK_WORDS * SUPER_CHUNKS);
+        if (a) {
+            bits[a * nwords + w] &= ~bit;
+            chunk[a * nchunks + c]--;
+            super[a * nsupers + s]--;
+            if (--rf->count[a] == 0) rf->occupied[a / 64] &= ~(UINT64_C(1) << (a % 64));
+            total -= rf->units[a];
+        }
+        if (b) {
+            bits[b * nwords + w] |= bit;
+            chunk[b * nchunks + c]++;
+            super[b * nsupers + s]++;
+            if (rf->count[b]++ == 0) rf->occupied[b / 64] |= UINT64_C(1) << (b % 64);
+            total += rf->units[b];
+        }
+    }
+    rf->total = total;
 }
 
 /* Gives site i the rate r, moving it to the band of r if that is another one. */
@@ -390,7 +424,7 @@ static int band_choose(const rejection_free *rf, double t) {
 }
 
 static double total_rate_bound(const rejection_free *rf) {
-    return ldexp((double)rf->total, BOUND_UNIT_EXP);
+    return (double)rf->total * 0x1p-98; /* exact: a power of two, no underflow */
 }
 
 /* ---- a finite solution: insertions and deletions by code ---- */
@@ -453,34 +487,10 @@ static int code_choose(const rejection_free *rf, double t) {
     return last;
 }
 
-/* A code event at t in [0, W): its code by weight, a member of the code's set uniformly (the
- * k-th in site order), a target in proportion to its terms; applied unless a hard wall stops it
- * (a failed attempt: 0). The site written goes to *site. */
-static int code_event(rejection_free *rf, replica *r, philox_stream *s, double t, int32_t *site) {
-    const int c = code_choose(rf, t);
-    if (c < 0) return 0; /* unreachable: W > 0 */
-    const uint32_t k =
-        philox_uniform_below(philox_stream_next(s), (uint32_t)rf->count[code_set(c)], s);
-    const int32_t i = rf->select(rf, code_set(c), k);
-    const double v = philox_stream_uniform(s) * rf->code_rate[c];
-    int b = -1;
-    double sum = 0;
-    for (int to = 0; to < STATE_COUNT; ++to) {
-        if (!(rf->code_to[c][to] > 0.0)) continue;
-        b = to;
-        sum += rf->code_to[c][to];
-        if (v < sum) break;
-    }
-    if (b < 0 || !replica_walls_allow(r, site_state((uint8_t)c), b)) return 0;
-    replica_set_state(r, i, b);
-    *site = i;
-    return 1;
-}
-
 /* ---- the workspace ---- */
 
 /* Every site's rate and band from scratch. */
-static void rebuild(rejection_free *rf, const replica *r) {
+__attribute__((noinline)) static void rebuild(rejection_free *rf, const replica *r) {
     if (rf->tab != r->tab) build_rate_tables(rf, r->tab);
     for (int b = 1; b < SETS; ++b) {
         if (!rf->count[b]) continue;
@@ -503,77 +513,117 @@ static void rebuild(rejection_free *rf, const replica *r) {
     rf->weight_stale = 1;
 }
 
-/* The next update number; after 2^32 updates the stamps wrap and are all forgotten. */
-static uint32_t next_update(rejection_free *rf) {
-    if (++rf->update == 0) {
-        memset(rf->stamp, 0, sizeof *rf->stamp * (size_t)rf->nsites);
-        rf->update = 1;
-    }
-    return rf->update;
+/* The rate of the site at patch position q, from the codes of the placed patch: site_rate(),
+ * the same terms in the same order, read from `code` instead of the lattice; `table` holds the
+ * swap table of each direction, and the rows of code[q] are ready. */
+static inline double patch_rate(const rejection_free *rf, const double *const *table,
+                                const patch *p, const uint8_t *code, int q) {
+    const int row = code[q] * SITE_CODES;
+    double t[LATTICE_DIRECTIONS];
+    for (int d = 0; d < LATTICE_DIRECTIONS; ++d) t[d] = table[d][row + code[p->around[q][d]]];
+    return rf->insdel_rate[code[q]] + rf->swap_weight * sum8(t);
 }
 
-/* Queues, each once per update, the sites whose rate the change of state at c may have changed:
- * every site of N[c] (their codes changed), and every neighbour y of an x in N(c) whose state
- * differs from x's. A rate outside N[c] reads the changed codes only through its swap terms with
- * the x in N(c), and a swap term between equal states is 0 before and after (the state of x did
- * not change; for a swap, the partner's neighbours are queued by its own call). In a uniform
- * region nothing outside N[c] is queued: ~20 sites per move instead of the 35 of N[N[c]]. */
-static void queue_ball(rejection_free *rf, const replica *r, int32_t c, int *nqueued) {
-    uint32_t *stamp = rf->stamp;
-    const uint32_t update = rf->update;
-    const uint8_t *site = r->site;
-    const int32_t *neighbour = r->lat->neighbour;
-    const int32_t *nc = neighbour + (int64_t)c * LATTICE_DIRECTIONS;
-    int n = *nqueued;
-    /* N[c]: every site (their codes changed). */
-    if (stamp[c] != update) stamp[c] = update, rf->queue[n++] = c;
-    for (int a = 0; a < LATTICE_DIRECTIONS; ++a) {
-        const int32_t x = nc[a];
-        if (stamp[x] != update) stamp[x] = update, rf->queue[n++] = x;
-    }
-    /* The rest of N[N[c]]: a neighbour y of x in N(c) whose state differs from x's. */
-    for (int a = 0; a < LATTICE_DIRECTIONS; ++a) {
-        const int32_t x = nc[a];
-        const int state_x = site_state(site[x]);
-        const int32_t *nx = neighbour + (int64_t)x * LATTICE_DIRECTIONS;
-        for (int b = 0; b < LATTICE_DIRECTIONS; ++b) {
-            const int32_t y = nx[b];
-            if (stamp[y] == update || site_state(site[y]) == state_x) continue;
-            stamp[y] = update;
-            rf->queue[n++] = y;
-        }
-    }
-    *nqueued = n;
+/* patch_rate() when every direction uses `table` (the usual case: one bond per direction): the
+ * 8 neighbour positions read as one word. */
+static inline double patch_rate_one(const rejection_free *rf, const double *table, const patch *p,
+                                    const uint8_t *code, int q) {
+    const double *row = table + code[q] * SITE_CODES;
+    uint64_t around;
+    memcpy(&around, p->around[q], sizeof around);
+    double t[LATTICE_DIRECTIONS];
+    for (int d = 0; d < LATTICE_DIRECTIONS; ++d) t[d] = row[code[(around >> (8 * d)) & 0xFF]];
+    return rf->insdel_rate[code[q]] + rf->swap_weight * sum8(t);
 }
 
-/* New rates for the sites within distance 2 of c1 (and of c2 >= 0); with a finite solution
- * (`finite`, a constant where it is inlined) also new code sets for those whose code changed
- * (they are all queued: N[c]). */
-static inline __attribute__((always_inline)) void
-update_after_move(rejection_free *rf, const replica *r, int32_t c1, int32_t c2, const int finite) {
-    next_update(rf);
-    int nqueued = 0;
-    queue_ball(rf, r, c1, &nqueued);
-    if (c2 >= 0) queue_ball(rf, r, c2, &nqueued);
-    for (int k = 0; k < nqueued; ++k) {
-        const int32_t i = rf->queue[k];
-        if (finite && r->site[i] != rf->code_of[i]) {
-            code_remove(rf, i, rf->code_of[i]);
-            code_insert(rf, i, r->site[i]);
-            rf->weight_stale = 1;
+/* New rates after a move at c (direction < 0) or a swap of c with its neighbour along
+ * `direction`: every site of N[C] (their codes changed), and every site at distance 2 that has a
+ * neighbour in N(C) \ C of another state. A rate at distance 2 reads the changed codes only
+ * through its swap terms with those neighbours, and a swap term between equal states is 0 before
+ * and after (their states did not change). In a uniform region nothing at distance 2 is queued:
+ * ~20 sites per move instead of the 35 within distance 2. With a finite solution (`finite`, a
+ * constant where it is inlined) also new code sets for the sites of N[C]. */
+static inline __attribute__((always_inline)) void update_after_move(rejection_free *rf,
+                                                                    const replica *r, int32_t c,
+                                                                    int direction,
+                                                                    const int finite) {
+    const patch *p = &rf->patches.shape[1 + direction];
+    int32_t site[PATCH_SITES_MAX];
+    uint8_t code[PATCH_SITES_MAX];
+    rf->patches.place(&rf->patches, p, c, r->site, rf->swap_weight > 0.0 ? p->sites : p->coded,
+                      site, code);
+    if (finite) /* the code sets of N[C], the sites whose codes changed */
+        for (int q = 0; q < p->coded; ++q)
+            if (code[q] != rf->code_of[site[q]]) {
+                code_remove(rf, site[q], rf->code_of[site[q]]);
+                code_insert(rf, site[q], code[q]);
+                rf->weight_stale = 1;
+            }
+    uint8_t queue[PATCH_RATED_MAX];
+    int n = 0;
+    for (int q = 0; q < p->coded; ++q) queue[n++] = (uint8_t)q;
+    if (rf->swap_weight > 0.0) {
+        unsigned holds[STATE_COUNT] = {0}; /* bit k: position moved + k holds the state */
+        for (int k = p->moved; k < p->coded; ++k)
+            holds[site_state(code[k])] |= 1u << (k - p->moved);
+        for (int q = p->coded; q < p->rated; ++q) {
+            queue[n] = (uint8_t)q;
+            n += (p->touches[q] & ~holds[site_state(code[q])]) != 0;
         }
-        const double rate = site_rate(rf, r, i);
-        if (rate != rf->rate[i]) set_rate(rf, i, rate);
     }
+    double rates[PATCH_RATED_MAX];
+    if (rf->swap_weight > 0.0) {
+        for (int k = 0; k < n; ++k) need_rows(rf, code[queue[k]]);
+        if (rf->one_table) {
+            for (int k = 0; k < n; ++k)
+                rates[k] = patch_rate_one(rf, rf->one_table, p, code, queue[k]);
+        } else {
+            const double *table[LATTICE_DIRECTIONS];
+            memcpy(table, rf->swap_table, sizeof table);
+            for (int k = 0; k < n; ++k) rates[k] = patch_rate(rf, table, p, code, queue[k]);
+        }
+    } else {
+        for (int k = 0; k < n; ++k) rates[k] = rf->insdel_rate[code[queue[k]]];
+    }
+    /* New rates stored, and the sites whose band changed moved: found first without a branch,
+     * because whether a band changes is a coin toss a branch predictor loses. */
+    int32_t moving[PATCH_RATED_MAX];
+    uint8_t from[PATCH_RATED_MAX], to[PATCH_RATED_MAX];
+    int m = 0;
+    for (int k = 0; k < n; ++k) {
+        const int32_t i = site[queue[k]];
+        rf->rate[i] = rates[k];
+        moving[m] = i;
+        from[m] = rf->band[i];
+        to[m] = (uint8_t)band_of(rates[k]);
+        rf->band[i] = to[m];
+        m += from[m] != to[m];
+    }
+    band_moves(rf, m, moving, from, to);
 }
 
 /* ---- choosing and applying an event ---- */
 
-/* Applies the move of site i chosen by v in [0, r_i); returns the number of sites written (0 if
- * a hard wall stopped it), their indices in *c1, *c2. The same terms as site_rate(), in the
- * same order; if rounding leaves v past the last positive term, that term is taken. */
-static int apply_move(rejection_free *rf, replica *r, int32_t i, double v, int32_t *c1,
-                      int32_t *c2) {
+/* The state whose term of `to` (insertion/deletion terms by target state) contains v, terms
+ * summed in state order; if rounding leaves v past the last positive term, that term's state; -1
+ * if none is positive. */
+static inline int choose_target(const double to[STATE_COUNT], double v) {
+    int b = -1;
+    double sum = 0;
+    for (int s = 0; s < STATE_COUNT; ++s) {
+        if (!(to[s] > 0.0)) continue;
+        b = s;
+        sum += to[s];
+        if (v < sum) break;
+    }
+    return b;
+}
+
+/* Applies the move of site i chosen by v in [0, r_i); returns 1, with *direction the direction of
+ * the swap partner or -1 for an insertion/deletion, or 0 if a hard wall stopped it. The same
+ * terms as site_rate(), in the same order; if rounding leaves v past the last positive term, that
+ * term is taken. */
+static int apply_move(rejection_free *rf, replica *r, int32_t i, double v, int *direction) {
     const uint8_t code = r->site[i];
     const int a = site_state(code);
     const int32_t *neighbour = r->lat->neighbour + (int64_t)i * LATTICE_DIRECTIONS;
@@ -594,21 +644,14 @@ static int apply_move(rejection_free *rf, replica *r, int32_t i, double v, int32
         const int b = site_state(r->site[j]);
         replica_set_state(r, i, b);
         replica_set_state(r, j, a);
-        *c1 = i, *c2 = j;
-        return 2;
+        *direction = last_d;
+        return 1;
     }
-    int b = -1;
-    double sum = 0;
-    for (int s = 0; s < STATE_COUNT; ++s) {
-        if (!(rf->insdel_to[code][s] > 0.0)) continue;
-        b = s;
-        sum += rf->insdel_to[code][s];
-        if (v < sum) break;
-    }
+    const int b = choose_target(rf->insdel_to[code], v);
     if (b < 0) return 0; /* unreachable: site i has a positive rate */
     if (!replica_walls_allow(r, a, b)) return 0;
     replica_set_state(r, i, b);
-    *c1 = i, *c2 = -1;
+    *direction = -1;
     return 1;
 }
 
@@ -619,6 +662,67 @@ static uint64_t geometric_skip(double u, double p, uint64_t limit) {
     if (p >= 1.0) return 0;
     const double skip = log(u) / log1p(-p);
     return skip < (double)limit ? (uint64_t)skip : limit;
+}
+
+/* The random words of one draw: the stream {index, task, PURPOSE_REJECTION_FREE} of
+ * philox_stream, its first two blocks computed together up front (they are independent, so the
+ * second no longer waits for the first to be used: most draws use both), later ones on demand. */
+typedef struct {
+    uint32_t w[8];
+    int used;
+    philox_stream tail; /* the stream from its third block on */
+} draw_words;
+
+static inline void draw_init(draw_words *dw, const replica *r, uint64_t index) {
+    philox_stream_init(&dw->tail, r->key, index, r->task, PURPOSE_REJECTION_FREE);
+    philox_block counter = dw->tail.counter;
+    const philox_block b0 = philox4x32_10(counter, r->key);
+    counter.v[3] += 1u << 8;
+    const philox_block b1 = philox4x32_10(counter, r->key);
+    memcpy(dw->w, b0.v, sizeof b0.v);
+    memcpy(dw->w + 4, b1.v, sizeof b1.v);
+    dw->tail.counter.v[3] += 2u << 8;
+    dw->used = 0;
+}
+
+static inline uint32_t draw_next(draw_words *dw) {
+    return dw->used < 8 ? dw->w[dw->used++] : philox_stream_next(&dw->tail);
+}
+
+/* philox_stream_uniform() of the draw's words. */
+static inline double draw_uniform(draw_words *dw) {
+    const uint64_t hi = draw_next(dw) >> 5, lo = draw_next(dw) >> 6;
+    return (double)(hi * 67108864u + lo) * 0x1.0p-53;
+}
+
+/* philox_uniform_below() of the draw's words: uniform in [0, n), Lemire's method. */
+static inline uint32_t draw_below(draw_words *dw, uint32_t n) {
+    uint64_t m = (uint64_t)draw_next(dw) * n;
+    uint32_t low = (uint32_t)m;
+    if (low < n) {
+        const uint32_t threshold = (uint32_t)(-n) % n;
+        while (low < threshold) {
+            m = (uint64_t)draw_next(dw) * n;
+            low = (uint32_t)m;
+        }
+    }
+    return (uint32_t)(m >> 32);
+}
+
+/* A code event at t in [0, W): its code by weight, a member of the code's set uniformly (the
+ * k-th in site order), a target in proportion to its terms; applied unless a hard wall stops it
+ * (a failed attempt: 0). The site written goes to *site. */
+static int code_event(rejection_free *rf, replica *r, draw_words *s, double t, int32_t *site) {
+    const int c = code_choose(rf, t);
+    if (c < 0) return 0; /* unreachable: W > 0 */
+    const uint32_t k = draw_below(s, (uint32_t)rf->count[code_set(c)]);
+    const int32_t i = rf->select(rf, code_set(c), k);
+    const double v = draw_uniform(s) * rf->code_rate[c];
+    const int b = choose_target(rf->code_to[c], v);
+    if (b < 0 || !replica_walls_allow(r, site_state((uint8_t)c), b)) return 0;
+    replica_set_state(r, i, b);
+    *site = i;
+    return 1;
 }
 
 /* One MC step: candidates until the next falls past the step's last attempt. Returns 1 if the
@@ -633,33 +737,33 @@ static inline __attribute__((always_inline)) int step_events(rejection_free *rf,
         const double codes = finite ? rf->code_weight : 0.0; /* W, before the bands' B */
         if (rf->total == 0 && !(codes > 0.0)) return 0;      /* nothing can happen */
         const double bound = finite ? codes + total_rate_bound(rf) : total_rate_bound(rf);
-        philox_stream s;
-        philox_stream_init(&s, r->key, r->step * (nsites + 1) + draw, r->task,
-                           PURPOSE_REJECTION_FREE);
-        const double wait = 1.0 - philox_stream_uniform(&s); /* in (0, 1] */
+        draw_words s;
+        draw_init(&s, r, r->step * (nsites + 1) + draw);
+        const double wait = 1.0 - draw_uniform(&s); /* in (0, 1] */
         const uint64_t skip = geometric_skip(wait, bound / (double)nsites, nsites - used);
         if (skip >= nsites - used) return 0;
         used += skip + 1;
-        const double t = philox_stream_uniform(&s) * bound;
-        int32_t c1, c2 = -1;
+        const double t = draw_uniform(&s) * bound;
+        int32_t c;
+        int direction = -1;
         if (finite && t < codes) {
-            if (!code_event(rf, r, &s, t, &c1)) continue;
+            if (!code_event(rf, r, &s, t, &c)) continue;
         } else {
             const int b = band_choose(rf, finite ? t - codes : t);
-            const uint32_t k =
-                philox_uniform_below(philox_stream_next(&s), (uint32_t)rf->count[b], &s);
+            const uint32_t k = draw_below(&s, (uint32_t)rf->count[b]);
             const int32_t i = rf->select(rf, b, k);
             /* Accepted with probability r_i / b_i; then v is uniform in [0, r_i). */
-            const double v = philox_stream_uniform(&s) * rf->bound[b];
+            const double v = draw_uniform(&s) * rf->bound[b];
             if (!(v < rf->rate[i])) continue;
-            if (!apply_move(rf, r, i, v, &c1, &c2)) continue;
+            if (!apply_move(rf, r, i, v, &direction)) continue;
+            c = i;
         }
-        update_after_move(rf, r, c1, c2, finite);
+        update_after_move(rf, r, c, direction, finite);
         if (replica_report_move(r, used - 1)) return 1;
     }
 }
 
-static int run_step(rejection_free *rf, replica *r) {
+__attribute__((noinline)) static int run_step(rejection_free *rf, replica *r) {
     return rf->finite ? step_events(rf, r, 1) : step_events(rf, r, 0);
 }
 
@@ -682,9 +786,6 @@ static double site_rate_from_scratch(const rejection_free *rf, const replica *r,
     return rf->insdel_rate[code] + rf->swap_weight * sum8(p);
 }
 
-/* Every rate against site_rate_from_scratch() (so the swap tables are checked too), every band
- * and member bit, count, chunk and super-chunk count, the occupancy and B against a recount; a
- * workspace that is not in step with r (it will rebuild on the next run()) has nothing to check. */
 /* The chunk and super-chunk counts of set b against its bits; its members in *members. */
 static int check_set(const rejection_free *rf, int b, int32_t *members) {
     const uint64_t *word = rf->bits + (int64_t)b * rf->nwords;
@@ -797,7 +898,8 @@ static void destroy(void *workspace) {
     rejection_free *rf = workspace;
     if (!rf) return;
     free(rf->rate), free(rf->band), free(rf->bits), free(rf->chunk_count);
-    free(rf->super_count), free(rf->stamp), free(rf->code_of);
+    free(rf->super_count), free(rf->code_of);
+    patch_free(&rf->patches);
     for (int m = 0; m < MULTIPLICITIES; ++m) free(rf->swap_by_partner[m]);
     free(rf);
 }
@@ -814,7 +916,7 @@ static int create(void **workspace, const lattice *lat, const model_tables *tab)
      * codes' only with a finite solution). */
     int failed =
         !(rf->rate = calloc(n, sizeof *rf->rate)) || !(rf->band = calloc(n, 1)) ||
-        !(rf->stamp = calloc(n, sizeof *rf->stamp)) || !(rf->code_of = calloc(n, 1)) ||
+        !(rf->code_of = calloc(n, 1)) ||
         !(rf->bits = calloc((size_t)SETS * (size_t)rf->nwords, sizeof *rf->bits)) ||
         !(rf->chunk_count = calloc((size_t)SETS * (size_t)rf->nchunks, sizeof *rf->chunk_count)) ||
         !(rf->super_count = calloc((size_t)SETS * (size_t)rf->nsupers, sizeof *rf->super_count));
@@ -826,6 +928,11 @@ static int create(void **workspace, const lattice *lat, const model_tables *tab)
         destroy(rf);
         return ripen_fail(RIPEN_ENOMEM, "out of memory for the rejection-free bands of %d sites",
                           lat->nsites);
+    }
+    const int status = patch_build(&rf->patches, lat);
+    if (status) {
+        destroy(rf);
+        return status;
     }
     choose_select(rf);
     build_rate_tables(rf, tab);
