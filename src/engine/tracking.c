@@ -148,8 +148,10 @@ int tracker_restore(tracker *t, int32_t next_id, int64_t n, const int32_t *sites
     if (reserve_owned(t, n) || reserve_ids(work_of(t), next_id))
         return ripen_fail(RIPEN_ENOMEM, "out of memory for particle tracking");
     for (int64_t k = 0; k < t->nowned; ++k) t->owner[t->owned_site[k]] = -1;
-    memcpy(t->owned_site, sites, sizeof *sites * (size_t)n);
-    memcpy(t->owned_id, ids, sizeof *ids * (size_t)n);
+    if (n > 0) { /* an empty state may come as NULL arrays, which memcpy must not be given */
+        memcpy(t->owned_site, sites, sizeof *sites * (size_t)n);
+        memcpy(t->owned_id, ids, sizeof *ids * (size_t)n);
+    }
     for (int64_t k = 0; k < n; ++k) t->owner[sites[k]] = ids[k];
     t->nowned = n, t->next_id = next_id;
     return RIPEN_OK;

@@ -81,6 +81,12 @@ void particle_series_code(codec *c, const ensemble_spec *e, int64_t nsites, part
     codec_array(c, (void **)&p->owned_id, sizeof(int32_t), p->nowned, &room, nsites);
 }
 
+/* memcpy for `count` items that may be none: its pointers must be valid even for 0 bytes, and an
+ * empty array here may be NULL (a sample without particles or events). */
+static void copy_items(void *to, const void *from, int64_t count, size_t size) {
+    if (count > 0) memmove(to, from, size * (size_t)count);
+}
+
 int particle_series_add(particle_series *p, const tracker *t) {
     if (reserve_samples(p, p->nsamples + 1) ||
         reserve((void **)&p->entries, &p->entry_capacity, p->nentries + t->nparticles,
@@ -93,12 +99,12 @@ int particle_series_add(particle_series *p, const tracker *t) {
     p->count[k] = t->nparticles;
     p->free_core[k] = (int32_t)t->totals.free_core;
     p->free_shell[k] = (int32_t)t->totals.free_shell;
-    memcpy(p->entries + p->nentries, t->particles, sizeof *t->particles * (size_t)t->nparticles);
+    copy_items(p->entries + p->nentries, t->particles, t->nparticles, sizeof *t->particles);
     p->nentries += t->nparticles;
-    memcpy(p->events + p->nevents, t->events, sizeof *t->events * (size_t)t->nevents);
+    copy_items(p->events + p->nevents, t->events, t->nevents, sizeof *t->events);
     p->nevents += t->nevents;
-    memcpy(p->owned_site, t->owned_site, sizeof *t->owned_site * (size_t)t->nowned);
-    memcpy(p->owned_id, t->owned_id, sizeof *t->owned_id * (size_t)t->nowned);
+    copy_items(p->owned_site, t->owned_site, t->nowned, sizeof *t->owned_site);
+    copy_items(p->owned_id, t->owned_id, t->nowned, sizeof *t->owned_id);
     p->nowned = t->nowned, p->next_id = t->next_id;
     return RIPEN_OK;
 }
@@ -109,7 +115,7 @@ int particle_series_repeat(particle_series *p) {
     if (reserve_samples(p, p->nsamples + 1) ||
         reserve((void **)&p->entries, &p->entry_capacity, p->nentries + n, sizeof *p->entries))
         return ripen_fail(RIPEN_ENOMEM, "out of memory for the particles' series");
-    memmove(p->entries + p->nentries, p->entries + p->nentries - n, sizeof *p->entries * (size_t)n);
+    copy_items(p->entries + p->nentries, p->entries + p->nentries - n, n, sizeof *p->entries);
     p->nentries += n;
     p->count[k + 1] = p->count[k];
     p->free_core[k + 1] = p->free_core[k], p->free_shell[k + 1] = p->free_shell[k];
