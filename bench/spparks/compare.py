@@ -1,0 +1,164 @@
+#!/usr/bin/python3
+"""Runs issue 22's comparison in one session: ripen's rejection-free kernel (`ripen bench`)
+against SPPARKS' tree solver (potts 3, T = 0.5, ripen's lattice and prisms), interleaved
+in rounds, and prints us per event and their ratio per round, with the load average.
+
+SPPARKS' cost is the CPU time of its event loops (MPI_Wtime stamps included) over its events:
+loop_cpu.so (LD_PRELOAD) records the thread's CPU time at each MPI_Barrier, and the loop is
+the interval between barriers whose wall time is a printed "Loop time" (summed too, as wall).
+ripen's is the CPU time per event that `ripen bench` prints (this thread's CPU time).
+Inputs come from make_inputs.py; see README.md in this folder.
+"""
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+STATES = ("shelled", "shell-free")
+
+
+def child_cpu(argv, cwd, env=None):
+    """Runs argv; returns (stdout, CPU seconds of the child, user + system)."""
+    with open(os.devnull, "w") as devnull:
+        proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=devnull, text=True,
+                                env=env)
+        out = proc.stdout.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        sys.exit(f"{' '.join(argv)}: exit {proc.returncode}\n{out[-2000:]}")
+    return out, usage.ru_utime + usage.ru_stime
+
+
+def spparks_stats(out):
+    """(events or attempts accepted, rejected, Loop times) from SPPARKS' screen output: the
+    last stats line holds the cumulative counts."""
+    rows = re.findall(r"^\s+[-+.0-9e]+\s+(\d+)\s+(\d+)\s+\d+\s+[-+.0-9e]+\s*$", out, re.M)
+    loops = [float(x) for x in re.findall(r"^Loop time of (\S+) on", out, re.M)]
+    accepted, rejected = (int(v) for v in rows[-1])
+    return accepted, rejected, loops
+
+
+def loop_cpu(loops, intervals):
+    """CPU seconds of the loops: for each Loop time in turn, the next barrier interval whose
+    wall time matches it (the shim stamps just before SPPARKS' own MPI_Wtime: a few us)."""
+    total, k = 0.0, 0
+    for wall in loops:
+        while abs(intervals[k][0] - wall) > 2e-5 + 1e-3 * wall:
+            k += 1  # IndexError: a loop without its interval, the shim's file is wrong
+        total += intervals[k][1]
+        k += 1
+    return total
+
+
+def run_spparks(args, input_file, state, extra=()):
+    load = os.getloadavg()[0]
+    intervals_file = os.path.join(args.inputs, "loop_cpu.out")
+    env = dict(os.environ, LD_PRELOAD=args.shim, LOOP_CPU_OUT=intervals_file)
+    out, _ = child_cpu([args.spk, "-log", "none", "-var", "state", state, "-var", "steps",
+                        str(args.steps), "-var", "seed", str(args.seed), *extra,
+                        "-in", input_file], args.inputs, env)
+    accepted, rejected, loops = spparks_stats(out)
+    with open(intervals_file) as f:
+        intervals = [tuple(float(x) for x in line.split()) for line in f]
+    os.remove(intervals_file)
+    return {"load": load, "accepted": accepted, "rejected": rejected, "loop_wall": sum(loops),
+            "loop_cpu": loop_cpu(loops, intervals)}
+
+
+def run_ripen(args, state):
+    load = os.getloadavg()[0]
+    out, _ = child_cpu([args.ripen, "bench", "--kernels-only", "--seconds", str(args.seconds),
+                        "--case", state], ".")
+    rows = {}
+    for line in out.splitlines():
+        m = re.match(r"^\s+(reference|random-sequential|checkerboard|rejection-free)\s+(.*)$", line)
+        if m and m.group(1) not in rows:
+            v = m.group(2).replace("*", "").split()
+            rows[m.group(1)] = {"attempts_per_ns": float(v[1]), "steps_per_s": float(v[2]),
+                                "events_per_s": float(v[4]), "us_per_event": float(v[5])}
+    rf = rows["rejection-free"]
+    return {"load": load, "us_per_event": rf["us_per_event"],
+            "events_per_step": rf["events_per_s"] / rf["steps_per_s"],
+            "rs_attempts_per_ns": rows["random-sequential"]["attempts_per_ns"],
+            "cb_attempts_per_ns": rows["checkerboard"]["attempts_per_ns"]}
+
+
+def spread(values):
+    return f"{statistics.median(values):.3f} [{min(values):.3f}, {max(values):.3f}]"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--spk", required=True, help="SPPARKS binary (spk_mpi)")
+    parser.add_argument("--inputs", required=True, help="make_inputs.py's output directory")
+    parser.add_argument("--shim", required=True, help="loop_cpu.so, built from loop_cpu.c")
+    parser.add_argument("--ripen", default=os.path.abspath("build/ripen"))
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--seconds", type=float, default=2, help="ripen bench --seconds")
+    parser.add_argument("--steps", type=int, default=200, help="SPPARKS time units per segment")
+    parser.add_argument("--seed", type=int, default=12345)
+    parser.add_argument("--sweeps", action="store_true",
+                        help="also SPPARKS' sweeps (random, raster, color; shelled) each round")
+    args = parser.parse_args()
+    args.spk, args.ripen, args.shim = (os.path.abspath(p) for p in (args.spk, args.ripen,
+                                                                     args.shim))
+    print(f"# {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}, "
+          f"load average {os.getloadavg()}", flush=True)
+    results = {s: {"ripen": [], "spk": []} for s in STATES}
+    sweeps = {"random": [], "raster": [], "color": []}
+    for r in range(1, args.rounds + 1):
+        for state in STATES:
+            # Alternate which code goes first, so neither always follows the other.
+            order = ("ripen", "spk") if r % 2 else ("spk", "ripen")
+            got = {}
+            for code in order:
+                got[code] = (run_ripen(args, state) if code == "ripen"
+                             else run_spparks(args, "in.tree", state))
+                results[state][code].append(got[code])
+            rp, sp = got["ripen"], got["spk"]
+            sp_us = 1e6 * sp["loop_cpu"] / sp["accepted"]
+            sp_wall = 1e6 * sp["loop_wall"] / sp["accepted"]
+            print(f"round {r} {state:10s}: ripen RF {rp['us_per_event']:.3f} us/event CPU "
+                  f"[load {rp['load']:.1f}], {rp['events_per_step'] * args.steps:.0f} events per "
+                  f"{args.steps} steps | SPPARKS tree {sp_us:.3f} us/event CPU, {sp_wall:.3f} "
+                  f"wall (Loop time) [load {sp['load']:.1f}], "
+                  f"{sp['accepted']} events, {sp['accepted'] / sp_segments(args):.0f} per "
+                  f"segment | ratio ripen/SPPARKS {rp['us_per_event'] / sp_us:.2f}", flush=True)
+            sp["us_per_event"], sp["wall_us_per_event"] = sp_us, sp_wall
+        if args.sweeps:
+            for style in sweeps:
+                sp = run_spparks(args, "in.sweep", "shelled", ("-var", "sweep", style))
+                attempts = sp["accepted"] + sp["rejected"]
+                sweeps[style].append((attempts / sp["loop_cpu"] * 1e-9,
+                                      attempts / sp["loop_wall"] * 1e-9))
+                print(f"round {r} sweep {style}: {sweeps[style][-1][0]:.4f} attempts/ns CPU, "
+                      f"{sweeps[style][-1][1]:.4f} wall [load {sp['load']:.1f}]", flush=True)
+    print("\n# median [min, max] over rounds")
+    for state in STATES:
+        rp = [x["us_per_event"] for x in results[state]["ripen"]]
+        sp = [x["us_per_event"] for x in results[state]["spk"]]
+        ratios = [a / b for a, b in zip(rp, sp)]
+        print(f"{state:10s}: ripen RF {spread(rp)} us/event, SPPARKS tree {spread(sp)}, "
+              f"ratio {spread(ratios)}")
+        rs = [x["rs_attempts_per_ns"] for x in results[state]["ripen"]]
+        cb = [x["cb_attempts_per_ns"] for x in results[state]["ripen"]]
+        print(f"{'':10s}  ripen random-sequential {spread(rs)} attempts/ns, checkerboard "
+              f"{spread(cb)}")
+    for style, values in sweeps.items():
+        if values:
+            print(f"SPPARKS sweep {style} (sc/6n, shelled): {spread([v[0] for v in values])} "
+                  f"attempts/ns CPU, {spread([v[1] for v in values])} wall")
+    return 0
+
+
+def sp_segments(args):
+    with open(os.path.join(args.inputs, "in.tree")) as f:
+        return sum(line.startswith("run ") for line in f)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
