@@ -4,8 +4,8 @@ against SPPARKS' tree solver (potts 3, T = 0.5, ripen's lattice and prisms), int
 in rounds, and prints us per event and their ratio per round, with the load average.
 
 SPPARKS' cost is the CPU time of its event loops (MPI_Wtime stamps included) over its events:
-loop_cpu.so (LD_PRELOAD) records the thread's CPU time at each MPI_Barrier, and the loop is
-the interval between barriers whose wall time is a printed "Loop time" (summed too, as wall).
+loop_cpu.so (LD_PRELOAD) prints the thread's CPU time at each MPI_Barrier, and a loop is the
+interval between the two barriers before its "Loop time" line (summed too, as wall time).
 ripen's is the CPU time per event that `ripen bench` prints (this thread's CPU time).
 Inputs come from make_inputs.py; see README.md in this folder.
 """
@@ -34,39 +34,33 @@ def child_cpu(argv, cwd, env=None):
 
 
 def spparks_stats(out):
-    """(events or attempts accepted, rejected, Loop times) from SPPARKS' screen output: the
-    last stats line holds the cumulative counts."""
+    """(events or attempts accepted, rejected, summed Loop time, summed loop CPU time) from
+    SPPARKS' screen output with loop_cpu.so's lines: the last stats line holds the cumulative
+    counts; a loop's CPU time is the interval between the last two barriers before its
+    "Loop time" line."""
     rows = re.findall(r"^\s+[-+.0-9e]+\s+(\d+)\s+(\d+)\s+\d+\s+[-+.0-9e]+\s*$", out, re.M)
-    loops = [float(x) for x in re.findall(r"^Loop time of (\S+) on", out, re.M)]
     accepted, rejected = (int(v) for v in rows[-1])
-    return accepted, rejected, loops
-
-
-def loop_cpu(loops, intervals):
-    """CPU seconds of the loops: for each Loop time in turn, the next barrier interval whose
-    wall time matches it (the shim stamps just before SPPARKS' own MPI_Wtime: a few us)."""
-    total, k = 0.0, 0
-    for wall in loops:
-        while abs(intervals[k][0] - wall) > 2e-5 + 1e-3 * wall:
-            k += 1  # IndexError: a loop without its interval, the shim's file is wrong
-        total += intervals[k][1]
-        k += 1
-    return total
+    barriers, wall, cpu = [], 0.0, 0.0
+    for line in out.splitlines():
+        if line.startswith("loop_cpu barrier "):
+            barriers.append(float(line.split()[3]))
+        elif line.startswith("Loop time of "):
+            wall += float(line.split()[3])
+            cpu += barriers[-1] - barriers[-2]
+    if not barriers:
+        sys.exit("no loop_cpu lines in SPPARKS' output: is --shim loop_cpu.so?")
+    return accepted, rejected, wall, cpu
 
 
 def run_spparks(args, input_file, state, extra=()):
     load = os.getloadavg()[0]
-    intervals_file = os.path.join(args.inputs, "loop_cpu.out")
-    env = dict(os.environ, LD_PRELOAD=args.shim, LOOP_CPU_OUT=intervals_file)
+    env = dict(os.environ, LD_PRELOAD=args.shim)
     out, _ = child_cpu([args.spk, "-log", "none", "-var", "state", state, "-var", "steps",
                         str(args.steps), "-var", "seed", str(args.seed), *extra,
                         "-in", input_file], args.inputs, env)
-    accepted, rejected, loops = spparks_stats(out)
-    with open(intervals_file) as f:
-        intervals = [tuple(float(x) for x in line.split()) for line in f]
-    os.remove(intervals_file)
-    return {"load": load, "accepted": accepted, "rejected": rejected, "loop_wall": sum(loops),
-            "loop_cpu": loop_cpu(loops, intervals)}
+    accepted, rejected, wall, cpu = spparks_stats(out)
+    return {"load": load, "accepted": accepted, "rejected": rejected, "loop_wall": wall,
+            "loop_cpu": cpu}
 
 
 def run_ripen(args, state):

@@ -1,22 +1,17 @@
 /* LD_PRELOAD shim for timing SPPARKS' event loops in CPU time (bench/spparks/README.md).
  *
  * SPPARKS times its loop between two MPI_Barrier calls (Timer::barrier_start/stop around
- * AppLattice::iterate) and prints the wall time as "Loop time of X". This shim wraps
- * MPI_Barrier only (the loop itself calls no barrier, so its cost is untouched) and records,
- * after each barrier, the thread's CPU time and the wall time (MPI_Wtime). At exit it writes one
- * line per interval between consecutive barriers, "wall_seconds cpu_seconds", to the file
- * named by LOOP_CPU_OUT; compare.py picks the intervals whose wall time is a printed Loop time.
+ * AppLattice::iterate) and prints its wall time as "Loop time of X" on its screen, stdout.
+ * This shim wraps MPI_Barrier only (the loop itself calls no barrier, so its cost is
+ * untouched) and prints, after each barrier, one line on the same stdout stream:
+ *   loop_cpu barrier WALL CPU
+ * (MPI_Wtime, and this thread's CPU time, in seconds). A loop's CPU time is therefore the
+ * difference of the last two such lines before its "Loop time" line (compare.py).
  *
  * Build: mpicc -O2 -shared -fPIC -o loop_cpu.so loop_cpu.c */
 #include <mpi.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <time.h>
-
-enum { MAX_STAMPS = 1 << 20 };
-
-static double stamp_wall[MAX_STAMPS], stamp_cpu[MAX_STAMPS];
-static int nstamps;
 
 static double thread_cpu_seconds(void) {
     struct timespec t;
@@ -26,23 +21,7 @@ static double thread_cpu_seconds(void) {
 
 int MPI_Barrier(MPI_Comm comm) {
     const int status = PMPI_Barrier(comm);
-    if (nstamps < MAX_STAMPS) {
-        stamp_cpu[nstamps] = thread_cpu_seconds();
-        stamp_wall[nstamps] = PMPI_Wtime();
-        ++nstamps;
-    }
+    const double cpu = thread_cpu_seconds();
+    printf("loop_cpu barrier %.9f %.9f\n", PMPI_Wtime(), cpu);
     return status;
-}
-
-static void write_intervals(void) __attribute__((destructor));
-static void write_intervals(void) {
-    /* Only the process that timed something writes: MPI's singleton start forks a helper
-     * that inherits LD_PRELOAD and must not overwrite the file. */
-    const char *path = getenv("LOOP_CPU_OUT");
-    FILE *f = path && nstamps > 1 ? fopen(path, "w") : NULL;
-    if (!f) return;
-    for (int i = 1; i < nstamps; ++i)
-        fprintf(f, "%.9f %.9f\n", stamp_wall[i] - stamp_wall[i - 1],
-                stamp_cpu[i] - stamp_cpu[i - 1]);
-    fclose(f);
 }

@@ -10,6 +10,7 @@ Writes into --out:
   values.shelled, values.shell-free read_sites files with Values only (reload between segments)
   sites.sc6n-values.shelled, ...    Values for SPPARKS' own sc/6n 80x80x4 lattice (sweeps)
   in.tree, in.sweep                  SPPARKS inputs (variables: state, steps, seed, sweep)
+  in.check                           SPPARKS reads a site file and prints its Potts energy
 Checks the neighbour table (8 distinct neighbours per site, j in N(i) <=> i in N(j)) before
 writing. See README.md in this folder.
 """
@@ -154,6 +155,28 @@ stats           1000000
 """
 
 
+CHECK_INPUT = """\
+# Reads a site file and prints SPPARKS' Potts energy (the sum over sites of unlike neighbours):
+# it must equal the figure make_inputs.py printed for that state.
+# spk_mpi -var state shelled -in in.check
+seed            1
+app_style       potts 3
+dimension       3
+boundary        p p p
+read_sites      sites.${state}
+diag_style      energy
+solve_style     tree
+temperature     0.5
+stats           1
+run             0
+"""
+
+
+def potts_energy(spins, table):
+    """SPPARKS' potts energy: each site's count of neighbours with another spin, summed."""
+    return int((spins[:, None] != spins[table]).sum())
+
+
 def write_input(path, header, values, segments):
     with open(path, "w") as f:
         f.write(header.replace("{segments}", str(segments)))
@@ -165,8 +188,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--ripen", default="build/ripen", help="the ripen binary")
     parser.add_argument("--out", required=True, help="directory for the SPPARKS inputs")
-    parser.add_argument("--segments", type=int, default=400,
-                        help="restarts from the prism per tree run (default 400)")
+    parser.add_argument("--segments", type=int, default=1200,
+                        help="restarts from the prism per tree run (default 1200: ~2 s shelled)")
     parser.add_argument("--sweep-segments", type=int, default=4,
                         help="restarts from the prism per sweep run (default 4: ~2 s)")
     args = parser.parse_args()
@@ -184,10 +207,13 @@ def main():
         # SPPARKS' create_sites numbers an sc lattice's sites x fastest, then y, then z, from
         # 1: the same order as ripen's sites, so the same spins list serves.
         write_values(os.path.join(args.out, f"sc6n-values.{name}"), spins, title)
-        print(f"{name}: {counts[0]} solution, {counts[1]} core, {counts[2]} shell")
+        print(f"{name}: {counts[0]} solution, {counts[1]} core, {counts[2]} shell; "
+              f"Potts energy {potts_energy(spins, table)} (in.check must print it)")
     write_input(os.path.join(args.out, "in.tree"), TREE_HEADER, "values", args.segments)
     write_input(os.path.join(args.out, "in.sweep"), SWEEP_HEADER, "sc6n-values",
                 args.sweep_segments)
+    with open(os.path.join(args.out, "in.check"), "w") as f:
+        f.write(CHECK_INPUT)
     return 0
 
 
