@@ -63,22 +63,32 @@ def run_spparks(args, input_file, state, extra=()):
             "loop_cpu": cpu}
 
 
-def run_ripen(args, state):
+def run_ripen(args, binary, state=None):
+    """`ripen bench --kernels-only` for one state (--case) or, with state None, every state
+    it runs (builds before --case existed); returns {state: figures}."""
     load = os.getloadavg()[0]
-    out, _ = child_cpu([args.ripen, "bench", "--kernels-only", "--seconds", str(args.seconds),
-                        "--case", state], ".")
-    rows = {}
+    case = ["--case", state] if state else []
+    out, _ = child_cpu([binary, "bench", "--kernels-only", "--seconds", str(args.seconds),
+                        *case], ".")
+    tables, section = {}, None
     for line in out.splitlines():
-        m = re.match(r"^\s+(reference|random-sequential|checkerboard|rejection-free)\s+(.*)$", line)
-        if m and m.group(1) not in rows:
+        head = re.match(r"^(\S+): \d+ core", line)
+        if head:
+            section = tables.setdefault(head.group(1), {})
+        m = re.match(r"^\s+(reference|random-sequential|checkerboard|rejection-free)\s+(.*)$",
+                     line)
+        if m and section is not None and m.group(1) not in section:
             v = m.group(2).replace("*", "").split()
-            rows[m.group(1)] = {"attempts_per_ns": float(v[1]), "steps_per_s": float(v[2]),
-                                "events_per_s": float(v[4]), "us_per_event": float(v[5])}
-    rf = rows["rejection-free"]
-    return {"load": load, "us_per_event": rf["us_per_event"],
-            "events_per_step": rf["events_per_s"] / rf["steps_per_s"],
-            "rs_attempts_per_ns": rows["random-sequential"]["attempts_per_ns"],
-            "cb_attempts_per_ns": rows["checkerboard"]["attempts_per_ns"]}
+            section[m.group(1)] = {"attempts_per_ns": float(v[1]), "steps_per_s": float(v[2]),
+                                   "events_per_s": float(v[4]), "us_per_event": float(v[5])}
+    figures = {}
+    for name, rows in tables.items():
+        rf = rows["rejection-free"]
+        figures[name] = {"load": load, "us_per_event": rf["us_per_event"],
+                         "events_per_step": rf["events_per_s"] / rf["steps_per_s"],
+                         "rs_attempts_per_ns": rows["random-sequential"]["attempts_per_ns"],
+                         "cb_attempts_per_ns": rows["checkerboard"]["attempts_per_ns"]}
+    return figures
 
 
 def spread(values):
@@ -91,6 +101,8 @@ def main():
     parser.add_argument("--inputs", required=True, help="make_inputs.py's output directory")
     parser.add_argument("--shim", required=True, help="loop_cpu.so, built from loop_cpu.c")
     parser.add_argument("--ripen", default=os.path.abspath("build/ripen"))
+    parser.add_argument("--ripen-before", help="an earlier ripen build, measured in the same "
+                        "rounds (one bench run of both states per round)")
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=2, help="ripen bench --seconds")
     parser.add_argument("--steps", type=int, default=200, help="SPPARKS time units per segment")
@@ -100,17 +112,29 @@ def main():
     args = parser.parse_args()
     args.spk, args.ripen, args.shim = (os.path.abspath(p) for p in (args.spk, args.ripen,
                                                                      args.shim))
+    if args.ripen_before:
+        args.ripen_before = os.path.abspath(args.ripen_before)
     print(f"# {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}, "
           f"load average {os.getloadavg()}", flush=True)
-    results = {s: {"ripen": [], "spk": []} for s in STATES}
+    results = {s: {"ripen": [], "spk": [], "before": []} for s in STATES}
     sweeps = {"random": [], "raster": [], "color": []}
+
+    def run_before(r):
+        got = run_ripen(args, args.ripen_before)
+        for state in STATES:
+            results[state]["before"].append(got[state])
+            print(f"round {r} {state:10s}: ripen RF before {got[state]['us_per_event']:.3f} "
+                  f"us/event CPU [load {got[state]['load']:.1f}]", flush=True)
+
     for r in range(1, args.rounds + 1):
+        if args.ripen_before and r % 2:
+            run_before(r)
         for state in STATES:
             # Alternate which code goes first, so neither always follows the other.
             order = ("ripen", "spk") if r % 2 else ("spk", "ripen")
             got = {}
             for code in order:
-                got[code] = (run_ripen(args, state) if code == "ripen"
+                got[code] = (run_ripen(args, args.ripen, state)[state] if code == "ripen"
                              else run_spparks(args, "in.tree", state))
                 results[state][code].append(got[code])
             rp, sp = got["ripen"], got["spk"]
@@ -123,6 +147,8 @@ def main():
                   f"{sp['accepted']} events, {sp['accepted'] / sp_segments(args):.0f} per "
                   f"segment | ratio ripen/SPPARKS {rp['us_per_event'] / sp_us:.2f}", flush=True)
             sp["us_per_event"], sp["wall_us_per_event"] = sp_us, sp_wall
+        if args.ripen_before and not r % 2:
+            run_before(r)
         if args.sweeps:
             for style in sweeps:
                 sp = run_spparks(args, "in.sweep", "shelled", ("-var", "sweep", style))
@@ -142,6 +168,11 @@ def main():
         cb = [x["cb_attempts_per_ns"] for x in results[state]["ripen"]]
         print(f"{'':10s}  ripen random-sequential {spread(rs)} attempts/ns, checkerboard "
               f"{spread(cb)}")
+        if args.ripen_before:
+            rb = [x["us_per_event"] for x in results[state]["before"]]
+            print(f"{'':10s}  ripen RF before {spread(rb)} us/event, ratio before/SPPARKS "
+                  f"{spread([a / b for a, b in zip(rb, sp)])}, now/before "
+                  f"{spread([a / b for a, b in zip(rp, rb)])}")
     for style, values in sweeps.items():
         if values:
             print(f"SPPARKS sweep {style} (sc/6n, shelled): {spread([v[0] for v in values])} "
