@@ -7,8 +7,8 @@ snapshot at step 0 is the prism that initial_prism builds), so they are ripen's 
 
 Writes into --out:
   sites.shelled, sites.shell-free   read_sites files: Sites, Neighbors (8 per site), Values
-  values.shelled, values.shell-free read_sites files with Values only (reload between segments)
-  sites.sc6n-values.shelled, ...    Values for SPPARKS' own sc/6n 80x80x4 lattice (sweeps)
+  values.shelled, values.shell-free read_sites files with Values only (reload between segments;
+                                     also the values on SPPARKS' own sc/6n lattice, for sweeps)
   in.tree, in.sweep                  SPPARKS inputs (variables: state, steps, seed, sweep)
   in.check                           SPPARKS reads a site file and prints its Potts energy
 Checks the neighbour table (8 distinct neighbours per site, j in N(i) <=> i in N(j)) before
@@ -203,14 +203,13 @@ def main():
         title = (f"ripen {name} prism ({CORE_SITES} core requested, shell {STATES[name]}): "
                  f"{counts[1]} core, {counts[2]} shell; spin = state + 1")
         write_sites(os.path.join(args.out, f"sites.{name}"), coords, table, spins, title)
-        write_values(os.path.join(args.out, f"values.{name}"), spins, title)
         # SPPARKS' create_sites numbers an sc lattice's sites x fastest, then y, then z, from
-        # 1: the same order as ripen's sites, so the same spins list serves.
-        write_values(os.path.join(args.out, f"sc6n-values.{name}"), spins, title)
+        # 1: ripen's order, so this file also gives in.sweep's sc/6n lattice the prism.
+        write_values(os.path.join(args.out, f"values.{name}"), spins, title)
         print(f"{name}: {counts[0]} solution, {counts[1]} core, {counts[2]} shell; "
               f"Potts energy {potts_energy(spins, table)} (in.check must print it)")
     write_input(os.path.join(args.out, "in.tree"), TREE_HEADER, "values", args.segments)
-    write_input(os.path.join(args.out, "in.sweep"), SWEEP_HEADER, "sc6n-values",
+    write_input(os.path.join(args.out, "in.sweep"), SWEEP_HEADER, "values",
                 args.sweep_segments)
     with open(os.path.join(args.out, "in.check"), "w") as f:
         f.write(CHECK_INPUT)
