@@ -359,9 +359,9 @@ def numbers(path, prefixes, summaries):
     μ_c."""
     import criteria
     out = {}
-    pairs = {p.shelled: p for p in criteria.evaluate_file(path, summaries)}
     with cli.reading(path), rr.open_results(path) as f:
         data = criteria.read_file(f)
+        pairs = {p.shelled: p for p in criteria.evaluate_data(path, data, summaries)}
         windows = data.windows
         groups = criteria.repeat_groups(windows)
         for shelled, prefix in prefixes.items():

@@ -409,16 +409,21 @@ def evaluate_file(path, summaries=None):
     with cli.reading(path):
         with rr.open_results(path) as f:
             data = read_file(f)
-        found = pairs(data.ensembles)
-        summaries = dict(summaries or {})
-        for name in {n for pair in found for n in pair}:
-            if name not in summaries:
-                summaries[name] = rr.summarise(data.ensembles[name])
-        return [PairResults(path, s, fr, {k: data.ensembles[s].attrs[k] for k in SYSTEM_KEYS
-                                          if k in data.ensembles[s].attrs},
-                            evaluate_pair(summaries, data, s, fr),
-                            (summaries[s].median, summaries[fr].median), summaries[s].horizon)
-                for s, fr in found]
+        return evaluate_data(path, data, summaries)
+
+
+def evaluate_data(path, data, summaries=None):
+    """evaluate_file on what read_file already read from `path`."""
+    found = pairs(data.ensembles)
+    summaries = dict(summaries or {})
+    for name in {n for pair in found for n in pair}:
+        if name not in summaries:
+            summaries[name] = rr.summarise(data.ensembles[name])
+    return [PairResults(path, s, fr, {k: data.ensembles[s].attrs[k] for k in SYSTEM_KEYS
+                                      if k in data.ensembles[s].attrs},
+                        evaluate_pair(summaries, data, s, fr),
+                        (summaries[s].median, summaries[fr].median), summaries[s].horizon)
+            for s, fr in found]
 
 
 # ----------------------------------------------------------------------------------------------

@@ -178,6 +178,13 @@ static const bench_state bench_cases[] = {
 };
 enum { BENCH_CASES = sizeof bench_cases / sizeof *bench_cases };
 
+/* The index of the case named `label` in bench_cases, or -1. */
+static int bench_case_index(const char *label) {
+    for (int c = 0; c < BENCH_CASES; ++c)
+        if (strcmp(label, bench_cases[c].label) == 0) return c;
+    return -1;
+}
+
 void bench_print_options(FILE *to) {
     fprintf(to,
             "  Monte Carlo throughput of every dynamics on one core, against the reference kernel\n"
@@ -249,9 +256,7 @@ static int parse_options(int argc, char **argv, bench_options *o, int *help) {
             o->segment = (uint64_t)steps;
             ++k;
         } else if (strcmp(arg, "--case") == 0 && value) {
-            int found = 0;
-            for (int c = 0; c < BENCH_CASES; ++c) found |= strcmp(value, bench_cases[c].label) == 0;
-            if (!found)
+            if (bench_case_index(value) < 0)
                 return ripen_fail(RIPEN_EINVAL,
                                   "--case %s: must be shelled, shell-free or particles-240", value);
             o->only = value;
@@ -677,7 +682,9 @@ int bench_main(int argc, char **argv) {
             lattice_free(&own);
         }
     }
-    if (!status) print_box_target(us_rf[0], us_rf[BENCH_CASES - 1]);
+    if (!status)
+        print_box_target(us_rf[bench_case_index("shelled")],
+                         us_rf[bench_case_index("particles-240")]);
     lattice_free(&lat);
     if (status) {
         fprintf(stderr, "ripen bench: %s\n", ripen_last_error());
