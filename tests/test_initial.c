@@ -182,8 +182,8 @@ static void check_gap(void) {
             initial_report rep;
             const int status = initial_build(states, &lat, 200, 0, &l, &rep);
             const int apart = d - 3; /* solution columns between them */
-            CHECK((status == RIPEN_OK) == (apart >= gap), "gap %d, %d apart: status %d (%s)",
-                  gap, apart, status, ripen_last_error());
+            CHECK((status == RIPEN_OK) == (apart >= gap), "gap %d, %d apart: status %d (%s)", gap,
+                  apart, status, ripen_last_error());
             if (status && apart >= 0) {
                 char needle[96];
                 snprintf(needle, sizeof needle,
