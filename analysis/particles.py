@@ -532,8 +532,10 @@ def particles_section(f, names):
                 continue
             last = np.flatnonzero(np.isfinite(survivors[kind]))
             end = last[-1] if len(last) else 0
+            sizes = [f"{m:.1f}" if math.isfinite(m) else "-" for m in (mean[kind][0],
+                                                                      mean[kind][end])]
             lines.append(f"| {kind} | {survivors[kind][0]:.2f} | {survivors[kind][end]:.2f} | "
-                         f"{mean[kind][0]:.1f} | {mean[kind][end]:.1f} |")
+                         f"{sizes[0]} | {sizes[1]} |")
         counts = {k: 0 for k in rr.TRACK_EVENTS}
         for r in np.flatnonzero(parts.present):
             for _, kind, _, _ in parts.events[r]:
