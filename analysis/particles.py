@@ -532,8 +532,10 @@ def particles_section(f, names):
                 continue
             last = np.flatnonzero(np.isfinite(survivors[kind]))
             end = last[-1] if len(last) else 0
+            sizes = [f"{m:.1f}" if math.isfinite(m) else "-" for m in (mean[kind][0],
+                                                                      mean[kind][end])]
             lines.append(f"| {kind} | {survivors[kind][0]:.2f} | {survivors[kind][end]:.2f} | "
-                         f"{mean[kind][0]:.1f} | {mean[kind][end]:.1f} |")
+                         f"{sizes[0]} | {sizes[1]} |")
         counts = {k: 0 for k in rr.TRACK_EVENTS}
         for r in np.flatnonzero(parts.present):
             for _, kind, _, _ in parts.events[r]:
@@ -960,12 +962,17 @@ def figure_ostwald(points, out):
             hi = np.array([p.median_ci[1] if math.isfinite(p.median_ci[1]) else p.horizon
                            for p in pts])
             reached = np.isfinite(medians)
-            line, = ax.plot(sizes, shown, marker="o", label=f"ε_c = {eps:g} (δ {delta:g})")
-            ax.errorbar(sizes[reached], shown[reached],
-                        yerr=[shown[reached] - lo[reached], hi[reached] - shown[reached]],
-                        fmt="none", color=line.get_color(), capsize=3)
+            resolved = np.array([p.resolved for p in pts])
+            bound = reached & ~resolved
+            shown[bound] = [RESOLVED * p.interval for p in pts if p.median <= RESOLVED * p.interval]
+            line, = ax.plot(sizes, shown, label=f"ε_c = {eps:g} (δ {delta:g})")
+            ax.errorbar(sizes[resolved], shown[resolved],
+                        yerr=[shown[resolved] - lo[resolved], hi[resolved] - shown[resolved]],
+                        fmt="o", color=line.get_color(), capsize=3)
             ax.plot(sizes[~reached], shown[~reached], marker="^", ls="none", mfc="white",
                     color=line.get_color(), ms=9)
+            ax.plot(sizes[bound], shown[bound], marker="v", ls="none", mfc="white",
+                    color=line.get_color(), ms=8)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("the smaller particle's core sites")
@@ -973,8 +980,9 @@ def figure_ostwald(points, out):
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=7)
     axes[0].set_ylabel("its time to go, KM median (MC steps)")
-    fig.suptitle("Ostwald ripening in a finite solution: the smaller of two shell-free particles "
-                 "(open triangles: kept to the end in most replicas)", fontsize=10)
+    fig.suptitle("Ostwald ripening: the smaller of two shell-free particles in a finite solution "
+                 f"(open: ▲ kept to the end in most replicas, ▼ gone within {RESOLVED} samples)",
+                 fontsize=9)
     fig.tight_layout()
     out.save_figure(fig, "ostwald.png")
 

@@ -7,7 +7,8 @@ core; every id is a particle exactly between the event that made it (step 0 for 
 ones) and the one that ended it; origins follow the splits; the initial table is the job's.
 Then analysis/particles.py and figures.py on the file: the seeded holes' fates equal a
 recomputation from the exposed-core and N_core series (not from the episodes), the outcomes
-agree with the events, and the movie has one frame per snapshot.
+agree with the events, the Ostwald points (two shell-free particles) and the mixed
+population's counts agree with the particles' series, and the movie has one frame per snapshot.
 """
 import os
 import subprocess
@@ -38,6 +39,22 @@ job["ensembles"][3] = {"name": "facet", "replicas": 8, "max_steps": 20000, "samp
 job["ensembles"].append({"name": "quiet", "replicas": 2, "max_steps": 60, "sample_interval": 20,
                          "stop_at_doubling": False, "initial": {"core_sites": 28, "particles": [
                              {"x": 7, "y": 7}, {"x": 22, "y": 20}]}})
+# Two shell-free particles sharing a finite solution at two sizes of the smaller (the Ostwald
+# map), and four particles of both kinds (the mixed population's table).
+for name, small in (("ostwald-a", 24), ("ostwald-b", 48)):
+    job["ensembles"].append({
+        "name": name, "replicas": 4, "max_steps": 1000, "sample_interval": 10,
+        "stop_at_doubling": False, "dynamics": "rejection-free", "track_min_core": 4,
+        "reservoir": {"core_units": 40}, "model": {"eps_core": 3, "mu_core": -11, "mu_shell": -60},
+        "initial": {"shell_thickness": 0, "particles": [
+            {"x": 7, "y": 7, "core_sites": 192}, {"x": 22, "y": 20, "core_sites": small}]}})
+job["ensembles"].append({
+    "name": "mixed4", "replicas": 2, "max_steps": 400, "sample_interval": 20,
+    "stop_at_doubling": False, "dynamics": "rejection-free", "track_min_core": 4,
+    "reservoir": {"core_units": 40}, "model": {"eps_core": 3, "mu_core": -11, "mu_shell": -60},
+    "initial": {"core_sites": 12, "shell_thickness": 1, "particles": [
+        {"x": 7, "y": 7}, {"x": 22, "y": 7, "shell_thickness": 0, "core_sites": 40},
+        {"x": 7, "y": 22, "shell_thickness": 0}, {"x": 22, "y": 22, "core_sites": 40}]}})
 job["lattice"] = {"lx": 30, "ly": 30, "lz": 4}
 path = rt.write_job(directory, "job.json", job)
 out = os.path.join(directory, "job.h5")
@@ -150,6 +167,32 @@ with rr.open_results(out) as f:
     rt.check(np.all(content >= 0) and np.allclose(
         mu[0, :len(content)], g.attrs["mu_core"] + np.log(content / 60.0)), "mu_c(t)")
 
+    # The Ostwald points: the smaller (id 1) went at the first sample without it, in the
+    # replicas where there is one; the larger's growth from its own series.
+    points = {p.name: p for p in particles.ostwald_points(f)}
+    rt.check(sorted(points) == ["ostwald-a", "ostwald-b"], f"Ostwald points {sorted(points)}")
+    for name, point in points.items():
+        q = rr.read_particles(f, name)
+        for k, r in enumerate(np.flatnonzero(q.present)):
+            n = int(q.length[r])
+            absent = np.flatnonzero(q.core[r, :n, 1] < 0)
+            rt.check(point.gone[k] == bool(len(absent)) and
+                     point.times[k] == (q.steps[absent[0]] if len(absent) else q.steps[n - 1]),
+                     f"{name} replica {r}: the smaller's time to go")
+            rt.check(point.growth[k] == max(q.core[r, n - 1, 0], 0) - q.core[r, 0, 0],
+                     f"{name} replica {r}: the larger's growth")
+    # The mixed population: the initial particles present at the last sample, per kind.
+    q = rr.read_particles(f, "mixed4")
+    pop = particles.population(q, 1.0)
+    shelled = q.initial[:, 3] > 0
+    for k, r in enumerate(np.flatnonzero(q.present)):
+        last = q.core[r, int(q.length[r]) - 1, :4]
+        for kind, mask in (("shelled", shelled), ("shell-free", ~shelled)):
+            alive = last[mask & (last >= 0)]
+            rt.check(pop[kind][0][k] == len(alive) and
+                     (np.isnan(pop[kind][1][k]) if not len(alive) else
+                      np.isclose(pop[kind][1][k], alive.mean())), f"mixed4 {r}: {kind} left")
+
 figures = os.path.join(directory, "figures")
 result = subprocess.run(["/usr/bin/python3", os.path.join(ANALYSIS, "particles.py"), out, "-o",
                          figures, "--movie", "particles:0"], capture_output=True, text=True)
@@ -162,8 +205,9 @@ for name in ("catalysis.png", "particles-particles.png", "particles-particles-0.
     rt.check(os.path.getsize(os.path.join(figures, name)) > 0, f"{name} missing")
 with open(os.path.join(figures, "results.md")) as md:
     text = md.read()
-rt.check("## Seeded defects: catalysis" in text and "## Particles" in text,
-         "results.md sections")
+rt.check("## Seeded defects: catalysis" in text and "## Particles" in text and
+         "## Ostwald ripening of two shell-free particles" in text and
+         "| MC steps | shelled left |" in text, "results.md sections")
 from PIL import Image  # noqa: E402
 
 with Image.open(os.path.join(figures, "particles-particles-0.gif")) as gif:
