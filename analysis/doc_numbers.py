@@ -435,25 +435,27 @@ def ostwald_numbers(path):
         by_size = {p.small: p for p in row}
         if 108 in by_size and 192 in by_size and by_size[108].resolved and by_size[192].resolved:
             out[f"{name}.ratio_108_192"] = f"{by_size[192].median / by_size[108].median:.0f}"
-    balanced = [(e, max(d for x, d in rows if x == e)) for e in sorted({e for e, _ in rows})]
-    ripened = {}
-    for eps, delta in balanced:
-        ripened[eps] = [p for p in points if (p.eps, p.delta) == (eps, delta) and
-                        math.isfinite(p.median) and p.share > 0]
-    every = [e for e, (_, d) in zip(ripened, balanced)
-             if len(ripened[e]) == sum(1 for p in points if (p.eps, p.delta) == (e, d))]
+    # the balanced solution: the highest δ of each ε_c (as particles.figure_ostwald shows it)
+    balanced = {e: [p for p in points if (p.eps, p.delta) == (e, max(d for x, d in rows if x == e))]
+                for e in sorted({e for e, _ in rows})}
+    ripened = {e: [p for p in row if math.isfinite(p.median) and p.share > 0]
+               for e, row in balanced.items()}
+    every = []  # the ε_c up to which every size ripened
+    for e in balanced:
+        if len(ripened[e]) < len(balanced[e]):
+            break
+        every.append(e)
     some = [e for e in ripened if ripened[e] and e not in every]
-    took = [p for e in ripened for p in ripened[e]]
+    stopped = [e for e in ripened if not any(ripened[x] for x in ripened if x >= e)]
     out["ostwald.balanced.every_size"] = f"{max(every):g}" if every else "none"
     out["ostwald.balanced.some_sizes"] = "; ".join(
         f"ε_c = {e:g} for {', '.join(str(p.small) for p in ripened[e])} sites" for e in some) \
-        or "none"
-    stopped = [e for e in ripened if not any(ripened[x] for x in ripened if x >= e)]
+        or "no other ε_c"
     out["ostwald.balanced.none_from"] = f"{min(stopped):g}" if stopped else "none"
-    out["ostwald.balanced.share_range"] = span([p.share for p in took], "{:+.2f}", " to ")
-    larger = [p.share for p in took if p.small >= 108]
-    if larger:
-        out["ostwald.balanced.share_range_108_192"] = span(larger, "{:+.2f}", " to ")
+    took = [p for e in ripened for p in ripened[e]]
+    for name, shares in (("share_range", [p.share for p in took]),
+                         ("share_range_108_192", [p.share for p in took if p.small >= 108])):
+        out[f"ostwald.balanced.{name}"] = span(shares, "{:+.2f}", " to ") if shares else "none"
     low = min(d for _, d in rows)
     shares = [p.share for p in points if p.delta == low and p.eps >= 4]
     if shares:
