@@ -468,23 +468,25 @@ def competition_numbers(path):
     set COMPETITION.SET.free_wins, the mean cores of both kinds at start and end, who lost and
     when it was done (gone or stopped changing), how many of its solutions emptied; per mixed
     set the population table (particles.population_rows) and the fate of every initial
-    particle (by kind and size: mean final core, how many went and when)."""
+    particle (by kind and size: mean final core, how many went and when). Sets of one kind
+    only are left out."""
     import particles
     out = {}
     with cli.reading(path), rr.open_results(path) as f:
-        names = [n for n in rr.ensemble_names(f) if rr.read_particles(f, n) is not None]
-        for name in names:
+        for name in rr.ensemble_names(f):
             parts = rr.read_particles(f, name)
+            if parts is None or len(set(parts.shelled.tolist())) < 2:
+                continue  # untracked, or one kind only (two shell-free ones: ostwald_numbers)
             results = particles.outcomes(parts)
-            mu = particles.solution_mu(f, name)
             prefix = f"competition.{name}"
+            if len(parts.initial) == 2:
+                out.update(competition_pair(prefix, parts, results))
+            elif len(parts.initial) >= 4:
+                out.update(competition_population(prefix, parts, results))
+            mu = particles.solution_mu(f, name)
             if mu is not None:
                 last = [mu[r, int(parts.length[r]) - 1] for r in np.flatnonzero(parts.present)]
                 out[f"{prefix}.emptied"] = f"{int(np.sum(np.isneginf(last)))} of {len(last)}"
-            if len(parts.initial) == 2:
-                out.update(competition_pair(prefix, parts, results))
-            else:
-                out.update(competition_population(prefix, parts, results))
     if not out:
         raise cli.Failure(f"{path}: no tracked particles (jobs/competition.json)")
     return out
