@@ -376,6 +376,183 @@ def catalysis_numbers(prefix):
     return numbers
 
 
+def limit(x):
+    """A step limit as the docs write it: 10^6, 2·10^5, 40,000."""
+    exponent = int(math.floor(math.log10(x)))
+    mantissa = x / 10 ** exponent
+    if x < 10 ** 5 or mantissa != int(mantissa):
+        return f"{x:,.0f}"
+    return f"10^{exponent}" if mantissa == 1 else f"{mantissa:.0f}·10^{exponent}"
+
+
+def ostwald_cell(p):
+    """"median [CI] (went/replicas; share)" of an Ostwald point (particles.OstwaldPoint): an
+    end beyond the run reads "> limit", a resolution-limited median "≤ t*"."""
+    import particles
+    lo, hi = p.median_ci
+    if not math.isfinite(p.median):
+        text = f"> {limit(p.horizon)}"
+    elif not p.resolved:
+        text = f"≤ {particles.RESOLVED * p.interval:,}*"
+    else:
+        upper = f"{hi:,.0f}" if math.isfinite(hi) else f"> {limit(p.horizon)}"
+        text = f"{p.median:,.0f} [{lo:,.0f}, {upper}]"
+    return f"{text} ({int(p.gone.sum())}/{len(p.gone)}; {p.share:+.2f})"
+
+
+def ostwald_numbers(path):
+    """jobs/ostwald.json (issue 20 item 4b), as analysis/particles.py computes it: per point
+    (ε_c, δ, the smaller's size) OSTWALD.EPS,DELTA.SIZE.cell / .median / .went / .share; per
+    row the size exponent and the ratio of the 192- to the 108-site medians; where the larger
+    took up the smaller (the balanced solution, the highest δ of each ε_c: the smaller went in
+    most replicas and the larger's share is positive) and the low solution's largest share."""
+    import particles
+    with cli.reading(path), rr.open_results(path) as f:
+        points = particles.ostwald_points(f)
+    if len(points) < 2:
+        raise cli.Failure(f"{path}: no map of two shell-free particles (jobs/ostwald.json)")
+    out = {"ostwald.replicas": str(len(points[0].gone)),
+           "ostwald.larger": str(points[0].large)}
+    rows = particles.ostwald_rows(points)
+    for eps, delta in rows:
+        row = sorted((p for p in points if (p.eps, p.delta) == (eps, delta)), key=lambda p: p.small)
+        name = f"ostwald.{eps:g},{delta:g}"
+        out[f"{name}.steps"] = limit(row[0].horizon)
+        out[f"{name}.went"] = f"{sum(int(p.gone.sum()) for p in row)}/" \
+                              f"{sum(len(p.gone) for p in row)}"
+        for p in row:
+            out.update({f"{name}.{p.small}.cell": ostwald_cell(p),
+                        f"{name}.{p.small}.median": f"{p.median:,.0f}" if p.resolved else "—",
+                        f"{name}.{p.small}.went": f"{int(p.gone.sum())}/{len(p.gone)}",
+                        f"{name}.{p.small}.share": f"{p.share:+.2f}"})
+        fit = particles.size_exponent(row)
+        if fit is not None:
+            slope, (lo, hi), sizes = fit
+            out[f"{name}.exponent_value"] = f"{slope:.2f}"
+            out[f"{name}.exponent"] = f"{slope:.2f} [{lo:.2f}, {hi:.2f}]" if math.isfinite(lo) \
+                else f"{slope:.2f} (CI undetermined)"
+            out[f"{name}.exponent_sizes"] = ", ".join(str(x) for x in sizes)
+        by_size = {p.small: p for p in row}
+        if 108 in by_size and 192 in by_size and by_size[108].resolved and by_size[192].resolved:
+            out[f"{name}.ratio_108_192"] = f"{by_size[192].median / by_size[108].median:.0f}"
+    # the balanced solution: the highest δ of each ε_c (as particles.figure_ostwald shows it)
+    balanced = {e: [p for p in points if (p.eps, p.delta) == (e, max(d for x, d in rows if x == e))]
+                for e in sorted({e for e, _ in rows})}
+    ripened = {e: [p for p in row if math.isfinite(p.median) and p.share > 0]
+               for e, row in balanced.items()}
+    every = []  # the ε_c up to which every size ripened
+    for e in balanced:
+        if len(ripened[e]) < len(balanced[e]):
+            break
+        every.append(e)
+    some = [e for e in ripened if ripened[e] and e not in every]
+    stopped = [e for e in ripened if not any(ripened[x] for x in ripened if x >= e)]
+    out["ostwald.balanced.every_size"] = f"{max(every):g}" if every else "none"
+    out["ostwald.balanced.some_sizes"] = "; ".join(
+        f"ε_c = {e:g} for {', '.join(str(p.small) for p in ripened[e])} sites" for e in some) \
+        or "no other ε_c"
+    out["ostwald.balanced.none_from"] = f"{min(stopped):g}" if stopped else "none"
+    took = [p for e in ripened for p in ripened[e]]
+    for name, shares in (("share_range", [p.share for p in took]),
+                         ("share_range_108_192", [p.share for p in took if p.small >= 108])):
+        out[f"ostwald.balanced.{name}"] = span(shares, "{:+.2f}", " to ") if shares else "none"
+    low = min(d for _, d in rows)
+    shares = [p.share for p in points if p.delta == low and p.eps >= 4]
+    if shares:
+        out["ostwald.low.max_share_from4"] = f"{max(shares):+.2f}"
+    return out
+
+
+def competition_numbers(path):
+    """jobs/competition.json (issue 20 item 4c), as analysis/particles.py computes it: per pair
+    set COMPETITION.SET.free_wins, the mean cores of both kinds at start and end, who lost and
+    when it was done (gone or stopped changing), how many of its solutions emptied; per mixed
+    set the population table (particles.population_rows) and the fate of every initial
+    particle (by kind and size: mean final core, how many went and when). Sets of one kind
+    only are left out."""
+    import particles
+    out = {}
+    with cli.reading(path), rr.open_results(path) as f:
+        for name in rr.ensemble_names(f):
+            parts = rr.read_particles(f, name)
+            if parts is None or len(set(parts.shelled.tolist())) < 2:
+                continue  # untracked, or one kind only (two shell-free ones: ostwald_numbers)
+            results = particles.outcomes(parts)
+            prefix = f"competition.{name}"
+            if len(parts.initial) == 2:
+                out.update(competition_pair(prefix, parts, results))
+            elif len(parts.initial) >= 4:
+                out.update(competition_population(prefix, parts, results))
+            mu = particles.solution_mu(f, name)
+            if mu is not None:
+                last = [mu[r, int(parts.length[r]) - 1] for r in np.flatnonzero(parts.present)]
+                out[f"{prefix}.emptied"] = f"{int(np.sum(np.isneginf(last)))} of {len(last)}"
+    if not out:
+        raise cli.Failure(f"{path}: no tracked particles (jobs/competition.json)")
+    return out
+
+
+def competition_pair(prefix, parts, results):
+    import particles
+    n = len(results)
+    free = int(np.flatnonzero(~parts.shelled)[0])
+    wins = sum(o.winner == free for o in results)
+    lo, hi = particles.wilson(wins, n)
+    out = {f"{prefix}.free_wins": f"{wins / n:.2f} [{lo:.2f}, {hi:.2f}] ({wins}/{n})"}
+    mean, survivors = particles.by_kind(parts)
+    for kind, key in (("shelled", "shelled"), ("shell-free", "free")):
+        end = np.flatnonzero(np.isfinite(mean[kind]))[-1]
+        out[f"{prefix}.{key}_core"] = f"{mean[kind][0]:.0f} → {mean[kind][end]:.0f}"
+        out[f"{prefix}.{key}_left"] = f"{survivors[kind][-1]:.2f}"
+    out[f"{prefix}.shelled_first"] = f"{mean['shelled'][1]:.0f}"
+    out[f"{prefix}.first_step"] = f"{int(parts.steps[1]):,}"
+    loser = 1 - free if wins > n / 2 else free
+    lost = [o for o in results if o.winner == 1 - loser]
+    if lost:
+        median, (lo, hi), _, gone = particles.loser_done(parts, loser, lost)
+        out[f"{prefix}.loser"] = "shelled" if parts.shelled[loser] else "shell-free"
+        out[f"{prefix}.done"] = f"{particles.steps_text(median)} [{particles.steps_text(lo)}, " \
+                                f"{particles.steps_text(hi)}]"
+        out[f"{prefix}.gone"] = f"{gone}/{len(lost)}"
+    return out
+
+
+def competition_population(prefix, parts, results):
+    import particles
+
+    def cell(value, ci, fmt):
+        text = fmt.format(value)
+        return text if ci[0] == ci[1] == value else \
+            f"{text} [{fmt.format(ci[0])}, {fmt.format(ci[1])}]"
+    out = {}
+    rows = particles.population_rows(parts)
+    for k, (step, cells) in enumerate(rows):
+        out[f"{prefix}.f{k}.step"] = f"{step:,}"
+        for kind in ("shelled", "shell-free"):
+            (left, left_ci), (size, size_ci) = cells[kind]
+            out[f"{prefix}.f{k}.{kind}.left"] = cell(left, left_ci, "{:.2f}")
+            out[f"{prefix}.f{k}.{kind}.core"] = cell(round(size), tuple(round(x) for x in size_ci),
+                                                     "{:.0f}") \
+                if math.isfinite(size) else "none left"
+    start = rows[0][1]
+    for kind in ("shelled", "shell-free"):
+        out[f"{prefix}.{kind}.gain_f1"] = f"{rows[1][1][kind][1][0] - start[kind][1][0]:.0f}"
+        out[f"{prefix}.{kind}.gain_end"] = f"{rows[-1][1][kind][1][0] - start[kind][1][0]:.0f}"
+    for p, initial in enumerate(parts.initial):
+        kind = "shelled" if parts.shelled[p] else "shell-free"
+        name = f"{prefix}.{kind}-{int(initial[6])}"
+        final = np.array([o.final_core[p] for o in results])
+        gone = np.array([o.gone_at[p] for o in results])
+        left = final[gone < 0]
+        out[f"{name}.gone"] = f"{int(np.sum(gone >= 0))}/{len(gone)}"
+        if np.any(gone >= 0):
+            out[f"{name}.gone_at"] = span(gone[gone >= 0], "{:,.0f}")
+        if len(left):
+            out[f"{name}.end"] = f"{np.mean(left):.0f}"
+            out[f"{name}.end_range"] = span(left, "{:.0f}")
+    return out
+
+
 @dataclasses.dataclass
 class Job:
     name: str
@@ -428,6 +605,8 @@ JOBS = {job.name: job for job in (
         catalysis_numbers("catalysis-paper-like"), []),
     Job("catalysis-closest", "jobs/catalysis-closest.json", False,
         catalysis_numbers("catalysis-closest"), []),
+    Job("ostwald", "jobs/ostwald.json", False, ostwald_numbers, []),
+    Job("competition", "jobs/competition.json", False, competition_numbers, []),
     Job("fq-band-exchange", "jobs/fq-band-exchange.json", False,
         lambda path: crack_report.band_exchange_numbers("fq-band-exchange", path),
         [("figures", ["FILE", "-o", "OUT"], {"fig5d.png": "{job}-fig5d.png",

@@ -375,6 +375,21 @@ def population(parts, fraction):
     return out
 
 
+def population_rows(parts):
+    """The mixed population at POPULATION_TIMES: per time (step, {kind: ((mean left, 95%
+    interval), (mean core size, 95% interval))}), means over the replicas with bootstrap
+    intervals over them (one stream per set, drawn in this order)."""
+    rng = rr.bootstrap_rng(parts.name + "/population")
+    longest = int(parts.length[parts.present].max())
+    rows = []
+    for fraction in POPULATION_TIMES:
+        pop = population(parts, fraction)
+        cells = {kind: (replica_interval(pop[kind][0], rng), replica_interval(pop[kind][1], rng))
+                 for kind in ("shelled", "shell-free")}
+        rows.append((int(parts.steps[int(round(fraction * (longest - 1)))]), cells))
+    return rows
+
+
 def population_lines(parts):
     """The mixed population's table: the particles left of each kind and their mean core size
     at fractions of the run, means over the replicas with bootstrap 95% intervals."""
@@ -386,19 +401,14 @@ def population_lines(parts):
              "interval over the replicas]:", "",
              "| MC steps | shelled left | shelled mean core | shell-free left | shell-free mean "
              "core |", "| --- | --- | --- | --- | --- |"]
-    rng = rr.bootstrap_rng(parts.name + "/population")
-    longest = int(parts.length[parts.present].max())
-    for fraction in POPULATION_TIMES:
-        cells = []
-        pop = population(parts, fraction)
+    for step, cells in population_rows(parts):
+        text = []
         for kind in ("shelled", "shell-free"):
-            left, size = pop[kind]
-            m, ci = replica_interval(left, rng)
-            cells.append(f"{m:.2f} {interval_text(ci, 2)}")
-            m, ci = replica_interval(size, rng)
-            cells.append(f"{m:.0f} {interval_text(ci, 0)}" if math.isfinite(m) else "none left")
-        step = int(parts.steps[int(round(fraction * (longest - 1)))])
-        lines.append(f"| {step:,} | " + " | ".join(cells) + " |")
+            (m, ci), (size, size_ci) = cells[kind]
+            text.append(f"{m:.2f} {interval_text(ci, 2)}")
+            text.append(f"{size:.0f} {interval_text(size_ci, 0)}" if math.isfinite(size)
+                        else "none left")
+        lines.append(f"| {step:,} | " + " | ".join(text) + " |")
     return lines
 
 
@@ -492,9 +502,10 @@ def pair_lines(parts, results):
     return lines
 
 
-def settled_line(parts, p, kind, lost):
+def loser_done(parts, p, lost):
     """When the loser `p` was done, gone or stopped changing (whichever came first; censored
-    where it still changed at the end): KM median over the replicas it lost, bootstrap 95% CI."""
+    where it still changed at the end), over the replicas it lost: (KM median, bootstrap 95%
+    CI, replicas done, replicas gone)."""
     end = np.array([parts.steps[parts.length[o.replica] - 1] for o in lost], float)
     done = np.array([o.gone_at[p] if o.gone_at[p] >= 0 else o.settled_at[p] for o in lost],
                     float)
@@ -502,9 +513,15 @@ def settled_line(parts, p, kind, lost):
     median = rr.km_median(times, events)
     ci = rr.percentile_interval(rr.bootstrap(times, events, rr.km_median,
                                              rr.bootstrap_rng(f"{parts.name}/done{p}")))
+    return median, ci, int(events.sum()), sum(o.gone_at[p] >= 0 for o in lost)
+
+
+def settled_line(parts, p, kind, lost):
+    """When the loser `p` was done (loser_done), as a line of results.md."""
+    median, ci, done, _ = loser_done(parts, p, lost)
     text = steps_text(median) if math.isfinite(median) else "not reached"
     return (f"Particle {p} ({kind}) gone or stopped changing, whichever first: KM median "
-            f"{text} {interval_text(ci)} MC steps ({int(events.sum())} of {len(lost)}).")
+            f"{text} {interval_text(ci)} MC steps ({done} of {len(lost)}).")
 
 
 def particles_section(f, names):

@@ -8,7 +8,8 @@ ones) and the one that ended it; origins follow the splits; the initial table is
 Then analysis/particles.py and figures.py on the file: the seeded holes' fates equal a
 recomputation from the exposed-core and N_core series (not from the episodes), the outcomes
 agree with the events, the Ostwald points (two shell-free particles) and the mixed
-population's counts agree with the particles' series, and the movie has one frame per snapshot.
+population's counts agree with the particles' series, and the movie has one frame per snapshot;
+analysis/doc_numbers.py's numbers of jobs/ostwald.json and competition.json quote the same counts.
 """
 import os
 import subprocess
@@ -192,6 +193,36 @@ with rr.open_results(out) as f:
             rt.check(pop[kind][0][k] == len(alive) and
                      (np.isnan(pop[kind][1][k]) if not len(alive) else
                       np.isclose(pop[kind][1][k], alive.mean())), f"mixed4 {r}: {kind} left")
+
+# doc_numbers (the docs' numbers of jobs/ostwald.json and competition.json) on this file: the
+# counts it quotes equal those of the particles' series (the smaller gone; the winner of the
+# shelled / shell-free pair by final core; the mixed population's shelled left at the end).
+import doc_numbers  # noqa: E402
+
+numbers = doc_numbers.ostwald_numbers(out)
+numbers.update(doc_numbers.competition_numbers(out))
+with h5py.File(out, "r") as f:
+    for name in ("ostwald-a", "ostwald-b"):
+        q = rr.read_particles(f, name)
+        small = int(q.initial[1, 6])  # the smaller's core sites as built
+        went = sum(bool(np.any(q.core[r, :int(q.length[r]), 1] < 0))
+                   for r in np.flatnonzero(q.present))
+        key = f"ostwald.3,1.{small}.went"  # eps_core 3, delta = mu_core + 4 eps_core = 1
+        rt.check(numbers.get(key) == f"{went}/{int(q.present.sum())}",
+                 f"{key}: {numbers.get(key)}, the series say {went}")
+    q = rr.read_particles(f, "particles")
+    final = [q.core[r, int(q.length[r]) - 1, :2] for r in np.flatnonzero(q.present)]
+    free = int(np.flatnonzero(q.initial[:, 3] == 0)[0])
+    wins = sum(c[free] > max(c[1 - free], 0) for c in final)
+    rt.check(numbers["competition.particles.free_wins"].endswith(f"({wins}/{len(final)})"),
+             f"free_wins {numbers['competition.particles.free_wins']}, series {wins}")
+    q = rr.read_particles(f, "mixed4")
+    left = np.mean([np.sum((q.core[r, int(q.length[r]) - 1, :4] >= 0) & (q.initial[:, 3] > 0))
+                    for r in np.flatnonzero(q.present)])
+    rt.check(numbers["competition.mixed4.f4.shelled.left"].startswith(f"{left:.2f}"),
+             f"mixed4 shelled left {numbers['competition.mixed4.f4.shelled.left']}, {left}")
+rt.check(not any(n.startswith(("competition.quiet.", "competition.ostwald-")) for n in numbers),
+         "competition numbers of sets of one kind")
 
 figures = os.path.join(directory, "figures")
 result = subprocess.run(["/usr/bin/python3", os.path.join(ANALYSIS, "particles.py"), out, "-o",
