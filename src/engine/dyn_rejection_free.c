@@ -111,7 +111,6 @@ typedef struct rejection_free {
     const model_tables *tab; /* the tables the rate tables below were built from */
     int32_t nsites;
     int32_t nwords, nchunks, nsupers; /* per band: bitset words, chunk and super-chunk counts */
-    double *rate;                     /* per site: r_i */
     uint8_t *band;                    /* per site: its band, 0 for rate 0 */
     uint64_t *bits;        /* [band * nwords + w]: the members, bit i % 64 of word i / 64 */
     uint16_t *chunk_count; /* [band * nchunks + c]: members among sites 512 c .. */
@@ -233,16 +232,23 @@ static inline double swap_accept(const rejection_free *rf, const uint8_t *site, 
     return rf->swap_table[d][ci * SITE_CODES + site[j]];
 }
 
-static inline double site_rate(rejection_free *rf, const replica *r, int32_t i) {
+/* site_rate() once the rows of site i's code are ready (need_rows). */
+static inline double site_rate_ready(const rejection_free *rf, const replica *r, int32_t i) {
     const uint8_t *site = r->site;
     const uint8_t code = site[i];
     if (rf->swap_weight == 0.0) return rf->insdel_rate[code];
-    need_rows(rf, code);
     const int32_t *neighbour = r->lat->neighbour + (int64_t)i * LATTICE_DIRECTIONS;
     double p[LATTICE_DIRECTIONS];
     for (int d = 0; d < LATTICE_DIRECTIONS; ++d)
         p[d] = swap_accept(rf, site, code, neighbour[d], d);
     return rf->insdel_rate[code] + rf->swap_weight * sum8(p);
+}
+
+/* r_i, from the codes: the rates are not stored (a double per site is the largest array of a big
+ * box, and a move would write ~20 of them); the one candidate of an event recomputes its own. */
+static inline double site_rate(rejection_free *rf, const replica *r, int32_t i) {
+    need_rows(rf, r->site[i]);
+    return site_rate_ready(rf, r, i);
 }
 
 /* ---- bands ---- */
@@ -345,9 +351,8 @@ static void band_moves(rejection_free *rf, int moves, const int32_t *sites, cons
     rf->total = total;
 }
 
-/* Gives site i the rate r, moving it to the band of r if that is another one. */
+/* Moves site i to the band of rate r if that is another one. */
 static inline void set_rate(rejection_free *rf, int32_t i, double r) {
-    rf->rate[i] = r;
     const int from = rf->band[i], to = band_of(r);
     if (from == to) return;
     if (from) band_remove(rf, i, from);
@@ -592,7 +597,6 @@ static inline __attribute__((always_inline)) void update_after_move(rejection_fr
     int m = 0;
     for (int k = 0; k < n; ++k) {
         const int32_t i = site[queue[k]];
-        rf->rate[i] = rates[k];
         moving[m] = i;
         from[m] = rf->band[i];
         to[m] = (uint8_t)band_of(rates[k]);
@@ -754,7 +758,7 @@ static inline __attribute__((always_inline)) int step_events(rejection_free *rf,
             const int32_t i = rf->select(rf, b, k);
             /* Accepted with probability r_i / b_i; then v is uniform in [0, r_i). */
             const double v = draw_uniform(&s) * rf->bound[b];
-            if (!(v < rf->rate[i])) continue;
+            if (!(v < site_rate(rf, r, i))) continue;
             if (!apply_move(rf, r, i, v, &direction)) continue;
             c = i;
         }
@@ -857,10 +861,13 @@ static int check(const void *workspace, const replica *r) {
     int32_t members = 0;
     for (int32_t i = 0; i < rf->nsites; ++i) {
         const double rate = site_rate_from_scratch(rf, r, i);
-        if (rate != rf->rate[i])
+        const double kept = rf->row_ready[r->site[i]] || rf->swap_weight == 0.0
+                                ? site_rate_ready(rf, r, i)
+                                : rate; /* no row yet: nothing the tables hold to compare */
+        if (rate != kept)
             return ripen_fail(RIPEN_EINVAL,
-                              "rejection-free: site %d has rate %.17g, recomputed %.17g", i,
-                              rf->rate[i], rate);
+                              "rejection-free: site %d has rate %.17g, recomputed %.17g", i, kept,
+                              rate);
         const int b = band_of(rate);
         if (b != rf->band[i])
             return ripen_fail(RIPEN_EINVAL, "rejection-free: site %d is in band %d, not %d", i,
@@ -897,7 +904,7 @@ static int check(const void *workspace, const replica *r) {
 static void destroy(void *workspace) {
     rejection_free *rf = workspace;
     if (!rf) return;
-    free(rf->rate), free(rf->band), free(rf->bits), free(rf->chunk_count);
+    free(rf->band), free(rf->bits), free(rf->chunk_count);
     free(rf->super_count), free(rf->code_of);
     patch_free(&rf->patches);
     for (int m = 0; m < MULTIPLICITIES; ++m) free(rf->swap_by_partner[m]);
@@ -915,8 +922,7 @@ static int create(void **workspace, const lattice *lat, const model_tables *tab)
     /* Bitsets of every band and code: untouched ones stay untouched pages of the calloc (the
      * codes' only with a finite solution). */
     int failed =
-        !(rf->rate = calloc(n, sizeof *rf->rate)) || !(rf->band = calloc(n, 1)) ||
-        !(rf->code_of = calloc(n, 1)) ||
+        !(rf->band = calloc(n, 1)) || !(rf->code_of = calloc(n, 1)) ||
         !(rf->bits = calloc((size_t)SETS * (size_t)rf->nwords, sizeof *rf->bits)) ||
         !(rf->chunk_count = calloc((size_t)SETS * (size_t)rf->nchunks, sizeof *rf->chunk_count)) ||
         !(rf->super_count = calloc((size_t)SETS * (size_t)rf->nsupers, sizeof *rf->super_count));
