@@ -203,10 +203,11 @@ static void check_packed_filter(void) {
 
 /* ---- 2b. the vector filter ---- */
 
-/* Every vector filter (kernel_metropolis.c) against metropolis_candidate(), site by site: random
- * codes (each state and neighbour count), sites in increasing order ending at the lattice's last
- * site (the gather reads into the padding), every count 1..64, w3 often small so that about half
- * the sites are candidates. */
+/* Every vector filter (kernel_metropolis.c) against metropolis_packed_candidate(), site by site:
+ * random codes (each state and neighbour count), sites in increasing order ending at the
+ * lattice's last site (the loads read into the padding) or starting at one of its first three,
+ * with random gaps or runs 4 apart (the AVX-512 filter loads those), every count 1..64, the
+ * chunk at each of a batch's four places, random words (about half the sites are candidates). */
 static void check_masks(void) {
     model_params p;
     model_params_default(&p);
@@ -228,9 +229,15 @@ static void check_masks(void) {
         long wrong = 0, candidates = 0, tested = 0;
         for (int round = 0; round < 200; ++round)
             for (int count = 1; count <= PHILOX_BATCH; ++count) {
-                int32_t at = n; /* sites downwards from the last, random gaps */
-                for (int j = count - 1; j >= 0; --j)
-                    sites[j] = at = at - 1 - (int32_t)(philox_stream_next(&s) % 5);
+                /* random gaps of 1..5, or (odd rounds) mostly 4: the runs a class has */
+                const uint32_t run = round % 2 ? 8 : 0;
+                int32_t at = n; /* sites downwards from the last ... */
+                for (int j = count - 1; j >= 0; --j) {
+                    const uint32_t x = philox_stream_next(&s) % (5 + run);
+                    sites[j] = at = at - (x < 5 ? 1 + (int32_t)x : 4);
+                }
+                if (round % 4 == 3) /* ... or upwards from the first, runs reaching site 0 */
+                    for (int j = 0; j < count; ++j) sites[j] -= sites[0] - (round / 4) % 3;
                 for (int w = 0; w < 4; ++w)
                     for (int j = 0; j < PHILOX_BATCH; ++j) b.w[w][j] = philox_stream_next(&s);
                 const int block = ATTEMPT_CHUNK_BLOCKS * (int)(philox_stream_next(&s) % 4);
