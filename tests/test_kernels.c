@@ -29,6 +29,7 @@
 #include "fixture.h"
 #include "kernel_metropolis.h"
 #include "kernel_philox.h"
+#include "plain_checkerboard.h"
 #include "readings.h"
 #include "ripen/colouring.h"
 
@@ -265,28 +266,6 @@ static void check_masks(void) {
 
 /* ---- 3. trajectories ---- */
 
-/* The checkerboard dynamics written the plain way, from attempt.h only: one scalar block per
- * attempt. */
-static void straightforward_checkerboard(replica *r, const colouring *c, int *order,
-                                         uint64_t steps) {
-    const uint64_t nsites = (uint64_t)r->lat->nsites;
-    uint64_t *base = malloc(sizeof *base * (size_t)c->nclasses);
-    REQUIRE(base != NULL, "out of memory");
-    const uint64_t per_step = attempt_class_bases(c, base);
-    for (uint64_t s = 0; s < steps; ++s, ++r->step) {
-        attempt_class_order(r, c->nclasses, order);
-        for (int k = 0; k < c->nclasses; ++k) {
-            const int cls = order[k];
-            for (int32_t p = 0; p < c->start[cls + 1] - c->start[cls]; ++p) {
-                const int32_t i = c->sites[c->start[cls] + p];
-                const uint32_t word = attempt_packed_word(r, r->step * per_step + base[cls], p);
-                attempt_packed_at(r, i, word, r->step * nsites + (uint64_t)i, 0);
-            }
-        }
-    }
-    free(base);
-}
-
 /* Attempts in steps [from, from + steps) whose site draw may need Lemire's extra words. */
 static long count_redraws(const replica *r, uint64_t from, uint64_t steps) {
     const uint64_t n = (uint64_t)r->lat->nsites;
@@ -367,11 +346,6 @@ static void compare_case(const kernel_case *kc, int fast_rs) {
             "%s", ripen_last_error());
     REQUIRE(dynamics_open(&oracle, &dynamics_reference, &slow.lat, &slow.tab) == RIPEN_OK, "%s",
             ripen_last_error());
-    colouring c;
-    REQUIRE(colouring_build(&c, &slow.lat, COLOURING_SEPARATION) == RIPEN_OK, "%s",
-            ripen_last_error());
-    int *order = malloc(sizeof *order * (size_t)c.nclasses);
-    REQUIRE(order != NULL, "out of memory");
 
     const uint64_t n = (uint64_t)fast.lat.nsites;
     const uint64_t steps = (kc->attempts + n - 1) / n;
@@ -386,7 +360,7 @@ static void compare_case(const kernel_case *kc, int fast_rs) {
         if (fast_rs)
             dynamics_run(&oracle, &slow.rep, chunk);
         else
-            straightforward_checkerboard(&slow.rep, &c, order, chunk);
+            plain_checkerboard(&slow.rep, chunk);
         if (first_difference < 0 && !same_replica(&fast.rep, &slow.rep)) first_difference = k;
         for (int32_t i = 0; i < fast.lat.nsites; ++i) {
             const uint8_t now = (uint8_t)site_state(fast.rep.site[i]);
@@ -412,8 +386,6 @@ static void compare_case(const kernel_case *kc, int fast_rs) {
            kc->finite ? "finite" : walls_name(kc->walls), kc->lx, kc->ly, kc->lz,
            (unsigned long long)(steps * n), checkpoints, changes);
     if (fast_rs && n >= 10000) printf("  (%ld attempts took the site-redraw path)\n", redraws);
-    free(order);
-    colouring_free(&c);
     dynamics_close(&d);
     dynamics_close(&oracle);
     fixture_close(&fast);

@@ -1,33 +1,37 @@
 /* Checkerboard (colour-class) sweeps: a step visits the colour classes in a random order and
  * makes one attempt at every site of each class. Moves within a class cannot interact
  * (colouring.h), so the order inside a class does not matter and a class can be updated in
- * parallel or in SIMD lanes. The random bits of site i at step s are those of attempt number
- * s * nsites + i, whatever the processing order. Each class update satisfies detailed balance,
- * so the sweep samples exp(-E) like random-sequential; the kinetics differ.
+ * parallel or in SIMD lanes. The random bits of a site at step s are attempt.h's packed
+ * protocol: one 32-bit word per attempt, four attempts per Philox block, the word fixed by the
+ * step and the site's place in its class, whatever the processing order. Each class update
+ * satisfies detailed balance, so the sweep samples exp(-E) like random-sequential; the kinetics
+ * differ.
  *
  * Kernel, per class (kernel_metropolis.h):
- *  1. the filter, over the whole class: the class's sites in chunks of 64, words 1 and 3 (all
- *     the filter reads) of the Philox blocks of a chunk computed together in SIMD lanes, then the
- * exact filter evaluated on 16 (AVX-512) or 8 (AVX2) sites at once: their codes and filter entries
- * gathered, compared with w3, one candidate bit per site. This is exact before any move of the
- * class is made because a move at site i changes codes only within distance 2 of i, and the other
- * sites of the class are at distance >= 4: when a site's turn comes its code is still the one the
- * filter read.
- *  2. the candidates (0.05% of sites at the paper's state), in increasing site order, through
- *     attempt_at() with their blocks recomputed by the scalar generator: exactly the
- *     straightforward loop's sequence of moves, including the order in which accepted moves
+ *  1. the filter, over the whole class: the class's sites in chunks of 64, the 16 Philox blocks
+ *     of a chunk (consecutive counters; those of up to 4 chunks in one batch) computed together
+ *     in SIMD lanes, then the exact packed filter evaluated on 16 (AVX-512) or 8 (AVX2) sites at
+ *     once: their codes loaded (runs 4 apart) or gathered, their entries gathered, one unsigned
+ *     comparison, one candidate bit per site. This is exact before any move of the class is made
+ *     because a move at site i changes codes only within distance 2 of i, and the other sites of
+ *     the class are at distance >= 4: when a site's turn comes its code is still the one the
+ *     filter read.
+ *  2. the candidates (about 0.05% of sites at the paper's state), in increasing site order,
+ *     through attempt_packed_at() with their words recomputed by the scalar generator: exactly
+ *     the straightforward loop's sequence of moves, including the order in which accepted moves
  *     meet an umbrella window's wall (tests/test_kernels.c compares them bit for bit).
  *
  * Lattices whose classes hold fewer than 64 sites on average run the previous, sequence kernel
- * instead (below): batches of 64 sites of the visiting sequence spanning classes, filtered one
- * attempt at a time.
+ * instead (below): batches of 64 sites of the visiting sequence spanning classes, one block per
+ * site (its word's), filtered one attempt at a time.
  *
- * Threads (dynamics_set_threads): step 1 is split over the threads by chunks of 64 sites; step 2
- * stays on one thread. Used only when the classes have two chunks per thread or more (smaller
- * lattices run on one thread). Every chunk's candidate bits depend on the chunk alone and the moves
- * run in the same order, so the trajectory is the same for any number of threads, bit for bit; the
- * replica's integer counters are only ever updated by that one thread. One or two barriers per
- * class make this pay only for big lattices (docs/performance.md).
+ * Threads (dynamics_set_threads): step 1 is split over the threads by groups of chunks (up to 4,
+ * so that every thread gets one); step 2 stays on one thread. Used only when the classes have two
+ * chunks per thread or more (smaller lattices run on one thread). Every chunk's candidate bits
+ * depend on the chunk alone and the moves run in the same order, so the trajectory is the same
+ * for any number of threads, bit for bit; the replica's integer counters are only ever updated by
+ * that one thread. One or two barriers per class make this pay only for big lattices
+ * (docs/performance.md).
  *
  * Global counts: the hard walls (replica_walls_allow: an umbrella window on N_core, a band on
  * N_shell) and a finite solution's content (reservoir.h, n = total - N) read the counts, which

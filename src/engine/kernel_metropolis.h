@@ -3,10 +3,11 @@
  *
  * At the paper's parameters almost every attempt is rejected: most sites are solution with no
  * neighbours (insertion accepted with probability e^-30 or e^-20), and a swap of two equal states
- * changes nothing. A kernel therefore (1) computes the Philox blocks of 64 attempts at once in
- * SIMD lanes (kernel_philox.h; they do not depend on the state), then (2) runs through the 64
- * attempts in order with a cheap exact test that proves most of them rejected, and (3) hands the
- * few others ("candidates") to attempt_at(), the protocol's own implementation. Because the test
+ * changes nothing. A kernel therefore (1) computes the Philox blocks of 64 attempts (checkerboard:
+ * 256, four per block) at once in SIMD lanes (kernel_philox.h; they do not depend on the state),
+ * then (2) runs through the attempts in order with a cheap exact test that proves most of them
+ * rejected, and (3) hands the few others ("candidates") to attempt_at() or attempt_packed_at(),
+ * the protocol's own implementation. Because the test
  * is exact and the candidates go through the same code in the same order, the trajectory is the
  * simple kernel's, bit for bit.
  *
