@@ -144,6 +144,31 @@ static int supports_avx512(void) {
     return __builtin_cpu_supports("avx512f");
 }
 
+/* codes_avx512() for 8 lanes (all of them in bounds: the caller pads a tail with site 0). */
+__attribute__((target("avx2"))) static inline __m256i codes_avx2(const uint8_t *site,
+                                                                 const int32_t *sites, __m256i at) {
+    const __m256i stride = _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28);
+    const __m256i run0 =
+        _mm256_cmpeq_epi32(at, _mm256_add_epi32(_mm256_set1_epi32(sites[0]), stride));
+    __m256i words = _mm256_maskload_epi32((const int *)(site + sites[0]), run0);
+    unsigned rest = ~(unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(run0)) & 0xFFu;
+    if (!rest) return words;
+    const int m = __builtin_ctz(rest);
+    const int32_t from = sites[m] - 4 * m;
+    if (from >= 0) {
+        const __m256i run1 = _mm256_andnot_si256(
+            run0, _mm256_cmpeq_epi32(at, _mm256_add_epi32(_mm256_set1_epi32(from), stride)));
+        words = _mm256_blendv_epi8(words, _mm256_maskload_epi32((const int *)(site + from), run1),
+                                   run1);
+        rest &= ~(unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(run1));
+    }
+    if (!rest) return words;
+    const __m256i lane = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+    const __m256i gather =
+        _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32((int)rest), lane), lane);
+    return _mm256_mask_i32gather_epi32(words, (const int *)site, at, gather, 1);
+}
+
 /* 8 lanes; unsigned a <= b as max(a, b) == b. */
 __attribute__((target("avx2"))) static uint64_t
 mask_avx2(const metropolis_fast *m, uint32_t swap_threshold, const uint8_t *site,
@@ -162,8 +187,7 @@ mask_avx2(const metropolis_fast *m, uint32_t swap_threshold, const uint8_t *site
             at_sites = tail;
         }
         const __m256i at = _mm256_loadu_si256((const __m256i *)at_sites);
-        const __m256i code =
-            _mm256_and_si256(_mm256_i32gather_epi32((const int *)site, at, 1), byte);
+        const __m256i code = _mm256_and_si256(codes_avx2(site, at_sites, at), byte);
         const __m256i word = _mm256_load_si256((const __m256i *)(b->w[j / 16] + block + j % 16));
         const __m256i index =
             _mm256_or_si256(_mm256_slli_epi32(code, 3), _mm256_srli_epi32(word, 29));
