@@ -115,7 +115,7 @@ mask_avx512(const metropolis_fast *m, uint32_t swap_threshold, const uint8_t *si
             const int32_t *sites, const philox_batch *b, int block, int count) {
     const __m512i byte = _mm512_set1_epi32(0xFF);
     const __m512i u_mask = _mm512_set1_epi32(ATTEMPT_SWAP_MASK);
-    const __m512i len_mask = _mm512_set1_epi32(~(1 << METROPOLIS_PACKED_FLAG));
+    const __m512i len_mask = _mm512_set1_epi32((int)~(1u << METROPOLIS_PACKED_FLAG));
     const __m512i threshold = _mm512_set1_epi32((int)swap_threshold);
     const __m512i zero = _mm512_setzero_si512();
     uint64_t mask = 0;
@@ -175,7 +175,7 @@ mask_avx2(const metropolis_fast *m, uint32_t swap_threshold, const uint8_t *site
           const int32_t *sites, const philox_batch *b, int block, int count) {
     const __m256i byte = _mm256_set1_epi32(0xFF);
     const __m256i u_mask = _mm256_set1_epi32(ATTEMPT_SWAP_MASK);
-    const __m256i len_mask = _mm256_set1_epi32(~(1 << METROPOLIS_PACKED_FLAG));
+    const __m256i len_mask = _mm256_set1_epi32((int)~(1u << METROPOLIS_PACKED_FLAG));
     const __m256i threshold = _mm256_set1_epi32((int)swap_threshold);
     _Alignas(32) int32_t tail[8] = {0};
     uint64_t mask = 0;
