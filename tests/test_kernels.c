@@ -3,13 +3,19 @@
  *  1. Batched Philox: every implementation this CPU runs (AVX-512, AVX2, portable) equals the
  *     scalar philox4x32_10() block for block, for every batch length 1..64, consecutive and
  *     scattered counters, and counters whose low word wraps inside a batch.
- *  2. The early-reject filter is exact: w3 > attempt_filter_bound(T) implies the 63 acceptance
- *     bits are >= T, on the boundary cases and on random ones.
- *     Every vector filter (AVX-512, AVX2, portable) gives metropolis_candidate()'s answer for
- *     every site of random batches.
+ *  2. The early-reject filters are exact. Random-sequential's: w3 > attempt_filter_bound(T)
+ *     implies the 63 acceptance bits are >= T, on the boundary cases and on random ones.
+ *     Checkerboard's (the packed protocol): for every code and pick, on tables with p_swap 0,
+ *     0.3 and 1, paper and lively parameters, a finite solution, and u at, below and above both
+ *     band edges (and random), an attempt metropolis_packed_candidate() calls rejected is
+ *     rejected by the full 63-bit comparison with the extension bits all zeros or all ones, and
+ *     a rejected swap is one the code proves null.
+ *     Every vector filter (AVX-512, AVX2, portable) gives metropolis_packed_candidate()'s answer
+ *     for every site of random chunks.
  *  3. random-sequential (batched, filtered) == dynamics_reference (energies recomputed from the
  *     neighbours' states, exp() per attempt), and checkerboard (batched) == the straightforward
- *     checkerboard loop written out below from attempt.h: same codes of every site, same counts,
+ *     checkerboard loop written out below from attempt.h (one scalar block per attempt, its
+ *     packed word, attempt_packed_at): same codes of every site, same counts,
  *     same areas at every checkpoint, on paper and lively parameters, several readings, with
  *     swaps, with and without hard walls (an umbrella window, a shell band, both), on lattices
  *     from 2x2x2 to 80x80x4, each case >= 10^6 attempts. The paper-size case also counts its
@@ -23,8 +29,27 @@
 #include "fixture.h"
 #include "kernel_metropolis.h"
 #include "kernel_philox.h"
+#include "plain_checkerboard.h"
 #include "readings.h"
 #include "ripen/colouring.h"
+
+/* ---- parameters shared by the checks ---- */
+
+enum { WALL_WINDOW = 1, WALL_BAND = 2, FINITE_CORE = 1, FINITE_SHELL = 2 };
+
+/* A finite solution of `finite` on the fixture's tables: 10 units of each component named, its
+ * reference content 8, totals from the replica's counts. */
+static void set_finite(fixture *f, int finite) {
+    reservoir res = reservoir_none();
+    if (finite & FINITE_CORE) res.core = (reservoir_component){f->rep.counts.ncore + 10, 8.0};
+    if (finite & FINITE_SHELL) res.shell = (reservoir_component){f->rep.counts.nshell + 10, 8.0};
+    model_tables_use_reservoir(&f->tab, &res);
+}
+
+static void lively_params(model_params *p) {
+    p->eps_core = 1.0, p->eps_shell = 0.7, p->eps_interface = 0.5;
+    p->mu_core = -2.5, p->mu_shell = -2.0, p->p_swap = 0.3;
+}
 
 /* ---- 1. batched Philox ---- */
 
@@ -106,12 +131,84 @@ static void check_filter(void) {
     printf("filter: %ld cases, %ld filtered out, none wrongly\n", trials, filtered);
 }
 
+/* ---- 2a. the packed filter's band edges ---- */
+
+/* 1 if the code of a site proves that every neighbour a swap along `pick` can reach holds the
+ * site's state (bonded direction, all bonded neighbours in its state): the only swaps the packed
+ * filter may call rejected. */
+static int swap_proved_null(const model_tables *t, uint8_t code, unsigned pick) {
+    const int core = site_core_neighbours(code), shell = site_shell_neighbours(code);
+    const int same = site_state(code) == STATE_CORE    ? core
+                     : site_state(code) == STATE_SHELL ? shell
+                                                       : t->bond_directions - core - shell;
+    return (int)pick < t->bond_directions && same == t->bond_directions;
+}
+
+/* The packed filter on the tables `t`: every code, every pick, u at and around the edges of
+ * both bands. Adds to *wrong the attempts it calls rejected that the 63-bit comparison (ext all
+ * zeros, all ones) accepts, to *filtered those it calls rejected, to *trials all. */
+static void check_packed_edges(const model_tables *t, long *wrong, long *filtered, long *trials) {
+    metropolis_fast fast;
+    metropolis_fast_init(&fast, t);
+    const uint32_t st = t->swap_threshold;
+    philox_stream s;
+    philox_stream_init(&s, philox_key_from_seed(41), st, 0, PURPOSE_TEST);
+    for (int c = 0; c < SITE_CODES; ++c)
+        for (unsigned pick = 0; pick < METROPOLIS_SLOTS; ++pick) {
+            const uint8_t code = (uint8_t)c;
+            const int b = t->insdel_target[site_state(code)][pick];
+            const uint64_t limit = attempt_scaled(t->accept[code][b], ATTEMPT_UNITS - st);
+            const uint32_t edge = st + (uint32_t)(limit >> ATTEMPT_EXT_BITS);
+            const uint32_t around[] = {0, st, edge, ATTEMPT_SWAP_MASK, philox_stream_next(&s)};
+            for (int e = 0; e < 5; ++e)
+                for (int d = -2; d <= 2; ++d) {
+                    const uint32_t u = (around[e] + (uint32_t)d) & ATTEMPT_SWAP_MASK;
+                    const uint32_t word = pick << ATTEMPT_PICK_SHIFT | u;
+                    const int candidate = metropolis_packed_candidate(&fast, st, code, word);
+                    for (uint64_t ext = 0; ext < 2; ++ext, ++*trials) {
+                        const uint64_t low = ext ? (UINT64_C(1) << ATTEMPT_EXT_BITS) - 1 : 0;
+                        /* u < st: a swap, its acceptance up to the neighbour: it may accept
+                         * unless the code proves it null */
+                        const int may_accept =
+                            u < st ? !swap_proved_null(t, code, pick)
+                                   : ((uint64_t)(u - st) << ATTEMPT_EXT_BITS | low) < limit;
+                        *filtered += !candidate;
+                        *wrong += !candidate && may_accept;
+                    }
+                }
+        }
+}
+
+static void check_packed_filter(void) {
+    long wrong = 0, filtered = 0, trials = 0;
+    const double p_swaps[] = {0.0, 0.3, 1.0};
+    for (int lively = 0; lively < 2; ++lively)
+        for (int k = 0; k < 3; ++k)
+            for (int finite = 0; finite < 2; ++finite) {
+                model_params p;
+                model_params_default(&p);
+                reading_apply(&all_readings[0], &p);
+                if (lively) lively_params(&p);
+                p.p_swap = p_swaps[k];
+                fixture f;
+                fixture_open(&f, 8, 8, 4, &p, 1, 0);
+                set_finite(&f, finite ? FINITE_CORE | FINITE_SHELL : 0);
+                check_packed_edges(&f.tab, &wrong, &filtered, &trials);
+                fixture_close(&f);
+            }
+    CHECK(wrong == 0, "the packed filter rejected %ld attempts that may be accepted", wrong);
+    CHECK(filtered > trials / 4 && filtered < trials - trials / 4,
+          "the packed filter filters %ld of %ld: a weak test", filtered, trials);
+    printf("packed filter: %ld edge cases, %ld filtered out, none wrongly\n", trials, filtered);
+}
+
 /* ---- 2b. the vector filter ---- */
 
-/* Every vector filter (kernel_metropolis.c) against metropolis_candidate(), site by site: random
- * codes (each state and neighbour count), sites in increasing order ending at the lattice's last
- * site (the gather reads into the padding), every count 1..64, w3 often small so that about half
- * the sites are candidates. */
+/* Every vector filter (kernel_metropolis.c) against metropolis_packed_candidate(), site by site:
+ * random codes (each state and neighbour count), sites in increasing order ending at the
+ * lattice's last site (the loads read into the padding) or starting at one of its first three,
+ * with random gaps or runs 4 apart (the AVX-512 filter loads those), every count 1..64, the
+ * chunk at each of a batch's four places, random words (about half the sites are candidates). */
 static void check_masks(void) {
     model_params p;
     model_params_default(&p);
@@ -133,20 +230,25 @@ static void check_masks(void) {
         long wrong = 0, candidates = 0, tested = 0;
         for (int round = 0; round < 200; ++round)
             for (int count = 1; count <= PHILOX_BATCH; ++count) {
-                int32_t at = n; /* sites downwards from the last, random gaps */
-                for (int j = count - 1; j >= 0; --j)
-                    sites[j] = at = at - 1 - (int32_t)(philox_stream_next(&s) % 5);
-                for (int j = 0; j < PHILOX_BATCH; ++j) {
-                    b.w[1][j] = philox_stream_next(&s);
-                    b.w[3][j] = philox_stream_next(&s) >> (philox_stream_next(&s) % 33 & 31);
+                /* random gaps of 1..5, or (odd rounds) mostly 4: the runs a class has */
+                const uint32_t run = round % 2 ? 8 : 0;
+                int32_t at = n; /* sites downwards from the last ... */
+                for (int j = count - 1; j >= 0; --j) {
+                    const uint32_t x = philox_stream_next(&s) % (5 + run);
+                    sites[j] = at = at - (x < 5 ? 1 + (int32_t)x : 4);
                 }
+                if (round % 4 == 3) /* ... or upwards from the first, runs reaching site 0 */
+                    for (int j = 0; j < count; ++j) sites[j] -= sites[0] - (round / 4) % 3;
+                for (int w = 0; w < 4; ++w)
+                    for (int j = 0; j < PHILOX_BATCH; ++j) b.w[w][j] = philox_stream_next(&s);
+                const int block = ATTEMPT_CHUNK_BLOCKS * (int)(philox_stream_next(&s) % 4);
                 const uint64_t mask =
-                    impl->mask(&fast, f.tab.swap_threshold, f.rep.site, sites, &b, count);
+                    impl->mask(&fast, f.tab.swap_threshold, f.rep.site, sites, &b, block, count);
                 for (int j = 0; j < PHILOX_BATCH; ++j) {
                     const unsigned want =
-                        j < count &&
-                        metropolis_candidate(&fast, f.tab.swap_threshold, f.rep.site[sites[j]],
-                                             b.w[1][j], b.w[3][j]);
+                        j < count && metropolis_packed_candidate(&fast, f.tab.swap_threshold,
+                                                                 f.rep.site[sites[j]],
+                                                                 b.w[j / 16][block + j % 16]);
                     wrong += ((mask >> j) & 1) != want;
                     candidates += want;
                 }
@@ -156,29 +258,13 @@ static void check_masks(void) {
         CHECK(candidates > tested / 8 && candidates < tested - tested / 8,
               "vector filter %s: %ld candidates of %ld sites: a weak test", impl->name, candidates,
               tested);
-        printf("filter %-9s %ld sites (%ld candidates) equal to metropolis_candidate\n", impl->name,
-               tested, candidates);
+        printf("filter %-9s %ld sites (%ld candidates) equal to metropolis_packed_candidate\n",
+               impl->name, tested, candidates);
     }
     fixture_close(&f);
 }
 
 /* ---- 3. trajectories ---- */
-
-/* The checkerboard dynamics written the plain way, from attempt.h only. */
-static void straightforward_checkerboard(replica *r, const colouring *c, int *order,
-                                         uint64_t steps) {
-    const uint64_t nsites = (uint64_t)r->lat->nsites;
-    for (uint64_t s = 0; s < steps; ++s, ++r->step) {
-        attempt_class_order(r, c->nclasses, order);
-        const uint64_t first = r->step * nsites;
-        for (int k = 0; k < c->nclasses; ++k)
-            for (int32_t p = c->start[order[k]]; p < c->start[order[k] + 1]; ++p) {
-                const int32_t i = c->sites[p];
-                const philox_block w = attempt_random(r, first + (uint64_t)i);
-                attempt_at(r, i, w.v[1], attempt_accept_bits(w), 0);
-            }
-    }
-}
 
 /* Attempts in steps [from, from + steps) whose site draw may need Lemire's extra words. */
 static long count_redraws(const replica *r, uint64_t from, uint64_t steps) {
@@ -198,17 +284,6 @@ typedef struct {
     int finite; /* a finite solution: FINITE_CORE (10 units), | FINITE_SHELL (10 units) */
 } kernel_case;
 
-enum { WALL_WINDOW = 1, WALL_BAND = 2, FINITE_CORE = 1, FINITE_SHELL = 2 };
-
-/* A finite solution of `finite` on the fixture's tables: 10 units of each component named, its
- * reference content 8, totals from the replica's counts. */
-static void set_finite(fixture *f, int finite) {
-    reservoir res = reservoir_none();
-    if (finite & FINITE_CORE) res.core = (reservoir_component){f->rep.counts.ncore + 10, 8.0};
-    if (finite & FINITE_SHELL) res.shell = (reservoir_component){f->rep.counts.nshell + 10, 8.0};
-    model_tables_use_reservoir(&f->tab, &res);
-}
-
 /* The hard walls of `walls` around the replica's current counts. */
 static void set_walls(replica *r, int walls, int64_t reach) {
     const int64_t nc = r->counts.ncore, ns = r->counts.nshell;
@@ -223,11 +298,6 @@ static void set_walls(replica *r, int walls, int64_t reach) {
 static const char *walls_name(int walls) {
     static const char *const names[] = {"", "window", "band", "both"};
     return names[walls & 3];
-}
-
-static void lively_params(model_params *p) {
-    p->eps_core = 1.0, p->eps_shell = 0.7, p->eps_interface = 0.5;
-    p->mu_core = -2.5, p->mu_shell = -2.0, p->p_swap = 0.3;
 }
 
 /* The same initial state in both: a prism where one fits, else random states. */
@@ -276,11 +346,6 @@ static void compare_case(const kernel_case *kc, int fast_rs) {
             "%s", ripen_last_error());
     REQUIRE(dynamics_open(&oracle, &dynamics_reference, &slow.lat, &slow.tab) == RIPEN_OK, "%s",
             ripen_last_error());
-    colouring c;
-    REQUIRE(colouring_build(&c, &slow.lat, COLOURING_SEPARATION) == RIPEN_OK, "%s",
-            ripen_last_error());
-    int *order = malloc(sizeof *order * (size_t)c.nclasses);
-    REQUIRE(order != NULL, "out of memory");
 
     const uint64_t n = (uint64_t)fast.lat.nsites;
     const uint64_t steps = (kc->attempts + n - 1) / n;
@@ -295,7 +360,7 @@ static void compare_case(const kernel_case *kc, int fast_rs) {
         if (fast_rs)
             dynamics_run(&oracle, &slow.rep, chunk);
         else
-            straightforward_checkerboard(&slow.rep, &c, order, chunk);
+            plain_checkerboard(&slow.rep, chunk);
         if (first_difference < 0 && !same_replica(&fast.rep, &slow.rep)) first_difference = k;
         for (int32_t i = 0; i < fast.lat.nsites; ++i) {
             const uint8_t now = (uint8_t)site_state(fast.rep.site[i]);
@@ -321,8 +386,6 @@ static void compare_case(const kernel_case *kc, int fast_rs) {
            kc->finite ? "finite" : walls_name(kc->walls), kc->lx, kc->ly, kc->lz,
            (unsigned long long)(steps * n), checkpoints, changes);
     if (fast_rs && n >= 10000) printf("  (%ld attempts took the site-redraw path)\n", redraws);
-    free(order);
-    colouring_free(&c);
     dynamics_close(&d);
     dynamics_close(&oracle);
     fixture_close(&fast);
@@ -394,6 +457,7 @@ static void check_thread_limits(void) {
 int main(void) {
     check_philox();
     check_filter();
+    check_packed_filter();
     check_masks();
     check_thread_limits();
     check_threads(80, 80, 4, 0, 0, 12); /* 400-site classes, 7 chunks: parallel on 2 and 3 */

@@ -6,7 +6,7 @@
  *     and r->changes up by 2), and no change goes unreported; attempt indices lie in
  *     [0, nsites) and increase strictly within a step. Random-sequential reports the same
  *     (step, attempt) sequence as the reference kernel; checkerboard the same as the plain
- *     checkerboard loop written here from attempt.h (the index is the position in the step's
+ *     checkerboard loop of plain_checkerboard.h (the index is the position in the step's
  *     visiting sequence). The cases have an umbrella window, so wall rejections occur and must
  *     not be reported.
  *  2. Stopping at the n-th move leaves the replica at the state a never-stopping watched run had
@@ -17,6 +17,7 @@
  * Checkerboard runs all three on one and on two threads. */
 #include "attempt.h"
 #include "fixture.h"
+#include "plain_checkerboard.h"
 #include "readings.h"
 #include "ripen/colouring.h"
 
@@ -113,28 +114,6 @@ static void case_open(const watch_case *wc, fixture *f) {
         REQUIRE(replica_set_window(&f->rep, n > 3 ? n - 3 : 0, n + 3) == RIPEN_OK, "%s",
                 ripen_last_error());
     }
-}
-
-/* The plain checkerboard loop (as in test_kernels.c), reporting positions in the sequence. */
-static void plain_checkerboard(replica *r, uint64_t steps) {
-    colouring c;
-    REQUIRE(colouring_build(&c, r->lat, COLOURING_SEPARATION) == RIPEN_OK, "%s",
-            ripen_last_error());
-    int *order = malloc(sizeof *order * (size_t)c.nclasses);
-    REQUIRE(order != NULL, "out of memory");
-    const uint64_t nsites = (uint64_t)r->lat->nsites;
-    for (uint64_t s = 0; s < steps; ++s, ++r->step) {
-        attempt_class_order(r, c.nclasses, order);
-        uint64_t position = 0;
-        for (int k = 0; k < c.nclasses; ++k)
-            for (int32_t p = c.start[order[k]]; p < c.start[order[k] + 1]; ++p, ++position) {
-                const int32_t i = c.sites[p];
-                const philox_block w = attempt_random(r, r->step * nsites + (uint64_t)i);
-                attempt_at(r, i, w.v[1], attempt_accept_bits(w), position);
-            }
-    }
-    free(order);
-    colouring_free(&c);
 }
 
 static int same_replica(const replica *x, const replica *y) {

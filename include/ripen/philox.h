@@ -49,6 +49,8 @@ enum philox_purpose {
     PURPOSE_FFS_BOOTSTRAP = 6,   /* forward flux sampling: walker resamples of the rate */
     PURPOSE_EXCHANGE = 7,        /* window exchange: accept a swap of two states' configurations */
     PURPOSE_CRACK_BOOTSTRAP = 8, /* ensembles: replica resamples of the crack free energy */
+    PURPOSE_ATTEMPT_EXT = 9,     /* checkerboard: a candidate's 34 low acceptance bits */
+    PURPOSE_ATTEMPT_PACKED = 10, /* checkerboard: four attempts' words per block */
     PURPOSE_TEST = 255           /* tests only */
 };
 

@@ -34,9 +34,6 @@ typedef void (*philox_batch_fn)(philox_batch *out, philox_key key, uint64_t base
 typedef struct {
     const char *name;       /* "avx512", "avx2", "portable" */
     philox_batch_fn fill;   /* the generator */
-    philox_batch_fn fill13; /* words 1 and 3 of every block only (w[0], w[2] undefined), for the
-                               checkerboard filter; offsets must be increasing. Cheaper where
-                               an implementation has a special pass (AVX-512), else = fill */
     int (*supported)(void); /* 1 if this CPU can run it */
 } philox_batch_impl;
 
