@@ -9,9 +9,9 @@
 #define RIPEN_TEST_FE_SYNTHETIC_H
 
 #include "check.h"
-#include "ripen/error.h"
-#include "ripen/fe.h"
-#include "ripen/philox.h"
+#include "ripen/engine/error.h"
+#include "ripen/fe/fe.h"
+#include "ripen/engine/philox.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -3,10 +3,10 @@
 #define RIPEN_TEST_FIXTURE_H
 
 #include "check.h"
-#include "ripen/dynamics.h"
-#include "ripen/error.h"
-#include "ripen/initial.h"
-#include "ripen/replica.h"
+#include "ripen/engine/dynamics.h"
+#include "ripen/engine/error.h"
+#include "ripen/engine/initial.h"
+#include "ripen/engine/replica.h"
 
 #include <stdlib.h>
 #include <string.h>

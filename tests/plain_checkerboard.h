@@ -6,7 +6,7 @@
 
 #include "attempt.h"
 #include "check.h"
-#include "ripen/colouring.h"
+#include "ripen/engine/colouring.h"
 
 #include <stdlib.h>
 

@@ -3,7 +3,7 @@
 #ifndef RIPEN_TEST_READINGS_H
 #define RIPEN_TEST_READINGS_H
 
-#include "ripen/model.h"
+#include "ripen/engine/model.h"
 
 typedef struct {
     const char *name;

@@ -10,7 +10,7 @@
  * It also runs one class update in two opposite orders and checks the results are identical. */
 #include "attempt.h"
 #include "fixture.h"
-#include "ripen/colouring.h"
+#include "ripen/engine/colouring.h"
 
 static void closed_neighbourhood(const lattice *lat, int32_t i, int32_t out[9]) {
     out[0] = i;

@@ -2,8 +2,8 @@
  * episode and onset bookkeeping of crack.h on hand-made series whose answers are worked out in
  * the comments. */
 #include "fixture.h"
-#include "ripen/crack.h"
-#include "ripen/observe.h"
+#include "ripen/engine/crack.h"
+#include "ripen/engine/observe.h"
 
 /* ---- the exposed core ---- */
 

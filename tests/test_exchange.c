@@ -1,11 +1,11 @@
-/* The exchange kind's rules (include/ripen/exchange.h): which states pair up after each epoch,
- * and the probability of swapping two configurations. Far windows never pair and could never
- * swap; an accepted swap never puts a configuration outside a wall; on two-state toys the
+/* The exchange kind's rules (include/ripen/driver/kinds/exchange.h): which states pair up after
+ * each epoch, and the probability of swapping two configurations. Far windows never pair and could
+ * never swap; an accepted swap never puts a configuration outside a wall; on two-state toys the
  * acceptance is the analytic min(1, exp(-Δ)): Δ = (μ_a − μ_b)(N_a − N_b) for two tilts and
  * (s_a − s_b)(W_a − W_b), W = ε_s B_ss + ε_i B_cs, for two rungs of the cohesion ladder. */
 #include "check.h"
-#include "ripen/exchange.h"
-#include "ripen/philox.h"
+#include "ripen/driver/kinds/exchange.h"
+#include "ripen/engine/philox.h"
 
 #include <math.h>
 #include <string.h>

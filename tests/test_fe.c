@@ -1,4 +1,4 @@
-/* The free-energy library (include/ripen/fe.h) on data with known answers.
+/* The free-energy library (include/ripen/fe/fe.h) on data with known answers.
  *
  *  1. Exactly consistent histograms: WHAM and MBAR must return the true F to rounding.
  *  2. Synthetic windows (tests/fe_synthetic.h), hard walls and harmonic springs, one seed each:

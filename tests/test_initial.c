@@ -4,7 +4,7 @@
  * seeded defects (what they remove, where, and their errors). */
 #include "fixture.h"
 
-#include "ripen/observe.h"
+#include "ripen/engine/observe.h"
 
 #include <math.h>
 

@@ -31,7 +31,7 @@
 #include "kernel_philox.h"
 #include "plain_checkerboard.h"
 #include "readings.h"
-#include "ripen/colouring.h"
+#include "ripen/engine/colouring.h"
 
 /* ---- parameters shared by the checks ---- */
 

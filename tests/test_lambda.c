@@ -12,7 +12,7 @@
  *     tracker's value on the same state.
  */
 #include "fixture.h"
-#include "ripen/lambda.h"
+#include "ripen/engine/lambda.h"
 
 #include <string.h>
 

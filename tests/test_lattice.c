@@ -1,7 +1,7 @@
 /* The neighbour table: symmetry, distinctness, wrap-around, multigraph extents, bad extents. */
 #include "check.h"
-#include "ripen/error.h"
-#include "ripen/lattice.h"
+#include "ripen/engine/error.h"
+#include "ripen/engine/lattice.h"
 
 #include <string.h>
 

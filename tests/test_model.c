@@ -1,7 +1,7 @@
 /* Model parameters and tables: domain errors name the parameter and its range; proposal
  * probabilities and Hastings factors of every move set; the doubling tracker. */
 #include "fixture.h"
-#include "ripen/observe.h"
+#include "ripen/engine/observe.h"
 
 #include <math.h>
 

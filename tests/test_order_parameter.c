@@ -2,7 +2,7 @@
  * that brings a replica into a window, and the hard wall holding under every dynamics while q
  * still reaches both ends of the window (so the wall, not a frozen q, keeps it inside). */
 #include "fixture.h"
-#include "ripen/order_parameter.h"
+#include "ripen/engine/order_parameter.h"
 
 #include <math.h>
 

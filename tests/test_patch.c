@@ -13,8 +13,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "check.h"
 #include "patch.h"
-#include "ripen/error.h"
-#include "ripen/lattice.h"
+#include "ripen/engine/error.h"
+#include "ripen/engine/lattice.h"
 
 #include <stdint.h>
 #include <string.h>

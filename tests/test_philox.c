@@ -6,7 +6,7 @@
  * and the unbiased bounded draw. */
 #include "check.h"
 #include "kernel_philox.h"
-#include "ripen/philox.h"
+#include "ripen/engine/philox.h"
 
 #include <Random123/philox.h>
 #include <string.h>

@@ -7,10 +7,10 @@
  * checkpoint's lattice leaves in the solution: the resume checks it). */
 #define _POSIX_C_SOURCE 200809L
 #include "check.h"
-#include "ripen/error.h"
-#include "ripen/journal.h"
-#include "ripen/task.h"
-#include "ripen/windows.h"
+#include "ripen/engine/error.h"
+#include "ripen/driver/journal.h"
+#include "ripen/driver/task.h"
+#include "ripen/driver/kinds/windows.h"
 
 #include <stdio.h>
 #include <stdlib.h>

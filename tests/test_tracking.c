@@ -1,10 +1,10 @@
-/* Per-particle tracking (ripen/tracking.h) on hand-made lattices: two particles, a merge, a
+/* Per-particle tracking (ripen/engine/tracking.h) on hand-made lattices: two particles, a merge, a
  * split, a particle vanishing and one appearing, identity across the periodic boundaries and
  * through a move by one site, the shell rule with its tie, a restored state; then clusters,
  * shells and totals against brute-force O(N) computations on lattices a dynamics made. */
 #include "fixture.h"
-#include "ripen/observe.h"
-#include "ripen/tracking.h"
+#include "ripen/engine/observe.h"
+#include "ripen/engine/tracking.h"
 
 #include <math.h>
 

@@ -19,7 +19,7 @@
 #include "fixture.h"
 #include "plain_checkerboard.h"
 #include "readings.h"
-#include "ripen/colouring.h"
+#include "ripen/engine/colouring.h"
 
 enum { SNAPSHOTS = 3 };
 

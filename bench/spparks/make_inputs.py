@@ -36,7 +36,7 @@ SEED = 20261208
 
 
 def site_index(x, y, z):
-    """ripen's site order (include/ripen/lattice.h, lattice_index): x fastest, then y, z."""
+    """ripen's site order (include/ripen/engine/lattice.h, lattice_index): x fastest, then y, z."""
     return x + LX * (y + LY * z)
 
 

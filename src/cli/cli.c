@@ -1,6 +1,6 @@
 #include "cli.h"
 
-#include "ripen/error.h"
+#include "ripen/engine/error.h"
 
 #include <errno.h>
 #include <math.h>

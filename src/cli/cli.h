@@ -5,10 +5,10 @@
 #include <mpi.h>
 #include <stdint.h>
 
-#include "ripen/fq.h"
-#include "ripen/results.h"
-#include "ripen/job.h"
-#include "ripen/task.h"
+#include "ripen/driver/kinds/fq.h"
+#include "ripen/driver/results.h"
+#include "ripen/driver/job.h"
+#include "ripen/driver/task.h"
 
 /* Prints "ripen: <message>" on stderr; returns `status`. */
 int cli_error(int status);

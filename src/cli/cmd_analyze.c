@@ -3,11 +3,11 @@
  * replaces it only when complete, so an interrupted analyze leaves the original intact. */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
-#include "ripen/error.h"
-#include "ripen/h5out.h"
-#include "ripen/results.h"
-#include "ripen/sched.h"
-#include "ripen/task_kind.h"
+#include "ripen/engine/error.h"
+#include "ripen/driver/h5out.h"
+#include "ripen/driver/results.h"
+#include "ripen/driver/sched.h"
+#include "ripen/driver/task_kind.h"
 
 #include <errno.h>
 #include <stdio.h>

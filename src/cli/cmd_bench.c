@@ -4,9 +4,9 @@
  * same invocation, the HDF5 share of wall time, and the scheduler's rate on trivial tasks. */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
-#include "ripen/bench.h"
-#include "ripen/error.h"
-#include "ripen/h5out.h"
+#include "ripen/engine/bench.h"
+#include "ripen/engine/error.h"
+#include "ripen/driver/h5out.h"
 
 #include <mpi.h>
 #include <stdio.h>

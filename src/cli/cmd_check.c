@@ -1,9 +1,9 @@
 /* `ripen check`: validate a job file without running it, and say what it would do and cost. */
 #include "cli.h"
-#include "ripen/error.h"
-#include "ripen/fq.h"
-#include "ripen/job.h"
-#include "ripen/task_kind.h"
+#include "ripen/engine/error.h"
+#include "ripen/driver/kinds/fq.h"
+#include "ripen/driver/job.h"
+#include "ripen/driver/task_kind.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,9 +1,9 @@
 /* `ripen merge`: combine the shard files of one job (SLURM arrays) into the file a single run
  * would have written. */
 #include "cli.h"
-#include "ripen/error.h"
-#include "ripen/h5out.h"
-#include "ripen/sched.h"
+#include "ripen/engine/error.h"
+#include "ripen/driver/h5out.h"
+#include "ripen/driver/sched.h"
 
 #include <mpi.h>
 #include <stdio.h>

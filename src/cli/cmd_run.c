@@ -1,12 +1,12 @@
 /* `ripen run`: validate the job, run its tasks across the MPI ranks, write the result file. */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
-#include "ripen/error.h"
-#include "ripen/h5out.h"
-#include "ripen/job.h"
-#include "ripen/journal.h"
-#include "ripen/sched.h"
-#include "ripen/task_kind.h"
+#include "ripen/engine/error.h"
+#include "ripen/driver/h5out.h"
+#include "ripen/driver/job.h"
+#include "ripen/driver/journal.h"
+#include "ripen/driver/sched.h"
+#include "ripen/driver/task_kind.h"
 
 #include <mpi.h>
 #include <errno.h>

@@ -1,8 +1,8 @@
 /* ripen: the command-line front end. Subcommands are one table; each lives in its own file. */
 #include "cli.h"
-#include "ripen/error.h"
-#include "ripen/version.h"
-#include "ripen/h5out.h"
+#include "ripen/engine/error.h"
+#include "ripen/driver/version.h"
+#include "ripen/driver/h5out.h"
 
 #include <mpi.h>
 #include <signal.h>

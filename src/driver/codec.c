@@ -1,6 +1,6 @@
-#include "ripen/codec.h"
+#include "ripen/driver/codec.h"
 
-#include "ripen/error.h"
+#include "ripen/engine/error.h"
 
 #include <stdlib.h>
 #include <string.h>

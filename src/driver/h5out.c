@@ -1,11 +1,11 @@
 #define _POSIX_C_SOURCE 200809L
 #define _GNU_SOURCE     /* fallocate(2): allocation without glibc's slow emulation */
-#include "ripen/h5out.h"
+#include "ripen/driver/h5out.h"
 
-#include "ripen/error.h"
+#include "ripen/engine/error.h"
 #include "h5util.h"
-#include "ripen/task_kind.h"
-#include "ripen/version.h"
+#include "ripen/driver/task_kind.h"
+#include "ripen/driver/version.h"
 
 #include <errno.h>
 #include <fcntl.h>

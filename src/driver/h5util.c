@@ -1,7 +1,7 @@
 /* Small HDF5 helpers shared by the result writer and the task kinds (private to the driver). */
 #include "h5util.h"
 
-#include "ripen/error.h"
+#include "ripen/engine/error.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -5,7 +5,7 @@
 
 #include <hdf5.h>
 
-#include "ripen/job.h"
+#include "ripen/driver/job.h"
 
 /* Element types: the file's (little-endian, fixed) and memory's (native) at once. */
 typedef enum { H5_U8, H5_I32, H5_I64, H5_F64 } h5_type;

@@ -1,13 +1,13 @@
 /* Job files: parsing, validation, sweep expansion and the task list (docs/jobs.md). What an
  * entry of each kind holds is the kind's business (task_kind.h); this file knows only the
  * system every entry shares, sweeps, names and task numbering. */
-#include "ripen/job.h"
+#include "ripen/driver/job.h"
 
 #include "job_entry.h"
 #include "json_read.h"
-#include "ripen/error.h"
-#include "ripen/initial.h"
-#include "ripen/task_kind.h"
+#include "ripen/engine/error.h"
+#include "ripen/engine/initial.h"
+#include "ripen/driver/task_kind.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -5,7 +5,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "ripen/job.h"
+#include "ripen/driver/job.h"
 
 #define JOB_MAX_REPLICAS     10000000
 #define JOB_MAX_STEPS        1000000000000.0

@@ -1,9 +1,9 @@
 #define _POSIX_C_SOURCE 200809L
-#include "ripen/journal.h"
+#include "ripen/driver/journal.h"
 
-#include "ripen/codec.h"
-#include "ripen/error.h"
-#include "ripen/task_kind.h"
+#include "ripen/driver/codec.h"
+#include "ripen/engine/error.h"
+#include "ripen/driver/task_kind.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -1,6 +1,6 @@
 #include "json_read.h"
 
-#include "ripen/error.h"
+#include "ripen/engine/error.h"
 
 #include <ctype.h>
 #include <math.h>

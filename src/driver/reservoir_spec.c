@@ -1,10 +1,10 @@
 /* A job's "reservoir": its keys, its resolution against the initial particle, its description
- * (include/ripen/reservoir_spec.h). */
-#include "ripen/reservoir_spec.h"
+ * (include/ripen/driver/reservoir_spec.h). */
+#include "ripen/driver/reservoir_spec.h"
 
 #include "job_entry.h"
 #include "json_read.h"
-#include "ripen/error.h"
+#include "ripen/engine/error.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -2,13 +2,13 @@
  * `ripen merge` (tasks from shard files): the sets' analyses on rank 0, shared with every rank
  * (the file's collective metadata must match), provenance, then the parallel HDF5 write. */
 #define _POSIX_C_SOURCE 200809L
-#include "ripen/results.h"
+#include "ripen/driver/results.h"
 
-#include "ripen/codec.h"
-#include "ripen/error.h"
-#include "ripen/h5out.h"
-#include "ripen/sched.h"
-#include "ripen/task_kind.h"
+#include "ripen/driver/codec.h"
+#include "ripen/engine/error.h"
+#include "ripen/driver/h5out.h"
+#include "ripen/driver/sched.h"
+#include "ripen/driver/task_kind.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,12 +1,12 @@
 /* The scheduler (sched.h): rank 0 hands out tasks longest-expected first, every rank runs them
  * and reports; a staged set's next stage is queued when its current stage is done. */
 #define _POSIX_C_SOURCE 200809L
-#include "ripen/sched.h"
+#include "ripen/driver/sched.h"
 
-#include "ripen/codec.h"
-#include "ripen/error.h"
-#include "ripen/task.h"
-#include "ripen/task_kind.h"
+#include "ripen/driver/codec.h"
+#include "ripen/engine/error.h"
+#include "ripen/driver/task.h"
+#include "ripen/driver/task_kind.h"
 
 #include <signal.h>
 #include <stdio.h>

@@ -1,11 +1,11 @@
 /* A job's "shell_band": its keys, its resolution against the initial particle, its description
- * (include/ripen/shell_band.h). */
-#include "ripen/shell_band.h"
+ * (include/ripen/driver/shell_band.h). */
+#include "ripen/driver/shell_band.h"
 
 #include "job_entry.h"
 #include "json_read.h"
-#include "ripen/error.h"
-#include "ripen/lattice.h"
+#include "ripen/engine/error.h"
+#include "ripen/engine/lattice.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /* Kaplan-Meier estimates of right-censored times (survival.h). */
-#include "ripen/survival.h"
+#include "ripen/driver/survival.h"
 
-#include "ripen/error.h"
+#include "ripen/engine/error.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,11 +1,11 @@
 /* Running a task: the generic part. The kind (task_kind.h) says what the task does; here is what
  * every task shares: its record, the simulation it runs, checkpoints and stopping. */
 #define _POSIX_C_SOURCE 200809L
-#include "ripen/task.h"
+#include "ripen/driver/task.h"
 
-#include "ripen/error.h"
-#include "ripen/initial.h"
-#include "ripen/task_kind.h"
+#include "ripen/engine/error.h"
+#include "ripen/engine/initial.h"
+#include "ripen/driver/task_kind.h"
 #include "task_runtime.h"
 
 #include <stdio.h>

@@ -6,9 +6,9 @@
 
 #include <stdint.h>
 
-#include "ripen/dynamics.h"
-#include "ripen/job.h"
-#include "ripen/task.h"
+#include "ripen/engine/dynamics.h"
+#include "ripen/driver/job.h"
+#include "ripen/driver/task.h"
 
 /* One replica and everything it runs on, built per task (milliseconds, against minutes of
  * work). */

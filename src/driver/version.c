@@ -1,4 +1,4 @@
-#include "ripen/version.h"
+#include "ripen/driver/version.h"
 
 /* CMake defines the version for this file only and writes the commit at every build
  * (cmake/git_commit.cmake); a build without them still says something true. */

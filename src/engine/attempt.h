@@ -41,9 +41,9 @@
 
 #include <math.h>
 
-#include "ripen/colouring.h"
-#include "ripen/philox.h"
-#include "ripen/replica.h"
+#include "ripen/engine/colouring.h"
+#include "ripen/engine/philox.h"
+#include "ripen/engine/replica.h"
 
 #define ATTEMPT_SWAP_MASK 0x1FFFFFFFu
 #define ATTEMPT_UNITS     (UINT32_C(1) << 29)           /* u's range; scales a threshold by 1 */

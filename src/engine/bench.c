@@ -1,4 +1,4 @@
-/* `ripen bench`: see ripen/bench.h and docs/performance.md.
+/* `ripen bench`: see ripen/engine/bench.h and docs/performance.md.
  *
  * Method. For each initial state (the paper's shelled prism and the shell-free one) and each
  * dynamics (the reference kernel, then every entry of dynamics_all), one replica runs one step
@@ -12,14 +12,14 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include "ripen/bench.h"
+#include "ripen/engine/bench.h"
 
 #include "kernel_metropolis.h"
 #include "kernel_philox.h"
-#include "ripen/error.h"
-#include "ripen/initial.h"
-#include "ripen/observe.h"
-#include "ripen/tracking.h"
+#include "ripen/engine/error.h"
+#include "ripen/engine/initial.h"
+#include "ripen/engine/observe.h"
+#include "ripen/engine/tracking.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
-#include "ripen/colouring.h"
+#include "ripen/engine/colouring.h"
 
-#include "ripen/error.h"
+#include "ripen/engine/error.h"
 
 #include <stdlib.h>
 

@@ -1,5 +1,5 @@
-/* Crack episodes and the onset of growth from sampled series (ripen/crack.h). */
-#include "ripen/crack.h"
+/* Crack episodes and the onset of growth from sampled series (ripen/engine/crack.h). */
+#include "ripen/engine/crack.h"
 
 int crack_next_episode(const crack_series *s, int64_t *k, crack_episode *e) {
     while (*k < s->n && s->exposed[*k] <= 0) ++*k;

@@ -46,9 +46,9 @@
  * so the sweep keeps it stationary.
  */
 #include "kernel_metropolis.h"
-#include "ripen/colouring.h"
-#include "ripen/dynamics.h"
-#include "ripen/error.h"
+#include "ripen/engine/colouring.h"
+#include "ripen/engine/dynamics.h"
+#include "ripen/engine/error.h"
 
 #include <stdlib.h>
 

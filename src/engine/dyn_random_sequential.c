@@ -7,8 +7,8 @@
  * comes (after every earlier attempt of the batch), so nothing is stale. dynamics_reference
  * (dyn_reference.c) gives the same trajectory the slow way; tests/test_kernels.c compares them. */
 #include "kernel_metropolis.h"
-#include "ripen/dynamics.h"
-#include "ripen/error.h"
+#include "ripen/engine/dynamics.h"
+#include "ripen/engine/error.h"
 
 #include <stdlib.h>
 

@@ -12,7 +12,7 @@
  * No code byte, env_delta or lookup table is used to decide; replica_set_state() still keeps the
  * codes, counts and areas, like everywhere else. */
 #include "attempt.h"
-#include "ripen/dynamics.h"
+#include "ripen/engine/dynamics.h"
 
 /* Bonded core and shell neighbours of site i, from the states; `seen_as` overrides the state of
  * site `other` (the swap partner already moved), other = -1 for none. */

@@ -74,8 +74,8 @@
  */
 #include "attempt.h"
 #include "patch.h"
-#include "ripen/dynamics.h"
-#include "ripen/error.h"
+#include "ripen/engine/dynamics.h"
+#include "ripen/engine/error.h"
 
 #include <stdlib.h>
 #include <string.h>

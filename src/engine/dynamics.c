@@ -1,6 +1,6 @@
-#include "ripen/dynamics.h"
+#include "ripen/engine/dynamics.h"
 
-#include "ripen/error.h"
+#include "ripen/engine/error.h"
 
 #include <stdio.h>
 #include <string.h>

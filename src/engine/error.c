@@ -1,4 +1,4 @@
-#include "ripen/error.h"
+#include "ripen/engine/error.h"
 
 #include <stdarg.h>
 #include <stdio.h>

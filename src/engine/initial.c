@@ -1,9 +1,9 @@
-/* Initial conditions (ripen/initial.h): prisms of core with shells, one or a list, and seeded
- * shell defects. */
-#include "ripen/initial.h"
+/* Initial conditions (ripen/engine/initial.h): prisms of core with shells, one or a list, and
+ * seeded shell defects. */
+#include "ripen/engine/initial.h"
 
-#include "ripen/error.h"
-#include "ripen/model.h"
+#include "ripen/engine/error.h"
+#include "ripen/engine/model.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -16,7 +16,7 @@
 
 #include <stdint.h>
 
-#include "ripen/philox.h"
+#include "ripen/engine/philox.h"
 
 enum { PHILOX_BATCH = 64 }; /* blocks per batch: amortises the call, fits in L1 (1 KiB) */
 

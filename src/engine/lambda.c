@@ -1,7 +1,7 @@
 /* The order parameter λ (lambda.h). */
-#include "ripen/lambda.h"
+#include "ripen/engine/lambda.h"
 
-#include "ripen/error.h"
+#include "ripen/engine/error.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
-#include "ripen/lattice.h"
+#include "ripen/engine/lattice.h"
 
-#include "ripen/error.h"
+#include "ripen/engine/error.h"
 
 #include <stdlib.h>
 

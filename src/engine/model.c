@@ -1,6 +1,6 @@
-#include "ripen/model.h"
+#include "ripen/engine/model.h"
 
-#include "ripen/error.h"
+#include "ripen/engine/error.h"
 
 #include <math.h>
 #include <stddef.h>

@@ -1,6 +1,6 @@
-#include "ripen/observe.h"
+#include "ripen/engine/observe.h"
 
-#include "ripen/error.h"
+#include "ripen/engine/error.h"
 
 #include <stdlib.h>
 #include <string.h>

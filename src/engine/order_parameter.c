@@ -1,6 +1,6 @@
-#include "ripen/order_parameter.h"
+#include "ripen/engine/order_parameter.h"
 
-#include "ripen/error.h"
+#include "ripen/engine/error.h"
 
 int q_window_apply(replica *r, int64_t core_initial, int lo, int hi) {
     const int status = replica_set_window(r, core_initial + lo, core_initial + hi);

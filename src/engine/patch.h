@@ -28,7 +28,7 @@
 
 #include <stdint.h>
 
-#include "ripen/lattice.h"
+#include "ripen/engine/lattice.h"
 
 enum {
     PATCH_REACH = 4, /* |offset| <= 4 along each axis (distance 3 from c + d) */

@@ -1,6 +1,6 @@
-#include "ripen/replica.h"
+#include "ripen/engine/replica.h"
 
-#include "ripen/error.h"
+#include "ripen/engine/error.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>

@@ -1,10 +1,10 @@
-/* Per-particle tracking (ripen/tracking.h): core clusters by breadth-first search from the
+/* Per-particle tracking (ripen/engine/tracking.h): core clusters by breadth-first search from the
  * columns that hold core, shell by a level-synchronous search through shell, identity by
  * overlap with the previous sample. */
-#include "ripen/tracking.h"
+#include "ripen/engine/tracking.h"
 
-#include "ripen/error.h"
-#include "ripen/observe.h"
+#include "ripen/engine/error.h"
+#include "ripen/engine/observe.h"
 
 #include <math.h>
 #include <stdlib.h>

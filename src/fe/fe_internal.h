@@ -5,7 +5,7 @@
 #ifndef RIPEN_FE_INTERNAL_H
 #define RIPEN_FE_INTERNAL_H
 
-#include "ripen/fe.h"
+#include "ripen/fe/fe.h"
 
 #include <math.h>
 #include <stdint.h>

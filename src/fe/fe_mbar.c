@@ -18,7 +18,7 @@
  * biases that depend only on q it is an independent computation of the WHAM answer. */
 #include "fe_internal.h"
 
-#include "ripen/error.h"
+#include "ripen/engine/error.h"
 
 #include <float.h>
 #include <math.h>

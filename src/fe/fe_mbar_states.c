@@ -8,7 +8,7 @@
  * f_i -> f_i - ln(S_i / N_i) (which never raises L) where the Newton step does not help. */
 #include "fe_internal.h"
 
-#include "ripen/error.h"
+#include "ripen/engine/error.h"
 
 #include <math.h>
 #include <stdint.h>

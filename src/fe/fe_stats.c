@@ -3,8 +3,8 @@
  * barrier (docs/free-energy.md). */
 #include "fe_internal.h"
 
-#include "ripen/error.h"
-#include "ripen/philox.h"
+#include "ripen/engine/error.h"
+#include "ripen/engine/philox.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -9,7 +9,7 @@
  * and the solvers never converge, so it is an error, not a warning. */
 #include "fe_internal.h"
 
-#include "ripen/error.h"
+#include "ripen/engine/error.h"
 
 #include <math.h>
 #include <stdarg.h>

@@ -20,7 +20,7 @@
  * halved towards -1, where the point is x2 itself. So L falls monotonically. */
 #include "fe_internal.h"
 
-#include "ripen/error.h"
+#include "ripen/engine/error.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -15,8 +15,8 @@
  *
  * Inputs containing a NUL byte are skipped: job_load() rejects such files before parsing.
  */
-#include "ripen/error.h"
-#include "ripen/job.h"
+#include "ripen/engine/error.h"
+#include "ripen/driver/job.h"
 
 #include <stdint.h>
 #include <stdio.h>

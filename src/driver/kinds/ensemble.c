@@ -1,6 +1,7 @@
-/* The "ensembles" task kind (include/ripen/ensemble.h): independent replicas run until their
- * core doubles or a step limit, sampled as time series; Kaplan-Meier medians in the summary. */
-#include "ripen/ensemble.h"
+/* The "ensembles" task kind (include/ripen/driver/kinds/ensemble.h): independent replicas run until
+ * their core doubles or a step limit, sampled as time series; Kaplan-Meier medians in the summary.
+ */
+#include "ripen/driver/kinds/ensemble.h"
 
 #include "ensemble_basin.h"
 #include "ensemble_crack.h"
@@ -8,8 +9,8 @@
 #include "h5util.h"
 #include "job_entry.h"
 #include "json_read.h"
-#include "ripen/error.h"
-#include "ripen/survival.h"
+#include "ripen/engine/error.h"
+#include "ripen/driver/survival.h"
 #include "task_runtime.h"
 
 #include <math.h>

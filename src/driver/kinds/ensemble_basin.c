@@ -2,8 +2,8 @@
 #include "ensemble_basin.h"
 
 #include "h5util.h"
-#include "ripen/error.h"
-#include "ripen/philox.h"
+#include "ripen/engine/error.h"
+#include "ripen/engine/philox.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -22,8 +22,8 @@
 #include <hdf5.h>
 #include <stdint.h>
 
-#include "ripen/codec.h"
-#include "ripen/crack.h"
+#include "ripen/driver/codec.h"
+#include "ripen/engine/crack.h"
 
 /* One replica's share. */
 typedef struct {

@@ -2,16 +2,16 @@
  * per replica the first exposure, the onset of growth, the growth time, the shell's change at
  * doubling and the crack episodes counted [R], and the episodes themselves [R, E]. All but the
  * shell's change are computed from the replica's sampled series when the file is written
- * (include/ripen/crack.h), so a run, a resume and a merge write the same numbers: they read the
- * same series. */
+ * (include/ripen/engine/crack.h), so a run, a resume and a merge write the same numbers: they read
+ * the same series. */
 #ifndef RIPEN_ENSEMBLE_CRACK_H
 #define RIPEN_ENSEMBLE_CRACK_H
 
 #include <hdf5.h>
 #include <stdint.h>
 
-#include "ripen/crack.h"
-#include "ripen/ensemble.h"
+#include "ripen/engine/crack.h"
+#include "ripen/driver/kinds/ensemble.h"
 
 enum {
     CRACK_FIRST_EXPOSURE,

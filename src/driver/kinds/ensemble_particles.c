@@ -2,7 +2,7 @@
 #include "ensemble_particles.h"
 
 #include "h5util.h"
-#include "ripen/error.h"
+#include "ripen/engine/error.h"
 
 #include <math.h>
 #include <stdlib.h>

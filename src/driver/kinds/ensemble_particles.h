@@ -1,6 +1,6 @@
 /* Per-particle series of an ensemble whose replicas start from a list of particles (private to
- * the ensembles kind; include/ripen/tracking.h says what a particle is and how its identity is
- * carried; docs/hdf5-layout.md, "Particles", the datasets).
+ * the ensembles kind; include/ripen/engine/tracking.h says what a particle is and how its identity
+ * is carried; docs/hdf5-layout.md, "Particles", the datasets).
  *
  * At every sample the tracker's particles (core, shell, exposed core, centre) are appended to
  * the replica's record, sparse (only the particles present, by id), with the events of that
@@ -16,9 +16,9 @@
 #include <hdf5.h>
 #include <stdint.h>
 
-#include "ripen/codec.h"
-#include "ripen/ensemble.h"
-#include "ripen/tracking.h"
+#include "ripen/driver/codec.h"
+#include "ripen/driver/kinds/ensemble.h"
+#include "ripen/engine/tracking.h"
 
 typedef struct particle_series {
     int32_t next_id;                 /* ids given so far */

@@ -1,14 +1,14 @@
-/* The "exchange" task kind (include/ripen/exchange.h): the job entry, the records, the epochs and
- * the exchanges between them. exchange_write.c holds the result file and F(q). */
+/* The "exchange" task kind (include/ripen/driver/kinds/exchange.h): the job entry, the records, the
+ * epochs and the exchanges between them. exchange_write.c holds the result file and F(q). */
 #include "exchange_internal.h"
 
 #include "job_entry.h"
 #include "json_read.h"
-#include "ripen/error.h"
-#include "ripen/fe.h"
-#include "ripen/order_parameter.h"
-#include "ripen/philox.h"
-#include "ripen/windows.h"
+#include "ripen/engine/error.h"
+#include "ripen/fe/fe.h"
+#include "ripen/engine/order_parameter.h"
+#include "ripen/engine/philox.h"
+#include "ripen/driver/kinds/windows.h"
 #include "shell_check.h"
 #include "task_runtime.h"
 

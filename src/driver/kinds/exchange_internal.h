@@ -2,9 +2,9 @@
 #ifndef RIPEN_EXCHANGE_INTERNAL_H
 #define RIPEN_EXCHANGE_INTERNAL_H
 
-#include "ripen/exchange.h"
-#include "ripen/fq.h"
-#include "ripen/order_parameter.h"
+#include "ripen/driver/kinds/exchange.h"
+#include "ripen/driver/kinds/fq.h"
+#include "ripen/engine/order_parameter.h"
 
 struct task_runtime;
 

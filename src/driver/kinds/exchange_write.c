@@ -4,9 +4,9 @@
 #include "exchange_internal.h"
 
 #include "h5util.h"
-#include "ripen/error.h"
-#include "ripen/fe.h"
-#include "ripen/philox.h"
+#include "ripen/engine/error.h"
+#include "ripen/fe/fe.h"
+#include "ripen/engine/philox.h"
 #include "shell_check.h"
 
 #include <math.h>

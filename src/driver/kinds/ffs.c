@@ -1,12 +1,12 @@
-/* The "ffs" task kind (include/ripen/ffs.h): forward flux sampling. This file holds the job
- * entry, the records and the runs; ffs_rate.c computes the rate and its errors, ffs_write.c the
- * result file. */
+/* The "ffs" task kind (include/ripen/driver/kinds/ffs.h): forward flux sampling. This file holds
+ * the job entry, the records and the runs; ffs_rate.c computes the rate and its errors, ffs_write.c
+ * the result file. */
 #include "ffs_internal.h"
 
 #include "job_entry.h"
 #include "json_read.h"
-#include "ripen/error.h"
-#include "ripen/order_parameter.h"
+#include "ripen/engine/error.h"
+#include "ripen/engine/order_parameter.h"
 #include "shell_check.h"
 #include "task_runtime.h"
 

@@ -1,11 +1,11 @@
 /* Forward flux sampling's parts (private to the ffs kind): the record, the runs, the rate and the
- * result file. include/ripen/ffs.h describes the method. */
+ * result file. include/ripen/driver/kinds/ffs.h describes the method. */
 #ifndef RIPEN_FFS_INTERNAL_H
 #define RIPEN_FFS_INTERNAL_H
 
 #include <stdint.h>
 
-#include "ripen/ffs.h"
+#include "ripen/driver/kinds/ffs.h"
 
 struct task_runtime;
 

@@ -4,8 +4,8 @@
  * shots is resampled with it); the diagnostics; a few complete transition paths. */
 #include "ffs_internal.h"
 
-#include "ripen/error.h"
-#include "ripen/philox.h"
+#include "ripen/engine/error.h"
+#include "ripen/engine/philox.h"
 #include "shell_check.h"
 
 #include <math.h>

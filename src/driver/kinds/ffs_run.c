@@ -2,7 +2,7 @@
  * stage's stored configurations to the next. */
 #include "ffs_internal.h"
 
-#include "ripen/error.h"
+#include "ripen/engine/error.h"
 #include "task_runtime.h"
 
 #include <stdlib.h>

@@ -4,7 +4,7 @@
 #include "ffs_internal.h"
 
 #include "h5util.h"
-#include "ripen/error.h"
+#include "ripen/engine/error.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,10 +1,10 @@
 /* F(q) of a window set from its windows' samples: the glue between the job and fe.h. */
-#include "ripen/fq.h"
+#include "ripen/driver/kinds/fq.h"
 
-#include "ripen/error.h"
-#include "ripen/fe.h"
-#include "ripen/order_parameter.h"
-#include "ripen/windows.h"
+#include "ripen/engine/error.h"
+#include "ripen/fe/fe.h"
+#include "ripen/engine/order_parameter.h"
+#include "ripen/driver/kinds/windows.h"
 #include "shell_check.h"
 
 #include <math.h>

@@ -1,8 +1,8 @@
 /* Storing F(q) results in the result file: /windows/<name>/fq. */
 #include "h5util.h"
-#include "ripen/error.h"
-#include "ripen/fq.h"
-#include "ripen/windows.h"
+#include "ripen/engine/error.h"
+#include "ripen/driver/kinds/fq.h"
+#include "ripen/driver/kinds/windows.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -1,11 +1,11 @@
 /* Every task kind a job can hold. Task ids are numbered in this order (job.h), so a new kind goes
  * at the end: earlier kinds keep their task ids, hence their random streams and results. */
-#include "ripen/ensemble.h"
-#include "ripen/exchange.h"
-#include "ripen/ffs.h"
-#include "ripen/relay.h"
-#include "ripen/task_kind.h"
-#include "ripen/windows.h"
+#include "ripen/driver/kinds/ensemble.h"
+#include "ripen/driver/kinds/exchange.h"
+#include "ripen/driver/kinds/ffs.h"
+#include "ripen/driver/kinds/relay.h"
+#include "ripen/driver/task_kind.h"
+#include "ripen/driver/kinds/windows.h"
 
 const task_kind *const task_kinds[] = {&task_kind_ensembles, &task_kind_windows, &task_kind_relay,
                                        &task_kind_ffs, &task_kind_exchange};

@@ -1,10 +1,10 @@
-/* The "relay" task kind (include/ripen/relay.h): stages that hand lattices on. */
-#include "ripen/relay.h"
+/* The "relay" task kind (include/ripen/driver/kinds/relay.h): stages that hand lattices on. */
+#include "ripen/driver/kinds/relay.h"
 
 #include "h5util.h"
 #include "job_entry.h"
 #include "json_read.h"
-#include "ripen/error.h"
+#include "ripen/engine/error.h"
 #include "task_runtime.h"
 
 #include <math.h>

@@ -1,13 +1,13 @@
-/* The "windows" task kind (include/ripen/windows.h): umbrella windows with hard walls on q,
- * optionally tilted, and F(q) of each complete set (fq.h). */
-#include "ripen/windows.h"
+/* The "windows" task kind (include/ripen/driver/kinds/windows.h): umbrella windows with hard walls
+ * on q, optionally tilted, and F(q) of each complete set (fq.h). */
+#include "ripen/driver/kinds/windows.h"
 
 #include "h5util.h"
 #include "job_entry.h"
 #include "json_read.h"
-#include "ripen/error.h"
-#include "ripen/fe.h"
-#include "ripen/fq.h"
+#include "ripen/engine/error.h"
+#include "ripen/fe/fe.h"
+#include "ripen/driver/kinds/fq.h"
 #include "shell_check.h"
 #include "task_runtime.h"
 

@@ -33,7 +33,7 @@
 
 #include <stdint.h>
 
-#include "ripen/replica.h"
+#include "ripen/engine/replica.h"
 
 enum { TRACK_MAX_IDS = 1 << 16 };
 

@@ -14,8 +14,8 @@
 #include <math.h>
 #include <stdint.h>
 
-#include "ripen/initial.h"
-#include "ripen/replica.h"
+#include "ripen/engine/initial.h"
+#include "ripen/engine/replica.h"
 
 /* q of the replica's current configuration. */
 static inline int64_t q_value(const replica *r, int64_t core_initial) {

@@ -33,7 +33,7 @@
 
 #include <stdint.h>
 
-#include "ripen/lattice.h"
+#include "ripen/engine/lattice.h"
 
 enum { INITIAL_MAX_SHELL_THICKNESS = 1000 };
 enum { INITIAL_MAX_PARTICLES = 64, INITIAL_DEFAULT_GAP = 2, INITIAL_MAX_GAP = 1000 };

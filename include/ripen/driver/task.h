@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ripen/job.h"
+#include "ripen/driver/job.h"
 
 typedef struct {
     int64_t id;                   /* task id (job order) */

@@ -13,7 +13,7 @@
 
 #include <stdint.h>
 
-#include "ripen/replica.h"
+#include "ripen/engine/replica.h"
 
 typedef struct {
     const char *name;    /* job-file name, e.g. "random-sequential" */

@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#include "ripen/replica.h"
+#include "ripen/engine/replica.h"
 
 typedef enum {
     DOUBLING_CLUSTER,

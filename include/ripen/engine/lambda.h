@@ -20,7 +20,7 @@
 
 #include <stdint.h>
 
-#include "ripen/replica.h"
+#include "ripen/engine/replica.h"
 
 typedef enum { LAMBDA_CLUSTER, LAMBDA_Q, LAMBDA_CRACK, LAMBDA_KINDS } lambda_kind;
 extern const char *const lambda_kind_names[LAMBDA_KINDS];

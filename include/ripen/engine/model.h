@@ -17,8 +17,8 @@
 
 #include <stdint.h>
 
-#include "ripen/lattice.h"
-#include "ripen/reservoir.h"
+#include "ripen/engine/lattice.h"
+#include "ripen/engine/reservoir.h"
 
 enum { STATE_SOLUTION = 0, STATE_CORE = 1, STATE_SHELL = 2, STATE_COUNT = 3 };
 enum { SITE_SHELL_STRIDE = 9, SITE_STATE_STRIDE = 81, SITE_CODES = 243 };

@@ -25,8 +25,8 @@
 #include <math.h>
 #include <stdint.h>
 
-#include "ripen/model.h"
-#include "ripen/task_kind.h"
+#include "ripen/engine/model.h"
+#include "ripen/driver/task_kind.h"
 
 extern const task_kind task_kind_exchange;
 

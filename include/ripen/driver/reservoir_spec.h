@@ -14,8 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ripen/model.h"
-#include "ripen/reservoir.h"
+#include "ripen/engine/model.h"
+#include "ripen/engine/reservoir.h"
 
 typedef struct {
     int given;              /* 0: no reservoir, a fixed mu (the default) */

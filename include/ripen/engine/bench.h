@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "ripen/dynamics.h"
+#include "ripen/engine/dynamics.h"
 
 typedef struct {
     uint64_t steps;         /* MC steps run (timed) */

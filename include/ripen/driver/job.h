@@ -15,12 +15,12 @@
 
 #include <stdint.h>
 
-#include "ripen/dynamics.h"
-#include "ripen/initial.h"
-#include "ripen/model.h"
-#include "ripen/observe.h"
-#include "ripen/reservoir_spec.h"
-#include "ripen/shell_band.h"
+#include "ripen/engine/dynamics.h"
+#include "ripen/engine/initial.h"
+#include "ripen/engine/model.h"
+#include "ripen/engine/observe.h"
+#include "ripen/driver/reservoir_spec.h"
+#include "ripen/driver/shell_band.h"
 
 enum { JOB_NAME_CAPACITY = 128, JOB_PATH_CAPACITY = 4096 };
 

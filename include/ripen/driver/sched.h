@@ -9,8 +9,8 @@
 #include <mpi.h>
 #include <stdint.h>
 
-#include "ripen/job.h"
-#include "ripen/journal.h"
+#include "ripen/driver/job.h"
+#include "ripen/driver/journal.h"
 
 typedef struct {
     const uint8_t *owned;      /* tasks of this run or shard, finished or not (progress counts

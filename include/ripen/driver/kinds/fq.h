@@ -9,10 +9,10 @@
 #include <hdf5.h>
 #include <stdint.h>
 
-#include "ripen/codec.h"
-#include "ripen/job.h"
-#include "ripen/task.h"
-#include "ripen/task_kind.h"
+#include "ripen/driver/codec.h"
+#include "ripen/driver/job.h"
+#include "ripen/driver/task.h"
+#include "ripen/driver/task_kind.h"
 
 typedef struct fq_result {
     int failed;      /* 1: the data did not determine F(q); see `error` */

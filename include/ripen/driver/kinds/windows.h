@@ -7,9 +7,9 @@
 
 #include <stdint.h>
 
-#include "ripen/order_parameter.h"
-#include "ripen/task.h"
-#include "ripen/task_kind.h"
+#include "ripen/engine/order_parameter.h"
+#include "ripen/driver/task.h"
+#include "ripen/driver/task_kind.h"
 
 extern const task_kind task_kind_windows;
 

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ripen/model.h"
+#include "ripen/engine/model.h"
 
 typedef enum { BAND_OPEN, BAND_ABSOLUTE, BAND_RELATIVE } band_side_kind;
 

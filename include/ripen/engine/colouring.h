@@ -19,7 +19,7 @@
 
 #include <stdint.h>
 
-#include "ripen/lattice.h"
+#include "ripen/engine/lattice.h"
 
 enum { COLOURING_SEPARATION = 4 };
 

@@ -6,9 +6,9 @@
 #include <mpi.h>
 #include <stdint.h>
 
-#include "ripen/job.h"
-#include "ripen/task.h"
-#include "ripen/task_kind.h"
+#include "ripen/driver/job.h"
+#include "ripen/driver/task.h"
+#include "ripen/driver/task_kind.h"
 
 /* How rank 0's analyses of the sets report and stop (results_analyze). */
 typedef struct {

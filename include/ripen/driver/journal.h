@@ -13,8 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ripen/job.h"
-#include "ripen/task.h"
+#include "ripen/driver/job.h"
+#include "ripen/driver/task.h"
 
 typedef struct {
     char directory[JOB_PATH_CAPACITY + 16]; /* "<output>.journal" */

@@ -13,8 +13,8 @@
 #include <mpi.h>
 #include <stdint.h>
 
-#include "ripen/job.h"
-#include "ripen/task.h"
+#include "ripen/driver/job.h"
+#include "ripen/driver/task.h"
 
 /* 2: variable-length string attributes, descriptions, datasets sized by the data and
  * compressed, the Kaplan-Meier curve per ensemble, shards' provenance in merged files. */

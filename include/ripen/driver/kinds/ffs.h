@@ -33,9 +33,9 @@
 
 #include <stdint.h>
 
-#include "ripen/lambda.h"
-#include "ripen/task.h"
-#include "ripen/task_kind.h"
+#include "ripen/engine/lambda.h"
+#include "ripen/driver/task.h"
+#include "ripen/driver/task_kind.h"
 
 extern const task_kind task_kind_ffs;
 

@@ -10,7 +10,7 @@
 #ifndef RIPEN_RELAY_H
 #define RIPEN_RELAY_H
 
-#include "ripen/task_kind.h"
+#include "ripen/driver/task_kind.h"
 
 extern const task_kind task_kind_relay;
 

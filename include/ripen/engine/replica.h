@@ -10,9 +10,9 @@
 
 #include <stdint.h>
 
-#include "ripen/lattice.h"
-#include "ripen/model.h"
-#include "ripen/philox.h"
+#include "ripen/engine/lattice.h"
+#include "ripen/engine/model.h"
+#include "ripen/engine/philox.h"
 
 typedef struct replica replica;
 

@@ -20,11 +20,11 @@
 #include <hdf5.h>
 #include <stdint.h>
 
-#include "ripen/codec.h"
-#include "ripen/fe.h"
-#include "ripen/initial.h"
-#include "ripen/job.h"
-#include "ripen/task.h"
+#include "ripen/driver/codec.h"
+#include "ripen/fe/fe.h"
+#include "ripen/engine/initial.h"
+#include "ripen/driver/job.h"
+#include "ripen/driver/task.h"
 
 struct cJSON;
 struct task_runtime; /* src/driver/task_runtime.h: the simulation helpers a kind runs with */
