@@ -1,3 +1,4 @@
+#define _POSIX_C_SOURCE 200809L /* setenv */
 /* ripen: the command-line front end. Subcommands are one table; each lives in its own file. */
 #include "cli.h"
 #include "ripen/engine/error.h"
@@ -40,13 +41,28 @@ static void usage(FILE *out) {
 
 /* This process's rank when a launcher (mpirun, srun) started several, else 0: read from the
  * environment, because serial commands do not initialise MPI. */
-static long launched_rank(void) {
+/* The rank a launcher (mpirun, srun) gave this process, as a string; NULL without a launcher. */
+static const char *launcher_rank(void) {
     const char *names[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"};
     for (size_t k = 0; k < sizeof names / sizeof *names; ++k) {
         const char *value = getenv(names[k]);
-        if (value && value[0]) return strtol(value, NULL, 10);
+        if (value && value[0]) return value;
     }
-    return 0;
+    return NULL;
+}
+
+static long launched_rank(void) {
+    const char *rank = launcher_rank();
+    return rank ? strtol(rank, NULL, 10) : 0;
+}
+
+/* Started without a launcher, Open MPI makes the process a "singleton" and forks a daemon (orted)
+ * for it, which ripen never uses (it spawns no processes), which costs a fraction of a second per
+ * start, and which was seen to hang after ripen had exited, keeping the caller's pipes open (a
+ * test waited 10 minutes for a bad-input run that had ended at once). Ask Open MPI for a singleton
+ * without a daemon instead, unless the user set the parameter. Other MPI libraries ignore it. */
+static void prefer_isolated_singleton(void) {
+    if (!launcher_rank()) setenv("OMPI_MCA_ess_singleton_isolated", "1", 0);
 }
 
 int main(int argc, char **argv) {
@@ -72,6 +88,7 @@ int main(int argc, char **argv) {
          * rank 0 alone does it. */
         if (!commands[k].needs_mpi && launched_rank() != 0) return 0;
         if (!commands[k].needs_mpi) return cli_exit_code(commands[k].main(argc - 1, argv + 1));
+        prefer_isolated_singleton();
         MPI_Init(&argc, &argv);
         h5out_quiet_errors();
         const int status = commands[k].main(argc - 1, argv + 1);
