@@ -385,21 +385,6 @@ def limit(x):
     return f"10^{exponent}" if mantissa == 1 else f"{mantissa:.0f}·10^{exponent}"
 
 
-def ostwald_cell(p):
-    """"median [CI] (went/replicas; share)" of an Ostwald point (particles.OstwaldPoint): an
-    end beyond the run reads "> limit", a resolution-limited median "≤ t*"."""
-    import particles
-    lo, hi = p.median_ci
-    if not math.isfinite(p.median):
-        text = f"> {limit(p.horizon)}"
-    elif not p.resolved:
-        text = f"≤ {particles.RESOLVED * p.interval:,}*"
-    else:
-        upper = f"{hi:,.0f}" if math.isfinite(hi) else f"> {limit(p.horizon)}"
-        text = f"{p.median:,.0f} [{lo:,.0f}, {upper}]"
-    return f"{text} ({int(p.gone.sum())}/{len(p.gone)}; {p.share:+.2f})"
-
-
 def ostwald_numbers(path):
     """jobs/ostwald.json (issue 20 item 4b), as analysis/particles.py computes it: per point
     (ε_c, δ, the smaller's size) OSTWALD.EPS,DELTA.SIZE.cell / .median / .went / .share; per
@@ -421,7 +406,7 @@ def ostwald_numbers(path):
         out[f"{name}.went"] = f"{sum(int(p.gone.sum()) for p in row)}/" \
                               f"{sum(len(p.gone) for p in row)}"
         for p in row:
-            out.update({f"{name}.{p.small}.cell": ostwald_cell(p),
+            out.update({f"{name}.{p.small}.cell": particles.ostwald_cell(p, "{:,.0f}".format, limit),
                         f"{name}.{p.small}.median": f"{p.median:,.0f}" if p.resolved else "—",
                         f"{name}.{p.small}.went": f"{int(p.gone.sum())}/{len(p.gone)}",
                         f"{name}.{p.small}.share": f"{p.share:+.2f}"})

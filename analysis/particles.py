@@ -908,12 +908,14 @@ def size_exponent(points):
     return slope, rr.percentile_interval(slopes), [p.small for p in reached]
 
 
-def ostwald_cell(p):
-    """"median [CI] (went/replicas; share)": an upper end beyond the run reads "> limit"."""
+def ostwald_cell(p, steps=steps_text, limit="{:,}".format):
+    """"median [CI] (went/replicas; share)": an upper end beyond the run reads "> limit"; the
+    interval's ends written by `steps`, the run's limit by `limit` (doc_numbers writes both its
+    own way)."""
     lo, hi = p.median_ci
-    upper = steps_text(hi) if math.isfinite(hi) else f"> {p.horizon:,}"
-    text = f"{p.median:,.0f} [{steps_text(lo)}, {upper}]" if math.isfinite(p.median) else \
-        f"> {p.horizon:,}"
+    upper = steps(hi) if math.isfinite(hi) else f"> {limit(p.horizon)}"
+    text = f"{p.median:,.0f} [{steps(lo)}, {upper}]" if math.isfinite(p.median) else \
+        f"> {limit(p.horizon)}"
     if math.isfinite(p.median) and not p.resolved:
         text = f"≤ {RESOLVED * p.interval:,}*"
     return f"{text} ({int(p.gone.sum())}/{len(p.gone)}; {p.share:+.2f})"

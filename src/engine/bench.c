@@ -409,24 +409,38 @@ typedef struct {
     double us_per_event, events_per_step;
 } rf_cost;
 
+/* The shelled and shell-free particles of a layout. */
+static void count_kinds(const initial_layout *layout, int *shelled, int *free) {
+    *shelled = *free = 0;
+    for (int p = 0; p < layout->nparticles; ++p) {
+        if (layout->particles[p].shell_thickness > 0)
+            ++*shelled;
+        else
+            ++*free;
+    }
+}
+
 /* The rejection-free us per event of the box of particles within 1.3x of what its particles cost
- * alone: a large box costs what its particles cost. The box holds as many shelled as shell-free
- * particles, each making the events per step it makes alone, so alone they would cost the mean of
- * the two one-particle figures weighted by those events; the ratios to each figure are printed
- * beside it (a box of shell-free particles alone would be held to the costlier shell-free one). */
+ * alone: a large box costs what its particles cost. Each particle makes the events per step it
+ * makes alone, so alone they would cost the one-particle figures of their kinds weighted by those
+ * events; the ratios to each figure are printed beside it (a box of shell-free particles alone
+ * would be held to the costlier shell-free one). */
 static void print_box_target(rf_cost shelled, rf_cost free, rf_cost box) {
     const double box_target = 1.3;
     if (shelled.us_per_event <= 0 || free.us_per_event <= 0 || box.us_per_event <= 0) return;
-    const double events = shelled.events_per_step + free.events_per_step;
-    const double alone = (shelled.events_per_step * shelled.us_per_event +
-                          free.events_per_step * free.us_per_event) /
-                         events;
+    int nshelled, nfree;
+    count_kinds(&bench_particles_240, &nshelled, &nfree);
+    const double events_shelled = nshelled * shelled.events_per_step;
+    const double events_free = nfree * free.events_per_step;
+    const double alone = (events_shelled * shelled.us_per_event + events_free * free.us_per_event) /
+                         (events_shelled + events_free);
     printf("\ntarget: rejection-free us per event of particles-240 <= %.1fx what its particles\n"
-           "  cost alone (4 shelled, 4 shell-free: their figures weighted by their events per\n"
+           "  cost alone (%d shelled, %d shell-free: their figures weighted by their events per\n"
            "  step, %.2f and %.2f): %.3f / %.3f = %.2fx, %s (%.2fx the shelled particle's %.3f,\n"
            "  %.2fx the shell-free particle's %.3f)\n",
-           box_target, shelled.events_per_step, free.events_per_step, box.us_per_event, alone,
-           box.us_per_event / alone, box.us_per_event / alone <= box_target ? "met" : "not met",
+           box_target, nshelled, nfree, shelled.events_per_step, free.events_per_step,
+           box.us_per_event, alone, box.us_per_event / alone,
+           box.us_per_event / alone <= box_target ? "met" : "not met",
            box.us_per_event / shelled.us_per_event, shelled.us_per_event,
            box.us_per_event / free.us_per_event, free.us_per_event);
 }

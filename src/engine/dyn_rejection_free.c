@@ -352,7 +352,7 @@ static void band_moves(rejection_free *rf, int moves, const int32_t *sites, cons
 }
 
 /* Moves site i to the band of rate r if that is another one. */
-static inline void set_rate(rejection_free *rf, int32_t i, double r) {
+static inline void set_band_of(rejection_free *rf, int32_t i, double r) {
     const int from = rf->band[i], to = band_of(r);
     if (from == to) return;
     if (from) band_remove(rf, i, from);
@@ -510,7 +510,7 @@ __attribute__((noinline)) static void rebuild(rejection_free *rf, const replica 
     memset(rf->present, 0, sizeof rf->present);
     memset(rf->band, 0, (size_t)rf->nsites);
     rf->total = 0;
-    for (int32_t i = 0; i < rf->nsites; ++i) set_rate(rf, i, site_rate(rf, r, i));
+    for (int32_t i = 0; i < rf->nsites; ++i) set_band_of(rf, i, site_rate(rf, r, i));
     if (!rf->finite) return;
     for (int32_t i = 0; i < rf->nsites; ++i) code_insert(rf, i, r->site[i]);
     ++rf->epoch; /* every R stale: the tables may be new */
@@ -861,13 +861,13 @@ static int check(const void *workspace, const replica *r) {
     int32_t members = 0;
     for (int32_t i = 0; i < rf->nsites; ++i) {
         const double rate = site_rate_from_scratch(rf, r, i);
-        const double kept = rf->row_ready[r->site[i]] || rf->swap_weight == 0.0
-                                ? site_rate_ready(rf, r, i)
-                                : rate; /* no row yet: nothing the tables hold to compare */
-        if (rate != kept)
+        const double from_tables = rf->row_ready[r->site[i]] || rf->swap_weight == 0.0
+                                       ? site_rate_ready(rf, r, i)
+                                       : rate; /* no row yet: nothing the tables hold to compare */
+        if (rate != from_tables)
             return ripen_fail(RIPEN_EINVAL,
-                              "rejection-free: site %d has rate %.17g, recomputed %.17g", i, kept,
-                              rate);
+                              "rejection-free: site %d has rate %.17g, recomputed %.17g", i,
+                              from_tables, rate);
         const int b = band_of(rate);
         if (b != rf->band[i])
             return ripen_fail(RIPEN_EINVAL, "rejection-free: site %d is in band %d, not %d", i,
